@@ -1,0 +1,15 @@
+//! The vocabulary of Lushan: identifiers, names, sectors, roles and durations.
+//!
+//! **Invariant:** this crate is pure. It does no IO, reads no clock and knows no
+//! wire format (no serde): `lushan-api` owns the wire, `lushan-store` the tables.
+//! `xtask/tests/tidy.rs` enforces it.
+
+mod duration;
+mod ids;
+mod name;
+mod roles;
+
+pub use duration::{DurationError, parse_duration_secs};
+pub use ids::{NodeId, PartitionId, ProjectId, SiteId, TenantId, TokenId, UserId};
+pub use name::{Name, NameError, NameKind};
+pub use roles::{ParseEnumError, ProjectRole, Role, Sector, Status};

@@ -1,0 +1,209 @@
+//! The store: the only crate that contains SQL.
+//!
+//! One code path for SQLite (embedded default, WAL) and PostgreSQL, through
+//! sqlx's `Any` driver and one migration set in the portable subset described
+//! in `docs/dev/decisions/0001-store.md`. Each public method is one use case
+//! and one transaction: a change and its audit row commit together or not at
+//! all.
+//!
+//! **Boundary:** sqlx types never escape; callers see [`StoreError`] and the
+//! record types of [`records`]. Time is a parameter (epoch milliseconds): the
+//! store never reads the clock.
+
+mod error;
+mod records;
+mod sites;
+mod tenancy;
+mod tokens;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{Any, AnyPool, Row, Transaction};
+use std::str::FromStr;
+
+pub use error::StoreError;
+pub use records::*;
+
+/// Which database the store talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+impl DbKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DbKind::Sqlite => "sqlite",
+            DbKind::Postgres => "postgres",
+        }
+    }
+}
+
+/// A handle on the database; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    kind: DbKind,
+}
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+impl Store {
+    /// Connects to `url` (`sqlite://PATH` or `postgres://...`), creating an
+    /// SQLite file if needed, and applies pending migrations.
+    pub async fn connect(url: &str) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let kind = if url.starts_with("sqlite:") {
+            DbKind::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            DbKind::Postgres
+        } else {
+            return Err(StoreError::BadUrl {
+                url: redact_url(url),
+            });
+        };
+        let options = AnyConnectOptions::from_str(url).map_err(|_| StoreError::BadUrl {
+            url: redact_url(url),
+        })?;
+        let max_connections = match kind {
+            // SQLite has one writer; a few readers are all WAL can use on 2 cores.
+            DbKind::Sqlite => 4,
+            DbKind::Postgres => 16,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if kind == DbKind::Sqlite {
+                        // AnyConnectOptions does not forward SQLite pragmas from
+                        // the URL, so set them on every connection.
+                        sqlx::query("PRAGMA journal_mode = WAL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA synchronous = FULL")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA foreign_keys = ON")
+                            .execute(&mut *conn)
+                            .await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000")
+                            .execute(&mut *conn)
+                            .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await
+            .map_err(StoreError::Unavailable)?;
+        MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        Ok(Store { pool, kind })
+    }
+
+    pub fn kind(&self) -> DbKind {
+        self.kind
+    }
+
+    /// Closes every connection; used at shutdown so SQLite checkpoints its WAL.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    /// Cheap round trip used by the health check.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Starts a write transaction. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes
+    /// fails with SQLITE_BUSY instead of waiting when another writer got there
+    /// first.
+    async fn begin(&self) -> Result<Transaction<'static, Any>, StoreError> {
+        let tx = match self.kind {
+            DbKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            DbKind::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+
+    /// Reads a value of the `meta` table.
+    pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT value FROM meta WHERE key = $1")
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(row) => Some(row.try_get("value")?),
+            None => None,
+        })
+    }
+}
+
+/// Takes the next application-made id of `counter`, inside the caller's
+/// transaction (portable: no SERIAL, no AUTOINCREMENT).
+async fn next_id(
+    tx: &mut Transaction<'static, Any>,
+    counter: &'static str,
+) -> Result<i64, StoreError> {
+    let row = sqlx::query(
+        "UPDATE counters SET next_value = next_value + 1 WHERE name = $1 RETURNING next_value",
+    )
+    .bind(counter)
+    .fetch_one(&mut **tx)
+    .await?;
+    let next: i64 = row.try_get("next_value")?;
+    Ok(next - 1)
+}
+
+/// Appends one row to the audit log inside the caller's transaction.
+async fn append_audit(
+    tx: &mut Transaction<'static, Any>,
+    entry: &AuditEntry,
+) -> Result<(), StoreError> {
+    let id = next_id(tx, "audit").await?;
+    sqlx::query(
+        "INSERT INTO audit_log (id, at, actor_user_id, actor, action, target_kind, target, tenant_id, before_json, after_json, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(id)
+    .bind(entry.at)
+    .bind(entry.actor_user_id.map(|u| u.0))
+    .bind(&entry.actor)
+    .bind(entry.action)
+    .bind(entry.target_kind)
+    .bind(&entry.target)
+    .bind(entry.tenant_id.map(|t| t.0))
+    .bind(entry.before.as_deref())
+    .bind(entry.after.as_deref())
+    .bind(entry.request_id.as_deref())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn parse_text<T: FromStr>(column: &'static str, value: String) -> Result<T, StoreError> {
+    value.parse().map_err(|_| {
+        StoreError::Corrupt(format!(
+            "column `{column}` holds unexpected value `{value}`"
+        ))
+    })
+}
+
+/// Hides the password of a database URL before it goes into an error message.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let userinfo = &url[scheme_end + 3..at];
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{}://{}:***@{}", &url[..scheme_end], user, &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

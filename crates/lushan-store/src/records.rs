@@ -1,0 +1,195 @@
+//! What the store returns and takes: plain records, one per table row.
+//! Names are stored validated (see `lushan_model::Name`); enums are TEXT.
+
+use lushan_model::{
+    NodeId, PartitionId, ProjectId, ProjectRole, Role, Sector, SiteId, Status, TenantId, TokenId,
+    UserId,
+};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TenantRecord {
+    pub id: TenantId,
+    pub name: String,
+    pub display_name: String,
+    pub sector: Sector,
+    pub status: Status,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub name: String,
+    pub display_name: String,
+    pub tenant_id: TenantId,
+    pub tenant_name: String,
+    pub role: Role,
+    pub unix_account: Option<String>,
+    pub status: Status,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectRecord {
+    pub id: ProjectId,
+    pub name: String,
+    pub tenant_id: TenantId,
+    pub tenant_name: String,
+    pub description: String,
+    pub status: Status,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub user_id: UserId,
+    pub user_name: String,
+    pub display_name: String,
+    pub role: ProjectRole,
+    pub added_at: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: TokenId,
+    pub user_id: UserId,
+    pub name: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SiteRecord {
+    pub id: SiteId,
+    pub name: String,
+    pub backend: String,
+    pub status: Status,
+    pub created_at: i64,
+    pub partitions: Vec<PartitionRecord>,
+    pub nodes: Vec<NodeRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionRecord {
+    pub id: PartitionId,
+    pub name: String,
+    pub is_default: bool,
+    pub node_names: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeRecord {
+    pub id: NodeId,
+    pub name: String,
+    pub cpus: i64,
+    pub memory_mb: i64,
+    pub gpus: i64,
+    pub gpu_type: Option<String>,
+    pub owner_tenant: String,
+}
+
+/// One administrative action, written in the same transaction as the change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub at: i64,
+    pub actor_user_id: Option<UserId>,
+    pub actor: String,
+    pub action: &'static str,
+    pub target_kind: &'static str,
+    pub target: String,
+    /// The tenant the target belongs to, so tenant admins can be shown their part.
+    pub tenant_id: Option<TenantId>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub request_id: Option<String>,
+}
+
+/// A row of the audit log as read back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target_kind: String,
+    pub target: String,
+    pub tenant_id: Option<TenantId>,
+    pub before: Option<String>,
+    pub after: Option<String>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct NewTenant<'a> {
+    pub name: &'a str,
+    pub display_name: &'a str,
+    pub sector: Sector,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct NewUser<'a> {
+    pub name: &'a str,
+    pub display_name: &'a str,
+    pub tenant_id: TenantId,
+    pub role: Role,
+    pub unix_account: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct NewProject<'a> {
+    pub name: &'a str,
+    pub tenant_id: TenantId,
+    pub description: &'a str,
+    pub pi: UserId,
+    pub created_at: i64,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct NewToken<'a> {
+    pub user_id: UserId,
+    pub name: &'a str,
+    pub token_hash: &'a str,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct NewNode<'a> {
+    pub name: &'a str,
+    pub cpus: i64,
+    pub memory_mb: i64,
+    pub gpus: i64,
+    pub gpu_type: Option<&'a str>,
+}
+
+/// A site with one default partition holding all its nodes.
+pub struct NewSite<'a> {
+    pub name: &'a str,
+    pub backend: &'a str,
+    pub partition: &'a str,
+    pub nodes: Vec<NewNode<'a>>,
+    pub created_at: i64,
+}
+
+/// Which projects a listing may show.
+#[derive(Clone, Copy, Debug)]
+pub enum ProjectScope {
+    All,
+    Tenant(TenantId),
+    MemberOf(UserId),
+}
+
+/// The first start of a platform: the centre tenant, its operator, the
+/// operator's CLI token and the local site, all or nothing.
+pub struct Bootstrap<'a> {
+    pub centre: NewTenant<'a>,
+    pub operator: NewUser<'a>,
+    pub token_name: &'a str,
+    pub token_hash: &'a str,
+    pub site: NewSite<'a>,
+}

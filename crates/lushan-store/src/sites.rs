@@ -1,0 +1,219 @@
+//! Sites, partitions and nodes, and the first-start bootstrap.
+
+use crate::error::conflict_on_unique;
+use crate::tenancy::{insert_tenant, insert_user};
+use crate::tokens::insert_token;
+use crate::{
+    AuditEntry, Bootstrap, NewSite, NewToken, NodeRecord, PartitionRecord, SiteRecord, Store,
+    StoreError,
+};
+use crate::{append_audit, next_id, parse_text};
+use lushan_model::{NodeId, PartitionId, SiteId, Status, TenantId};
+use sqlx::{Any, Row, Transaction};
+
+/// `meta` key written by the bootstrap; its presence means "already set up".
+const BOOTSTRAPPED: &str = "bootstrapped_at";
+
+async fn insert_site(
+    tx: &mut Transaction<'static, Any>,
+    site: &NewSite<'_>,
+    owner: TenantId,
+) -> Result<SiteId, StoreError> {
+    let site_id = next_id(tx, "site").await?;
+    sqlx::query(
+        "INSERT INTO sites (id, name, backend, status, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(site_id)
+    .bind(site.name)
+    .bind(site.backend)
+    .bind(Status::Active.as_str())
+    .bind(site.created_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(conflict_on_unique("site", site.name))?;
+    let partition_id = next_id(tx, "partition").await?;
+    sqlx::query("INSERT INTO partitions (id, site_id, name, is_default) VALUES ($1, $2, $3, 1)")
+        .bind(partition_id)
+        .bind(site_id)
+        .bind(site.partition)
+        .execute(&mut **tx)
+        .await?;
+    for node in &site.nodes {
+        let node_id = next_id(tx, "node").await?;
+        sqlx::query(
+            "INSERT INTO nodes (id, site_id, name, cpus, memory_mb, gpus, gpu_type, owner_tenant_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(node_id)
+        .bind(site_id)
+        .bind(node.name)
+        .bind(node.cpus)
+        .bind(node.memory_mb)
+        .bind(node.gpus)
+        .bind(node.gpu_type)
+        .bind(owner.0)
+        .execute(&mut **tx)
+        .await
+        .map_err(conflict_on_unique("node", node.name))?;
+        sqlx::query("INSERT INTO partition_nodes (partition_id, node_id) VALUES ($1, $2)")
+            .bind(partition_id)
+            .bind(node_id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(SiteId(site_id))
+}
+
+impl Store {
+    /// Whether the platform was already set up in this database.
+    pub async fn is_bootstrapped(&self) -> Result<bool, StoreError> {
+        Ok(self.meta(BOOTSTRAPPED).await?.is_some())
+    }
+
+    /// Sets up a new platform in one transaction. Returns `Ok(false)` and
+    /// changes nothing when another process bootstrapped it first.
+    pub async fn bootstrap(
+        &self,
+        boot: &Bootstrap<'_>,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let claimed = sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(BOOTSTRAPPED)
+        .bind(boot.centre.created_at.to_string())
+        .execute(&mut *tx)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        let centre = insert_tenant(&mut tx, &boot.centre).await?;
+        let operator = insert_user(
+            &mut tx,
+            &crate::NewUser {
+                tenant_id: centre.id,
+                ..boot.operator
+            },
+        )
+        .await?;
+        insert_token(
+            &mut tx,
+            &NewToken {
+                user_id: operator,
+                name: boot.token_name,
+                token_hash: boot.token_hash,
+                created_at: boot.centre.created_at,
+                expires_at: None,
+            },
+        )
+        .await?;
+        insert_site(&mut tx, &boot.site, centre.id).await?;
+        append_audit(
+            &mut tx,
+            &AuditEntry {
+                actor_user_id: Some(operator),
+                tenant_id: Some(centre.id),
+                ..audit.clone()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Adds a site owned by `owner` unless one of that name exists; returns
+    /// whether it was added.
+    pub async fn ensure_site(
+        &self,
+        site: &NewSite<'_>,
+        owner: TenantId,
+        audit: &AuditEntry,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let exists = sqlx::query("SELECT id FROM sites WHERE name = $1")
+            .bind(site.name)
+            .fetch_optional(&mut *tx)
+            .await?;
+        if exists.is_some() {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        insert_site(&mut tx, site, owner).await?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Every site with its partitions and nodes.
+    pub async fn list_sites(&self) -> Result<Vec<SiteRecord>, StoreError> {
+        let site_rows =
+            sqlx::query("SELECT id, name, backend, status, created_at FROM sites ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
+        let partition_rows =
+            sqlx::query("SELECT id, site_id, name, is_default FROM partitions ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
+        let node_rows = sqlx::query(
+            "SELECT n.id, n.site_id, n.name, n.cpus, n.memory_mb, n.gpus, n.gpu_type, t.name AS owner
+             FROM nodes n JOIN tenants t ON t.id = n.owner_tenant_id ORDER BY n.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let membership_rows = sqlx::query(
+            "SELECT pn.partition_id, n.name FROM partition_nodes pn JOIN nodes n ON n.id = pn.node_id ORDER BY n.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+
+        let mut sites = Vec::with_capacity(site_rows.len());
+        for row in &site_rows {
+            let id: i64 = row.try_get("id")?;
+            let mut partitions = Vec::new();
+            for p in &partition_rows {
+                if p.try_get::<i64, _>("site_id")? != id {
+                    continue;
+                }
+                let partition_id: i64 = p.try_get("id")?;
+                let mut node_names = Vec::new();
+                for m in &membership_rows {
+                    if m.try_get::<i64, _>("partition_id")? == partition_id {
+                        node_names.push(m.try_get("name")?);
+                    }
+                }
+                partitions.push(PartitionRecord {
+                    id: PartitionId(partition_id),
+                    name: p.try_get("name")?,
+                    is_default: p.try_get::<i64, _>("is_default")? == 1,
+                    node_names,
+                });
+            }
+            let mut nodes = Vec::new();
+            for n in &node_rows {
+                if n.try_get::<i64, _>("site_id")? != id {
+                    continue;
+                }
+                nodes.push(NodeRecord {
+                    id: NodeId(n.try_get("id")?),
+                    name: n.try_get("name")?,
+                    cpus: n.try_get("cpus")?,
+                    memory_mb: n.try_get("memory_mb")?,
+                    gpus: n.try_get("gpus")?,
+                    gpu_type: n.try_get("gpu_type")?,
+                    owner_tenant: n.try_get("owner")?,
+                });
+            }
+            sites.push(SiteRecord {
+                id: SiteId(id),
+                name: row.try_get("name")?,
+                backend: row.try_get("backend")?,
+                status: parse_text("status", row.try_get("status")?)?,
+                created_at: row.try_get("created_at")?,
+                partitions,
+                nodes,
+            });
+        }
+        Ok(sites)
+    }
+}

@@ -1,0 +1,458 @@
+//! The store's test suite. Every test runs on SQLite, and also on PostgreSQL
+//! when `LUSHAN_TEST_DATABASE_URL` names a server (`.ci/run` sets it): each
+//! test then gets a database of its own, dropped at the end.
+
+use super::*;
+use lushan_model::{ProjectRole, Role, Sector, Status, TenantId, UserId};
+
+struct TestDb {
+    store: Store,
+    _dir: Option<tempfile::TempDir>,
+    drop_url: Option<(String, String)>,
+}
+
+async fn sqlite() -> TestDb {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+    TestDb {
+        store: Store::connect(&url).await.unwrap(),
+        _dir: Some(dir),
+        drop_url: None,
+    }
+}
+
+async fn postgres(admin_url: &str) -> TestDb {
+    sqlx::any::install_default_drivers();
+    let name = format!(
+        "lushan_store_test_{}_{}",
+        std::process::id(),
+        rand::random::<u32>()
+    );
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(admin_url)
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b)
+        .unwrap_or(admin_url);
+    let url = format!("{base}/{name}");
+    TestDb {
+        store: Store::connect(&url).await.unwrap(),
+        _dir: None,
+        drop_url: Some((admin_url.to_owned(), name)),
+    }
+}
+
+impl TestDb {
+    async fn finish(self) {
+        self.store.close().await;
+        if let Some((admin_url, name)) = self.drop_url {
+            let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+                .await
+                .unwrap();
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name}"
+            )))
+            .execute(&mut admin)
+            .await
+            .unwrap();
+        }
+    }
+}
+
+/// Runs `check` against every configured backend.
+async fn on_every_backend<F, Fut>(check: F)
+where
+    F: Fn(Store) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let db = sqlite().await;
+    check(db.store.clone()).await;
+    db.finish().await;
+    if let Ok(url) = std::env::var("LUSHAN_TEST_DATABASE_URL") {
+        let db = postgres(&url).await;
+        assert_eq!(db.store.kind(), DbKind::Postgres);
+        check(db.store.clone()).await;
+        db.finish().await;
+    }
+}
+
+fn audit(action: &'static str, target: &str) -> AuditEntry {
+    AuditEntry {
+        at: 1_000,
+        actor_user_id: None,
+        actor: "test".into(),
+        action,
+        target_kind: "test",
+        target: target.into(),
+        tenant_id: None,
+        before: None,
+        after: Some("{}".into()),
+        request_id: None,
+    }
+}
+
+async fn tenant(store: &Store, name: &str) -> TenantRecord {
+    let new = NewTenant {
+        name,
+        display_name: name,
+        sector: Sector::University,
+        created_at: 1_000,
+    };
+    store
+        .create_tenant(&new, &audit("tenant.create", name))
+        .await
+        .unwrap()
+}
+
+async fn user(store: &Store, name: &str, tenant_id: TenantId) -> UserRecord {
+    let new = NewUser {
+        name,
+        display_name: name,
+        tenant_id,
+        role: Role::Member,
+        unix_account: Some(name),
+        password_hash: Some("hash"),
+        created_at: 2_000,
+    };
+    store
+        .create_user(&new, &audit("user.create", name))
+        .await
+        .unwrap()
+}
+
+fn boot<'a>(site_nodes: Vec<NewNode<'a>>) -> Bootstrap<'a> {
+    Bootstrap {
+        centre: NewTenant {
+            name: "centre",
+            display_name: "The centre",
+            sector: Sector::Centre,
+            created_at: 500,
+        },
+        operator: NewUser {
+            name: "admin",
+            display_name: "Operator",
+            tenant_id: TenantId(0),
+            role: Role::Operator,
+            unix_account: None,
+            password_hash: Some("phc"),
+            created_at: 500,
+        },
+        token_name: "cli",
+        token_hash: "abc",
+        site: NewSite {
+            name: "local",
+            backend: "local",
+            partition: "local",
+            nodes: site_nodes,
+            created_at: 500,
+        },
+    }
+}
+
+#[tokio::test]
+async fn tenants_round_trip_and_names_are_unique() {
+    on_every_backend(|store| async move {
+        let jxu = tenant(&store, "jxu").await;
+        assert_eq!(store.tenant_by_name("jxu").await.unwrap(), jxu);
+        let dup = NewTenant {
+            name: "jxu",
+            display_name: "again",
+            sector: Sector::School,
+            created_at: 3,
+        };
+        let err = store
+            .create_tenant(&dup, &audit("tenant.create", "jxu"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::Conflict { what: "tenant", .. }),
+            "{err:?}"
+        );
+        // The failed create left nothing behind, not even its audit row.
+        assert_eq!(store.list_tenants(None).await.unwrap().len(), 1);
+        assert_eq!(store.list_audit(None, 100).await.unwrap().len(), 1);
+        assert!(matches!(
+            store.tenant_by_name("nope").await,
+            Err(StoreError::NotFound { .. })
+        ));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn disabling_a_user_revokes_their_tokens() {
+    on_every_backend(|store| async move {
+        let t = tenant(&store, "jxu").await;
+        let alice = user(&store, "alice", t.id).await;
+        let token = NewToken {
+            user_id: alice.id,
+            name: "laptop",
+            token_hash: "h1",
+            created_at: 10,
+            expires_at: Some(99),
+        };
+        store
+            .create_token(&token, &audit("token.create", "laptop"))
+            .await
+            .unwrap();
+        store
+            .set_user_status(
+                alice.id,
+                Status::Disabled,
+                50,
+                &audit("user.disable", "alice"),
+            )
+            .await
+            .unwrap();
+        let (token, owner) = store.token_by_hash("h1").await.unwrap().unwrap();
+        assert_eq!(token.revoked_at, Some(50));
+        assert_eq!(owner.status, Status::Disabled);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn projects_are_scoped_by_tenant_and_membership() {
+    on_every_backend(|store| async move {
+        let a = tenant(&store, "tenant-a").await;
+        let b = tenant(&store, "tenant-b").await;
+        let alice = user(&store, "alice", a.id).await;
+        let bob = user(&store, "bob", a.id).await;
+        let carol = user(&store, "carol", b.id).await;
+        let new = NewProject {
+            name: "cfd-lab",
+            tenant_id: a.id,
+            description: "",
+            pi: alice.id,
+            created_at: 5,
+        };
+        let cfd = store
+            .create_project(&new, &audit("project.create", "cfd-lab"))
+            .await
+            .unwrap();
+        let new = NewProject {
+            name: "bio",
+            tenant_id: b.id,
+            description: "",
+            pi: carol.id,
+            created_at: 5,
+        };
+        store
+            .create_project(&new, &audit("project.create", "bio"))
+            .await
+            .unwrap();
+
+        store
+            .put_member(
+                cfd.id,
+                bob.id,
+                ProjectRole::Member,
+                6,
+                &audit("project.add-member", "bob"),
+            )
+            .await
+            .unwrap();
+        store
+            .put_member(
+                cfd.id,
+                bob.id,
+                ProjectRole::Manager,
+                7,
+                &audit("project.add-member", "bob"),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.membership(cfd.id, bob.id).await.unwrap(),
+            Some(ProjectRole::Manager)
+        );
+        assert_eq!(
+            store.membership(cfd.id, alice.id).await.unwrap(),
+            Some(ProjectRole::Pi)
+        );
+        assert_eq!(store.membership(cfd.id, carol.id).await.unwrap(), None);
+
+        let names = |v: Vec<ProjectRecord>| v.into_iter().map(|p| p.name).collect::<Vec<_>>();
+        assert_eq!(
+            names(store.list_projects(ProjectScope::All).await.unwrap()),
+            ["bio", "cfd-lab"]
+        );
+        assert_eq!(
+            names(
+                store
+                    .list_projects(ProjectScope::Tenant(a.id))
+                    .await
+                    .unwrap()
+            ),
+            ["cfd-lab"]
+        );
+        assert_eq!(
+            names(
+                store
+                    .list_projects(ProjectScope::MemberOf(carol.id))
+                    .await
+                    .unwrap()
+            ),
+            ["bio"]
+        );
+        assert_eq!(
+            names(
+                store
+                    .list_projects(ProjectScope::MemberOf(UserId(999)))
+                    .await
+                    .unwrap()
+            ),
+            Vec::<String>::new()
+        );
+
+        store
+            .remove_member(cfd.id, bob.id, &audit("project.remove-member", "bob"))
+            .await
+            .unwrap();
+        let err = store
+            .remove_member(cfd.id, bob.id, &audit("project.remove-member", "bob"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound { .. }));
+        assert_eq!(store.project_members(cfd.id).await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn bootstrap_happens_once() {
+    on_every_backend(|store| async move {
+        assert!(!store.is_bootstrapped().await.unwrap());
+        let nodes = vec![NewNode {
+            name: "node1",
+            cpus: 8,
+            memory_mb: 16_000,
+            gpus: 0,
+            gpu_type: None,
+        }];
+        assert!(
+            store
+                .bootstrap(&boot(nodes), &audit("platform.bootstrap", "local"))
+                .await
+                .unwrap()
+        );
+        assert!(store.is_bootstrapped().await.unwrap());
+        let again = vec![NewNode {
+            name: "node1",
+            cpus: 8,
+            memory_mb: 16_000,
+            gpus: 0,
+            gpu_type: None,
+        }];
+        assert!(
+            !store
+                .bootstrap(&boot(again), &audit("platform.bootstrap", "local"))
+                .await
+                .unwrap()
+        );
+
+        let admin = store.user_by_name("admin").await.unwrap();
+        assert_eq!(admin.role, Role::Operator);
+        assert_eq!(admin.tenant_name, "centre");
+        let sites = store.list_sites().await.unwrap();
+        assert_eq!(sites.len(), 1);
+        assert_eq!(sites[0].partitions[0].node_names, ["node1"]);
+        assert!(sites[0].partitions[0].is_default);
+        assert_eq!(sites[0].nodes[0].owner_tenant, "centre");
+        assert_eq!(store.list_audit(None, 10).await.unwrap().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn token_last_use_is_recorded_coarsely() {
+    on_every_backend(|store| async move {
+        let t = tenant(&store, "jxu").await;
+        let alice = user(&store, "alice", t.id).await;
+        let new = NewToken {
+            user_id: alice.id,
+            name: "ci",
+            token_hash: "h",
+            created_at: 0,
+            expires_at: None,
+        };
+        let token = store
+            .create_token(&new, &audit("token.create", "ci"))
+            .await
+            .unwrap();
+        store.touch_token(token.id, 100_000).await.unwrap();
+        store.touch_token(token.id, 100_500).await.unwrap();
+        assert_eq!(
+            store.list_tokens(alice.id).await.unwrap()[0].last_used_at,
+            Some(100_000)
+        );
+        store.touch_token(token.id, 200_000).await.unwrap();
+        assert_eq!(
+            store.list_tokens(alice.id).await.unwrap()[0].last_used_at,
+            Some(200_000)
+        );
+        let revoked = store
+            .revoke_token(alice.id, token.id, 300_000, &audit("token.revoke", "ci"))
+            .await
+            .unwrap();
+        assert_eq!(revoked.revoked_at, Some(300_000));
+        // Someone else's token is not found, even by id.
+        let err = store
+            .revoke_token(UserId(42), token.id, 1, &audit("token.revoke", "ci"))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, StoreError::NotFound { .. }));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn concurrent_creates_get_distinct_ids() {
+    on_every_backend(|store| async move {
+        let t = tenant(&store, "jxu").await;
+        let mut handles = Vec::new();
+        for i in 0..16 {
+            let store = store.clone();
+            handles.push(tokio::spawn(async move {
+                let name = format!("user{i}");
+                let new = NewUser {
+                    name: &name,
+                    display_name: &name,
+                    tenant_id: t.id,
+                    role: Role::Member,
+                    unix_account: None,
+                    password_hash: None,
+                    created_at: 1,
+                };
+                store
+                    .create_user(&new, &audit("user.create", &name))
+                    .await
+                    .unwrap()
+                    .id
+            }));
+        }
+        let mut ids = Vec::new();
+        for handle in handles {
+            ids.push(handle.await.unwrap());
+        }
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 16);
+        assert_eq!(store.list_audit(None, 100).await.unwrap().len(), 17);
+    })
+    .await;
+}
+
+#[test]
+fn urls_are_redacted_in_errors() {
+    assert_eq!(
+        redact_url("postgres://u:secret@h/db"),
+        "postgres://u:***@h/db"
+    );
+    assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+}
