@@ -1,1 +1,323 @@
-//! placeholder
+//! The wire: every type that crosses HTTP, with its OpenAPI schema, and the
+//! typed client the CLI and the tests use.
+//!
+//! **Invariant:** only this crate derives `Serialize`/`Deserialize` for the
+//! API. The server converts domain records into these types in
+//! `lushan-server/src/http/to_api.rs`; the CLI's `--json` prints these same
+//! types, so REST and `--json` share one schema (`docs/user/openapi.json`).
+//!
+//! Request bodies reject unknown fields: a typo in a field name is an error,
+//! never silently ignored.
+
+mod cli_config;
+mod client;
+
+pub use cli_config::CliConfig;
+pub use client::{Client, ClientError};
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// Every error the API returns has this shape.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `not_found`, `forbidden`, `conflict`.
+    pub code: String,
+    /// What happened and what the user can do about it.
+    pub message: String,
+    /// Quote this when reporting a problem; it is in the server log too.
+    pub request_id: String,
+}
+
+macro_rules! wire_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+        pub enum $name { $(#[serde(rename = $text)] $variant),* }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),* }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// The kind of organisation a tenant is.
+    Sector {
+        University => "university",
+        Institute => "institute",
+        Enterprise => "enterprise",
+        Government => "government",
+        School => "school",
+        Centre => "centre",
+    }
+);
+
+wire_enum!(
+    /// A user's platform role.
+    Role {
+        Operator => "operator",
+        TenantAdmin => "tenant-admin",
+        Reviewer => "reviewer",
+        Member => "member",
+    }
+);
+
+wire_enum!(
+    /// A user's role in one project.
+    ProjectRole {
+        Pi => "pi",
+        Manager => "manager",
+        Member => "member",
+    }
+);
+
+wire_enum!(
+    /// Objects with history are disabled, never deleted.
+    Status {
+        Active => "active",
+        Disabled => "disabled",
+    }
+);
+
+wire_enum!(
+    /// Whether a token can still be used.
+    TokenState {
+        Active => "active",
+        Expired => "expired",
+        Revoked => "revoked",
+    }
+);
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+    pub database: String,
+    pub version: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub user: String,
+    pub password: String,
+    /// How long the token lives: `30d`, `12h`, or Slurm's `D-HH:MM:SS`. Default 30d.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct LoginResponse {
+    /// The bearer token; shown once, stored only as a hash.
+    pub token: String,
+    pub token_info: Token,
+    pub user: User,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Tenant {
+    pub name: String,
+    pub display_name: String,
+    pub sector: Sector,
+    pub status: Status,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TenantCreate {
+    /// Slurm account rules: a-z first, then a-z, 0-9, `-`, `_`; at most 32.
+    pub name: String,
+    pub sector: Sector,
+    /// Free text, any script (e.g. 江西大学). Defaults to the name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub name: String,
+    pub display_name: String,
+    pub tenant: String,
+    pub role: Role,
+    /// The Unix account jobs run as on the sites.
+    pub unix_account: Option<String>,
+    pub status: Status,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserCreate {
+    pub name: String,
+    pub tenant: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<Role>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+    /// Defaults to the user name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unix_account: Option<String>,
+    /// When absent, the server makes a one-time password and returns it once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UserCreated {
+    pub user: User,
+    /// Present only when the server made the password; shown once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub one_time_password: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct WhoAmI {
+    pub user: User,
+    /// The projects the user belongs to, with their role in each.
+    pub projects: Vec<Membership>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Membership {
+    pub project: String,
+    pub role: ProjectRole,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Project {
+    pub name: String,
+    pub tenant: String,
+    pub description: String,
+    pub status: Status,
+    pub created_at: String,
+    pub pi: Option<String>,
+    pub members: Vec<ProjectMember>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProjectMember {
+    pub user: String,
+    pub display_name: String,
+    pub role: ProjectRole,
+    pub added_at: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProjectCreate {
+    pub name: String,
+    pub tenant: String,
+    /// The principal investigator: a user of the same tenant.
+    pub pi: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MemberAdd {
+    pub user: String,
+    /// `member` (default) or `manager`; a project has one PI, set at creation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<ProjectRole>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Token {
+    pub id: i64,
+    pub name: String,
+    pub state: TokenState,
+    pub created_at: String,
+    pub expires_at: Option<String>,
+    pub last_used_at: Option<String>,
+    pub revoked_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenCreate {
+    pub name: String,
+    /// `30d`, `12h`, or Slurm's `D-HH:MM:SS`; absent means it never expires.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenCreated {
+    /// The bearer token; shown once, stored only as a hash.
+    pub secret: String,
+    pub token: Token,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Site {
+    pub name: String,
+    /// `local` (this machine) or `slurm`.
+    pub backend: String,
+    pub status: Status,
+    pub partitions: Vec<Partition>,
+    pub nodes: Vec<Node>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Partition {
+    pub name: String,
+    pub default: bool,
+    pub nodes: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Node {
+    pub name: String,
+    pub cpus: i64,
+    pub memory_mb: i64,
+    pub gpus: i64,
+    pub gpu_type: Option<String>,
+    /// The tenant that owns the node (the centre or a co-builder).
+    pub owner: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditEvent {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub target_kind: String,
+    pub target: String,
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<serde_json::Value>,
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<serde_json::Value>,
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct AuditQuery {
+    /// How many events, newest first (1 to 10000, default 100).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limit: Option<i64>,
+}

@@ -23,6 +23,8 @@ pub struct UserRecord {
     pub display_name: String,
     pub tenant_id: TenantId,
     pub tenant_name: String,
+    /// A disabled tenant's users cannot use the platform.
+    pub tenant_status: Status,
     pub role: Role,
     pub unix_account: Option<String>,
     pub status: Status,

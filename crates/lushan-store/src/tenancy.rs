@@ -12,7 +12,7 @@ use sqlx::{Any, Row, Transaction};
 
 const TENANT_COLUMNS: &str =
     "SELECT id, name, display_name, sector, status, created_at FROM tenants";
-const USER_COLUMNS: &str = "SELECT u.id, u.name, u.display_name, u.tenant_id, t.name AS tenant_name, u.role, u.unix_account, u.status, u.created_at
+const USER_COLUMNS: &str = "SELECT u.id, u.name, u.display_name, u.tenant_id, t.name AS tenant_name, t.status AS tenant_status, u.role, u.unix_account, u.status, u.created_at
      FROM users u JOIN tenants t ON t.id = u.tenant_id";
 const PROJECT_COLUMNS: &str =
     "SELECT p.id, p.name, p.tenant_id, t.name AS tenant_name, p.description, p.status, p.created_at
@@ -36,6 +36,7 @@ fn user_from_row(row: &AnyRow) -> Result<UserRecord, StoreError> {
         display_name: row.try_get("display_name")?,
         tenant_id: TenantId(row.try_get("tenant_id")?),
         tenant_name: row.try_get("tenant_name")?,
+        tenant_status: parse_text("status", row.try_get("tenant_status")?)?,
         role: parse_text("role", row.try_get("role")?)?,
         unix_account: row.try_get("unix_account")?,
         status: parse_text("status", row.try_get("status")?)?,

@@ -1,0 +1,40 @@
+//! `/api/v1`: one file per resource, handlers next to their OpenAPI
+//! description. Each handler extracts typed input, calls one service
+//! function and converts the result with `to_api`.
+
+pub mod projects;
+pub mod session;
+pub mod sites;
+pub mod tenants;
+pub mod users;
+
+use super::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+/// Every API route. The OpenAPI document and the tenancy test are both
+/// generated from this table.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(session::login))
+        .routes(routes!(session::whoami))
+        .routes(routes!(session::password_change))
+        .routes(routes!(session::tokens_list, session::tokens_create))
+        .routes(routes!(session::tokens_revoke))
+        .routes(routes!(tenants::tenants_list, tenants::tenants_create))
+        .routes(routes!(tenants::tenants_show))
+        .routes(routes!(tenants::tenants_disable))
+        .routes(routes!(tenants::tenants_enable))
+        .routes(routes!(users::users_list, users::users_create))
+        .routes(routes!(users::users_show))
+        .routes(routes!(users::users_disable))
+        .routes(routes!(users::users_enable))
+        .routes(routes!(projects::projects_list, projects::projects_create))
+        .routes(routes!(projects::projects_show))
+        .routes(routes!(projects::projects_disable))
+        .routes(routes!(projects::projects_enable))
+        .routes(routes!(projects::members_add))
+        .routes(routes!(projects::members_remove))
+        .routes(routes!(sites::sites_list))
+        .routes(routes!(sites::audit_list))
+}

@@ -1,0 +1,32 @@
+//! Wire types to domain types.
+
+use lushan_api as api;
+use lushan_model::{ProjectRole, Role, Sector};
+
+pub fn sector(s: api::Sector) -> Sector {
+    match s {
+        api::Sector::University => Sector::University,
+        api::Sector::Institute => Sector::Institute,
+        api::Sector::Enterprise => Sector::Enterprise,
+        api::Sector::Government => Sector::Government,
+        api::Sector::School => Sector::School,
+        api::Sector::Centre => Sector::Centre,
+    }
+}
+
+pub fn role(r: api::Role) -> Role {
+    match r {
+        api::Role::Operator => Role::Operator,
+        api::Role::TenantAdmin => Role::TenantAdmin,
+        api::Role::Reviewer => Role::Reviewer,
+        api::Role::Member => Role::Member,
+    }
+}
+
+pub fn project_role(r: api::ProjectRole) -> ProjectRole {
+    match r {
+        api::ProjectRole::Pi => ProjectRole::Pi,
+        api::ProjectRole::Manager => ProjectRole::Manager,
+        api::ProjectRole::Member => ProjectRole::Member,
+    }
+}

@@ -1,0 +1,134 @@
+//! The HTTP edge: axum router, request ids, metrics, error shape.
+//!
+//! **Boundary:** nothing here imports `lushan_store`; handlers reach data only
+//! through `service` functions, which need a `Caller`.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+pub mod from_api;
+pub mod to_api;
+
+use crate::metrics::Metrics;
+use crate::service::{REQUEST_ID, Services};
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use error::ApiError;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+/// Largest request body accepted.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Services,
+    pub metrics: Metrics,
+    openapi_json: Arc<String>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Lushan", description = "Public computing service platform: tenants, users, projects, jobs, money.", license(name = "Apache-2.0")),
+    modifiers(&BearerAuth),
+    components(schemas(lushan_api::ErrorBody))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("an API token from `lushan login` or `lushan token create`")).build()),
+        );
+    }
+}
+
+/// The OpenAPI document of every route, as served at `/api/v1/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, openapi) = utoipa_axum::router::OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .merge(api::routes())
+        .split_for_parts();
+    openapi
+}
+
+/// The pretty-printed document checked in as `docs/user/openapi.json`.
+pub fn openapi_json() -> String {
+    let mut text = openapi().to_pretty_json().unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+pub fn router(services: Services, metrics: Metrics) -> axum::Router {
+    let (api_router, _) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .merge(api::routes())
+        .split_for_parts();
+    let state = AppState { services, metrics, openapi_json: Arc::new(openapi_json()) };
+    axum::Router::new()
+        .merge(api_router)
+        .route("/api/v1/openapi.json", get(openapi_document))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics_text))
+        .fallback(no_route)
+        .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), track))
+        .with_state(state)
+}
+
+async fn openapi_document(State(state): State<AppState>) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], state.openapi_json.as_str().to_owned()).into_response()
+}
+
+async fn healthz(State(state): State<AppState>) -> Result<axum::Json<lushan_api::Health>, ApiError> {
+    let database = state.services.health().await?;
+    Ok(axum::Json(lushan_api::Health { status: "ok".into(), database: database.into(), version: env!("CARGO_PKG_VERSION").into() }))
+}
+
+async fn metrics_text(State(state): State<AppState>) -> Response {
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+}
+
+async fn no_route() -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such API route; see /api/v1/openapi.json for the routes")
+}
+
+static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Gives each request an id (in the `x-request-id` header, error bodies and
+/// audit rows), records metrics, and turns axum's bare 405 into our error
+/// shape.
+async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let id = format!("{:x}-{}", std::process::id(), REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed));
+    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let method = request.method().clone();
+    let mut response = REQUEST_ID
+        .scope(id.clone(), async move {
+            let response = next.run(request).await;
+            if response.status() == StatusCode::METHOD_NOT_ALLOWED {
+                return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that HTTP method; see /api/v1/openapi.json")
+                    .into_response();
+            }
+            response
+        })
+        .await;
+    let status = response.status();
+    state.metrics.record_request(method.as_str(), &route, status.as_u16(), started.elapsed());
+    if status.is_server_error() {
+        tracing::warn!(request_id = %id, %method, route, status = status.as_u16(), "request failed");
+    } else {
+        tracing::debug!(request_id = %id, %method, route, status = status.as_u16(), "request");
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}

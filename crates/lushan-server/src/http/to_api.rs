@@ -1,0 +1,140 @@
+//! Domain records to wire types. The only place that knows both.
+
+use lushan_api as api;
+use lushan_model::{ProjectRole, Role, Sector, Status};
+use lushan_store::{AuditRecord, MemberRecord, ProjectRecord, SiteRecord, TenantRecord, TokenRecord, UserRecord};
+
+/// Epoch milliseconds as RFC 3339 in UTC.
+pub fn time(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_else(|_| ms.to_string())
+}
+
+pub fn sector(s: Sector) -> api::Sector {
+    match s {
+        Sector::University => api::Sector::University,
+        Sector::Institute => api::Sector::Institute,
+        Sector::Enterprise => api::Sector::Enterprise,
+        Sector::Government => api::Sector::Government,
+        Sector::School => api::Sector::School,
+        Sector::Centre => api::Sector::Centre,
+    }
+}
+
+pub fn role(r: Role) -> api::Role {
+    match r {
+        Role::Operator => api::Role::Operator,
+        Role::TenantAdmin => api::Role::TenantAdmin,
+        Role::Reviewer => api::Role::Reviewer,
+        Role::Member => api::Role::Member,
+    }
+}
+
+pub fn project_role(r: ProjectRole) -> api::ProjectRole {
+    match r {
+        ProjectRole::Pi => api::ProjectRole::Pi,
+        ProjectRole::Manager => api::ProjectRole::Manager,
+        ProjectRole::Member => api::ProjectRole::Member,
+    }
+}
+
+pub fn status(s: Status) -> api::Status {
+    match s {
+        Status::Active => api::Status::Active,
+        Status::Disabled => api::Status::Disabled,
+    }
+}
+
+pub fn tenant(t: TenantRecord) -> api::Tenant {
+    api::Tenant {
+        name: t.name,
+        display_name: t.display_name,
+        sector: sector(t.sector),
+        status: status(t.status),
+        created_at: time(t.created_at),
+    }
+}
+
+pub fn user(u: UserRecord) -> api::User {
+    api::User {
+        name: u.name,
+        display_name: u.display_name,
+        tenant: u.tenant_name,
+        role: role(u.role),
+        unix_account: u.unix_account,
+        status: status(u.status),
+        created_at: time(u.created_at),
+    }
+}
+
+pub fn project((p, members): (ProjectRecord, Vec<MemberRecord>)) -> api::Project {
+    let pi = members.iter().find(|m| m.role == ProjectRole::Pi).map(|m| m.user_name.clone());
+    api::Project {
+        name: p.name,
+        tenant: p.tenant_name,
+        description: p.description,
+        status: status(p.status),
+        created_at: time(p.created_at),
+        pi,
+        members: members
+            .into_iter()
+            .map(|m| api::ProjectMember {
+                user: m.user_name,
+                display_name: m.display_name,
+                role: project_role(m.role),
+                added_at: time(m.added_at),
+            })
+            .collect(),
+    }
+}
+
+pub fn token(t: TokenRecord, now: i64) -> api::Token {
+    let state = if t.revoked_at.is_some() {
+        api::TokenState::Revoked
+    } else if t.expires_at.is_some_and(|at| at <= now) {
+        api::TokenState::Expired
+    } else {
+        api::TokenState::Active
+    };
+    api::Token {
+        id: t.id.0,
+        name: t.name,
+        state,
+        created_at: time(t.created_at),
+        expires_at: t.expires_at.map(time),
+        last_used_at: t.last_used_at.map(time),
+        revoked_at: t.revoked_at.map(time),
+    }
+}
+
+pub fn site(s: SiteRecord) -> api::Site {
+    api::Site {
+        name: s.name,
+        backend: s.backend,
+        status: status(s.status),
+        partitions: s
+            .partitions
+            .into_iter()
+            .map(|p| api::Partition { name: p.name, default: p.is_default, nodes: p.node_names })
+            .collect(),
+        nodes: s
+            .nodes
+            .into_iter()
+            .map(|n| api::Node { name: n.name, cpus: n.cpus, memory_mb: n.memory_mb, gpus: n.gpus, gpu_type: n.gpu_type, owner: n.owner_tenant })
+            .collect(),
+    }
+}
+
+pub fn audit(a: AuditRecord) -> api::AuditEvent {
+    let parse = |text: Option<String>| text.and_then(|t| serde_json::from_str(&t).ok());
+    api::AuditEvent {
+        id: a.id,
+        at: time(a.at),
+        actor: a.actor,
+        action: a.action,
+        target_kind: a.target_kind,
+        target: a.target,
+        before: parse(a.before),
+        after: parse(a.after),
+        request_id: a.request_id,
+    }
+}

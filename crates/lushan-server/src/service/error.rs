@@ -1,0 +1,74 @@
+//! The service layer's one error type. Each variant has a stable code (part
+//! of the API) and a message that says what happened and what to do.
+
+use lushan_model::{DurationError, NameError, ParseEnumError};
+use lushan_store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{what} `{key}` not found{hint}")]
+    NotFound { what: &'static str, key: String, hint: &'static str },
+    #[error("{what} `{key}` already exists; names are never reused, pick another")]
+    Conflict { what: &'static str, key: String },
+    #[error("{0}")]
+    Invalid(String),
+    #[error("too many failed logins for `{user}`; try again in {retry_after_secs} s")]
+    TooManyAttempts { user: String, retry_after_secs: u64 },
+    #[error("the database is unavailable; try again shortly (the server log has the cause)")]
+    Unavailable(#[source] StoreError),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    /// The stable code clients match on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ServiceError::Unauthenticated(_) => "unauthenticated",
+            ServiceError::Forbidden(_) => "forbidden",
+            ServiceError::NotFound { .. } => "not_found",
+            ServiceError::Conflict { .. } => "conflict",
+            ServiceError::Invalid(_) => "invalid_input",
+            ServiceError::TooManyAttempts { .. } => "too_many_attempts",
+            ServiceError::Unavailable(_) => "unavailable",
+            ServiceError::Internal(_) => "internal",
+        }
+    }
+
+    pub(crate) fn not_found(what: &'static str, key: &str) -> ServiceError {
+        ServiceError::NotFound { what, key: key.chars().take(64).collect(), hint: "" }
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::NotFound { what, key } => ServiceError::NotFound { what, key, hint: "" },
+            StoreError::Conflict { what, key } => ServiceError::Conflict { what, key },
+            StoreError::Corrupt(detail) => ServiceError::Internal(detail),
+            other => ServiceError::Unavailable(other),
+        }
+    }
+}
+
+impl From<NameError> for ServiceError {
+    fn from(err: NameError) -> Self {
+        ServiceError::Invalid(err.to_string())
+    }
+}
+
+impl From<ParseEnumError> for ServiceError {
+    fn from(err: ParseEnumError) -> Self {
+        ServiceError::Invalid(err.to_string())
+    }
+}
+
+impl From<DurationError> for ServiceError {
+    fn from(err: DurationError) -> Self {
+        ServiceError::Invalid(err.to_string())
+    }
+}

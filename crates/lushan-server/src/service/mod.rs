@@ -1,0 +1,67 @@
+//! Use cases. Each public function authorizes the [`Caller`], applies the
+//! rules, and calls one store method (one transaction, audit row included).
+//! The REST API calls these functions and nothing else; the portal will too.
+
+mod auth;
+mod caller;
+mod error;
+mod tenancy;
+mod tokens;
+
+pub use auth::{LoginLimiter, PasswordCost, generate_password, generate_token, hash_password, hash_token};
+pub use caller::Caller;
+pub use error::ServiceError;
+pub use tenancy::{NewProjectInput, NewUserInput};
+
+use lushan_store::{AuditEntry, Store};
+use std::sync::Arc;
+
+tokio::task_local! {
+    /// The id of the request being served, set by the HTTP layer; audit rows
+    /// and error bodies carry it.
+    pub static REQUEST_ID: String;
+}
+
+/// The current request's id, if any.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(|id| id.clone()).ok()
+}
+
+/// Everything the use cases need; cheap to clone.
+#[derive(Clone)]
+pub struct Services {
+    store: Store,
+    limiter: Arc<LoginLimiter>,
+    password_cost: PasswordCost,
+}
+
+impl Services {
+    pub fn new(store: Store, password_cost: PasswordCost) -> Services {
+        Services { store, limiter: Arc::new(LoginLimiter::default()), password_cost }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub async fn health(&self) -> Result<&'static str, ServiceError> {
+        self.store.ping().await?;
+        Ok(self.store.kind().as_str())
+    }
+}
+
+/// An audit row for an action by `caller`.
+fn audit_by(caller: &Caller, now: i64, action: &'static str, target_kind: &'static str, target: &str) -> AuditEntry {
+    AuditEntry {
+        at: now,
+        actor_user_id: Some(caller.user_id()),
+        actor: caller.user_name().to_owned(),
+        action,
+        target_kind,
+        target: target.to_owned(),
+        tenant_id: None,
+        before: None,
+        after: None,
+        request_id: request_id(),
+    }
+}

@@ -1,0 +1,428 @@
+//! Tenants, users, projects and members: who may do what to whom.
+//!
+//! Objects of another tenant are reported as "not found", not "forbidden":
+//! a caller learns nothing about tenants it may not see.
+
+use super::auth::{check_password_rules, generate_password, hash_password};
+use super::{Caller, ServiceError, Services, audit_by};
+use lushan_model::{Name, NameKind, ProjectRole, Role, Sector, Status, TenantId};
+use lushan_store::{
+    AuditRecord, MemberRecord, NewProject, NewTenant, NewUser, ProjectRecord, ProjectScope, SiteRecord, TenantRecord,
+    UserRecord,
+};
+use serde_json::json;
+
+/// Longest display name or description accepted.
+const MAX_TEXT_LEN: usize = 200;
+
+pub struct NewUserInput {
+    pub name: String,
+    pub tenant: String,
+    pub role: Option<Role>,
+    pub display_name: Option<String>,
+    pub unix_account: Option<String>,
+    pub password: Option<String>,
+}
+
+pub struct NewProjectInput {
+    pub name: String,
+    pub tenant: String,
+    pub pi: String,
+    pub description: Option<String>,
+}
+
+fn free_text(field: &str, value: Option<String>, default: &str) -> Result<String, ServiceError> {
+    let value = value.unwrap_or_else(|| default.to_owned());
+    let value = value.trim().to_owned();
+    if value.chars().count() > MAX_TEXT_LEN {
+        return Err(ServiceError::Invalid(format!("{field} has at most {MAX_TEXT_LEN} characters")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ServiceError::Invalid(format!("{field} cannot contain control characters")));
+    }
+    Ok(value)
+}
+
+fn tenant_json(t: &TenantRecord) -> String {
+    json!({"name": t.name, "display_name": t.display_name, "sector": t.sector.as_str(), "status": t.status.as_str()}).to_string()
+}
+
+fn user_json(u: &UserRecord) -> String {
+    json!({"name": u.name, "tenant": u.tenant_name, "role": u.role.as_str(), "unix_account": u.unix_account, "status": u.status.as_str()})
+        .to_string()
+}
+
+fn project_json(p: &ProjectRecord) -> String {
+    json!({"name": p.name, "tenant": p.tenant_name, "description": p.description, "status": p.status.as_str()}).to_string()
+}
+
+fn status_json(status: Status) -> Option<String> {
+    Some(json!({"status": status.as_str()}).to_string())
+}
+
+impl Services {
+    // ---- tenants ----
+
+    pub async fn create_tenant(
+        &self,
+        caller: &Caller,
+        name: &str,
+        sector: Sector,
+        display_name: Option<String>,
+        now: i64,
+    ) -> Result<TenantRecord, ServiceError> {
+        if !caller.is_operator() {
+            return Err(ServiceError::Forbidden("only operators create tenants".into()));
+        }
+        let name = Name::parse(NameKind::Tenant, name)?;
+        let display_name = free_text("display_name", display_name, name.as_str())?;
+        let new = NewTenant { name: name.as_str(), display_name: &display_name, sector, created_at: now };
+        let mut audit = audit_by(caller, now, "tenant.create", "tenant", name.as_str());
+        audit.after = Some(json!({"name": name.as_str(), "display_name": display_name, "sector": sector.as_str()}).to_string());
+        Ok(self.store.create_tenant(&new, &audit).await?)
+    }
+
+    pub async fn list_tenants(&self, caller: &Caller) -> Result<Vec<TenantRecord>, ServiceError> {
+        let only = (!caller.is_operator()).then_some(caller.tenant_id());
+        Ok(self.store.list_tenants(only).await?)
+    }
+
+    /// A tenant the caller may see, else "not found".
+    pub async fn tenant(&self, caller: &Caller, name: &str) -> Result<TenantRecord, ServiceError> {
+        let tenant = self.store.tenant_by_name(name).await.map_err(|_| ServiceError::not_found("tenant", name))?;
+        if !caller.sees_tenant(tenant.id) {
+            return Err(ServiceError::not_found("tenant", name));
+        }
+        Ok(tenant)
+    }
+
+    pub async fn set_tenant_status(&self, caller: &Caller, name: &str, status: Status, now: i64) -> Result<TenantRecord, ServiceError> {
+        let tenant = self.tenant(caller, name).await?;
+        if !caller.is_operator() {
+            return Err(ServiceError::Forbidden("only operators disable or enable tenants".into()));
+        }
+        if tenant.id == caller.tenant_id() && status == Status::Disabled {
+            return Err(ServiceError::Forbidden("you cannot disable your own tenant".into()));
+        }
+        if tenant.status != status {
+            let mut audit = audit_by(caller, now, status_action("tenant", status), "tenant", &tenant.name);
+            audit.tenant_id = Some(tenant.id);
+            audit.before = Some(tenant_json(&tenant));
+            audit.after = status_json(status);
+            self.store.set_tenant_status(tenant.id, status, &audit).await?;
+        }
+        Ok(TenantRecord { status, ..tenant })
+    }
+
+    // ---- users ----
+
+    pub async fn create_user(&self, caller: &Caller, input: NewUserInput, now: i64) -> Result<(UserRecord, Option<String>), ServiceError> {
+        let name = Name::parse(NameKind::User, &input.name)?;
+        let tenant = self.tenant(caller, &input.tenant).await?;
+        if !caller.administers(tenant.id) {
+            return Err(ServiceError::Forbidden(format!(
+                "only operators and tenant admins of `{}` create its users",
+                tenant.name
+            )));
+        }
+        if tenant.status == Status::Disabled {
+            return Err(ServiceError::Invalid(format!("tenant `{}` is disabled; enable it first", tenant.name)));
+        }
+        let role = input.role.unwrap_or(Role::Member);
+        if matches!(role, Role::Operator | Role::Reviewer) && !caller.is_operator() {
+            return Err(ServiceError::Forbidden(format!("only operators create users with role {role}")));
+        }
+        if role == Role::Operator && tenant.sector != Sector::Centre {
+            return Err(ServiceError::Invalid("operators belong to a tenant of sector `centre`".into()));
+        }
+        let unix_account = match &input.unix_account {
+            Some(account) => Name::parse(NameKind::UnixAccount, account)?,
+            None => name.clone(),
+        };
+        let display_name = free_text("display_name", input.display_name, name.as_str())?;
+        let (password, one_time) = match input.password {
+            Some(password) => {
+                check_password_rules(&password)?;
+                (password, None)
+            }
+            None => {
+                let password = generate_password();
+                (password.clone(), Some(password))
+            }
+        };
+        let hash = hash_password(password, self.password_cost).await?;
+        let new = NewUser {
+            name: name.as_str(),
+            display_name: &display_name,
+            tenant_id: tenant.id,
+            role,
+            unix_account: Some(unix_account.as_str()),
+            password_hash: Some(&hash),
+            created_at: now,
+        };
+        let mut audit = audit_by(caller, now, "user.create", "user", name.as_str());
+        audit.tenant_id = Some(tenant.id);
+        audit.after = Some(
+            json!({"name": name.as_str(), "tenant": tenant.name, "role": role.as_str(), "unix_account": unix_account.as_str()}).to_string(),
+        );
+        let user = self.store.create_user(&new, &audit).await?;
+        Ok((user, one_time))
+    }
+
+    pub async fn list_users(&self, caller: &Caller) -> Result<Vec<UserRecord>, ServiceError> {
+        match caller.role() {
+            Role::Operator => Ok(self.store.list_users(None).await?),
+            Role::TenantAdmin => Ok(self.store.list_users(Some(caller.tenant_id())).await?),
+            Role::Reviewer | Role::Member => Ok(vec![self.store.user_by_id(caller.user_id()).await?]),
+        }
+    }
+
+    /// A user the caller may see: themselves, their tenant's users for a
+    /// tenant admin, anyone for an operator.
+    pub async fn user(&self, caller: &Caller, name: &str) -> Result<UserRecord, ServiceError> {
+        let user = self.store.user_by_name(name).await.map_err(|_| ServiceError::not_found("user", name))?;
+        if user.id == caller.user_id() || caller.administers(user.tenant_id) {
+            return Ok(user);
+        }
+        Err(ServiceError::not_found("user", name))
+    }
+
+    pub async fn set_user_status(&self, caller: &Caller, name: &str, status: Status, now: i64) -> Result<UserRecord, ServiceError> {
+        let user = self.user(caller, name).await?;
+        if !caller.administers(user.tenant_id) {
+            return Err(ServiceError::Forbidden("only operators and tenant admins disable or enable users".into()));
+        }
+        if user.id == caller.user_id() {
+            return Err(ServiceError::Forbidden("you cannot disable or enable yourself".into()));
+        }
+        if user.role == Role::Operator && !caller.is_operator() {
+            return Err(ServiceError::Forbidden("only operators disable operators".into()));
+        }
+        if user.status != status {
+            let mut audit = audit_by(caller, now, status_action("user", status), "user", &user.name);
+            audit.tenant_id = Some(user.tenant_id);
+            audit.before = Some(user_json(&user));
+            audit.after = status_json(status);
+            self.store.set_user_status(user.id, status, now, &audit).await?;
+        }
+        Ok(UserRecord { status, ..user })
+    }
+
+    /// The caller's projects and their role in each.
+    pub async fn my_memberships(&self, caller: &Caller) -> Result<Vec<(String, ProjectRole)>, ServiceError> {
+        let projects = self.store.list_projects(ProjectScope::MemberOf(caller.user_id())).await?;
+        let mut memberships = Vec::with_capacity(projects.len());
+        for project in projects {
+            if let Some(role) = self.store.membership(project.id, caller.user_id()).await? {
+                memberships.push((project.name, role));
+            }
+        }
+        Ok(memberships)
+    }
+
+    pub async fn me(&self, caller: &Caller) -> Result<UserRecord, ServiceError> {
+        Ok(self.store.user_by_id(caller.user_id()).await?)
+    }
+
+    // ---- projects ----
+
+    pub async fn create_project(
+        &self,
+        caller: &Caller,
+        input: NewProjectInput,
+        now: i64,
+    ) -> Result<(ProjectRecord, Vec<MemberRecord>), ServiceError> {
+        let name = Name::parse(NameKind::Project, &input.name)?;
+        let tenant = self.tenant(caller, &input.tenant).await?;
+        if !caller.administers(tenant.id) {
+            return Err(ServiceError::Forbidden(format!(
+                "only operators and tenant admins of `{}` create its projects",
+                tenant.name
+            )));
+        }
+        if tenant.status == Status::Disabled {
+            return Err(ServiceError::Invalid(format!("tenant `{}` is disabled; enable it first", tenant.name)));
+        }
+        let pi = self.member_candidate(&input.pi, tenant.id, &tenant.name).await?;
+        let description = free_text("description", input.description, "")?;
+        let new = NewProject { name: name.as_str(), tenant_id: tenant.id, description: &description, pi: pi.id, created_at: now };
+        let mut audit = audit_by(caller, now, "project.create", "project", name.as_str());
+        audit.tenant_id = Some(tenant.id);
+        audit.after = Some(json!({"name": name.as_str(), "tenant": tenant.name, "pi": pi.name, "description": description}).to_string());
+        let project = self.store.create_project(&new, &audit).await?;
+        let members = self.store.project_members(project.id).await?;
+        Ok((project, members))
+    }
+
+    /// A user who may join a project of `tenant`: active and of that tenant.
+    async fn member_candidate(&self, user: &str, tenant: TenantId, tenant_name: &str) -> Result<UserRecord, ServiceError> {
+        let found = self.store.user_by_name(user).await.ok().filter(|u| u.tenant_id == tenant);
+        let Some(found) = found else {
+            return Err(ServiceError::Invalid(format!(
+                "`{}` is not a user of tenant `{tenant_name}`; project members belong to the project's tenant",
+                user.chars().take(64).collect::<String>()
+            )));
+        };
+        if found.status == Status::Disabled {
+            return Err(ServiceError::Invalid(format!("user `{}` is disabled", found.name)));
+        }
+        Ok(found)
+    }
+
+    pub async fn list_projects(&self, caller: &Caller) -> Result<Vec<(ProjectRecord, Vec<MemberRecord>)>, ServiceError> {
+        let scope = match caller.role() {
+            Role::Operator => ProjectScope::All,
+            Role::TenantAdmin => ProjectScope::Tenant(caller.tenant_id()),
+            Role::Reviewer | Role::Member => ProjectScope::MemberOf(caller.user_id()),
+        };
+        let projects = self.store.list_projects(scope).await?;
+        let mut out = Vec::with_capacity(projects.len());
+        for project in projects {
+            let members = self.store.project_members(project.id).await?;
+            out.push((project, members));
+        }
+        Ok(out)
+    }
+
+    /// A project the caller may see, its members, and whether the caller
+    /// manages it.
+    async fn project_access(&self, caller: &Caller, name: &str) -> Result<(ProjectRecord, Vec<MemberRecord>, Option<ProjectRole>), ServiceError> {
+        let project = self.store.project_by_name(name).await.map_err(|_| ServiceError::not_found("project", name))?;
+        let members = self.store.project_members(project.id).await?;
+        let my_role = members.iter().find(|m| m.user_id == caller.user_id()).map(|m| m.role);
+        if my_role.is_none() && !caller.administers(project.tenant_id) {
+            return Err(ServiceError::not_found("project", name));
+        }
+        Ok((project, members, my_role))
+    }
+
+    pub async fn project(&self, caller: &Caller, name: &str) -> Result<(ProjectRecord, Vec<MemberRecord>), ServiceError> {
+        let (project, members, _) = self.project_access(caller, name).await?;
+        Ok((project, members))
+    }
+
+    pub async fn set_project_status(
+        &self,
+        caller: &Caller,
+        name: &str,
+        status: Status,
+        now: i64,
+    ) -> Result<(ProjectRecord, Vec<MemberRecord>), ServiceError> {
+        let (project, members, _) = self.project_access(caller, name).await?;
+        if !caller.administers(project.tenant_id) {
+            return Err(ServiceError::Forbidden("only operators and tenant admins disable or enable projects".into()));
+        }
+        if project.status != status {
+            let mut audit = audit_by(caller, now, status_action("project", status), "project", &project.name);
+            audit.tenant_id = Some(project.tenant_id);
+            audit.before = Some(project_json(&project));
+            audit.after = status_json(status);
+            self.store.set_project_status(project.id, status, &audit).await?;
+        }
+        Ok((ProjectRecord { status, ..project }, members))
+    }
+
+    /// Adds a member or changes their role. PIs, managers, tenant admins and
+    /// operators add members; only PIs, tenant admins and operators name
+    /// managers. The PI is set at creation and not changed here.
+    pub async fn add_member(
+        &self,
+        caller: &Caller,
+        project: &str,
+        user: &str,
+        role: Option<ProjectRole>,
+        now: i64,
+    ) -> Result<(ProjectRecord, Vec<MemberRecord>), ServiceError> {
+        let (project, members, my_role) = self.project_access(caller, project).await?;
+        let role = role.unwrap_or(ProjectRole::Member);
+        let admin = caller.administers(project.tenant_id);
+        let may = match role {
+            ProjectRole::Pi => false,
+            ProjectRole::Manager => admin || my_role == Some(ProjectRole::Pi),
+            ProjectRole::Member => admin || my_role.is_some_and(ProjectRole::manages_members),
+        };
+        if role == ProjectRole::Pi {
+            return Err(ServiceError::Invalid("a project has one PI, set when it is created; add members as `member` or `manager`".into()));
+        }
+        if !may {
+            return Err(ServiceError::Forbidden(format!("you may not add a {role} to project `{}`", project.name)));
+        }
+        if project.status == Status::Disabled {
+            return Err(ServiceError::Invalid(format!("project `{}` is disabled; enable it first", project.name)));
+        }
+        let user = self.member_candidate(user, project.tenant_id, &project.tenant_name).await?;
+        if members.iter().any(|m| m.user_id == user.id && m.role == ProjectRole::Pi) {
+            return Err(ServiceError::Invalid(format!("`{}` is the PI of `{}`", user.name, project.name)));
+        }
+        let before = members.iter().find(|m| m.user_id == user.id).map(|m| json!({"user": m.user_name, "role": m.role.as_str()}).to_string());
+        let mut audit = audit_by(caller, now, "project.add-member", "project", &project.name);
+        audit.tenant_id = Some(project.tenant_id);
+        audit.before = before;
+        audit.after = Some(json!({"user": user.name, "role": role.as_str()}).to_string());
+        self.store.put_member(project.id, user.id, role, now, &audit).await?;
+        let members = self.store.project_members(project.id).await?;
+        Ok((project, members))
+    }
+
+    pub async fn remove_member(
+        &self,
+        caller: &Caller,
+        project: &str,
+        user: &str,
+        now: i64,
+    ) -> Result<(ProjectRecord, Vec<MemberRecord>), ServiceError> {
+        let (project, members, my_role) = self.project_access(caller, project).await?;
+        let Some(member) = members.iter().find(|m| m.user_name == user) else {
+            return Err(ServiceError::not_found("member", user));
+        };
+        let admin = caller.administers(project.tenant_id);
+        let may = match member.role {
+            ProjectRole::Pi => false,
+            ProjectRole::Manager => admin || my_role == Some(ProjectRole::Pi),
+            ProjectRole::Member => admin || my_role.is_some_and(ProjectRole::manages_members),
+        };
+        if member.role == ProjectRole::Pi {
+            return Err(ServiceError::Invalid(format!("`{}` is the PI of `{}` and cannot be removed", member.user_name, project.name)));
+        }
+        if !may {
+            return Err(ServiceError::Forbidden(format!("you may not remove a {} from project `{}`", member.role, project.name)));
+        }
+        let mut audit = audit_by(caller, now, "project.remove-member", "project", &project.name);
+        audit.tenant_id = Some(project.tenant_id);
+        audit.before = Some(json!({"user": member.user_name, "role": member.role.as_str()}).to_string());
+        self.store.remove_member(project.id, member.user_id, &audit).await?;
+        let members = self.store.project_members(project.id).await?;
+        Ok((project, members))
+    }
+
+    // ---- sites and audit ----
+
+    /// Sites are visible to every signed-in user, as `sinfo` is on a cluster.
+    pub async fn list_sites(&self, _caller: &Caller) -> Result<Vec<SiteRecord>, ServiceError> {
+        Ok(self.store.list_sites().await?)
+    }
+
+    /// Operators read the whole audit log; tenant admins their tenant's part.
+    pub async fn audit_log(&self, caller: &Caller, limit: Option<i64>) -> Result<Vec<AuditRecord>, ServiceError> {
+        let limit = limit.unwrap_or(100);
+        if !(1..=10_000).contains(&limit) {
+            return Err(ServiceError::Invalid("limit is between 1 and 10000".into()));
+        }
+        match caller.role() {
+            Role::Operator => Ok(self.store.list_audit(None, limit).await?),
+            Role::TenantAdmin => Ok(self.store.list_audit(Some(caller.tenant_id()), limit).await?),
+            Role::Reviewer | Role::Member => Err(ServiceError::Forbidden("only operators and tenant admins read the audit log".into())),
+        }
+    }
+}
+
+fn status_action(kind: &'static str, status: Status) -> &'static str {
+    match (kind, status) {
+        ("tenant", Status::Disabled) => "tenant.disable",
+        ("tenant", Status::Active) => "tenant.enable",
+        ("user", Status::Disabled) => "user.disable",
+        ("user", Status::Active) => "user.enable",
+        ("project", Status::Disabled) => "project.disable",
+        _ => "project.enable",
+    }
+}

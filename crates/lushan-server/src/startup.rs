@@ -1,0 +1,231 @@
+//! Starting the platform: `lushan up` and `lushan serve`.
+//!
+//! Order matters: lock the data directory, open and migrate the store,
+//! bootstrap on first start (printing the operator's one-time password once),
+//! make the configured sites, bind, announce, serve until SIGINT/SIGTERM.
+
+use crate::clock::now_ms;
+use crate::config::ServerConfig;
+use crate::machine;
+use crate::metrics::Metrics;
+use crate::service::{Services, generate_password, generate_token, hash_password, hash_token};
+use anyhow::Context;
+use lushan_api::CliConfig;
+use lushan_model::{Role, Sector};
+use lushan_store::{AuditEntry, Bootstrap, NewNode, NewSite, NewTenant, NewUser, Store};
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+
+pub const OPERATOR: &str = "admin";
+pub const CENTRE: &str = "centre";
+
+pub struct StartOptions {
+    pub config: ServerConfig,
+    /// `up` writes the CLI configuration; `serve` (for systemd) does not.
+    pub write_cli_config: bool,
+}
+
+/// Holds the data directory's lock for as long as it lives.
+pub struct DataDirLock {
+    _file: File,
+}
+
+/// Takes the data directory for this process, or says who has it.
+pub fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    let path = dir.join("lushan.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    if file.try_lock().is_err() {
+        let holder = std::fs::read_to_string(&path).unwrap_or_default();
+        anyhow::bail!(
+            "the data directory {} is in use by another Lushan server ({}); stop that server first, or start this one with --data DIR",
+            dir.display(),
+            holder.trim()
+        );
+    }
+    file.set_len(0)?;
+    write!(file, "pid {}", std::process::id())?;
+    Ok(DataDirLock { _file: file })
+}
+
+/// Runs the platform until a shutdown signal.
+pub async fn run(options: StartOptions) -> anyhow::Result<()> {
+    let config = options.config;
+    let _lock = lock_data_dir(&config.data_dir)?;
+    let url = config.database_url();
+    let store = Store::connect(&url).await.with_context(|| "cannot open the database")?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}: is another program using it? Choose another with --listen ADDR:PORT", config.listen))?;
+    let bound = listener.local_addr()?;
+    let public_url = config.public_url.clone().unwrap_or_else(|| {
+        let host = if bound.ip().is_unspecified() { "127.0.0.1".to_owned() } else { bound.ip().to_string() };
+        format!("http://{host}:{}", bound.port())
+    });
+
+    let services = Services::new(store.clone(), config.password_cost);
+    let first = bootstrap_if_new(&store, &config).await?;
+    ensure_configured_sites(&store, &config).await?;
+
+    println!("Lushan {} on {} ({})", env!("CARGO_PKG_VERSION"), store.kind().as_str(), describe_db(&config));
+    match first {
+        Some(secrets) => {
+            println!("First start: created the operator account and the `local` site.");
+            println!("  operator:  {OPERATOR}");
+            println!("  password:  {}   (shown once; change it with `lushan passwd`)", secrets.password);
+            if options.write_cli_config {
+                let cli = CliConfig { url: public_url.clone(), token: Some(secrets.token), user: Some(OPERATOR.into()) };
+                match cli.save() {
+                    Ok(path) => println!("  CLI:       configured in {} (try `lushan whoami`)", path.display()),
+                    Err(err) => println!("  CLI:       not configured: {err}; use `lushan login --url {public_url} {OPERATOR}`"),
+                }
+            } else {
+                println!("  CLI:       `lushan login --url {public_url} {OPERATOR}`");
+            }
+        }
+        None => println!("Data directory {} reused; no new secrets.", config.data_dir.display()),
+    }
+    println!("Lushan is listening on {public_url}");
+
+    let metrics = Metrics::global();
+    metrics.spawn_upkeep();
+    let app = crate::http::router(services, metrics);
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("the HTTP server failed")?;
+    store.close().await;
+    println!("Lushan stopped.");
+    Ok(())
+}
+
+fn describe_db(config: &ServerConfig) -> String {
+    match &config.database_url {
+        None => format!("data in {}", config.data_dir.display()),
+        Some(_) => format!("data directory {}", config.data_dir.display()),
+    }
+}
+
+struct FirstStart {
+    password: String,
+    token: String,
+}
+
+async fn bootstrap_if_new(store: &Store, config: &ServerConfig) -> anyhow::Result<Option<FirstStart>> {
+    if store.is_bootstrapped().await? {
+        return Ok(None);
+    }
+    let password = generate_password();
+    let hash = hash_password(password.clone(), config.password_cost).await?;
+    let token = generate_token();
+    let token_hash = hash_token(&token);
+    let machine = machine::discover();
+    let now = now_ms();
+    let boot = Bootstrap {
+        centre: NewTenant { name: CENTRE, display_name: "Computing centre", sector: Sector::Centre, created_at: now },
+        operator: NewUser {
+            name: OPERATOR,
+            display_name: "Platform operator",
+            tenant_id: lushan_model::TenantId(0),
+            role: Role::Operator,
+            unix_account: None,
+            password_hash: Some(&hash),
+            created_at: now,
+        },
+        token_name: "cli",
+        token_hash: &token_hash,
+        site: NewSite {
+            name: "local",
+            backend: "local",
+            partition: "local",
+            nodes: vec![NewNode {
+                name: &machine.hostname,
+                cpus: machine.cpus,
+                memory_mb: machine.memory_mb,
+                gpus: machine.gpus,
+                gpu_type: machine.gpu_type.as_deref(),
+            }],
+            created_at: now,
+        },
+    };
+    let audit = AuditEntry {
+        at: now,
+        actor_user_id: None,
+        actor: "lushan".into(),
+        action: "platform.bootstrap",
+        target_kind: "platform",
+        target: "local".into(),
+        tenant_id: None,
+        before: None,
+        after: Some(
+            serde_json::json!({"operator": OPERATOR, "site": "local", "node": machine.hostname, "cpus": machine.cpus, "memory_mb": machine.memory_mb, "gpus": machine.gpus})
+                .to_string(),
+        ),
+        request_id: None,
+    };
+    if store.bootstrap(&boot, &audit).await? { Ok(Some(FirstStart { password, token })) } else { Ok(None) }
+}
+
+/// Creates the sites the configuration names, on this machine's resources.
+async fn ensure_configured_sites(store: &Store, config: &ServerConfig) -> anyhow::Result<()> {
+    if config.sites.is_empty() {
+        return Ok(());
+    }
+    let centre = store.tenant_by_name(CENTRE).await?;
+    let machine = machine::discover();
+    for site in &config.sites {
+        let partition = site.partition.clone().unwrap_or_else(|| site.name.clone());
+        let new = NewSite {
+            name: &site.name,
+            backend: &site.backend,
+            partition: &partition,
+            nodes: vec![NewNode {
+                name: &machine.hostname,
+                cpus: machine.cpus,
+                memory_mb: machine.memory_mb,
+                gpus: machine.gpus,
+                gpu_type: machine.gpu_type.as_deref(),
+            }],
+            created_at: now_ms(),
+        };
+        let audit = AuditEntry {
+            at: now_ms(),
+            actor_user_id: None,
+            actor: "lushan".into(),
+            action: "site.create",
+            target_kind: "site",
+            target: site.name.clone(),
+            tenant_id: Some(centre.id),
+            before: None,
+            after: Some(serde_json::json!({"name": site.name, "backend": site.backend, "partition": partition}).to_string()),
+            request_id: None,
+        };
+        store.ensure_site(&new, centre.id, &audit).await?;
+    }
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}
