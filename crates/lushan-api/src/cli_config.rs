@@ -29,9 +29,13 @@ impl CliConfig {
 
     /// The saved configuration, if there is one.
     pub fn load() -> Result<Option<CliConfig>, String> {
-        let Some(path) = CliConfig::path() else { return Ok(None) };
+        let Some(path) = CliConfig::path() else {
+            return Ok(None);
+        };
         match std::fs::read_to_string(&path) {
-            Ok(text) => toml::from_str(&text).map(Some).map_err(|err| format!("invalid CLI configuration {}: {err}", path.display())),
+            Ok(text) => toml::from_str(&text)
+                .map(Some)
+                .map_err(|err| format!("invalid CLI configuration {}: {err}", path.display())),
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => Ok(None),
             Err(err) => Err(format!("cannot read {}: {err}", path.display())),
         }
@@ -39,14 +43,19 @@ impl CliConfig {
 
     /// Writes the file readable by its owner only (it holds a token).
     pub fn save(&self) -> Result<PathBuf, String> {
-        let path = CliConfig::path().ok_or("cannot tell where to write the CLI configuration: set HOME or LUSHAN_CLI_CONFIG")?;
+        let path = CliConfig::path().ok_or(
+            "cannot tell where to write the CLI configuration: set HOME or LUSHAN_CLI_CONFIG",
+        )?;
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
         }
         let text = toml::to_string(self).map_err(|err| err.to_string())?;
         let tmp = path.with_extension("toml.tmp");
-        write_private(&tmp, &text).map_err(|err| format!("cannot write {}: {err}", tmp.display()))?;
-        std::fs::rename(&tmp, &path).map_err(|err| format!("cannot write {}: {err}", path.display()))?;
+        write_private(&tmp, &text)
+            .map_err(|err| format!("cannot write {}: {err}", tmp.display()))?;
+        std::fs::rename(&tmp, &path)
+            .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
         Ok(path)
     }
 }
@@ -55,7 +64,12 @@ impl CliConfig {
 fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()
 }

@@ -316,6 +316,7 @@ pub struct AuditEvent {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// How many events, newest first (1 to 10000, default 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -1,1 +1,104 @@
-fn main() {}
+//! `lushan`: the platform's one binary. `up` and `serve` run the server;
+//! every other command is a client of the REST API (the CLI has no other
+//! way in). No business logic lives here.
+
+mod cli;
+mod output;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "lushan",
+    version,
+    about = "Lushan: a public computing service platform",
+    propagate_version = true
+)]
+struct Args {
+    /// Print JSON (the API's schema) instead of tables.
+    #[arg(long, global = true, env = "LUSHAN_JSON", value_parser = clap::builder::FalseyValueParser::new())]
+    json: bool,
+    /// The server's URL (default: from `lushan login` / `lushan up`).
+    #[arg(long, global = true, env = "LUSHAN_URL")]
+    url: Option<String>,
+    /// An API token (default: from `lushan login` / `lushan up`).
+    #[arg(long, global = true, env = "LUSHAN_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the platform here: data directory, database, local site, operator, CLI configuration.
+    Up(cli::server::ServerArgs),
+    /// Run the server alone (for systemd); does not write the CLI configuration.
+    Serve(cli::server::ServerArgs),
+    /// Sign in and save a token for the following commands.
+    Login(cli::session::LoginArgs),
+    /// Forget the saved token.
+    Logout,
+    /// Show who you are signed in as, and your projects.
+    Whoami,
+    /// Change your password.
+    Passwd(cli::session::PasswdArgs),
+    /// List the projects you may see.
+    Projects,
+    /// Show and manage one project's members (PIs and managers).
+    #[command(subcommand)]
+    Project(cli::admin::ProjectMemberCommand),
+    /// List sites, partitions and nodes.
+    Sites,
+    /// Manage your API tokens.
+    #[command(subcommand)]
+    Token(cli::session::TokenCommand),
+    /// Administration: tenants, users, projects, audit log.
+    #[command(subcommand)]
+    Admin(cli::admin::AdminCommand),
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let out = output::Output::new(args.json);
+    let result = runtime.block_on(dispatch(args, &out));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            out.error(&err);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
+    let connection = cli::Connection {
+        url: args.url,
+        token: args.token,
+    };
+    match args.command {
+        Command::Up(server) => cli::server::run(server, true).await,
+        Command::Serve(server) => cli::server::run(server, false).await,
+        Command::Login(login) => cli::session::login(&connection, login, out).await,
+        Command::Logout => cli::session::logout(out),
+        Command::Whoami => cli::session::whoami(&connection.client()?, out).await,
+        Command::Passwd(passwd) => cli::session::passwd(&connection.client()?, passwd, out).await,
+        Command::Projects => cli::admin::projects_list(&connection.client()?, out).await,
+        Command::Project(command) => {
+            cli::admin::project_members(&connection.client()?, command, out).await
+        }
+        Command::Sites => cli::admin::sites(&connection.client()?, out).await,
+        Command::Token(command) => cli::session::token(&connection.client()?, command, out).await,
+        Command::Admin(command) => cli::admin::run(&connection.client()?, command, out).await,
+    }
+}

@@ -14,7 +14,11 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+        }
     }
 }
 
@@ -34,23 +38,40 @@ impl From<ServiceError> for ApiError {
         let message = match &err {
             // The cause goes to the log, not to the client.
             ServiceError::Internal(detail) => {
-                tracing::error!(request_id = request_id().unwrap_or_default(), "internal error: {detail}");
-                format!("internal error; quote request id {} to the operator", request_id().unwrap_or_default())
+                tracing::error!(
+                    request_id = request_id().unwrap_or_default(),
+                    "internal error: {detail}"
+                );
+                format!(
+                    "internal error; quote request id {} to the operator",
+                    request_id().unwrap_or_default()
+                )
             }
             ServiceError::Unavailable(source) => {
-                tracing::error!(request_id = request_id().unwrap_or_default(), "database unavailable: {source}");
+                tracing::error!(
+                    request_id = request_id().unwrap_or_default(),
+                    "database unavailable: {source}"
+                );
                 err.to_string()
             }
             _ => err.to_string(),
         };
-        ApiError { status, code: err.code(), message }
+        ApiError {
+            status,
+            code: err.code(),
+            message,
+        }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
-            error: ErrorDetail { code: self.code.to_owned(), message: self.message, request_id: request_id().unwrap_or_default() },
+            error: ErrorDetail {
+                code: self.code.to_owned(),
+                message: self.message,
+                request_id: request_id().unwrap_or_default(),
+            },
         };
         (self.status, axum::Json(body)).into_response()
     }
@@ -60,10 +81,16 @@ impl IntoResponse for ApiError {
 /// their status (400, 413, 415, 422 become 400).
 pub fn from_rejection(status: StatusCode, text: String) -> ApiError {
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(status, "payload_too_large", "the request body is too large (limit 64 KiB)"),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-            ApiError::new(status, "unsupported_media_type", "send the body as JSON with `Content-Type: application/json`")
-        }
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+            status,
+            "payload_too_large",
+            "the request body is too large (limit 64 KiB)",
+        ),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
+            status,
+            "unsupported_media_type",
+            "send the body as JSON with `Content-Type: application/json`",
+        ),
         _ => ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", text),
     }
 }

@@ -34,7 +34,7 @@ pub struct AppState {
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Lushan", description = "Public computing service platform: tenants, users, projects, jobs, money.", license(name = "Apache-2.0")),
+    info(title = "Lushan", description = "Lushan, a public computing service platform: tenants, users, projects, tokens, sites, audit. Authenticate with `Authorization: Bearer TOKEN` (from POST /api/v1/login).", license(name = "Apache-2.0")),
     modifiers(&BearerAuth),
     components(schemas(lushan_api::ErrorBody))
 )]
@@ -47,16 +47,24 @@ impl utoipa::Modify for BearerAuth {
         let components = openapi.components.get_or_insert_with(Default::default);
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).description(Some("an API token from `lushan login` or `lushan token create`")).build()),
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "an API token from `lushan login` or `lushan token create`",
+                    ))
+                    .build(),
+            ),
         );
     }
 }
 
 /// The OpenAPI document of every route, as served at `/api/v1/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, openapi) = utoipa_axum::router::OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
-        .merge(api::routes())
-        .split_for_parts();
+    let (_, openapi) =
+        utoipa_axum::router::OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+            .merge(api::routes())
+            .split_for_parts();
     openapi
 }
 
@@ -71,7 +79,11 @@ pub fn router(services: Services, metrics: Metrics) -> axum::Router {
     let (api_router, _) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
         .merge(api::routes())
         .split_for_parts();
-    let state = AppState { services, metrics, openapi_json: Arc::new(openapi_json()) };
+    let state = AppState {
+        services,
+        metrics,
+        openapi_json: Arc::new(openapi_json()),
+    };
     axum::Router::new()
         .merge(api_router)
         .route("/api/v1/openapi.json", get(openapi_document))
@@ -84,20 +96,41 @@ pub fn router(services: Services, metrics: Metrics) -> axum::Router {
 }
 
 async fn openapi_document(State(state): State<AppState>) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "application/json")], state.openapi_json.as_str().to_owned()).into_response()
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        state.openapi_json.as_str().to_owned(),
+    )
+        .into_response()
 }
 
-async fn healthz(State(state): State<AppState>) -> Result<axum::Json<lushan_api::Health>, ApiError> {
+async fn healthz(
+    State(state): State<AppState>,
+) -> Result<axum::Json<lushan_api::Health>, ApiError> {
     let database = state.services.health().await?;
-    Ok(axum::Json(lushan_api::Health { status: "ok".into(), database: database.into(), version: env!("CARGO_PKG_VERSION").into() }))
+    Ok(axum::Json(lushan_api::Health {
+        status: "ok".into(),
+        database: database.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+    }))
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
-    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
 }
 
 async fn no_route() -> ApiError {
-    ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such API route; see /api/v1/openapi.json for the routes")
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "no_route",
+        "no such API route; see /api/v1/openapi.json for the routes",
+    )
 }
 
 static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -107,21 +140,35 @@ static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// shape.
 async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
-    let id = format!("{:x}-{}", std::process::id(), REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed));
-    let route = request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
+    let id = format!(
+        "{:x}-{}",
+        std::process::id(),
+        REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed)
+    );
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
     let method = request.method().clone();
     let mut response = REQUEST_ID
         .scope(id.clone(), async move {
             let response = next.run(request).await;
             if response.status() == StatusCode::METHOD_NOT_ALLOWED {
-                return ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", "this route does not take that HTTP method; see /api/v1/openapi.json")
-                    .into_response();
+                return ApiError::new(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    "this route does not take that HTTP method; see /api/v1/openapi.json",
+                )
+                .into_response();
             }
             response
         })
         .await;
     let status = response.status();
-    state.metrics.record_request(method.as_str(), &route, status.as_u16(), started.elapsed());
+    state
+        .metrics
+        .record_request(method.as_str(), &route, status.as_u16(), started.elapsed());
     if status.is_server_error() {
         tracing::warn!(request_id = %id, %method, route, status = status.as_u16(), "request failed");
     } else {

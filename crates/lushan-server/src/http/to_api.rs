@@ -2,11 +2,15 @@
 
 use lushan_api as api;
 use lushan_model::{ProjectRole, Role, Sector, Status};
-use lushan_store::{AuditRecord, MemberRecord, ProjectRecord, SiteRecord, TenantRecord, TokenRecord, UserRecord};
+use lushan_store::{
+    AuditRecord, MemberRecord, ProjectRecord, SiteRecord, TenantRecord, TokenRecord, UserRecord,
+};
 
 /// Epoch milliseconds as RFC 3339 in UTC.
 pub fn time(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_else(|_| ms.to_string())
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_string())
+        .unwrap_or_else(|_| ms.to_string())
 }
 
 pub fn sector(s: Sector) -> api::Sector {
@@ -67,7 +71,10 @@ pub fn user(u: UserRecord) -> api::User {
 }
 
 pub fn project((p, members): (ProjectRecord, Vec<MemberRecord>)) -> api::Project {
-    let pi = members.iter().find(|m| m.role == ProjectRole::Pi).map(|m| m.user_name.clone());
+    let pi = members
+        .iter()
+        .find(|m| m.role == ProjectRole::Pi)
+        .map(|m| m.user_name.clone());
     api::Project {
         name: p.name,
         tenant: p.tenant_name,
@@ -114,12 +121,23 @@ pub fn site(s: SiteRecord) -> api::Site {
         partitions: s
             .partitions
             .into_iter()
-            .map(|p| api::Partition { name: p.name, default: p.is_default, nodes: p.node_names })
+            .map(|p| api::Partition {
+                name: p.name,
+                default: p.is_default,
+                nodes: p.node_names,
+            })
             .collect(),
         nodes: s
             .nodes
             .into_iter()
-            .map(|n| api::Node { name: n.name, cpus: n.cpus, memory_mb: n.memory_mb, gpus: n.gpus, gpu_type: n.gpu_type, owner: n.owner_tenant })
+            .map(|n| api::Node {
+                name: n.name,
+                cpus: n.cpus,
+                memory_mb: n.memory_mb,
+                gpus: n.gpus,
+                gpu_type: n.gpu_type,
+                owner: n.owner_tenant,
+            })
             .collect(),
     }
 }

@@ -15,8 +15,20 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub(super) fn new(user_id: UserId, user_name: String, tenant_id: TenantId, tenant_name: String, role: Role) -> Caller {
-        Caller { user_id, user_name, tenant_id, tenant_name, role }
+    pub(super) fn new(
+        user_id: UserId,
+        user_name: String,
+        tenant_id: TenantId,
+        tenant_name: String,
+        role: Role,
+    ) -> Caller {
+        Caller {
+            user_id,
+            user_name,
+            tenant_id,
+            tenant_name,
+            role,
+        }
     }
 
     pub fn user_id(&self) -> UserId {

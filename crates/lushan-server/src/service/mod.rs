@@ -8,7 +8,9 @@ mod error;
 mod tenancy;
 mod tokens;
 
-pub use auth::{LoginLimiter, PasswordCost, generate_password, generate_token, hash_password, hash_token};
+pub use auth::{
+    LoginLimiter, PasswordCost, generate_password, generate_token, hash_password, hash_token,
+};
 pub use caller::Caller;
 pub use error::ServiceError;
 pub use tenancy::{NewProjectInput, NewUserInput};
@@ -37,7 +39,11 @@ pub struct Services {
 
 impl Services {
     pub fn new(store: Store, password_cost: PasswordCost) -> Services {
-        Services { store, limiter: Arc::new(LoginLimiter::default()), password_cost }
+        Services {
+            store,
+            limiter: Arc::new(LoginLimiter::default()),
+            password_cost,
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -51,7 +57,13 @@ impl Services {
 }
 
 /// An audit row for an action by `caller`.
-fn audit_by(caller: &Caller, now: i64, action: &'static str, target_kind: &'static str, target: &str) -> AuditEntry {
+fn audit_by(
+    caller: &Caller,
+    now: i64,
+    action: &'static str,
+    target_kind: &'static str,
+    target: &str,
+) -> AuditEntry {
     AuditEntry {
         at: now,
         actor_user_id: Some(caller.user_id()),

@@ -7,7 +7,13 @@ use lushan_store::{NewToken, TokenRecord};
 
 impl Services {
     /// Creates a token for the caller; returns the secret, shown once.
-    pub async fn create_token(&self, caller: &Caller, name: &str, expires_in: Option<&str>, now: i64) -> Result<(String, TokenRecord), ServiceError> {
+    pub async fn create_token(
+        &self,
+        caller: &Caller,
+        name: &str,
+        expires_in: Option<&str>,
+        now: i64,
+    ) -> Result<(String, TokenRecord), ServiceError> {
         let name = Name::parse(NameKind::Token, name)?;
         let expires_at = match expires_in {
             Some(text) => Some(expiry_from(now, text)?),
@@ -15,7 +21,13 @@ impl Services {
         };
         let secret = generate_token();
         let token_hash = hash_token(&secret);
-        let new = NewToken { user_id: caller.user_id(), name: name.as_str(), token_hash: &token_hash, created_at: now, expires_at };
+        let new = NewToken {
+            user_id: caller.user_id(),
+            name: name.as_str(),
+            token_hash: &token_hash,
+            created_at: now,
+            expires_at,
+        };
         let mut audit = audit_by(caller, now, "token.create", "token", name.as_str());
         audit.tenant_id = Some(caller.tenant_id());
         let token = self.store.create_token(&new, &audit).await?;
@@ -26,9 +38,17 @@ impl Services {
         Ok(self.store.list_tokens(caller.user_id()).await?)
     }
 
-    pub async fn revoke_token(&self, caller: &Caller, id: i64, now: i64) -> Result<TokenRecord, ServiceError> {
+    pub async fn revoke_token(
+        &self,
+        caller: &Caller,
+        id: i64,
+        now: i64,
+    ) -> Result<TokenRecord, ServiceError> {
         let mut audit = audit_by(caller, now, "token.revoke", "token", &id.to_string());
         audit.tenant_id = Some(caller.tenant_id());
-        Ok(self.store.revoke_token(caller.user_id(), TokenId(id), now, &audit).await?)
+        Ok(self
+            .store
+            .revoke_token(caller.user_id(), TokenId(id), now, &audit)
+            .await?)
     }
 }

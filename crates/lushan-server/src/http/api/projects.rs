@@ -13,7 +13,10 @@ use lushan_model::Status;
 /// Projects the caller may see: all (operators), their tenant's (tenant admins), theirs (others).
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", security(("bearer" = [])),
     responses((status = 200, body = Vec<Project>), (status = 401, body = ErrorBody)))]
-pub async fn projects_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Project>>, ApiError> {
+pub async fn projects_list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Project>>, ApiError> {
     let projects = state.services.list_projects(&caller).await?;
     Ok(Json(projects.into_iter().map(to_api::project).collect()))
 }
@@ -26,8 +29,16 @@ pub async fn projects_create(
     caller: Caller,
     Json(body): Json<ProjectCreate>,
 ) -> Result<(StatusCode, Json<Project>), ApiError> {
-    let input = NewProjectInput { name: body.name, tenant: body.tenant, pi: body.pi, description: body.description };
-    let project = state.services.create_project(&caller, input, now_ms()).await?;
+    let input = NewProjectInput {
+        name: body.name,
+        tenant: body.tenant,
+        pi: body.pi,
+        description: body.description,
+    };
+    let project = state
+        .services
+        .create_project(&caller, input, now_ms())
+        .await?;
     Ok((StatusCode::CREATED, Json(to_api::project(project))))
 }
 
@@ -35,24 +46,48 @@ pub async fn projects_create(
 #[utoipa::path(get, path = "/api/v1/projects/{project}", tag = "projects", security(("bearer" = [])),
     params(("project" = String, Path, description = "project name")),
     responses((status = 200, body = Project), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn projects_show(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> Result<Json<Project>, ApiError> {
-    Ok(Json(to_api::project(state.services.project(&caller, &name).await?)))
+pub async fn projects_show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Project>, ApiError> {
+    Ok(Json(to_api::project(
+        state.services.project(&caller, &name).await?,
+    )))
 }
 
 /// Disable a project. Nothing is deleted.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/disable", tag = "projects", security(("bearer" = [])),
     params(("project" = String, Path, description = "project name")),
     responses((status = 200, body = Project), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn projects_disable(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> Result<Json<Project>, ApiError> {
-    Ok(Json(to_api::project(state.services.set_project_status(&caller, &name, Status::Disabled, now_ms()).await?)))
+pub async fn projects_disable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Project>, ApiError> {
+    Ok(Json(to_api::project(
+        state
+            .services
+            .set_project_status(&caller, &name, Status::Disabled, now_ms())
+            .await?,
+    )))
 }
 
 /// Enable a disabled project.
 #[utoipa::path(post, path = "/api/v1/projects/{project}/enable", tag = "projects", security(("bearer" = [])),
     params(("project" = String, Path, description = "project name")),
     responses((status = 200, body = Project), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn projects_enable(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> Result<Json<Project>, ApiError> {
-    Ok(Json(to_api::project(state.services.set_project_status(&caller, &name, Status::Active, now_ms()).await?)))
+pub async fn projects_enable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<Project>, ApiError> {
+    Ok(Json(to_api::project(
+        state
+            .services
+            .set_project_status(&caller, &name, Status::Active, now_ms())
+            .await?,
+    )))
 }
 
 /// Add a member or change a member's role (PI, managers, tenant admins, operators).
@@ -66,7 +101,12 @@ pub async fn members_add(
     Json(body): Json<MemberAdd>,
 ) -> Result<Json<Project>, ApiError> {
     let role = body.role.map(from_api::project_role);
-    Ok(Json(to_api::project(state.services.add_member(&caller, &name, &body.user, role, now_ms()).await?)))
+    Ok(Json(to_api::project(
+        state
+            .services
+            .add_member(&caller, &name, &body.user, role, now_ms())
+            .await?,
+    )))
 }
 
 /// Remove a member (not the PI).
@@ -78,5 +118,10 @@ pub async fn members_remove(
     caller: Caller,
     Path((name, user)): Path<(String, String)>,
 ) -> Result<Json<Project>, ApiError> {
-    Ok(Json(to_api::project(state.services.remove_member(&caller, &name, &user, now_ms()).await?)))
+    Ok(Json(to_api::project(
+        state
+            .services
+            .remove_member(&caller, &name, &user, now_ms())
+            .await?,
+    )))
 }

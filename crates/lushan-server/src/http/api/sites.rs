@@ -10,7 +10,10 @@ use lushan_api::{AuditEvent, AuditQuery, ErrorBody, Site};
 /// Sites with their partitions and nodes.
 #[utoipa::path(get, path = "/api/v1/sites", tag = "sites", security(("bearer" = [])),
     responses((status = 200, body = Vec<Site>), (status = 401, body = ErrorBody)))]
-pub async fn sites_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Site>>, ApiError> {
+pub async fn sites_list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Site>>, ApiError> {
     let sites = state.services.list_sites(&caller).await?;
     Ok(Json(sites.into_iter().map(to_api::site).collect()))
 }
@@ -18,7 +21,11 @@ pub async fn sites_list(State(state): State<AppState>, caller: Caller) -> Result
 /// The audit log, newest first (operators: all; tenant admins: their tenant).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])), params(AuditQuery),
     responses((status = 200, body = Vec<AuditEvent>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
-pub async fn audit_list(State(state): State<AppState>, caller: Caller, Query(query): Query<AuditQuery>) -> Result<Json<Vec<AuditEvent>>, ApiError> {
+pub async fn audit_list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<AuditQuery>,
+) -> Result<Json<Vec<AuditEvent>>, ApiError> {
     let events = state.services.audit_log(&caller, query.limit).await?;
     Ok(Json(events.into_iter().map(to_api::audit).collect()))
 }

@@ -13,7 +13,10 @@ use lushan_model::Status;
 /// Users the caller may see: all (operators), their tenant's (tenant admins), themselves (others).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = Vec<User>), (status = 401, body = ErrorBody)))]
-pub async fn users_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<User>>, ApiError> {
+pub async fn users_list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<User>>, ApiError> {
     let users = state.services.list_users(&caller).await?;
     Ok(Json(users.into_iter().map(to_api::user).collect()))
 }
@@ -35,29 +38,59 @@ pub async fn users_create(
         password: body.password,
     };
     let (user, one_time_password) = state.services.create_user(&caller, input, now_ms()).await?;
-    Ok((StatusCode::CREATED, Json(UserCreated { user: to_api::user(user), one_time_password })))
+    Ok((
+        StatusCode::CREATED,
+        Json(UserCreated {
+            user: to_api::user(user),
+            one_time_password,
+        }),
+    ))
 }
 
 /// One user.
 #[utoipa::path(get, path = "/api/v1/users/{user}", tag = "users", security(("bearer" = [])),
     params(("user" = String, Path, description = "user name")),
     responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn users_show(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> Result<Json<User>, ApiError> {
-    Ok(Json(to_api::user(state.services.user(&caller, &name).await?)))
+pub async fn users_show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<User>, ApiError> {
+    Ok(Json(to_api::user(
+        state.services.user(&caller, &name).await?,
+    )))
 }
 
 /// Disable a user and revoke their tokens. Nothing is deleted.
 #[utoipa::path(post, path = "/api/v1/users/{user}/disable", tag = "users", security(("bearer" = [])),
     params(("user" = String, Path, description = "user name")),
     responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn users_disable(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> Result<Json<User>, ApiError> {
-    Ok(Json(to_api::user(state.services.set_user_status(&caller, &name, Status::Disabled, now_ms()).await?)))
+pub async fn users_disable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<User>, ApiError> {
+    Ok(Json(to_api::user(
+        state
+            .services
+            .set_user_status(&caller, &name, Status::Disabled, now_ms())
+            .await?,
+    )))
 }
 
 /// Enable a disabled user (their old tokens stay revoked).
 #[utoipa::path(post, path = "/api/v1/users/{user}/enable", tag = "users", security(("bearer" = [])),
     params(("user" = String, Path, description = "user name")),
     responses((status = 200, body = User), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
-pub async fn users_enable(State(state): State<AppState>, caller: Caller, Path(name): Path<String>) -> Result<Json<User>, ApiError> {
-    Ok(Json(to_api::user(state.services.set_user_status(&caller, &name, Status::Active, now_ms()).await?)))
+pub async fn users_enable(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+) -> Result<Json<User>, ApiError> {
+    Ok(Json(to_api::user(
+        state
+            .services
+            .set_user_status(&caller, &name, Status::Active, now_ms())
+            .await?,
+    )))
 }

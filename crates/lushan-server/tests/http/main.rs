@@ -1,0 +1,6 @@
+//! In-process tests of the HTTP API: one test binary, modules by theme.
+
+mod common;
+mod errors;
+mod openapi;
+mod tenancy;

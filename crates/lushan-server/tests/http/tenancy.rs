@@ -1,0 +1,372 @@
+//! The tenancy matrix, generated from the route table (the OpenAPI document
+//! that `http::api::routes()` produces): every role of tenant A against every
+//! endpoint aimed at tenant B's objects must get no access, and no listing
+//! may show B's names. A route added without a case here fails the test.
+
+use crate::common::Platform;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+struct World {
+    p: Platform,
+    /// Callers of tenant A, by role name.
+    callers: Vec<(&'static str, String)>,
+    /// A token id belonging to tenant B's PI.
+    b_token_id: i64,
+}
+
+/// Names of tenant B's objects; none may appear in anything A's callers see.
+const B_NAMES: [&str; 5] = ["zju", "b-pi", "b-member", "b-admin", "b-proj"];
+
+async fn world() -> World {
+    let p = Platform::new().await;
+    for (tenant, sector) in [("jxu", "university"), ("zju", "enterprise")] {
+        p.admin(
+            Method::POST,
+            "/api/v1/tenants",
+            json!({"name": tenant, "sector": sector}),
+        )
+        .await;
+    }
+    let a_admin = p.user("a-admin", "jxu", "tenant-admin").await;
+    let a_pi = p.user("a-pi", "jxu", "member").await;
+    let a_manager = p.user("a-manager", "jxu", "member").await;
+    let a_member = p.user("a-member", "jxu", "member").await;
+    let a_reviewer = p.user("a-reviewer", "jxu", "reviewer").await;
+    p.user("b-admin", "zju", "tenant-admin").await;
+    let b_pi = p.user("b-pi", "zju", "member").await;
+    p.user("b-member", "zju", "member").await;
+    p.admin(
+        Method::POST,
+        "/api/v1/projects",
+        json!({"name": "a-proj", "tenant": "jxu", "pi": "a-pi"}),
+    )
+    .await;
+    p.admin(
+        Method::POST,
+        "/api/v1/projects/a-proj/members",
+        json!({"user": "a-manager", "role": "manager"}),
+    )
+    .await;
+    p.admin(
+        Method::POST,
+        "/api/v1/projects/a-proj/members",
+        json!({"user": "a-member"}),
+    )
+    .await;
+    p.admin(
+        Method::POST,
+        "/api/v1/projects",
+        json!({"name": "b-proj", "tenant": "zju", "pi": "b-pi"}),
+    )
+    .await;
+    p.admin(
+        Method::POST,
+        "/api/v1/projects/b-proj/members",
+        json!({"user": "b-member"}),
+    )
+    .await;
+    let tokens = p
+        .call(Method::GET, "/api/v1/tokens", Some(&b_pi), None)
+        .await;
+    let b_token_id = tokens.body[0]["id"].as_i64().unwrap();
+    World {
+        p,
+        callers: vec![
+            ("tenant-admin", a_admin),
+            ("pi", a_pi),
+            ("manager", a_manager),
+            ("member", a_member),
+            ("reviewer", a_reviewer),
+        ],
+        b_token_id,
+    }
+}
+
+/// How a route is checked.
+enum Case {
+    /// Aimed at B's objects: must not succeed.
+    CrossTenant { path: String, body: Option<Value> },
+    /// Lists or shows what the caller may see: may succeed, must not show B.
+    Scoped { path: String },
+    /// Shared infrastructure every signed-in user may read (like `sinfo`).
+    Shared { path: String },
+    /// Acts on the caller alone; aimed at B it must not succeed.
+    OwnOnly { path: String, body: Option<Value> },
+}
+
+fn case_for(method: &str, route: &str, w: &World) -> Case {
+    let cross = |path: &str, body: Option<Value>| Case::CrossTenant {
+        path: path.to_owned(),
+        body,
+    };
+    match (method, route) {
+        ("post", "/api/v1/login") => Case::OwnOnly {
+            path: route.into(),
+            body: Some(json!({"user": "b-pi", "password": "guess-guess"})),
+        },
+        ("get", "/api/v1/whoami") => Case::Scoped { path: route.into() },
+        ("put", "/api/v1/whoami/password") => Case::OwnOnly {
+            path: route.into(),
+            body: Some(json!({"current_password": "not-mine-1", "new_password": "password-456"})),
+        },
+        ("get", "/api/v1/tokens") => Case::Scoped { path: route.into() },
+        ("post", "/api/v1/tokens") => Case::Scoped { path: route.into() },
+        ("delete", "/api/v1/tokens/{id}") => Case::OwnOnly {
+            path: format!("/api/v1/tokens/{}", w.b_token_id),
+            body: None,
+        },
+        ("get", "/api/v1/tenants") => Case::Scoped { path: route.into() },
+        ("post", "/api/v1/tenants") => {
+            cross(route, Some(json!({"name": "zju-2", "sector": "school"})))
+        }
+        ("get", "/api/v1/tenants/{tenant}") => cross("/api/v1/tenants/zju", None),
+        ("post", "/api/v1/tenants/{tenant}/disable") => cross("/api/v1/tenants/zju/disable", None),
+        ("post", "/api/v1/tenants/{tenant}/enable") => cross("/api/v1/tenants/zju/enable", None),
+        ("get", "/api/v1/users") => Case::Scoped { path: route.into() },
+        ("post", "/api/v1/users") => cross(
+            route,
+            Some(json!({"name": "b-intruder", "tenant": "zju", "password": "password-123"})),
+        ),
+        ("get", "/api/v1/users/{user}") => cross("/api/v1/users/b-member", None),
+        ("post", "/api/v1/users/{user}/disable") => cross("/api/v1/users/b-member/disable", None),
+        ("post", "/api/v1/users/{user}/enable") => cross("/api/v1/users/b-member/enable", None),
+        ("get", "/api/v1/projects") => Case::Scoped { path: route.into() },
+        ("post", "/api/v1/projects") => cross(
+            route,
+            Some(json!({"name": "b-proj-2", "tenant": "zju", "pi": "b-pi"})),
+        ),
+        ("get", "/api/v1/projects/{project}") => cross("/api/v1/projects/b-proj", None),
+        ("post", "/api/v1/projects/{project}/disable") => {
+            cross("/api/v1/projects/b-proj/disable", None)
+        }
+        ("post", "/api/v1/projects/{project}/enable") => {
+            cross("/api/v1/projects/b-proj/enable", None)
+        }
+        ("post", "/api/v1/projects/{project}/members") => cross(
+            "/api/v1/projects/b-proj/members",
+            Some(json!({"user": "b-pi", "role": "member"})),
+        ),
+        ("delete", "/api/v1/projects/{project}/members/{user}") => {
+            cross("/api/v1/projects/b-proj/members/b-member", None)
+        }
+        ("get", "/api/v1/sites") => Case::Shared { path: route.into() },
+        ("get", "/api/v1/audit") => Case::Scoped {
+            path: "/api/v1/audit?limit=10000".into(),
+        },
+        _ => panic!(
+            "route {method} {route} has no case in the tenancy matrix: add one to tests/http/tenancy.rs"
+        ),
+    }
+}
+
+fn leaks(body: &Value) -> Option<&'static str> {
+    let text = body.to_string();
+    B_NAMES.into_iter().find(|name| {
+        text.contains(&format!("\"{name}\""))
+            || text.contains(&format!("{name} "))
+            || text.contains(&format!(" {name}"))
+    })
+}
+
+#[tokio::test]
+async fn no_role_of_one_tenant_reaches_another_tenant() {
+    let w = world().await;
+    let openapi = lushan_server::http::openapi();
+    let mut checked = 0;
+    let mut cross_tenant_access = Vec::new();
+    for (route, item) in &openapi.paths.paths {
+        let item = serde_json::to_value(item).unwrap();
+        for method in ["get", "post", "put", "delete", "patch"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            let case = case_for(method, route, &w);
+            let http_method = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            for (role, token) in &w.callers {
+                let (path, body, must_fail) = match &case {
+                    Case::CrossTenant { path, body } | Case::OwnOnly { path, body } => {
+                        (path.clone(), body.clone(), true)
+                    }
+                    Case::Scoped { path } | Case::Shared { path } => (path.clone(), None, false),
+                };
+                let body = body.or_else(|| {
+                    (method == "post" && path == "/api/v1/tokens")
+                        .then(|| json!({"name": "matrix"}))
+                });
+                let reply =
+                    w.p.call(http_method.clone(), &path, Some(token), body)
+                        .await;
+                checked += 1;
+                if must_fail && reply.status.is_success() {
+                    cross_tenant_access.push(format!("{role} {method} {path}: {}", reply.status));
+                }
+                if let Some(name) = leaks(&reply.body) {
+                    cross_tenant_access.push(format!("{role} {method} {path}: shows `{name}`"));
+                }
+                assert!(
+                    !reply.status.is_server_error(),
+                    "{role} {method} {path}: {} {}",
+                    reply.status,
+                    reply.body
+                );
+            }
+        }
+    }
+    assert_eq!(
+        cross_tenant_access,
+        Vec::<String>::new(),
+        "cross-tenant access"
+    );
+    assert!(checked >= 25 * 5, "only {checked} checks ran");
+
+    // B's objects are untouched.
+    let b_proj =
+        w.p.call(
+            Method::GET,
+            "/api/v1/projects/b-proj",
+            Some(&w.p.operator_token),
+            None,
+        )
+        .await;
+    assert_eq!(b_proj.body["status"], "active");
+    assert_eq!(b_proj.body["members"].as_array().unwrap().len(), 2);
+    let b_member =
+        w.p.call(
+            Method::GET,
+            "/api/v1/users/b-member",
+            Some(&w.p.operator_token),
+            None,
+        )
+        .await;
+    assert_eq!(b_member.body["status"], "active");
+}
+
+#[tokio::test]
+async fn the_operator_reaches_every_tenant() {
+    // The matrix above would pass vacuously if B's objects were unreachable
+    // to everyone; the operator must reach them.
+    let w = world().await;
+    let op = Some(w.p.operator_token.as_str());
+    for path in [
+        "/api/v1/tenants/zju",
+        "/api/v1/users/b-member",
+        "/api/v1/projects/b-proj",
+    ] {
+        let reply = w.p.call(Method::GET, path, op, None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+    }
+    let users = w.p.call(Method::GET, "/api/v1/users", op, None).await;
+    assert!(leaks(&users.body).is_some());
+}
+
+#[tokio::test]
+async fn roles_inside_a_tenant_do_what_they_say() {
+    let w = world().await;
+    let token = |role: &str| {
+        w.callers
+            .iter()
+            .find(|(r, _)| *r == role)
+            .unwrap()
+            .1
+            .clone()
+    };
+    let p = &w.p;
+    // A manager adds members but cannot name managers; the PI can.
+    let add = |user: &str, role: &str| json!({"user": user, "role": role});
+    p.admin(
+        Method::POST,
+        "/api/v1/users",
+        json!({"name": "a-new", "tenant": "jxu", "password": "password-123"}),
+    )
+    .await;
+    let reply = p
+        .call(
+            Method::POST,
+            "/api/v1/projects/a-proj/members",
+            Some(&token("manager")),
+            Some(add("a-new", "member")),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let reply = p
+        .call(
+            Method::POST,
+            "/api/v1/projects/a-proj/members",
+            Some(&token("manager")),
+            Some(add("a-new", "manager")),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply = p
+        .call(
+            Method::POST,
+            "/api/v1/projects/a-proj/members",
+            Some(&token("pi")),
+            Some(add("a-new", "manager")),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    // A plain member can do neither.
+    let reply = p
+        .call(
+            Method::DELETE,
+            "/api/v1/projects/a-proj/members/a-new",
+            Some(&token("member")),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    // Nobody removes the PI.
+    let reply = p
+        .call(
+            Method::DELETE,
+            "/api/v1/projects/a-proj/members/a-pi",
+            Some(&p.operator_token),
+            None,
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    // A tenant admin creates users and projects in their tenant, but no operators.
+    let reply = p
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(&token("tenant-admin")),
+            Some(json!({"name": "a-op", "tenant": "jxu", "role": "operator"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
+    let reply = p
+        .call(
+            Method::POST,
+            "/api/v1/users",
+            Some(&token("tenant-admin")),
+            Some(json!({"name": "a-two", "tenant": "jxu"})),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    assert_eq!(
+        reply.body["one_time_password"].as_str().map(str::len),
+        Some(16)
+    );
+    // Members see their projects only; the tenant admin sees the tenant's.
+    let mine = p
+        .call(
+            Method::GET,
+            "/api/v1/projects",
+            Some(&token("reviewer")),
+            None,
+        )
+        .await;
+    assert_eq!(mine.body.as_array().unwrap().len(), 0);
+    let tenant = p
+        .call(
+            Method::GET,
+            "/api/v1/projects",
+            Some(&token("tenant-admin")),
+            None,
+        )
+        .await;
+    assert_eq!(tenant.body.as_array().unwrap().len(), 1);
+}

@@ -1,0 +1,546 @@
+//! `lushan admin ...`, `lushan projects`, `lushan project ...`, `lushan sites`.
+
+use super::read_secret;
+use crate::output::{Output, fields, table, time};
+use lushan_api::{
+    AuditEvent, Client, MemberAdd, Project, ProjectCreate, ProjectRole, Role, Sector, Site, Tenant,
+    TenantCreate, User, UserCreate, UserCreated,
+};
+
+#[derive(clap::Subcommand)]
+pub enum AdminCommand {
+    /// Tenants: organisations (operators).
+    #[command(subcommand)]
+    Tenant(TenantCommand),
+    /// Users (operators; tenant admins for their tenant).
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Projects (operators; tenant admins for their tenant).
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// The audit log, newest first.
+    Audit {
+        /// How many events.
+        #[arg(long, default_value_t = 50)]
+        limit: i64,
+    },
+}
+
+#[derive(clap::Subcommand)]
+pub enum TenantCommand {
+    /// Create a tenant.
+    Create {
+        name: String,
+        #[arg(long, value_parser = parse_sector)]
+        sector: Sector,
+        /// Full name, any script (e.g. 江西大学).
+        #[arg(long)]
+        display_name: Option<String>,
+    },
+    /// List tenants.
+    List,
+    /// Show one tenant.
+    Show { name: String },
+    /// Disable a tenant: its users can no longer sign in. Nothing is deleted.
+    Disable { name: String },
+    /// Enable a disabled tenant.
+    Enable { name: String },
+}
+
+#[derive(clap::Subcommand)]
+pub enum UserCommand {
+    /// Create a user; prints a one-time password unless --password-stdin.
+    Create {
+        name: String,
+        #[arg(long)]
+        tenant: String,
+        #[arg(long, value_parser = parse_role, default_value = "member")]
+        role: Role,
+        /// The Unix account jobs run as (default: the user name).
+        #[arg(long)]
+        unix_account: Option<String>,
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Show one user.
+    Show { name: String },
+    /// Disable a user and revoke their tokens. Nothing is deleted.
+    Disable { name: String },
+    /// Enable a disabled user.
+    Enable { name: String },
+}
+
+#[derive(clap::Subcommand)]
+pub enum ProjectCommand {
+    /// Create a project with its PI.
+    Create {
+        name: String,
+        #[arg(long)]
+        tenant: String,
+        /// The principal investigator (a user of the tenant).
+        #[arg(long)]
+        pi: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// List projects.
+    List,
+    /// Disable a project. Nothing is deleted.
+    Disable { name: String },
+    /// Enable a disabled project.
+    Enable { name: String },
+    #[command(flatten)]
+    Members(ProjectMemberCommand),
+}
+
+/// What PIs and managers do with their projects (also under `admin project`).
+#[derive(clap::Subcommand)]
+pub enum ProjectMemberCommand {
+    /// Show a project and its members.
+    Show { name: String },
+    /// Add a member (or change a member's role).
+    AddMember {
+        project: String,
+        user: String,
+        /// Make the member a manager (may add and remove members).
+        #[arg(long)]
+        manager: bool,
+    },
+    /// Remove a member.
+    RemoveMember { project: String, user: String },
+}
+
+fn parse_sector(text: &str) -> Result<Sector, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| {
+        "expected one of university, institute, enterprise, government, school, centre".to_owned()
+    })
+}
+
+fn parse_role(text: &str) -> Result<Role, String> {
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| "expected one of member, tenant-admin, reviewer, operator".to_owned())
+}
+
+fn tenant_table(tenants: &[Tenant]) -> String {
+    table(
+        &["tenant", "name", "sector", "status", "created"],
+        tenants
+            .iter()
+            .map(|t| {
+                vec![
+                    t.name.clone(),
+                    t.display_name.clone(),
+                    t.sector.to_string(),
+                    t.status.to_string(),
+                    time(&t.created_at),
+                ]
+            })
+            .collect(),
+    )
+}
+
+fn user_table(users: &[User]) -> String {
+    table(
+        &["user", "name", "tenant", "role", "unix account", "status"],
+        users
+            .iter()
+            .map(|u| {
+                vec![
+                    u.name.clone(),
+                    u.display_name.clone(),
+                    u.tenant.clone(),
+                    u.role.to_string(),
+                    u.unix_account.clone().unwrap_or_else(|| "-".into()),
+                    u.status.to_string(),
+                ]
+            })
+            .collect(),
+    )
+}
+
+fn project_table(projects: &[Project]) -> String {
+    table(
+        &[
+            "project",
+            "tenant",
+            "pi",
+            "members",
+            "status",
+            "description",
+        ],
+        projects
+            .iter()
+            .map(|p| {
+                vec![
+                    p.name.clone(),
+                    p.tenant.clone(),
+                    p.pi.clone().unwrap_or_else(|| "-".into()),
+                    p.members.len().to_string(),
+                    p.status.to_string(),
+                    p.description.clone(),
+                ]
+            })
+            .collect(),
+    )
+}
+
+fn project_detail(p: &Project) -> String {
+    let head = fields(&[
+        ("project", p.name.clone()),
+        ("tenant", p.tenant.clone()),
+        ("pi", p.pi.clone().unwrap_or_else(|| "-".into())),
+        ("status", p.status.to_string()),
+        ("created", time(&p.created_at)),
+        ("description", p.description.clone()),
+    ]);
+    let members = table(
+        &["member", "name", "role", "added"],
+        p.members
+            .iter()
+            .map(|m| {
+                vec![
+                    m.user.clone(),
+                    m.display_name.clone(),
+                    m.role.to_string(),
+                    time(&m.added_at),
+                ]
+            })
+            .collect(),
+    );
+    format!("{head}\n\n{members}")
+}
+
+fn user_detail(u: &User) -> String {
+    fields(&[
+        ("user", u.name.clone()),
+        ("name", u.display_name.clone()),
+        ("tenant", u.tenant.clone()),
+        ("role", u.role.to_string()),
+        (
+            "unix account",
+            u.unix_account.clone().unwrap_or_else(|| "-".into()),
+        ),
+        ("status", u.status.to_string()),
+        ("created", time(&u.created_at)),
+    ])
+}
+
+pub async fn run(client: &Client, command: AdminCommand, out: &Output) -> anyhow::Result<()> {
+    match command {
+        AdminCommand::Tenant(command) => tenant(client, command, out).await,
+        AdminCommand::User(command) => user(client, command, out).await,
+        AdminCommand::Project(command) => project(client, command, out).await,
+        AdminCommand::Audit { limit } => {
+            let events: Vec<AuditEvent> =
+                client.get(&format!("/api/v1/audit?limit={limit}")).await?;
+            out.print(&events, |events| {
+                println!(
+                    "{}",
+                    table(
+                        &["id", "time", "actor", "action", "target"],
+                        events
+                            .iter()
+                            .map(|e| vec![
+                                e.id.to_string(),
+                                time(&e.at),
+                                e.actor.clone(),
+                                e.action.clone(),
+                                format!("{} {}", e.target_kind, e.target)
+                            ])
+                            .collect(),
+                    )
+                )
+            });
+            Ok(())
+        }
+    }
+}
+
+async fn tenant(client: &Client, command: TenantCommand, out: &Output) -> anyhow::Result<()> {
+    let one = |t: &Tenant| println!("{}", tenant_table(std::slice::from_ref(t)));
+    match command {
+        TenantCommand::Create {
+            name,
+            sector,
+            display_name,
+        } => {
+            let tenant: Tenant = client
+                .post(
+                    "/api/v1/tenants",
+                    &TenantCreate {
+                        name,
+                        sector,
+                        display_name,
+                    },
+                )
+                .await?;
+            out.print(&tenant, |t| {
+                println!("Tenant {} ({}) created.", t.name, t.sector)
+            });
+        }
+        TenantCommand::List => {
+            let tenants: Vec<Tenant> = client.get("/api/v1/tenants").await?;
+            out.print(&tenants, |t| println!("{}", tenant_table(t)));
+        }
+        TenantCommand::Show { name } => {
+            let tenant: Tenant = client
+                .get(&format!("/api/v1/tenants/{}", segment(&name)))
+                .await?;
+            out.print(&tenant, one);
+        }
+        TenantCommand::Disable { name } => {
+            let tenant: Tenant = client
+                .post(&format!("/api/v1/tenants/{}/disable", segment(&name)), &())
+                .await?;
+            out.print(&tenant, |t| println!("Tenant {} is {}.", t.name, t.status));
+        }
+        TenantCommand::Enable { name } => {
+            let tenant: Tenant = client
+                .post(&format!("/api/v1/tenants/{}/enable", segment(&name)), &())
+                .await?;
+            out.print(&tenant, |t| println!("Tenant {} is {}.", t.name, t.status));
+        }
+    }
+    Ok(())
+}
+
+async fn user(client: &Client, command: UserCommand, out: &Output) -> anyhow::Result<()> {
+    match command {
+        UserCommand::Create {
+            name,
+            tenant,
+            role,
+            unix_account,
+            display_name,
+            password_stdin,
+        } => {
+            let password = if password_stdin {
+                Some(read_secret("Password: ", true)?)
+            } else {
+                None
+            };
+            let body = UserCreate {
+                name,
+                tenant,
+                role: Some(role),
+                display_name,
+                unix_account,
+                password,
+            };
+            let created: UserCreated = client.post("/api/v1/users", &body).await?;
+            out.print(&created, |c| {
+                println!(
+                    "User {} ({}, tenant {}) created.",
+                    c.user.name, c.user.role, c.user.tenant
+                );
+                if let Some(password) = &c.one_time_password {
+                    println!(
+                        "One-time password (shown once; change it with `lushan passwd`): {password}"
+                    );
+                }
+            });
+        }
+        UserCommand::List => {
+            let users: Vec<User> = client.get("/api/v1/users").await?;
+            out.print(&users, |u| println!("{}", user_table(u)));
+        }
+        UserCommand::Show { name } => {
+            let user: User = client
+                .get(&format!("/api/v1/users/{}", segment(&name)))
+                .await?;
+            out.print(&user, |u| println!("{}", user_detail(u)));
+        }
+        UserCommand::Disable { name } => {
+            let user: User = client
+                .post(&format!("/api/v1/users/{}/disable", segment(&name)), &())
+                .await?;
+            out.print(&user, |u| {
+                println!("User {} is {}; their tokens are revoked.", u.name, u.status)
+            });
+        }
+        UserCommand::Enable { name } => {
+            let user: User = client
+                .post(&format!("/api/v1/users/{}/enable", segment(&name)), &())
+                .await?;
+            out.print(&user, |u| println!("User {} is {}.", u.name, u.status));
+        }
+    }
+    Ok(())
+}
+
+async fn project(client: &Client, command: ProjectCommand, out: &Output) -> anyhow::Result<()> {
+    match command {
+        ProjectCommand::Create {
+            name,
+            tenant,
+            pi,
+            description,
+        } => {
+            let project: Project = client
+                .post(
+                    "/api/v1/projects",
+                    &ProjectCreate {
+                        name,
+                        tenant,
+                        pi,
+                        description,
+                    },
+                )
+                .await?;
+            out.print(&project, |p| {
+                println!(
+                    "Project {} created in tenant {} with PI {}.",
+                    p.name,
+                    p.tenant,
+                    p.pi.as_deref().unwrap_or("-")
+                )
+            });
+        }
+        ProjectCommand::List => projects_list(client, out).await?,
+        ProjectCommand::Disable { name } => {
+            let project: Project = client
+                .post(&format!("/api/v1/projects/{}/disable", segment(&name)), &())
+                .await?;
+            out.print(&project, |p| {
+                println!("Project {} is {}.", p.name, p.status)
+            });
+        }
+        ProjectCommand::Enable { name } => {
+            let project: Project = client
+                .post(&format!("/api/v1/projects/{}/enable", segment(&name)), &())
+                .await?;
+            out.print(&project, |p| {
+                println!("Project {} is {}.", p.name, p.status)
+            });
+        }
+        ProjectCommand::Members(command) => project_members(client, command, out).await?,
+    }
+    Ok(())
+}
+
+pub async fn projects_list(client: &Client, out: &Output) -> anyhow::Result<()> {
+    let projects: Vec<Project> = client.get("/api/v1/projects").await?;
+    out.print(&projects, |p| {
+        if p.is_empty() {
+            println!("No projects you can see.");
+        } else {
+            println!("{}", project_table(p));
+        }
+    });
+    Ok(())
+}
+
+pub async fn project_members(
+    client: &Client,
+    command: ProjectMemberCommand,
+    out: &Output,
+) -> anyhow::Result<()> {
+    let project: Project = match command {
+        ProjectMemberCommand::Show { name } => {
+            client
+                .get(&format!("/api/v1/projects/{}", segment(&name)))
+                .await?
+        }
+        ProjectMemberCommand::AddMember {
+            project,
+            user,
+            manager,
+        } => {
+            let role = if manager {
+                ProjectRole::Manager
+            } else {
+                ProjectRole::Member
+            };
+            let path = format!("/api/v1/projects/{}/members", segment(&project));
+            client
+                .post(
+                    &path,
+                    &MemberAdd {
+                        user,
+                        role: Some(role),
+                    },
+                )
+                .await?
+        }
+        ProjectMemberCommand::RemoveMember { project, user } => {
+            client
+                .delete(&format!(
+                    "/api/v1/projects/{}/members/{}",
+                    segment(&project),
+                    segment(&user)
+                ))
+                .await?
+        }
+    };
+    out.print(&project, |p| println!("{}", project_detail(p)));
+    Ok(())
+}
+
+pub async fn sites(client: &Client, out: &Output) -> anyhow::Result<()> {
+    let sites: Vec<Site> = client.get("/api/v1/sites").await?;
+    out.print(&sites, |sites| {
+        let mut rows = Vec::new();
+        for site in sites {
+            for partition in &site.partitions {
+                for node_name in &partition.nodes {
+                    let Some(node) = site.nodes.iter().find(|n| &n.name == node_name) else {
+                        continue;
+                    };
+                    let gpus = match (&node.gpu_type, node.gpus) {
+                        (_, 0) => "-".to_owned(),
+                        (Some(kind), n) => format!("gpu:{kind}:{n}"),
+                        (None, n) => format!("gpu:{n}"),
+                    };
+                    let name = if partition.default {
+                        format!("{}*", partition.name)
+                    } else {
+                        partition.name.clone()
+                    };
+                    rows.push(vec![
+                        site.name.clone(),
+                        site.backend.clone(),
+                        name,
+                        node.name.clone(),
+                        node.cpus.to_string(),
+                        node.memory_mb.to_string(),
+                        gpus,
+                        node.owner.clone(),
+                    ]);
+                }
+            }
+        }
+        println!(
+            "{}",
+            table(
+                &[
+                    "site",
+                    "backend",
+                    "partition",
+                    "node",
+                    "cpus",
+                    "memory (MB)",
+                    "gres",
+                    "owner"
+                ],
+                rows
+            )
+        );
+    });
+    Ok(())
+}
+
+/// A name as one URL path segment: names are restricted, but a typo with a
+/// `/` or `?` must not turn into another route.
+fn segment(name: &str) -> String {
+    name.bytes()
+        .map(|b| match b {
+            b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
