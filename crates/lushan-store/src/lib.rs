@@ -14,6 +14,7 @@ mod error;
 mod records;
 mod sites;
 mod tenancy;
+pub mod testing;
 mod tokens;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};

@@ -22,44 +22,23 @@ async fn sqlite() -> TestDb {
 }
 
 async fn postgres(admin_url: &str) -> TestDb {
-    sqlx::any::install_default_drivers();
-    let name = format!(
-        "lushan_store_test_{}_{}",
-        std::process::id(),
-        rand::random::<u32>()
-    );
-    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(admin_url)
+    let url = testing::create_scratch_database(admin_url, "lushan_store_test")
         .await
         .unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(b, _)| b)
-        .unwrap_or(admin_url);
-    let url = format!("{base}/{name}");
     TestDb {
         store: Store::connect(&url).await.unwrap(),
         _dir: None,
-        drop_url: Some((admin_url.to_owned(), name)),
+        drop_url: Some((admin_url.to_owned(), url)),
     }
 }
 
 impl TestDb {
     async fn finish(self) {
         self.store.close().await;
-        if let Some((admin_url, name)) = self.drop_url {
-            let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&admin_url)
+        if let Some((admin_url, url)) = self.drop_url {
+            testing::drop_scratch_database(&admin_url, &url)
                 .await
                 .unwrap();
-            sqlx::query(sqlx::AssertSqlSafe(format!(
-                "DROP DATABASE IF EXISTS {name}"
-            )))
-            .execute(&mut admin)
-            .await
-            .unwrap();
         }
     }
 }

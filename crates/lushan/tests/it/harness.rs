@@ -1,0 +1,189 @@
+//! Starts `lushan up`/`serve` as a child process on port 0 in a temporary
+//! directory, reads the "listening on" line (no fixed ports, no sleeps),
+//! and kills the server on drop. Logs stay in the temporary directory.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_lushan");
+
+pub struct Server {
+    child: Option<Child>,
+    pub url: String,
+    /// Everything `up` printed on stdout.
+    pub banner: Vec<String>,
+    pub home: PathBuf,
+}
+
+/// A scratch directory with a HOME for the CLI.
+pub struct Sandbox {
+    pub dir: tempfile::TempDir,
+}
+
+impl Sandbox {
+    pub fn new() -> Sandbox {
+        Sandbox {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Starts `lushan <args>` (up or serve) with this sandbox's HOME.
+    pub fn start(&self, args: &[&str]) -> Result<Server, String> {
+        start_in(&self.path("home"), self.dir.path(), args)
+    }
+}
+
+fn base_command(home: &Path) -> Command {
+    let mut command = Command::new(BIN);
+    command
+        .env("HOME", home)
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("LUSHAN_URL")
+        .env_remove("LUSHAN_TOKEN")
+        .env_remove("LUSHAN_CLI_CONFIG")
+        .env_remove("LUSHAN_DATABASE_URL")
+        .env_remove("LUSHAN_JSON")
+        .env("LUSHAN_INSECURE_FAST_PASSWORD_HASH", "1");
+    command
+}
+
+fn start_in(home: &Path, cwd: &Path, args: &[&str]) -> Result<Server, String> {
+    std::fs::create_dir_all(home).unwrap();
+    let log =
+        std::fs::File::create(cwd.join(format!("server-{}.log", std::process::id()))).unwrap();
+    let mut child = base_command(home)
+        .current_dir(cwd)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::from(log))
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut banner = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_secs(60)) {
+            Ok(line) => {
+                let url = line
+                    .strip_prefix("Lushan is listening on ")
+                    .map(str::to_owned);
+                banner.push(line);
+                if let Some(url) = url {
+                    return Ok(Server {
+                        child: Some(child),
+                        url,
+                        banner,
+                        home: home.to_owned(),
+                    });
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                let status = child.wait().ok();
+                let log =
+                    std::fs::read_to_string(cwd.join(format!("server-{}.log", std::process::id())))
+                        .unwrap_or_default();
+                return Err(format!(
+                    "server did not start ({status:?}); stdout: {banner:?}; stderr: {log}"
+                ));
+            }
+        }
+    }
+}
+
+impl Server {
+    pub fn banner_text(&self) -> String {
+        self.banner.join("\n")
+    }
+
+    /// SIGTERM, then wait for a clean exit.
+    pub fn stop(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
+            let status = child.wait().unwrap();
+            assert!(status.success(), "server exited with {status}");
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The result of one CLI run.
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|err| panic!("not JSON ({err}): {}", self.stdout))
+    }
+
+    #[track_caller]
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "stdout: {}\nstderr: {}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+}
+
+fn finish(output: Output) -> Run {
+    Run {
+        code: output.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
+/// Runs the CLI with `home` as HOME (and so its saved configuration).
+pub fn cli(home: &Path, args: &[&str]) -> Run {
+    cli_with_stdin(home, args, "")
+}
+
+pub fn cli_with_stdin(home: &Path, args: &[&str], stdin: &str) -> Run {
+    std::fs::create_dir_all(home).unwrap();
+    let mut child = base_command(home)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    finish(child.wait_with_output().unwrap())
+}

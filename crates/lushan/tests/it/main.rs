@@ -1,0 +1,5 @@
+//! The one integration-test binary: the real `lushan` binary, started on
+//! port 0 in a temporary directory, driven through its CLI.
+
+mod harness;
+mod tour;
