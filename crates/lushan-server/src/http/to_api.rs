@@ -1,10 +1,10 @@
 //! Domain records to wire types. The only place that knows both.
 
-use lushan_api as api;
-use lushan_model::{ProjectRole, Role, Sector, Status};
-use lushan_store::{
+use crate::service::{
     AuditRecord, MemberRecord, ProjectRecord, SiteRecord, TenantRecord, TokenRecord, UserRecord,
 };
+use lushan_api as api;
+use lushan_model::{ProjectRole, Role, Sector, Status};
 
 /// Epoch milliseconds as RFC 3339 in UTC.
 pub fn time(ms: i64) -> String {

@@ -16,6 +16,11 @@ pub use error::ServiceError;
 pub use tenancy::{NewProjectInput, NewUserInput};
 
 use lushan_store::{AuditEntry, Store};
+
+/// The records the use cases return, for `http::to_api` to convert.
+pub use lushan_store::{
+    AuditRecord, MemberRecord, ProjectRecord, SiteRecord, TenantRecord, TokenRecord, UserRecord,
+};
 use std::sync::Arc;
 
 tokio::task_local! {
