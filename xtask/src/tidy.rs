@@ -15,19 +15,10 @@ const IO_CRATES: &[&str] = &["tokio", "sqlx", "axum", "hyper", "reqwest", "nix",
 /// Patterns a pure crate's source must not contain. Split so that this file
 /// does not match itself.
 fn impure_patterns() -> Vec<String> {
-    [
-        "Instant::",
-        "SystemTime::",
-        "std::fs",
-        "std::net",
-        "std::process",
-        "thread_rng",
-        "rand::",
-        "std::env",
-    ]
-    .iter()
-    .map(|p| p.to_string())
-    .collect()
+    ["Instant::", "SystemTime::", "std::fs", "std::net", "std::process", "thread_rng", "rand::", "std::env"]
+        .iter()
+        .map(|p| p.to_string())
+        .collect()
 }
 
 pub fn check_all(root: &Path) -> Vec<String> {
@@ -44,49 +35,29 @@ pub fn pure_crates_reach_no_io(root: &Path) -> Vec<String> {
         .current_dir(root)
         .output()
         .expect("cargo metadata runs");
-    assert!(
-        output.status.success(),
-        "cargo metadata failed: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let metadata: serde_json::Value =
-        serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON");
+    assert!(output.status.success(), "cargo metadata failed: {}", String::from_utf8_lossy(&output.stderr));
+    let metadata: serde_json::Value = serde_json::from_slice(&output.stdout).expect("cargo metadata prints JSON");
     let mut names = HashMap::new();
     for package in metadata["packages"].as_array().into_iter().flatten() {
-        names.insert(
-            package["id"].as_str().unwrap_or("").to_owned(),
-            package["name"].as_str().unwrap_or("").to_owned(),
-        );
+        names
+            .insert(package["id"].as_str().unwrap_or("").to_owned(), package["name"].as_str().unwrap_or("").to_owned());
     }
     let mut edges: HashMap<String, Vec<String>> = HashMap::new();
-    for node in metadata["resolve"]["nodes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-    {
+    for node in metadata["resolve"]["nodes"].as_array().into_iter().flatten() {
         let id = node["id"].as_str().unwrap_or("").to_owned();
-        let normal = node["deps"].as_array().into_iter().flatten().filter(|dep| {
-            dep["dep_kinds"]
-                .as_array()
-                .into_iter()
-                .flatten()
-                .any(|kind| kind["kind"].is_null())
-        });
-        edges.insert(
-            id,
-            normal
-                .map(|dep| dep["pkg"].as_str().unwrap_or("").to_owned())
-                .collect(),
-        );
+        let normal = node["deps"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|dep| dep["dep_kinds"].as_array().into_iter().flatten().any(|kind| kind["kind"].is_null()));
+        edges.insert(id, normal.map(|dep| dep["pkg"].as_str().unwrap_or("").to_owned()).collect());
     }
     let mut problems = Vec::new();
     for pure in PURE_CRATES {
-        let Some(start) = names
-            .iter()
-            .find(|(_, name)| name == pure)
-            .map(|(id, _)| id.clone())
-        else {
-            problems.push(format!("I1: pure crate {pure} is not in the workspace; update PURE_CRATES in xtask/src/tidy.rs"));
+        let Some(start) = names.iter().find(|(_, name)| name == pure).map(|(id, _)| id.clone()) else {
+            problems.push(format!(
+                "I1: pure crate {pure} is not in the workspace; update PURE_CRATES in xtask/src/tidy.rs"
+            ));
             continue;
         };
         let mut seen = BTreeSet::new();
@@ -100,9 +71,7 @@ pub fn pure_crates_reach_no_io(root: &Path) -> Vec<String> {
         for id in seen {
             let name = names.get(&id).cloned().unwrap_or_default();
             if IO_CRATES.contains(&name.as_str()) {
-                problems.push(format!(
-                    "I1: pure crate {pure} depends on {name}; move the IO to an edge crate"
-                ));
+                problems.push(format!("I1: pure crate {pure} depends on {name}; move the IO to an edge crate"));
             }
         }
     }
@@ -141,56 +110,39 @@ pub fn source_rules(root: &Path) -> Vec<String> {
     let serde_allowed = ["crates/lushan-server/src/config.rs"]; // the config file is read, not served
     let mut problems = Vec::new();
     for path in files {
-        let rel = path
-            .strip_prefix(root)
-            .unwrap_or(&path)
-            .to_string_lossy()
-            .replace('\\', "/");
+        let rel = path.strip_prefix(root).unwrap_or(&path).to_string_lossy().replace('\\', "/");
         let rel = rel.trim_start_matches("./").to_owned();
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
         let in_crate = |name: &str| rel.starts_with(&format!("crates/{name}/"));
         if rel.contains("/src/") && !text.starts_with("//!") {
-            problems.push(format!(
-                "{rel}: start the file with a `//!` comment saying what it is for"
-            ));
+            problems.push(format!("{rel}: start the file with a `//!` comment saying what it is for"));
         }
-        if !rel.starts_with("xtask/")
-            && (text.contains(&ignore_attr) || text.contains(&should_panic))
-        {
-            problems.push(format!("{rel}: no #[ignore] or #[should_panic]; gate slow tests by environment, match on Err"));
+        if !rel.starts_with("xtask/") && (text.contains(&ignore_attr) || text.contains(&should_panic)) {
+            problems
+                .push(format!("{rel}: no #[ignore] or #[should_panic]; gate slow tests by environment, match on Err"));
         }
-        if !in_crate("lushan-store") && (text.contains(&sql_marker) || text.contains(&query_macro))
-        {
+        if !in_crate("lushan-store") && (text.contains(&sql_marker) || text.contains(&query_macro)) {
             problems.push(format!("{rel}: I3: SQL belongs in lushan-store"));
         }
-        if !in_crate("lushan-api")
-            && !serde_allowed.contains(&rel.as_str())
-            && !rel.contains("/tests/")
-        {
-            for line in text
-                .lines()
-                .filter(|l| l.trim_start().starts_with("#[derive("))
-            {
+        if !in_crate("lushan-api") && !serde_allowed.contains(&rel.as_str()) && !rel.contains("/tests/") {
+            for line in text.lines().filter(|l| l.trim_start().starts_with("#[derive(")) {
                 if derive_serde.iter().any(|d| line.contains(d)) {
-                    problems.push(format!(
-                        "{rel}: I4: wire types derive serde in lushan-api only: {}",
-                        line.trim()
-                    ));
+                    problems.push(format!("{rel}: I4: wire types derive serde in lushan-api only: {}", line.trim()));
                 }
             }
         }
         if rel.starts_with("crates/lushan-server/src/http/") && text.contains(&store_import) {
-            problems.push(format!(
-                "{rel}: I8: the HTTP layer reaches data through service functions, not lushan_store"
-            ));
+            problems
+                .push(format!("{rel}: I8: the HTTP layer reaches data through service functions, not lushan_store"));
         }
         for pure in PURE_CRATES {
             if in_crate(pure) && rel.contains("/src/") {
                 for pattern in impure_patterns() {
                     if text.contains(&pattern) {
-                        problems.push(format!("{rel}: I1: pure crate uses `{pattern}`; pass time, randomness and data in"));
+                        problems
+                            .push(format!("{rel}: I1: pure crate uses `{pattern}`; pass time, randomness and data in"));
                     }
                 }
             }

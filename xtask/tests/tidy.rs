@@ -25,43 +25,15 @@ fn the_checks_catch_what_they_claim_to() {
     };
     write(
         "crates/lushan-model/src/lib.rs",
-        &format!(
-            "//! x\nfn f() {{ let _ = std::time::{}now(); }}\n",
-            "SystemTime::"
-        ),
+        &format!("//! x\nfn f() {{ let _ = std::time::{}now(); }}\n", "SystemTime::"),
     );
-    write(
-        "crates/lushan-server/src/http/x.rs",
-        &format!("//! x\nuse {}::Store;\n", "lushan_store"),
-    );
-    write(
-        "crates/lushan-server/src/y.rs",
-        &format!("//! y\nfn q() {{ {}::query(\"SELECT 1\"); }}\n", "sqlx"),
-    );
-    write(
-        "crates/lushan-server/src/z.rs",
-        &format!(
-            "no doc\n#[derive(Debug, serde::{})]\nstruct Z;\n",
-            "Serialize"
-        ),
-    );
-    write(
-        "crates/lushan/tests/t.rs",
-        &format!("//! t\n#[{}]\nfn t() {{}}\n", "ignore"),
-    );
+    write("crates/lushan-server/src/http/x.rs", &format!("//! x\nuse {}::Store;\n", "lushan_store"));
+    write("crates/lushan-server/src/y.rs", &format!("//! y\nfn q() {{ {}::query(\"SELECT 1\"); }}\n", "sqlx"));
+    write("crates/lushan-server/src/z.rs", &format!("no doc\n#[derive(Debug, serde::{})]\nstruct Z;\n", "Serialize"));
+    write("crates/lushan/tests/t.rs", &format!("//! t\n#[{}]\nfn t() {{}}\n", "ignore"));
     let problems = tidy::source_rules(&dir).join("\n");
-    for needle in [
-        "I1: pure crate uses",
-        "I8:",
-        "I3:",
-        "I4:",
-        "`//!`",
-        "#[ignore]",
-    ] {
-        assert!(
-            problems.contains(needle),
-            "{needle} not reported in:\n{problems}"
-        );
+    for needle in ["I1: pure crate uses", "I8:", "I3:", "I4:", "`//!`", "#[ignore]"] {
+        assert!(problems.contains(needle), "{needle} not reported in:\n{problems}");
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }

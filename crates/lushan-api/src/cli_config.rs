@@ -43,19 +43,15 @@ impl CliConfig {
 
     /// Writes the file readable by its owner only (it holds a token).
     pub fn save(&self) -> Result<PathBuf, String> {
-        let path = CliConfig::path().ok_or(
-            "cannot tell where to write the CLI configuration: set HOME or LUSHAN_CLI_CONFIG",
-        )?;
+        let path = CliConfig::path()
+            .ok_or("cannot tell where to write the CLI configuration: set HOME or LUSHAN_CLI_CONFIG")?;
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)
-                .map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
+            std::fs::create_dir_all(dir).map_err(|err| format!("cannot create {}: {err}", dir.display()))?;
         }
         let text = toml::to_string(self).map_err(|err| err.to_string())?;
         let tmp = path.with_extension("toml.tmp");
-        write_private(&tmp, &text)
-            .map_err(|err| format!("cannot write {}: {err}", tmp.display()))?;
-        std::fs::rename(&tmp, &path)
-            .map_err(|err| format!("cannot write {}: {err}", path.display()))?;
+        write_private(&tmp, &text).map_err(|err| format!("cannot write {}: {err}", tmp.display()))?;
+        std::fs::rename(&tmp, &path).map_err(|err| format!("cannot write {}: {err}", path.display()))?;
         Ok(path)
     }
 }
@@ -64,12 +60,7 @@ impl CliConfig {
 fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)?;
+    let mut file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()
 }

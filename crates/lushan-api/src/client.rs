@@ -16,11 +16,7 @@ pub enum ClientError {
         source: reqwest::Error,
     },
     #[error("unexpected answer from {url} (HTTP {status}): {detail}")]
-    Decode {
-        url: String,
-        status: u16,
-        detail: String,
-    },
+    Decode { url: String, status: u16, detail: String },
 }
 
 impl ClientError {
@@ -46,41 +42,23 @@ impl Client {
         // reqwest is built without a default crypto provider; the first caller
         // installs ring, later calls find it installed.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        Client {
-            base: base.trim_end_matches('/').to_owned(),
-            token,
-            http: reqwest::Client::new(),
-        }
+        Client { base: base.trim_end_matches('/').to_owned(), token, http: reqwest::Client::new() }
     }
 
     pub fn base(&self) -> &str {
         &self.base
     }
 
-    async fn send<T: DeserializeOwned>(
-        &self,
-        request: reqwest::RequestBuilder,
-        url: &str,
-    ) -> Result<T, ClientError> {
+    async fn send<T: DeserializeOwned>(&self, request: reqwest::RequestBuilder, url: &str) -> Result<T, ClientError> {
         let request = match &self.token {
             Some(token) => request.bearer_auth(token),
             None => request,
         };
-        let response = request
-            .send()
-            .await
-            .map_err(|source| ClientError::Transport {
-                url: self.base.clone(),
-                source,
-            })?;
+        let response =
+            request.send().await.map_err(|source| ClientError::Transport { url: self.base.clone(), source })?;
         let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|source| ClientError::Transport {
-                url: self.base.clone(),
-                source,
-            })?;
+        let bytes =
+            response.bytes().await.map_err(|source| ClientError::Transport { url: self.base.clone(), source })?;
         if (200..300).contains(&status) {
             // 204 No Content decodes as JSON null, i.e. `()`.
             let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
@@ -105,20 +83,12 @@ impl Client {
         self.send(self.http.get(&url), &url).await
     }
 
-    pub async fn post<B: Serialize, T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<T, ClientError> {
+    pub async fn post<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
         let url = format!("{}{}", self.base, path);
         self.send(self.http.post(&url).json(body), &url).await
     }
 
-    pub async fn put<B: Serialize, T: DeserializeOwned>(
-        &self,
-        path: &str,
-        body: &B,
-    ) -> Result<T, ClientError> {
+    pub async fn put<B: Serialize, T: DeserializeOwned>(&self, path: &str, body: &B) -> Result<T, ClientError> {
         let url = format!("{}{}", self.base, path);
         self.send(self.http.put(&url).json(body), &url).await
     }

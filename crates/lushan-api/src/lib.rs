@@ -38,7 +38,8 @@ macro_rules! wire_enum {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),* $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-        pub enum $name { $(#[serde(rename = $text)] $variant),* }
+        #[serde(rename_all = "kebab-case")]
+        pub enum $name { $($variant),* }
 
         impl $name {
             pub fn as_str(self) -> &'static str {
@@ -54,6 +55,7 @@ macro_rules! wire_enum {
     };
 }
 
+// The variants' kebab-case names are the spellings below; a test checks it.
 wire_enum!(
     /// The kind of organisation a tenant is.
     Sector {
@@ -80,6 +82,14 @@ wire_enum!(
     /// A user's role in one project.
     ProjectRole {
         Pi => "pi",
+        Manager => "manager",
+        Member => "member",
+    }
+);
+
+wire_enum!(
+    /// The role a member is given when added (the PI is set at creation).
+    MemberRole {
         Manager => "manager",
         Member => "member",
     }
@@ -116,6 +126,7 @@ pub struct LoginRequest {
     pub password: String,
     /// How long the token lives: `30d`, `12h`, or Slurm's `D-HH:MM:SS`. Default 30d.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^([0-9]{1,6}[smhdw]|[0-9]{1,6}(-[0-9]{1,2})?(:[0-9]{1,2}){0,2})$")]
     pub expires_in: Option<String>,
 }
 
@@ -141,10 +152,12 @@ pub struct Tenant {
 #[serde(deny_unknown_fields)]
 pub struct TenantCreate {
     /// Slurm account rules: a-z first, then a-z, 0-9, `-`, `_`; at most 32.
+    #[schema(pattern = r"^[a-z][a-z0-9_-]{0,31}$", min_length = 1, max_length = 32)]
     pub name: String,
     pub sector: Sector,
     /// Free text, any script (e.g. 江西大学). Defaults to the name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$", max_length = 200)]
     pub display_name: Option<String>,
 }
 
@@ -163,17 +176,22 @@ pub struct User {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserCreate {
+    #[schema(pattern = r"^[a-z][a-z0-9_-]{0,31}$", min_length = 1, max_length = 32)]
     pub name: String,
+    #[schema(pattern = r"^[a-z][a-z0-9_-]{0,31}$", min_length = 1, max_length = 32)]
     pub tenant: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub role: Option<Role>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$", max_length = 200)]
     pub display_name: Option<String>,
     /// Defaults to the user name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[a-z][a-z0-9_-]{0,31}$", min_length = 1, max_length = 32)]
     pub unix_account: Option<String>,
     /// When absent, the server makes a one-time password and returns it once.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(min_length = 8, max_length = 1024)]
     pub password: Option<String>,
 }
 
@@ -189,6 +207,7 @@ pub struct UserCreated {
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
+    #[schema(min_length = 8, max_length = 1024)]
     pub new_password: String,
 }
 
@@ -227,21 +246,26 @@ pub struct ProjectMember {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectCreate {
+    #[schema(pattern = r"^[a-z][a-z0-9_-]{0,31}$", min_length = 1, max_length = 32)]
     pub name: String,
+    #[schema(pattern = r"^[a-z][a-z0-9_-]{0,31}$", min_length = 1, max_length = 32)]
     pub tenant: String,
     /// The principal investigator: a user of the same tenant.
+    #[schema(pattern = r"^[a-z][a-z0-9_-]{0,31}$", min_length = 1, max_length = 32)]
     pub pi: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$", max_length = 200)]
     pub description: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MemberAdd {
+    #[schema(pattern = r"^[a-z][a-z0-9_-]{0,31}$", min_length = 1, max_length = 32)]
     pub user: String,
     /// `member` (default) or `manager`; a project has one PI, set at creation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub role: Option<ProjectRole>,
+    pub role: Option<MemberRole>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -258,9 +282,11 @@ pub struct Token {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenCreate {
+    #[schema(pattern = r"^[a-z][a-z0-9_-]{0,31}$", min_length = 1, max_length = 32)]
     pub name: String,
     /// `30d`, `12h`, or Slurm's `D-HH:MM:SS`; absent means it never expires.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(pattern = r"^([0-9]{1,6}[smhdw]|[0-9]{1,6}(-[0-9]{1,2})?(:[0-9]{1,2}){0,2})$")]
     pub expires_in: Option<String>,
 }
 
@@ -320,5 +346,38 @@ pub struct AuditEvent {
 pub struct AuditQuery {
     /// How many events, newest first (1 to 10000, default 100).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_enums_serialize_as_they_display() {
+        let check = |json: serde_json::Value, text: &str| assert_eq!(json, serde_json::Value::String(text.into()));
+        for v in [Role::Operator, Role::TenantAdmin, Role::Reviewer, Role::Member] {
+            check(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+        for v in [
+            Sector::University,
+            Sector::Institute,
+            Sector::Enterprise,
+            Sector::Government,
+            Sector::School,
+            Sector::Centre,
+        ] {
+            check(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+        for v in [ProjectRole::Pi, ProjectRole::Manager, ProjectRole::Member] {
+            check(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+        for v in [TokenState::Active, TokenState::Expired, TokenState::Revoked] {
+            check(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+        for v in [Status::Active, Status::Disabled] {
+            check(serde_json::to_value(v).unwrap(), v.as_str());
+        }
+    }
 }

@@ -10,9 +10,7 @@ pub struct DurationError {
 
 /// Parses a duration into whole seconds.
 pub fn parse_duration_secs(value: &str) -> Result<u64, DurationError> {
-    let err = || DurationError {
-        value: value.chars().take(64).collect(),
-    };
+    let err = || DurationError { value: value.chars().take(64).collect() };
     let text = value.trim();
     if text.is_empty() {
         return Err(err());
@@ -50,10 +48,7 @@ fn parse_slurm_time(text: &str) -> Option<u64> {
         // D-HH, D-HH:MM, D-HH:MM:SS
         Some(rest) => {
             let parts: Vec<&str> = rest.split(':').collect();
-            let nums = parts
-                .iter()
-                .map(|p| parse_digits(p))
-                .collect::<Option<Vec<u64>>>()?;
+            let nums = parts.iter().map(|p| parse_digits(p)).collect::<Option<Vec<u64>>>()?;
             match nums.as_slice() {
                 [h] => h * 3_600,
                 [h, m] => h * 3_600 + m * 60,
@@ -64,10 +59,7 @@ fn parse_slurm_time(text: &str) -> Option<u64> {
         // MM, MM:SS, HH:MM:SS
         None => {
             let parts: Vec<&str> = text.split(':').collect();
-            let nums = parts
-                .iter()
-                .map(|p| parse_digits(p))
-                .collect::<Option<Vec<u64>>>()?;
+            let nums = parts.iter().map(|p| parse_digits(p)).collect::<Option<Vec<u64>>>()?;
             match nums.as_slice() {
                 [m] => m * 60,
                 [m, s] => m * 60 + s,

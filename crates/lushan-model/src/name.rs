@@ -50,11 +50,7 @@ pub struct NameError {
 
 impl Name {
     pub fn parse(kind: NameKind, value: &str) -> Result<Name, NameError> {
-        let err = |reason| NameError {
-            kind,
-            value: value.chars().take(64).collect(),
-            reason,
-        };
+        let err = |reason| NameError { kind, value: value.chars().take(64).collect(), reason };
         let Some(first) = value.chars().next() else {
             return Err(err("a name cannot be empty"));
         };
@@ -64,8 +60,7 @@ impl Name {
         if !first.is_ascii_lowercase() {
             return Err(err("a name starts with a lower-case letter (a-z)"));
         }
-        let allowed =
-            |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
+        let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_';
         if !value.chars().all(allowed) {
             return Err(err("use only lower-case letters, digits, `-` and `_`"));
         }
@@ -107,20 +102,13 @@ mod tests {
             ("abcdefghijabcdefghijabcdefghijabc", false),
         ];
         for (input, ok) in cases {
-            assert_eq!(
-                Name::parse(NameKind::Project, input).is_ok(),
-                ok,
-                "{input:?}"
-            );
+            assert_eq!(Name::parse(NameKind::Project, input).is_ok(), ok, "{input:?}");
         }
     }
 
     #[test]
     fn error_names_the_kind_and_value() {
         let err = Name::parse(NameKind::Tenant, "Bad").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "invalid tenant name `Bad`: a name starts with a lower-case letter (a-z)"
-        );
+        assert_eq!(err.to_string(), "invalid tenant name `Bad`: a name starts with a lower-case letter (a-z)");
     }
 }

@@ -58,10 +58,7 @@ pub struct ServerConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read the configuration file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("invalid configuration file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid listen address `{0}`: use ADDR:PORT, e.g. 127.0.0.1:8080")]
@@ -74,38 +71,22 @@ impl ServerConfig {
     pub fn load(file: Option<&Path>, overrides: Overrides) -> Result<ServerConfig, ConfigError> {
         let from_file = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.to_owned(),
-                    source,
-                })?;
-                toml::from_str::<FileConfig>(&text).map_err(|err| ConfigError::Parse {
-                    path: path.to_owned(),
-                    message: err.to_string(),
-                })?
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+                toml::from_str::<FileConfig>(&text)
+                    .map_err(|err| ConfigError::Parse { path: path.to_owned(), message: err.to_string() })?
             }
             None => FileConfig::default(),
         };
-        let listen_text = overrides
-            .listen
-            .or(from_file.listen)
-            .unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
-        let listen = listen_text
-            .parse()
-            .map_err(|_| ConfigError::Listen(listen_text.clone()))?;
+        let listen_text = overrides.listen.or(from_file.listen).unwrap_or_else(|| DEFAULT_LISTEN.to_owned());
+        let listen = listen_text.parse().map_err(|_| ConfigError::Listen(listen_text.clone()))?;
         for site in &from_file.sites {
-            lushan_model::Name::parse(lushan_model::NameKind::Site, &site.name).map_err(|err| {
-                ConfigError::Site {
-                    name: site.name.clone(),
-                    message: err.to_string(),
-                }
-            })?;
+            lushan_model::Name::parse(lushan_model::NameKind::Site, &site.name)
+                .map_err(|err| ConfigError::Site { name: site.name.clone(), message: err.to_string() })?;
             if site.backend != "local" {
                 return Err(ConfigError::Site {
                     name: site.name.clone(),
-                    message: format!(
-                        "backend `{}` is not available in this version; use `local`",
-                        site.backend
-                    ),
+                    message: format!("backend `{}` is not available in this version; use `local`", site.backend),
                 });
             }
         }
@@ -117,10 +98,7 @@ impl ServerConfig {
         Ok(ServerConfig {
             listen,
             database_url: overrides.database_url.or(from_file.database_url),
-            data_dir: overrides
-                .data_dir
-                .or(from_file.data_dir)
-                .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            data_dir: overrides.data_dir.or(from_file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
             public_url: overrides.public_url.or(from_file.public_url),
             sites: from_file.sites,
             password_cost,
@@ -131,10 +109,7 @@ impl ServerConfig {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => format!(
-                "sqlite://{}?mode=rwc",
-                self.data_dir.join("lushan.db").display()
-            ),
+            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("lushan.db").display()),
         }
     }
 }
@@ -147,22 +122,18 @@ mod tests {
     fn flags_win_over_file_and_unknown_keys_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("lushan.toml");
-        std::fs::write(&path, "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/lushan\"\n[[sites]]\nname = \"hpc\"\nbackend = \"local\"\n").unwrap();
-        let config = ServerConfig::load(
-            Some(&path),
-            Overrides {
-                listen: Some("127.0.0.1:1".into()),
-                ..Default::default()
-            },
+        std::fs::write(
+            &path,
+            "listen = \"0.0.0.0:9000\"\ndata_dir = \"/srv/lushan\"\n[[sites]]\nname = \"hpc\"\nbackend = \"local\"\n",
         )
         .unwrap();
+        let config =
+            ServerConfig::load(Some(&path), Overrides { listen: Some("127.0.0.1:1".into()), ..Default::default() })
+                .unwrap();
         assert_eq!(config.listen.to_string(), "127.0.0.1:1");
         assert_eq!(config.data_dir, PathBuf::from("/srv/lushan"));
         assert_eq!(config.sites[0].name, "hpc");
-        assert_eq!(
-            config.database_url(),
-            "sqlite:///srv/lushan/lushan.db?mode=rwc"
-        );
+        assert_eq!(config.database_url(), "sqlite:///srv/lushan/lushan.db?mode=rwc");
 
         std::fs::write(&path, "listn = \"x\"\n").unwrap();
         let err = ServerConfig::load(Some(&path), Overrides::default()).unwrap_err();
@@ -170,25 +141,13 @@ mod tests {
 
         std::fs::write(&path, "[[sites]]\nname = \"hpc1\"\nbackend = \"pbs\"\n").unwrap();
         let err = ServerConfig::load(Some(&path), Overrides::default()).unwrap_err();
-        assert!(
-            err.to_string().contains("backend `pbs` is not available"),
-            "{err}"
-        );
+        assert!(err.to_string().contains("backend `pbs` is not available"), "{err}");
     }
 
     #[test]
     fn bad_listen_address_is_explained() {
-        let err = ServerConfig::load(
-            None,
-            Overrides {
-                listen: Some("localhost".into()),
-                ..Default::default()
-            },
-        )
-        .unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "invalid listen address `localhost`: use ADDR:PORT, e.g. 127.0.0.1:8080"
-        );
+        let err =
+            ServerConfig::load(None, Overrides { listen: Some("localhost".into()), ..Default::default() }).unwrap_err();
+        assert_eq!(err.to_string(), "invalid listen address `localhost`: use ADDR:PORT, e.g. 127.0.0.1:8080");
     }
 }

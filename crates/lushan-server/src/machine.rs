@@ -19,21 +19,11 @@ pub fn discover() -> MachineInfo {
         .ok()
         .filter(|h| lushan_model::Name::parse(lushan_model::NameKind::Site, h).is_ok())
         .unwrap_or_else(|| "localhost".into());
-    let cpus = std::thread::available_parallelism()
-        .map(|n| n.get() as i64)
-        .unwrap_or(1);
-    let memory_mb = std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|text| parse_meminfo_mb(&text))
-        .unwrap_or(1024);
+    let cpus = std::thread::available_parallelism().map(|n| n.get() as i64).unwrap_or(1);
+    let memory_mb =
+        std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| parse_meminfo_mb(&text)).unwrap_or(1024);
     let (gpus, gpu_type) = nvidia_gpus();
-    MachineInfo {
-        hostname,
-        cpus,
-        memory_mb,
-        gpus,
-        gpu_type,
-    }
+    MachineInfo { hostname, cpus, memory_mb, gpus, gpu_type }
 }
 
 fn parse_meminfo_mb(text: &str) -> Option<i64> {
@@ -44,19 +34,13 @@ fn parse_meminfo_mb(text: &str) -> Option<i64> {
 
 /// Counts GPUs with `nvidia-smi`; none (or no driver) is fine.
 fn nvidia_gpus() -> (i64, Option<String>) {
-    let output = std::process::Command::new("nvidia-smi")
-        .args(["--query-gpu=name", "--format=csv,noheader"])
-        .output();
+    let output = std::process::Command::new("nvidia-smi").args(["--query-gpu=name", "--format=csv,noheader"]).output();
     let Ok(output) = output else { return (0, None) };
     if !output.status.success() {
         return (0, None);
     }
     let text = String::from_utf8_lossy(&output.stdout);
-    let names: Vec<&str> = text
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect();
+    let names: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
     let gpu_type = names.first().map(|name| gpu_type_of(name));
     (names.len() as i64, gpu_type)
 }
@@ -65,9 +49,7 @@ fn nvidia_gpus() -> (i64, Option<String>) {
 fn gpu_type_of(name: &str) -> String {
     name.split_whitespace()
         .find(|w| {
-            !w.eq_ignore_ascii_case("nvidia")
-                && !w.eq_ignore_ascii_case("tesla")
-                && !w.eq_ignore_ascii_case("geforce")
+            !w.eq_ignore_ascii_case("nvidia") && !w.eq_ignore_ascii_case("tesla") && !w.eq_ignore_ascii_case("geforce")
         })
         .unwrap_or("gpu")
         .to_lowercase()
@@ -79,10 +61,7 @@ mod tests {
 
     #[test]
     fn meminfo_and_gpu_names_parse() {
-        assert_eq!(
-            parse_meminfo_mb("MemTotal:       24576000 kB\nMemFree: 1 kB\n"),
-            Some(24_000)
-        );
+        assert_eq!(parse_meminfo_mb("MemTotal:       24576000 kB\nMemFree: 1 kB\n"), Some(24_000));
         assert_eq!(parse_meminfo_mb("nothing"), None);
         assert_eq!(gpu_type_of("NVIDIA H100 80GB HBM3"), "h100");
         assert_eq!(gpu_type_of("Tesla V100-SXM2-32GB"), "v100-sxm2-32gb");

@@ -25,9 +25,7 @@ impl Metrics {
             let _ = metrics::set_global_recorder(recorder);
             handle
         });
-        Metrics {
-            handle: handle.clone(),
-        }
+        Metrics { handle: handle.clone() }
     }
 
     pub fn render(&self) -> String {
@@ -48,11 +46,7 @@ impl Metrics {
     }
 
     pub fn record_request(&self, method: &str, route: &str, status: u16, elapsed: Duration) {
-        let labels = [
-            ("method", method.to_owned()),
-            ("route", route.to_owned()),
-            ("status", status.to_string()),
-        ];
+        let labels = [("method", method.to_owned()), ("route", route.to_owned()), ("status", status.to_string())];
         metrics::counter!("lushan_http_requests_total", &labels).increment(1);
         metrics::histogram!("lushan_http_request_duration_seconds", "route" => route.to_owned())
             .record(elapsed.as_secs_f64());

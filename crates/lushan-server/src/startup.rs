@@ -8,9 +8,7 @@ use crate::clock::now_ms;
 use crate::config::ServerConfig;
 use crate::machine;
 use crate::metrics::Metrics;
-use crate::service::{
-    PasswordCost, Services, generate_password, generate_token, hash_password, hash_token,
-};
+use crate::service::{PasswordCost, Services, generate_password, generate_token, hash_password, hash_token};
 use anyhow::Context;
 use lushan_api::CliConfig;
 use lushan_model::{Role, Sector};
@@ -35,8 +33,7 @@ pub struct DataDirLock {
 
 /// Takes the data directory for this process, or says who has it.
 pub fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create the data directory {}", dir.display()))?;
     let path = dir.join("lushan.lock");
     let mut file = std::fs::OpenOptions::new()
         .read(true)
@@ -63,19 +60,16 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
     let config = options.config;
     let _lock = lock_data_dir(&config.data_dir)?;
     let url = config.database_url();
-    let store = Store::connect(&url)
-        .await
-        .with_context(|| "cannot open the database")?;
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}: is another program using it? Choose another with --listen ADDR:PORT", config.listen))?;
+    let store = Store::connect(&url).await.with_context(|| "cannot open the database")?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
+        format!(
+            "cannot listen on {}: is another program using it? Choose another with --listen ADDR:PORT",
+            config.listen
+        )
+    })?;
     let bound = listener.local_addr()?;
     let public_url = config.public_url.clone().unwrap_or_else(|| {
-        let host = if bound.ip().is_unspecified() {
-            "127.0.0.1".to_owned()
-        } else {
-            bound.ip().to_string()
-        };
+        let host = if bound.ip().is_unspecified() { "127.0.0.1".to_owned() } else { bound.ip().to_string() };
         format!("http://{host}:{}", bound.port())
     });
 
@@ -83,53 +77,33 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
     let first = bootstrap_if_new(&store, config.password_cost).await?;
     ensure_configured_sites(&store, &config).await?;
 
-    println!(
-        "Lushan {} on {} ({})",
-        env!("CARGO_PKG_VERSION"),
-        store.kind().as_str(),
-        describe_db(&config)
-    );
+    println!("Lushan {} on {} ({})", env!("CARGO_PKG_VERSION"), store.kind().as_str(), describe_db(&config));
     match first {
         Some(secrets) => {
             println!("First start: created the operator account and the `local` site.");
             println!("  operator:  {OPERATOR}");
-            println!(
-                "  password:  {}   (shown once; change it with `lushan passwd`)",
-                secrets.password
-            );
+            println!("  password:  {}   (shown once; change it with `lushan passwd`)", secrets.password);
             if options.write_cli_config {
-                let cli = CliConfig {
-                    url: public_url.clone(),
-                    token: Some(secrets.token),
-                    user: Some(OPERATOR.into()),
-                };
+                let cli =
+                    CliConfig { url: public_url.clone(), token: Some(secrets.token), user: Some(OPERATOR.into()) };
                 match cli.save() {
-                    Ok(path) => println!(
-                        "  CLI:       configured in {} (try `lushan whoami`)",
-                        path.display()
-                    ),
-                    Err(err) => println!(
-                        "  CLI:       not configured: {err}; use `lushan login --url {public_url} {OPERATOR}`"
-                    ),
+                    Ok(path) => println!("  CLI:       configured in {} (try `lushan whoami`)", path.display()),
+                    Err(err) => {
+                        println!("  CLI:       not configured: {err}; use `lushan login --url {public_url} {OPERATOR}`")
+                    }
                 }
             } else {
                 println!("  CLI:       `lushan login --url {public_url} {OPERATOR}`");
             }
         }
-        None => println!(
-            "Data directory {} reused; no new secrets.",
-            config.data_dir.display()
-        ),
+        None => println!("Data directory {} reused; no new secrets.", config.data_dir.display()),
     }
     println!("Lushan is listening on {public_url}");
 
     let metrics = Metrics::global();
     metrics.spawn_upkeep();
     let app = crate::http::router(services, metrics);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the HTTP server failed")?;
+    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("the HTTP server failed")?;
     store.close().await;
     println!("Lushan stopped.");
     Ok(())
@@ -150,10 +124,7 @@ pub struct FirstStart {
 
 /// Sets up a new platform (centre tenant, operator, CLI token, `local`
 /// site on this machine) unless the database already has one.
-pub async fn bootstrap_if_new(
-    store: &Store,
-    password_cost: PasswordCost,
-) -> anyhow::Result<Option<FirstStart>> {
+pub async fn bootstrap_if_new(store: &Store, password_cost: PasswordCost) -> anyhow::Result<Option<FirstStart>> {
     if store.is_bootstrapped().await? {
         return Ok(None);
     }
@@ -164,12 +135,7 @@ pub async fn bootstrap_if_new(
     let machine = machine::discover();
     let now = now_ms();
     let boot = Bootstrap {
-        centre: NewTenant {
-            name: CENTRE,
-            display_name: "Computing centre",
-            sector: Sector::Centre,
-            created_at: now,
-        },
+        centre: NewTenant { name: CENTRE, display_name: "Computing centre", sector: Sector::Centre, created_at: now },
         operator: NewUser {
             name: OPERATOR,
             display_name: "Platform operator",
@@ -210,11 +176,7 @@ pub async fn bootstrap_if_new(
         ),
         request_id: None,
     };
-    if store.bootstrap(&boot, &audit).await? {
-        Ok(Some(FirstStart { password, token }))
-    } else {
-        Ok(None)
-    }
+    if store.bootstrap(&boot, &audit).await? { Ok(Some(FirstStart { password, token })) } else { Ok(None) }
 }
 
 /// Creates the sites the configuration names, on this machine's resources.
@@ -248,7 +210,9 @@ async fn ensure_configured_sites(store: &Store, config: &ServerConfig) -> anyhow
             target: site.name.clone(),
             tenant_id: Some(centre.id),
             before: None,
-            after: Some(serde_json::json!({"name": site.name, "backend": site.backend, "partition": partition}).to_string()),
+            after: Some(
+                serde_json::json!({"name": site.name, "backend": site.backend, "partition": partition}).to_string(),
+            ),
             request_id: None,
         };
         store.ensure_site(&new, centre.id, &audit).await?;

@@ -24,10 +24,7 @@ impl From<sqlx::Error> for StoreError {
 
 /// Turns a unique-key violation into [`StoreError::Conflict`]; anything else
 /// stays a database error.
-pub(crate) fn conflict_on_unique(
-    what: &'static str,
-    key: &str,
-) -> impl FnOnce(sqlx::Error) -> StoreError {
+pub(crate) fn conflict_on_unique(what: &'static str, key: &str) -> impl FnOnce(sqlx::Error) -> StoreError {
     let key = key.to_owned();
     move |err| match &err {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict { what, key },

@@ -59,13 +59,9 @@ impl Store {
         } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             DbKind::Postgres
         } else {
-            return Err(StoreError::BadUrl {
-                url: redact_url(url),
-            });
+            return Err(StoreError::BadUrl { url: redact_url(url) });
         };
-        let options = AnyConnectOptions::from_str(url).map_err(|_| StoreError::BadUrl {
-            url: redact_url(url),
-        })?;
+        let options = AnyConnectOptions::from_str(url).map_err(|_| StoreError::BadUrl { url: redact_url(url) })?;
         let max_connections = match kind {
             // SQLite has one writer; a few readers are all WAL can use on 2 cores.
             DbKind::Sqlite => 4,
@@ -78,18 +74,10 @@ impl Store {
                     if kind == DbKind::Sqlite {
                         // AnyConnectOptions does not forward SQLite pragmas from
                         // the URL, so set them on every connection.
-                        sqlx::query("PRAGMA journal_mode = WAL")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA synchronous = FULL")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA foreign_keys = ON")
-                            .execute(&mut *conn)
-                            .await?;
-                        sqlx::query("PRAGMA busy_timeout = 10000")
-                            .execute(&mut *conn)
-                            .await?;
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA synchronous = FULL").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *conn).await?;
+                        sqlx::query("PRAGMA busy_timeout = 10000").execute(&mut *conn).await?;
                     }
                     Ok(())
                 })
@@ -97,10 +85,7 @@ impl Store {
             .connect_with(options)
             .await
             .map_err(StoreError::Unavailable)?;
-        MIGRATOR
-            .run(&pool)
-            .await
-            .map_err(|e| StoreError::Migration(e.to_string()))?;
+        MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
         Ok(Store { pool, kind })
     }
 
@@ -133,10 +118,7 @@ impl Store {
 
     /// Reads a value of the `meta` table.
     pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
-        let row = sqlx::query("SELECT value FROM meta WHERE key = $1")
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await?;
+        let row = sqlx::query("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
         Ok(match row {
             Some(row) => Some(row.try_get("value")?),
             None => None,
@@ -146,25 +128,17 @@ impl Store {
 
 /// Takes the next application-made id of `counter`, inside the caller's
 /// transaction (portable: no SERIAL, no AUTOINCREMENT).
-async fn next_id(
-    tx: &mut Transaction<'static, Any>,
-    counter: &'static str,
-) -> Result<i64, StoreError> {
-    let row = sqlx::query(
-        "UPDATE counters SET next_value = next_value + 1 WHERE name = $1 RETURNING next_value",
-    )
-    .bind(counter)
-    .fetch_one(&mut **tx)
-    .await?;
+async fn next_id(tx: &mut Transaction<'static, Any>, counter: &'static str) -> Result<i64, StoreError> {
+    let row = sqlx::query("UPDATE counters SET next_value = next_value + 1 WHERE name = $1 RETURNING next_value")
+        .bind(counter)
+        .fetch_one(&mut **tx)
+        .await?;
     let next: i64 = row.try_get("next_value")?;
     Ok(next - 1)
 }
 
 /// Appends one row to the audit log inside the caller's transaction.
-async fn append_audit(
-    tx: &mut Transaction<'static, Any>,
-    entry: &AuditEntry,
-) -> Result<(), StoreError> {
+async fn append_audit(tx: &mut Transaction<'static, Any>, entry: &AuditEntry) -> Result<(), StoreError> {
     let id = next_id(tx, "audit").await?;
     sqlx::query(
         "INSERT INTO audit_log (id, at, actor_user_id, actor, action, target_kind, target, tenant_id, before_json, after_json, request_id)
@@ -187,11 +161,7 @@ async fn append_audit(
 }
 
 fn parse_text<T: FromStr>(column: &'static str, value: String) -> Result<T, StoreError> {
-    value.parse().map_err(|_| {
-        StoreError::Corrupt(format!(
-            "column `{column}` holds unexpected value `{value}`"
-        ))
-    })
+    value.parse().map_err(|_| StoreError::Corrupt(format!("column `{column}` holds unexpected value `{value}`")))
 }
 
 /// Hides the password of a database URL before it goes into an error message.

@@ -2,8 +2,7 @@
 //! Names are stored validated (see `lushan_model::Name`); enums are TEXT.
 
 use lushan_model::{
-    NodeId, PartitionId, ProjectId, ProjectRole, Role, Sector, SiteId, Status, TenantId, TokenId,
-    UserId,
+    NodeId, PartitionId, ProjectId, ProjectRole, Role, Sector, SiteId, Status, TenantId, TokenId, UserId,
 };
 
 #[derive(Clone, Debug, PartialEq, Eq)]

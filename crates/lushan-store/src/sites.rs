@@ -3,10 +3,7 @@
 use crate::error::conflict_on_unique;
 use crate::tenancy::{insert_tenant, insert_user};
 use crate::tokens::insert_token;
-use crate::{
-    AuditEntry, Bootstrap, NewSite, NewToken, NodeRecord, PartitionRecord, SiteRecord, Store,
-    StoreError,
-};
+use crate::{AuditEntry, Bootstrap, NewSite, NewToken, NodeRecord, PartitionRecord, SiteRecord, Store, StoreError};
 use crate::{append_audit, next_id, parse_text};
 use lushan_model::{NodeId, PartitionId, SiteId, Status, TenantId};
 use sqlx::{Any, Row, Transaction};
@@ -20,17 +17,15 @@ async fn insert_site(
     owner: TenantId,
 ) -> Result<SiteId, StoreError> {
     let site_id = next_id(tx, "site").await?;
-    sqlx::query(
-        "INSERT INTO sites (id, name, backend, status, created_at) VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(site_id)
-    .bind(site.name)
-    .bind(site.backend)
-    .bind(Status::Active.as_str())
-    .bind(site.created_at)
-    .execute(&mut **tx)
-    .await
-    .map_err(conflict_on_unique("site", site.name))?;
+    sqlx::query("INSERT INTO sites (id, name, backend, status, created_at) VALUES ($1, $2, $3, $4, $5)")
+        .bind(site_id)
+        .bind(site.name)
+        .bind(site.backend)
+        .bind(Status::Active.as_str())
+        .bind(site.created_at)
+        .execute(&mut **tx)
+        .await
+        .map_err(conflict_on_unique("site", site.name))?;
     let partition_id = next_id(tx, "partition").await?;
     sqlx::query("INSERT INTO partitions (id, site_id, name, is_default) VALUES ($1, $2, $3, 1)")
         .bind(partition_id)
@@ -71,32 +66,19 @@ impl Store {
 
     /// Sets up a new platform in one transaction. Returns `Ok(false)` and
     /// changes nothing when another process bootstrapped it first.
-    pub async fn bootstrap(
-        &self,
-        boot: &Bootstrap<'_>,
-        audit: &AuditEntry,
-    ) -> Result<bool, StoreError> {
+    pub async fn bootstrap(&self, boot: &Bootstrap<'_>, audit: &AuditEntry) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let claimed = sqlx::query(
-            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
-        )
-        .bind(BOOTSTRAPPED)
-        .bind(boot.centre.created_at.to_string())
-        .execute(&mut *tx)
-        .await?;
+        let claimed = sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(BOOTSTRAPPED)
+            .bind(boot.centre.created_at.to_string())
+            .execute(&mut *tx)
+            .await?;
         if claimed.rows_affected() == 0 {
             tx.rollback().await?;
             return Ok(false);
         }
         let centre = insert_tenant(&mut tx, &boot.centre).await?;
-        let operator = insert_user(
-            &mut tx,
-            &crate::NewUser {
-                tenant_id: centre.id,
-                ..boot.operator
-            },
-        )
-        .await?;
+        let operator = insert_user(&mut tx, &crate::NewUser { tenant_id: centre.id, ..boot.operator }).await?;
         insert_token(
             &mut tx,
             &NewToken {
@@ -111,11 +93,7 @@ impl Store {
         insert_site(&mut tx, &boot.site, centre.id).await?;
         append_audit(
             &mut tx,
-            &AuditEntry {
-                actor_user_id: Some(operator),
-                tenant_id: Some(centre.id),
-                ..audit.clone()
-            },
+            &AuditEntry { actor_user_id: Some(operator), tenant_id: Some(centre.id), ..audit.clone() },
         )
         .await?;
         tx.commit().await?;
@@ -131,10 +109,8 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<bool, StoreError> {
         let mut tx = self.begin().await?;
-        let exists = sqlx::query("SELECT id FROM sites WHERE name = $1")
-            .bind(site.name)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let exists =
+            sqlx::query("SELECT id FROM sites WHERE name = $1").bind(site.name).fetch_optional(&mut *tx).await?;
         if exists.is_some() {
             tx.rollback().await?;
             return Ok(false);
@@ -147,14 +123,12 @@ impl Store {
 
     /// Every site with its partitions and nodes.
     pub async fn list_sites(&self) -> Result<Vec<SiteRecord>, StoreError> {
-        let site_rows =
-            sqlx::query("SELECT id, name, backend, status, created_at FROM sites ORDER BY name")
-                .fetch_all(&self.pool)
-                .await?;
-        let partition_rows =
-            sqlx::query("SELECT id, site_id, name, is_default FROM partitions ORDER BY name")
-                .fetch_all(&self.pool)
-                .await?;
+        let site_rows = sqlx::query("SELECT id, name, backend, status, created_at FROM sites ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
+        let partition_rows = sqlx::query("SELECT id, site_id, name, is_default FROM partitions ORDER BY name")
+            .fetch_all(&self.pool)
+            .await?;
         let node_rows = sqlx::query(
             "SELECT n.id, n.site_id, n.name, n.cpus, n.memory_mb, n.gpus, n.gpu_type, t.name AS owner
              FROM nodes n JOIN tenants t ON t.id = n.owner_tenant_id ORDER BY n.name",

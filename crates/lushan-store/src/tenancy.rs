@@ -2,16 +2,15 @@
 
 use crate::error::conflict_on_unique;
 use crate::{
-    AuditEntry, MemberRecord, NewProject, NewTenant, NewUser, ProjectRecord, ProjectScope, Store,
-    StoreError, TenantRecord, UserRecord,
+    AuditEntry, MemberRecord, NewProject, NewTenant, NewUser, ProjectRecord, ProjectScope, Store, StoreError,
+    TenantRecord, UserRecord,
 };
 use crate::{append_audit, next_id, parse_text};
 use lushan_model::{ProjectId, ProjectRole, Status, TenantId, UserId};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 
-const TENANT_COLUMNS: &str =
-    "SELECT id, name, display_name, sector, status, created_at FROM tenants";
+const TENANT_COLUMNS: &str = "SELECT id, name, display_name, sector, status, created_at FROM tenants";
 const USER_COLUMNS: &str = "SELECT u.id, u.name, u.display_name, u.tenant_id, t.name AS tenant_name, t.status AS tenant_status, u.role, u.unix_account, u.status, u.created_at
      FROM users u JOIN tenants t ON t.id = u.tenant_id";
 const PROJECT_COLUMNS: &str =
@@ -56,10 +55,7 @@ fn project_from_row(row: &AnyRow) -> Result<ProjectRecord, StoreError> {
     })
 }
 
-fn rows<T>(
-    rows: Vec<AnyRow>,
-    f: fn(&AnyRow) -> Result<T, StoreError>,
-) -> Result<Vec<T>, StoreError> {
+fn rows<T>(rows: Vec<AnyRow>, f: fn(&AnyRow) -> Result<T, StoreError>) -> Result<Vec<T>, StoreError> {
     rows.iter().map(f).collect()
 }
 
@@ -68,16 +64,18 @@ pub(crate) async fn insert_tenant(
     new: &NewTenant<'_>,
 ) -> Result<TenantRecord, StoreError> {
     let id = next_id(tx, "tenant").await?;
-    sqlx::query("INSERT INTO tenants (id, name, display_name, sector, status, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
-        .bind(id)
-        .bind(new.name)
-        .bind(new.display_name)
-        .bind(new.sector.as_str())
-        .bind(Status::Active.as_str())
-        .bind(new.created_at)
-        .execute(&mut **tx)
-        .await
-        .map_err(conflict_on_unique("tenant", new.name))?;
+    sqlx::query(
+        "INSERT INTO tenants (id, name, display_name, sector, status, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(id)
+    .bind(new.name)
+    .bind(new.display_name)
+    .bind(new.sector.as_str())
+    .bind(Status::Active.as_str())
+    .bind(new.created_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(conflict_on_unique("tenant", new.name))?;
     Ok(TenantRecord {
         id: TenantId(id),
         name: new.name.to_owned(),
@@ -88,10 +86,7 @@ pub(crate) async fn insert_tenant(
     })
 }
 
-pub(crate) async fn insert_user(
-    tx: &mut Transaction<'static, Any>,
-    new: &NewUser<'_>,
-) -> Result<UserId, StoreError> {
+pub(crate) async fn insert_user(tx: &mut Transaction<'static, Any>, new: &NewUser<'_>) -> Result<UserId, StoreError> {
     let id = next_id(tx, "user").await?;
     sqlx::query(
         "INSERT INTO users (id, name, display_name, tenant_id, role, unix_account, password_hash, status, created_at)
@@ -113,69 +108,41 @@ pub(crate) async fn insert_user(
 }
 
 impl Store {
-    pub async fn create_tenant(
-        &self,
-        new: &NewTenant<'_>,
-        audit: &AuditEntry,
-    ) -> Result<TenantRecord, StoreError> {
+    pub async fn create_tenant(&self, new: &NewTenant<'_>, audit: &AuditEntry) -> Result<TenantRecord, StoreError> {
         let mut tx = self.begin().await?;
         let tenant = insert_tenant(&mut tx, new).await?;
-        append_audit(
-            &mut tx,
-            &AuditEntry {
-                tenant_id: Some(tenant.id),
-                ..audit.clone()
-            },
-        )
-        .await?;
+        append_audit(&mut tx, &AuditEntry { tenant_id: Some(tenant.id), ..audit.clone() }).await?;
         tx.commit().await?;
         Ok(tenant)
     }
 
     pub async fn tenant_by_name(&self, name: &str) -> Result<TenantRecord, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{TENANT_COLUMNS} WHERE name = $1"
-        )))
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "tenant",
-            key: name.to_owned(),
-        })?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{TENANT_COLUMNS} WHERE name = $1")))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { what: "tenant", key: name.to_owned() })?;
         tenant_from_row(&row)
     }
 
-    pub async fn list_tenants(
-        &self,
-        only: Option<TenantId>,
-    ) -> Result<Vec<TenantRecord>, StoreError> {
+    pub async fn list_tenants(&self, only: Option<TenantId>) -> Result<Vec<TenantRecord>, StoreError> {
         let found = match only {
             None => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "{TENANT_COLUMNS} ORDER BY name"
-                )))
-                .fetch_all(&self.pool)
-                .await?
+                sqlx::query(sqlx::AssertSqlSafe(format!("{TENANT_COLUMNS} ORDER BY name")))
+                    .fetch_all(&self.pool)
+                    .await?
             }
             Some(id) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "{TENANT_COLUMNS} WHERE id = $1 ORDER BY name"
-                )))
-                .bind(id.0)
-                .fetch_all(&self.pool)
-                .await?
+                sqlx::query(sqlx::AssertSqlSafe(format!("{TENANT_COLUMNS} WHERE id = $1 ORDER BY name")))
+                    .bind(id.0)
+                    .fetch_all(&self.pool)
+                    .await?
             }
         };
         rows(found, tenant_from_row)
     }
 
-    pub async fn set_tenant_status(
-        &self,
-        id: TenantId,
-        status: Status,
-        audit: &AuditEntry,
-    ) -> Result<(), StoreError> {
+    pub async fn set_tenant_status(&self, id: TenantId, status: Status, audit: &AuditEntry) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         sqlx::query("UPDATE tenants SET status = $1 WHERE id = $2")
             .bind(status.as_str())
@@ -187,11 +154,7 @@ impl Store {
         Ok(())
     }
 
-    pub async fn create_user(
-        &self,
-        new: &NewUser<'_>,
-        audit: &AuditEntry,
-    ) -> Result<UserRecord, StoreError> {
+    pub async fn create_user(&self, new: &NewUser<'_>, audit: &AuditEntry) -> Result<UserRecord, StoreError> {
         let mut tx = self.begin().await?;
         let id = insert_user(&mut tx, new).await?;
         append_audit(&mut tx, audit).await?;
@@ -200,30 +163,20 @@ impl Store {
     }
 
     pub async fn user_by_id(&self, id: UserId) -> Result<UserRecord, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{USER_COLUMNS} WHERE u.id = $1"
-        )))
-        .bind(id.0)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "user",
-            key: id.to_string(),
-        })?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{USER_COLUMNS} WHERE u.id = $1")))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { what: "user", key: id.to_string() })?;
         user_from_row(&row)
     }
 
     pub async fn user_by_name(&self, name: &str) -> Result<UserRecord, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{USER_COLUMNS} WHERE u.name = $1"
-        )))
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "user",
-            key: name.to_owned(),
-        })?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{USER_COLUMNS} WHERE u.name = $1")))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { what: "user", key: name.to_owned() })?;
         user_from_row(&row)
     }
 
@@ -233,29 +186,22 @@ impl Store {
             .bind(id.0)
             .fetch_optional(&self.pool)
             .await?
-            .ok_or_else(|| StoreError::NotFound {
-                what: "user",
-                key: id.to_string(),
-            })?;
+            .ok_or_else(|| StoreError::NotFound { what: "user", key: id.to_string() })?;
         Ok(row.try_get("password_hash")?)
     }
 
     pub async fn list_users(&self, only: Option<TenantId>) -> Result<Vec<UserRecord>, StoreError> {
         let found = match only {
             None => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "{USER_COLUMNS} ORDER BY u.name"
-                )))
-                .fetch_all(&self.pool)
-                .await?
+                sqlx::query(sqlx::AssertSqlSafe(format!("{USER_COLUMNS} ORDER BY u.name")))
+                    .fetch_all(&self.pool)
+                    .await?
             }
             Some(id) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "{USER_COLUMNS} WHERE u.tenant_id = $1 ORDER BY u.name"
-                )))
-                .bind(id.0)
-                .fetch_all(&self.pool)
-                .await?
+                sqlx::query(sqlx::AssertSqlSafe(format!("{USER_COLUMNS} WHERE u.tenant_id = $1 ORDER BY u.name")))
+                    .bind(id.0)
+                    .fetch_all(&self.pool)
+                    .await?
             }
         };
         rows(found, user_from_row)
@@ -276,25 +222,18 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if status == Status::Disabled {
-            sqlx::query(
-                "UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
-            )
-            .bind(now)
-            .bind(id.0)
-            .execute(&mut *tx)
-            .await?;
+            sqlx::query("UPDATE api_tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL")
+                .bind(now)
+                .bind(id.0)
+                .execute(&mut *tx)
+                .await?;
         }
         append_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    pub async fn set_password_hash(
-        &self,
-        id: UserId,
-        hash: &str,
-        audit: &AuditEntry,
-    ) -> Result<(), StoreError> {
+    pub async fn set_password_hash(&self, id: UserId, hash: &str, audit: &AuditEntry) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
             .bind(hash)
@@ -307,11 +246,7 @@ impl Store {
     }
 
     /// Creates a project with its PI as first member.
-    pub async fn create_project(
-        &self,
-        new: &NewProject<'_>,
-        audit: &AuditEntry,
-    ) -> Result<ProjectRecord, StoreError> {
+    pub async fn create_project(&self, new: &NewProject<'_>, audit: &AuditEntry) -> Result<ProjectRecord, StoreError> {
         let mut tx = self.begin().await?;
         let id = next_id(&mut tx, "project").await?;
         sqlx::query("INSERT INTO projects (id, name, tenant_id, description, status, created_at) VALUES ($1, $2, $3, $4, $5, $6)")
@@ -337,23 +272,15 @@ impl Store {
     }
 
     pub async fn project_by_name(&self, name: &str) -> Result<ProjectRecord, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{PROJECT_COLUMNS} WHERE p.name = $1"
-        )))
-        .bind(name)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or_else(|| StoreError::NotFound {
-            what: "project",
-            key: name.to_owned(),
-        })?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{PROJECT_COLUMNS} WHERE p.name = $1")))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { what: "project", key: name.to_owned() })?;
         project_from_row(&row)
     }
 
-    pub async fn list_projects(
-        &self,
-        scope: ProjectScope,
-    ) -> Result<Vec<ProjectRecord>, StoreError> {
+    pub async fn list_projects(&self, scope: ProjectScope) -> Result<Vec<ProjectRecord>, StoreError> {
         let found = match scope {
             ProjectScope::All => sqlx::query(sqlx::AssertSqlSafe(format!("{PROJECT_COLUMNS} ORDER BY p.name")))
                 .fetch_all(&self.pool)
@@ -415,17 +342,12 @@ impl Store {
     }
 
     /// The user's role in the project, if they are a member.
-    pub async fn membership(
-        &self,
-        project: ProjectId,
-        user: UserId,
-    ) -> Result<Option<ProjectRole>, StoreError> {
-        let row =
-            sqlx::query("SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2")
-                .bind(project.0)
-                .bind(user.0)
-                .fetch_optional(&self.pool)
-                .await?;
+    pub async fn membership(&self, project: ProjectId, user: UserId) -> Result<Option<ProjectRole>, StoreError> {
+        let row = sqlx::query("SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2")
+            .bind(project.0)
+            .bind(user.0)
+            .fetch_optional(&self.pool)
+            .await?;
         match row {
             Some(row) => Ok(Some(parse_text("role", row.try_get("role")?)?)),
             None => Ok(None),
@@ -457,24 +379,15 @@ impl Store {
         Ok(())
     }
 
-    pub async fn remove_member(
-        &self,
-        project: ProjectId,
-        user: UserId,
-        audit: &AuditEntry,
-    ) -> Result<(), StoreError> {
+    pub async fn remove_member(&self, project: ProjectId, user: UserId, audit: &AuditEntry) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        let done =
-            sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2")
-                .bind(project.0)
-                .bind(user.0)
-                .execute(&mut *tx)
-                .await?;
+        let done = sqlx::query("DELETE FROM project_members WHERE project_id = $1 AND user_id = $2")
+            .bind(project.0)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound {
-                what: "member",
-                key: user.to_string(),
-            });
+            return Err(StoreError::NotFound { what: "member", key: user.to_string() });
         }
         append_audit(&mut tx, audit).await?;
         tx.commit().await?;
@@ -490,21 +403,17 @@ impl Store {
         const COLUMNS: &str = "SELECT id, at, actor, action, target_kind, target, tenant_id, before_json, after_json, request_id FROM audit_log";
         let found = match tenant {
             None => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "{COLUMNS} ORDER BY id DESC LIMIT $1"
-                )))
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
+                sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} ORDER BY id DESC LIMIT $1")))
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
             }
             Some(id) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!(
-                    "{COLUMNS} WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2"
-                )))
-                .bind(id.0)
-                .bind(limit)
-                .fetch_all(&self.pool)
-                .await?
+                sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2")))
+                    .bind(id.0)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
             }
         };
         found

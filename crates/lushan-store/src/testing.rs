@@ -8,19 +8,12 @@ use crate::StoreError;
 /// returns the URL of the new one.
 pub async fn create_scratch_database(admin_url: &str, prefix: &str) -> Result<String, StoreError> {
     sqlx::any::install_default_drivers();
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
     let name = format!("{prefix}_{}_{nanos}", std::process::id());
     let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(admin_url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await?;
-    let base = admin_url
-        .rsplit_once('/')
-        .map(|(base, _)| base)
-        .unwrap_or(admin_url);
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
+    let base = admin_url.rsplit_once('/').map(|(base, _)| base).unwrap_or(admin_url);
     Ok(format!("{base}/{name}"))
 }
 
@@ -33,10 +26,8 @@ pub async fn drop_scratch_database(admin_url: &str, url: &str) -> Result<(), Sto
         return Ok(());
     }
     let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(admin_url).await?;
-    sqlx::query(sqlx::AssertSqlSafe(format!(
-        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-    )))
-    .execute(&mut admin)
-    .await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+        .execute(&mut admin)
+        .await?;
     Ok(())
 }

@@ -14,31 +14,19 @@ struct TestDb {
 async fn sqlite() -> TestDb {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
-    TestDb {
-        store: Store::connect(&url).await.unwrap(),
-        _dir: Some(dir),
-        drop_url: None,
-    }
+    TestDb { store: Store::connect(&url).await.unwrap(), _dir: Some(dir), drop_url: None }
 }
 
 async fn postgres(admin_url: &str) -> TestDb {
-    let url = testing::create_scratch_database(admin_url, "lushan_store_test")
-        .await
-        .unwrap();
-    TestDb {
-        store: Store::connect(&url).await.unwrap(),
-        _dir: None,
-        drop_url: Some((admin_url.to_owned(), url)),
-    }
+    let url = testing::create_scratch_database(admin_url, "lushan_store_test").await.unwrap();
+    TestDb { store: Store::connect(&url).await.unwrap(), _dir: None, drop_url: Some((admin_url.to_owned(), url)) }
 }
 
 impl TestDb {
     async fn finish(self) {
         self.store.close().await;
         if let Some((admin_url, url)) = self.drop_url {
-            testing::drop_scratch_database(&admin_url, &url)
-                .await
-                .unwrap();
+            testing::drop_scratch_database(&admin_url, &url).await.unwrap();
         }
     }
 }
@@ -76,16 +64,8 @@ fn audit(action: &'static str, target: &str) -> AuditEntry {
 }
 
 async fn tenant(store: &Store, name: &str) -> TenantRecord {
-    let new = NewTenant {
-        name,
-        display_name: name,
-        sector: Sector::University,
-        created_at: 1_000,
-    };
-    store
-        .create_tenant(&new, &audit("tenant.create", name))
-        .await
-        .unwrap()
+    let new = NewTenant { name, display_name: name, sector: Sector::University, created_at: 1_000 };
+    store.create_tenant(&new, &audit("tenant.create", name)).await.unwrap()
 }
 
 async fn user(store: &Store, name: &str, tenant_id: TenantId) -> UserRecord {
@@ -98,20 +78,12 @@ async fn user(store: &Store, name: &str, tenant_id: TenantId) -> UserRecord {
         password_hash: Some("hash"),
         created_at: 2_000,
     };
-    store
-        .create_user(&new, &audit("user.create", name))
-        .await
-        .unwrap()
+    store.create_user(&new, &audit("user.create", name)).await.unwrap()
 }
 
 fn boot<'a>(site_nodes: Vec<NewNode<'a>>) -> Bootstrap<'a> {
     Bootstrap {
-        centre: NewTenant {
-            name: "centre",
-            display_name: "The centre",
-            sector: Sector::Centre,
-            created_at: 500,
-        },
+        centre: NewTenant { name: "centre", display_name: "The centre", sector: Sector::Centre, created_at: 500 },
         operator: NewUser {
             name: "admin",
             display_name: "Operator",
@@ -123,13 +95,7 @@ fn boot<'a>(site_nodes: Vec<NewNode<'a>>) -> Bootstrap<'a> {
         },
         token_name: "cli",
         token_hash: "abc",
-        site: NewSite {
-            name: "local",
-            backend: "local",
-            partition: "local",
-            nodes: site_nodes,
-            created_at: 500,
-        },
+        site: NewSite { name: "local", backend: "local", partition: "local", nodes: site_nodes, created_at: 500 },
     }
 }
 
@@ -138,27 +104,13 @@ async fn tenants_round_trip_and_names_are_unique() {
     on_every_backend(|store| async move {
         let jxu = tenant(&store, "jxu").await;
         assert_eq!(store.tenant_by_name("jxu").await.unwrap(), jxu);
-        let dup = NewTenant {
-            name: "jxu",
-            display_name: "again",
-            sector: Sector::School,
-            created_at: 3,
-        };
-        let err = store
-            .create_tenant(&dup, &audit("tenant.create", "jxu"))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(err, StoreError::Conflict { what: "tenant", .. }),
-            "{err:?}"
-        );
+        let dup = NewTenant { name: "jxu", display_name: "again", sector: Sector::School, created_at: 3 };
+        let err = store.create_tenant(&dup, &audit("tenant.create", "jxu")).await.unwrap_err();
+        assert!(matches!(err, StoreError::Conflict { what: "tenant", .. }), "{err:?}");
         // The failed create left nothing behind, not even its audit row.
         assert_eq!(store.list_tenants(None).await.unwrap().len(), 1);
         assert_eq!(store.list_audit(None, 100).await.unwrap().len(), 1);
-        assert!(matches!(
-            store.tenant_by_name("nope").await,
-            Err(StoreError::NotFound { .. })
-        ));
+        assert!(matches!(store.tenant_by_name("nope").await, Err(StoreError::NotFound { .. })));
     })
     .await;
 }
@@ -168,26 +120,10 @@ async fn disabling_a_user_revokes_their_tokens() {
     on_every_backend(|store| async move {
         let t = tenant(&store, "jxu").await;
         let alice = user(&store, "alice", t.id).await;
-        let token = NewToken {
-            user_id: alice.id,
-            name: "laptop",
-            token_hash: "h1",
-            created_at: 10,
-            expires_at: Some(99),
-        };
-        store
-            .create_token(&token, &audit("token.create", "laptop"))
-            .await
-            .unwrap();
-        store
-            .set_user_status(
-                alice.id,
-                Status::Disabled,
-                50,
-                &audit("user.disable", "alice"),
-            )
-            .await
-            .unwrap();
+        let token =
+            NewToken { user_id: alice.id, name: "laptop", token_hash: "h1", created_at: 10, expires_at: Some(99) };
+        store.create_token(&token, &audit("token.create", "laptop")).await.unwrap();
+        store.set_user_status(alice.id, Status::Disabled, 50, &audit("user.disable", "alice")).await.unwrap();
         let (token, owner) = store.token_by_hash("h1").await.unwrap().unwrap();
         assert_eq!(token.revoked_at, Some(50));
         assert_eq!(owner.status, Status::Disabled);
@@ -203,100 +139,28 @@ async fn projects_are_scoped_by_tenant_and_membership() {
         let alice = user(&store, "alice", a.id).await;
         let bob = user(&store, "bob", a.id).await;
         let carol = user(&store, "carol", b.id).await;
-        let new = NewProject {
-            name: "cfd-lab",
-            tenant_id: a.id,
-            description: "",
-            pi: alice.id,
-            created_at: 5,
-        };
-        let cfd = store
-            .create_project(&new, &audit("project.create", "cfd-lab"))
-            .await
-            .unwrap();
-        let new = NewProject {
-            name: "bio",
-            tenant_id: b.id,
-            description: "",
-            pi: carol.id,
-            created_at: 5,
-        };
-        store
-            .create_project(&new, &audit("project.create", "bio"))
-            .await
-            .unwrap();
+        let new = NewProject { name: "cfd-lab", tenant_id: a.id, description: "", pi: alice.id, created_at: 5 };
+        let cfd = store.create_project(&new, &audit("project.create", "cfd-lab")).await.unwrap();
+        let new = NewProject { name: "bio", tenant_id: b.id, description: "", pi: carol.id, created_at: 5 };
+        store.create_project(&new, &audit("project.create", "bio")).await.unwrap();
 
-        store
-            .put_member(
-                cfd.id,
-                bob.id,
-                ProjectRole::Member,
-                6,
-                &audit("project.add-member", "bob"),
-            )
-            .await
-            .unwrap();
-        store
-            .put_member(
-                cfd.id,
-                bob.id,
-                ProjectRole::Manager,
-                7,
-                &audit("project.add-member", "bob"),
-            )
-            .await
-            .unwrap();
-        assert_eq!(
-            store.membership(cfd.id, bob.id).await.unwrap(),
-            Some(ProjectRole::Manager)
-        );
-        assert_eq!(
-            store.membership(cfd.id, alice.id).await.unwrap(),
-            Some(ProjectRole::Pi)
-        );
+        store.put_member(cfd.id, bob.id, ProjectRole::Member, 6, &audit("project.add-member", "bob")).await.unwrap();
+        store.put_member(cfd.id, bob.id, ProjectRole::Manager, 7, &audit("project.add-member", "bob")).await.unwrap();
+        assert_eq!(store.membership(cfd.id, bob.id).await.unwrap(), Some(ProjectRole::Manager));
+        assert_eq!(store.membership(cfd.id, alice.id).await.unwrap(), Some(ProjectRole::Pi));
         assert_eq!(store.membership(cfd.id, carol.id).await.unwrap(), None);
 
         let names = |v: Vec<ProjectRecord>| v.into_iter().map(|p| p.name).collect::<Vec<_>>();
+        assert_eq!(names(store.list_projects(ProjectScope::All).await.unwrap()), ["bio", "cfd-lab"]);
+        assert_eq!(names(store.list_projects(ProjectScope::Tenant(a.id)).await.unwrap()), ["cfd-lab"]);
+        assert_eq!(names(store.list_projects(ProjectScope::MemberOf(carol.id)).await.unwrap()), ["bio"]);
         assert_eq!(
-            names(store.list_projects(ProjectScope::All).await.unwrap()),
-            ["bio", "cfd-lab"]
-        );
-        assert_eq!(
-            names(
-                store
-                    .list_projects(ProjectScope::Tenant(a.id))
-                    .await
-                    .unwrap()
-            ),
-            ["cfd-lab"]
-        );
-        assert_eq!(
-            names(
-                store
-                    .list_projects(ProjectScope::MemberOf(carol.id))
-                    .await
-                    .unwrap()
-            ),
-            ["bio"]
-        );
-        assert_eq!(
-            names(
-                store
-                    .list_projects(ProjectScope::MemberOf(UserId(999)))
-                    .await
-                    .unwrap()
-            ),
+            names(store.list_projects(ProjectScope::MemberOf(UserId(999))).await.unwrap()),
             Vec::<String>::new()
         );
 
-        store
-            .remove_member(cfd.id, bob.id, &audit("project.remove-member", "bob"))
-            .await
-            .unwrap();
-        let err = store
-            .remove_member(cfd.id, bob.id, &audit("project.remove-member", "bob"))
-            .await
-            .unwrap_err();
+        store.remove_member(cfd.id, bob.id, &audit("project.remove-member", "bob")).await.unwrap();
+        let err = store.remove_member(cfd.id, bob.id, &audit("project.remove-member", "bob")).await.unwrap_err();
         assert!(matches!(err, StoreError::NotFound { .. }));
         assert_eq!(store.project_members(cfd.id).await.unwrap().len(), 1);
     })
@@ -307,33 +171,11 @@ async fn projects_are_scoped_by_tenant_and_membership() {
 async fn bootstrap_happens_once() {
     on_every_backend(|store| async move {
         assert!(!store.is_bootstrapped().await.unwrap());
-        let nodes = vec![NewNode {
-            name: "node1",
-            cpus: 8,
-            memory_mb: 16_000,
-            gpus: 0,
-            gpu_type: None,
-        }];
-        assert!(
-            store
-                .bootstrap(&boot(nodes), &audit("platform.bootstrap", "local"))
-                .await
-                .unwrap()
-        );
+        let nodes = vec![NewNode { name: "node1", cpus: 8, memory_mb: 16_000, gpus: 0, gpu_type: None }];
+        assert!(store.bootstrap(&boot(nodes), &audit("platform.bootstrap", "local")).await.unwrap());
         assert!(store.is_bootstrapped().await.unwrap());
-        let again = vec![NewNode {
-            name: "node1",
-            cpus: 8,
-            memory_mb: 16_000,
-            gpus: 0,
-            gpu_type: None,
-        }];
-        assert!(
-            !store
-                .bootstrap(&boot(again), &audit("platform.bootstrap", "local"))
-                .await
-                .unwrap()
-        );
+        let again = vec![NewNode { name: "node1", cpus: 8, memory_mb: 16_000, gpus: 0, gpu_type: None }];
+        assert!(!store.bootstrap(&boot(again), &audit("platform.bootstrap", "local")).await.unwrap());
 
         let admin = store.user_by_name("admin").await.unwrap();
         assert_eq!(admin.role, Role::Operator);
@@ -353,38 +195,17 @@ async fn token_last_use_is_recorded_coarsely() {
     on_every_backend(|store| async move {
         let t = tenant(&store, "jxu").await;
         let alice = user(&store, "alice", t.id).await;
-        let new = NewToken {
-            user_id: alice.id,
-            name: "ci",
-            token_hash: "h",
-            created_at: 0,
-            expires_at: None,
-        };
-        let token = store
-            .create_token(&new, &audit("token.create", "ci"))
-            .await
-            .unwrap();
+        let new = NewToken { user_id: alice.id, name: "ci", token_hash: "h", created_at: 0, expires_at: None };
+        let token = store.create_token(&new, &audit("token.create", "ci")).await.unwrap();
         store.touch_token(token.id, 100_000).await.unwrap();
         store.touch_token(token.id, 100_500).await.unwrap();
-        assert_eq!(
-            store.list_tokens(alice.id).await.unwrap()[0].last_used_at,
-            Some(100_000)
-        );
+        assert_eq!(store.list_tokens(alice.id).await.unwrap()[0].last_used_at, Some(100_000));
         store.touch_token(token.id, 200_000).await.unwrap();
-        assert_eq!(
-            store.list_tokens(alice.id).await.unwrap()[0].last_used_at,
-            Some(200_000)
-        );
-        let revoked = store
-            .revoke_token(alice.id, token.id, 300_000, &audit("token.revoke", "ci"))
-            .await
-            .unwrap();
+        assert_eq!(store.list_tokens(alice.id).await.unwrap()[0].last_used_at, Some(200_000));
+        let revoked = store.revoke_token(alice.id, token.id, 300_000, &audit("token.revoke", "ci")).await.unwrap();
         assert_eq!(revoked.revoked_at, Some(300_000));
         // Someone else's token is not found, even by id.
-        let err = store
-            .revoke_token(UserId(42), token.id, 1, &audit("token.revoke", "ci"))
-            .await
-            .unwrap_err();
+        let err = store.revoke_token(UserId(42), token.id, 1, &audit("token.revoke", "ci")).await.unwrap_err();
         assert!(matches!(err, StoreError::NotFound { .. }));
     })
     .await;
@@ -408,11 +229,7 @@ async fn concurrent_creates_get_distinct_ids() {
                     password_hash: None,
                     created_at: 1,
                 };
-                store
-                    .create_user(&new, &audit("user.create", &name))
-                    .await
-                    .unwrap()
-                    .id
+                store.create_user(&new, &audit("user.create", &name)).await.unwrap().id
             }));
         }
         let mut ids = Vec::new();
@@ -429,9 +246,6 @@ async fn concurrent_creates_get_distinct_ids() {
 
 #[test]
 fn urls_are_redacted_in_errors() {
-    assert_eq!(
-        redact_url("postgres://u:secret@h/db"),
-        "postgres://u:***@h/db"
-    );
+    assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
     assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
 }

@@ -48,11 +48,7 @@ pub(crate) async fn insert_token(
 }
 
 impl Store {
-    pub async fn create_token(
-        &self,
-        new: &NewToken<'_>,
-        audit: &AuditEntry,
-    ) -> Result<TokenRecord, StoreError> {
+    pub async fn create_token(&self, new: &NewToken<'_>, audit: &AuditEntry) -> Result<TokenRecord, StoreError> {
         let mut tx = self.begin().await?;
         let token = insert_token(&mut tx, new).await?;
         append_audit(&mut tx, audit).await?;
@@ -62,10 +58,7 @@ impl Store {
 
     /// The token with this hash and its owner, whatever their state: the
     /// caller decides whether it is expired, revoked or disabled.
-    pub async fn token_by_hash(
-        &self,
-        token_hash: &str,
-    ) -> Result<Option<(TokenRecord, UserRecord)>, StoreError> {
+    pub async fn token_by_hash(&self, token_hash: &str) -> Result<Option<(TokenRecord, UserRecord)>, StoreError> {
         let row = sqlx::query(
             "SELECT id, user_id, name, created_at, expires_at, last_used_at, revoked_at FROM api_tokens WHERE token_hash = $1",
         )
@@ -81,12 +74,14 @@ impl Store {
     /// Records that the token was used at `now` (coarsely, see
     /// `LAST_USED_RESOLUTION_MS`).
     pub async fn touch_token(&self, id: TokenId, now: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)")
-            .bind(now)
-            .bind(id.0)
-            .bind(now - LAST_USED_RESOLUTION_MS)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+        )
+        .bind(now)
+        .bind(id.0)
+        .bind(now - LAST_USED_RESOLUTION_MS)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 

@@ -9,12 +9,7 @@ use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(
-    name = "lushan",
-    version,
-    about = "Lushan: a public computing service platform",
-    propagate_version = true
-)]
+#[command(name = "lushan", version, about = "Lushan: a public computing service platform", propagate_version = true)]
 struct Args {
     /// Print JSON (the API's schema) instead of tables.
     #[arg(long, global = true, env = "LUSHAN_JSON", value_parser = clap::builder::FalseyValueParser::new())]
@@ -60,10 +55,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -82,10 +74,7 @@ fn main() -> ExitCode {
 }
 
 async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
-    let connection = cli::Connection {
-        url: args.url,
-        token: args.token,
-    };
+    let connection = cli::Connection { url: args.url, token: args.token };
     match args.command {
         Command::Up(server) => cli::server::run(server, true).await,
         Command::Serve(server) => cli::server::run(server, false).await,
@@ -94,9 +83,7 @@ async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
         Command::Whoami => cli::session::whoami(&connection.client()?, out).await,
         Command::Passwd(passwd) => cli::session::passwd(&connection.client()?, passwd, out).await,
         Command::Projects => cli::admin::projects_list(&connection.client()?, out).await,
-        Command::Project(command) => {
-            cli::admin::project_members(&connection.client()?, command, out).await
-        }
+        Command::Project(command) => cli::admin::project_members(&connection.client()?, command, out).await,
         Command::Sites => cli::admin::sites(&connection.client()?, out).await,
         Command::Token(command) => cli::session::token(&connection.client()?, command, out).await,
         Command::Admin(command) => cli::admin::run(&connection.client()?, command, out).await,

@@ -28,17 +28,12 @@ impl Output {
     pub fn error(&self, err: &anyhow::Error) {
         if self.json {
             let body = match err.downcast_ref::<lushan_api::ClientError>() {
-                Some(lushan_api::ClientError::Api { body, .. }) => {
-                    serde_json::to_value(body).unwrap_or_default()
-                }
+                Some(lushan_api::ClientError::Api { body, .. }) => serde_json::to_value(body).unwrap_or_default(),
                 _ => {
                     serde_json::json!({"error": {"code": "client_error", "message": format!("{err:#}"), "request_id": ""}})
                 }
             };
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&body).unwrap_or_default()
-            );
+            println!("{}", serde_json::to_string_pretty(&body).unwrap_or_default());
         } else {
             eprintln!("error: {err:#}");
         }
@@ -49,9 +44,7 @@ impl Output {
 /// Wide characters (Chinese names) are measured as two columns.
 pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
     let mut table = Table::new();
-    table
-        .load_style(presets::NOTHING)
-        .set_content_arrangement(ContentArrangement::Disabled);
+    table.load_style(presets::NOTHING).set_content_arrangement(ContentArrangement::Disabled);
     table.set_header(headers.iter().map(|h| h.to_uppercase()));
     for row in rows {
         table.add_row(row);
@@ -60,20 +53,13 @@ pub fn table(headers: &[&str], rows: Vec<Vec<String>>) -> String {
         column.set_padding((0, 2));
     }
     // comfy-table pads every line to the widest; trim the trailing blanks.
-    table
-        .lines()
-        .map(|line| line.trim_end().to_owned())
-        .collect::<Vec<_>>()
-        .join("\n")
+    table.lines().map(|line| line.trim_end().to_owned()).collect::<Vec<_>>().join("\n")
 }
 
 /// An RFC 3339 time from the API, shown in this machine's time zone.
 pub fn time(text: &str) -> String {
     match text.parse::<jiff::Timestamp>() {
-        Ok(ts) => ts
-            .to_zoned(jiff::tz::TimeZone::system())
-            .strftime("%Y-%m-%d %H:%M:%S")
-            .to_string(),
+        Ok(ts) => ts.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d %H:%M:%S").to_string(),
         Err(_) => text.to_owned(),
     }
 }
@@ -85,11 +71,7 @@ pub fn opt_time(text: &Option<String>) -> String {
 /// `key: value` lines, aligned, for `show` commands.
 pub fn fields(pairs: &[(&str, String)]) -> String {
     let width = pairs.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
-    pairs
-        .iter()
-        .map(|(k, v)| format!("{k:>width$}: {v}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    pairs.iter().map(|(k, v)| format!("{k:>width$}: {v}")).collect::<Vec<_>>().join("\n")
 }
 
 #[cfg(test)]
@@ -100,10 +82,7 @@ mod tests {
     fn wide_characters_align() {
         let text = table(
             &["name", "sector"],
-            vec![
-                vec!["江西大学".into(), "university".into()],
-                vec!["ab".into(), "school".into()],
-            ],
+            vec![vec!["江西大学".into(), "university".into()], vec!["ab".into(), "school".into()]],
         );
         let lines: Vec<&str> = text.lines().collect();
         // The second column starts at the same display column on every line.

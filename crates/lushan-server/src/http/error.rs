@@ -14,11 +14,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+        ApiError { status, code, message: message.into() }
     }
 }
 
@@ -31,6 +27,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::NotFound { .. } => StatusCode::NOT_FOUND,
             ServiceError::Conflict { .. } => StatusCode::CONFLICT,
             ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
+            ServiceError::StateConflict(_) => StatusCode::CONFLICT,
             ServiceError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -38,29 +35,16 @@ impl From<ServiceError> for ApiError {
         let message = match &err {
             // The cause goes to the log, not to the client.
             ServiceError::Internal(detail) => {
-                tracing::error!(
-                    request_id = request_id().unwrap_or_default(),
-                    "internal error: {detail}"
-                );
-                format!(
-                    "internal error; quote request id {} to the operator",
-                    request_id().unwrap_or_default()
-                )
+                tracing::error!(request_id = request_id().unwrap_or_default(), "internal error: {detail}");
+                format!("internal error; quote request id {} to the operator", request_id().unwrap_or_default())
             }
             ServiceError::Unavailable(source) => {
-                tracing::error!(
-                    request_id = request_id().unwrap_or_default(),
-                    "database unavailable: {source}"
-                );
+                tracing::error!(request_id = request_id().unwrap_or_default(), "database unavailable: {source}");
                 err.to_string()
             }
             _ => err.to_string(),
         };
-        ApiError {
-            status,
-            code: err.code(),
-            message,
-        }
+        ApiError { status, code: err.code(), message }
     }
 }
 
@@ -81,11 +65,9 @@ impl IntoResponse for ApiError {
 /// their status (400, 413, 415, 422 become 400).
 pub fn from_rejection(status: StatusCode, text: String) -> ApiError {
     match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
-            status,
-            "payload_too_large",
-            "the request body is too large (limit 64 KiB)",
-        ),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::new(status, "payload_too_large", "the request body is too large (limit 64 KiB)")
+        }
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
             status,
             "unsupported_media_type",

@@ -23,10 +23,9 @@ pub fn role(r: api::Role) -> Role {
     }
 }
 
-pub fn project_role(r: api::ProjectRole) -> ProjectRole {
+pub fn member_role(r: api::MemberRole) -> ProjectRole {
     match r {
-        api::ProjectRole::Pi => ProjectRole::Pi,
-        api::ProjectRole::Manager => ProjectRole::Manager,
-        api::ProjectRole::Member => ProjectRole::Member,
+        api::MemberRole::Manager => ProjectRole::Manager,
+        api::MemberRole::Member => ProjectRole::Member,
     }
 }

@@ -50,9 +50,7 @@ impl utoipa::Modify for BearerAuth {
             SecurityScheme::Http(
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
-                    .description(Some(
-                        "an API token from `lushan login` or `lushan token create`",
-                    ))
+                    .description(Some("an API token from `lushan login` or `lushan token create`"))
                     .build(),
             ),
         );
@@ -61,11 +59,32 @@ impl utoipa::Modify for BearerAuth {
 
 /// The OpenAPI document of every route, as served at `/api/v1/openapi.json`.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, openapi) =
-        utoipa_axum::router::OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
-            .merge(api::routes())
-            .split_for_parts();
+    let (_, mut openapi) = utoipa_axum::router::OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
+        .merge(api::routes())
+        .split_for_parts();
+    document_body_errors(&mut openapi);
     openapi
+}
+
+/// Every route that takes a body can answer 413 (too large) and 415 (not
+/// JSON) before its handler runs; say so once here rather than on each.
+fn document_body_errors(openapi: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let error = |description: &str| {
+        ResponseBuilder::new()
+            .description(description)
+            .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
+            .build()
+    };
+    for item in openapi.paths.paths.values_mut() {
+        for operation in [&mut item.post, &mut item.put, &mut item.patch].into_iter().flatten() {
+            if operation.request_body.is_some() {
+                let responses = &mut operation.responses.responses;
+                responses.insert("413".into(), error("The body is larger than 64 KiB.").into());
+                responses.insert("415".into(), error("The body is not `application/json`.").into());
+            }
+        }
+    }
 }
 
 /// The pretty-printed document checked in as `docs/user/openapi.json`.
@@ -76,14 +95,9 @@ pub fn openapi_json() -> String {
 }
 
 pub fn router(services: Services, metrics: Metrics) -> axum::Router {
-    let (api_router, _) = utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi())
-        .merge(api::routes())
-        .split_for_parts();
-    let state = AppState {
-        services,
-        metrics,
-        openapi_json: Arc::new(openapi_json()),
-    };
+    let (api_router, _) =
+        utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(api::routes()).split_for_parts();
+    let state = AppState { services, metrics, openapi_json: Arc::new(openapi_json()) };
     axum::Router::new()
         .merge(api_router)
         .route("/api/v1/openapi.json", get(openapi_document))
@@ -96,16 +110,10 @@ pub fn router(services: Services, metrics: Metrics) -> axum::Router {
 }
 
 async fn openapi_document(State(state): State<AppState>) -> Response {
-    (
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        state.openapi_json.as_str().to_owned(),
-    )
-        .into_response()
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], state.openapi_json.as_str().to_owned()).into_response()
 }
 
-async fn healthz(
-    State(state): State<AppState>,
-) -> Result<axum::Json<lushan_api::Health>, ApiError> {
+async fn healthz(State(state): State<AppState>) -> Result<axum::Json<lushan_api::Health>, ApiError> {
     let database = state.services.health().await?;
     Ok(axum::Json(lushan_api::Health {
         status: "ok".into(),
@@ -115,22 +123,11 @@ async fn healthz(
 }
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
-    (
-        [(
-            axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4",
-        )],
-        state.metrics.render(),
-    )
-        .into_response()
+    ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 
 async fn no_route() -> ApiError {
-    ApiError::new(
-        StatusCode::NOT_FOUND,
-        "no_route",
-        "no such API route; see /api/v1/openapi.json for the routes",
-    )
+    ApiError::new(StatusCode::NOT_FOUND, "no_route", "no such API route; see /api/v1/openapi.json for the routes")
 }
 
 static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -140,16 +137,9 @@ static REQUEST_COUNTER: AtomicU64 = AtomicU64::new(0);
 /// shape.
 async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
-    let id = format!(
-        "{:x}-{}",
-        std::process::id(),
-        REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed)
-    );
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
+    let id = format!("{:x}-{}", std::process::id(), REQUEST_COUNTER.fetch_add(1, Ordering::Relaxed));
+    let route =
+        request.extensions().get::<MatchedPath>().map(|p| p.as_str().to_owned()).unwrap_or_else(|| "unmatched".into());
     let method = request.method().clone();
     let mut response = REQUEST_ID
         .scope(id.clone(), async move {
@@ -166,9 +156,7 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
         })
         .await;
     let status = response.status();
-    state
-        .metrics
-        .record_request(method.as_str(), &route, status.as_u16(), started.elapsed());
+    state.metrics.record_request(method.as_str(), &route, status.as_u16(), started.elapsed());
     if status.is_server_error() {
         tracing::warn!(request_id = %id, %method, route, status = status.as_u16(), "request failed");
     } else {

@@ -1,16 +1,12 @@
 //! Domain records to wire types. The only place that knows both.
 
-use crate::service::{
-    AuditRecord, MemberRecord, ProjectRecord, SiteRecord, TenantRecord, TokenRecord, UserRecord,
-};
+use crate::service::{AuditRecord, MemberRecord, ProjectRecord, SiteRecord, TenantRecord, TokenRecord, UserRecord};
 use lushan_api as api;
 use lushan_model::{ProjectRole, Role, Sector, Status};
 
 /// Epoch milliseconds as RFC 3339 in UTC.
 pub fn time(ms: i64) -> String {
-    jiff::Timestamp::from_millisecond(ms)
-        .map(|t| t.to_string())
-        .unwrap_or_else(|_| ms.to_string())
+    jiff::Timestamp::from_millisecond(ms).map(|t| t.to_string()).unwrap_or_else(|_| ms.to_string())
 }
 
 pub fn sector(s: Sector) -> api::Sector {
@@ -71,10 +67,7 @@ pub fn user(u: UserRecord) -> api::User {
 }
 
 pub fn project((p, members): (ProjectRecord, Vec<MemberRecord>)) -> api::Project {
-    let pi = members
-        .iter()
-        .find(|m| m.role == ProjectRole::Pi)
-        .map(|m| m.user_name.clone());
+    let pi = members.iter().find(|m| m.role == ProjectRole::Pi).map(|m| m.user_name.clone());
     api::Project {
         name: p.name,
         tenant: p.tenant_name,
@@ -121,11 +114,7 @@ pub fn site(s: SiteRecord) -> api::Site {
         partitions: s
             .partitions
             .into_iter()
-            .map(|p| api::Partition {
-                name: p.name,
-                default: p.is_default,
-                nodes: p.node_names,
-            })
+            .map(|p| api::Partition { name: p.name, default: p.is_default, nodes: p.node_names })
             .collect(),
         nodes: s
             .nodes

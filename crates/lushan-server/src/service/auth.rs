@@ -54,9 +54,7 @@ async fn verify_password(password: String, phc: String) -> bool {
     use argon2::password_hash::{PasswordVerifier, phc::PasswordHash};
     tokio::task::spawn_blocking(move || match PasswordHash::new(&phc) {
         // The parameters come from the stored hash, not from `cost`.
-        Ok(parsed) => argon2(PasswordCost::Standard)
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
+        Ok(parsed) => argon2(PasswordCost::Standard).verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
     })
     .await
@@ -67,10 +65,7 @@ async fn verify_password(password: String, phc: String) -> bool {
 pub fn generate_token() -> String {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
-    format!(
-        "lsh_{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-    )
+    format!("lsh_{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes))
 }
 
 /// What the store keeps of a token.
@@ -84,22 +79,15 @@ pub fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut bytes = [0u8; 16];
     rand::fill(&mut bytes);
-    bytes
-        .iter()
-        .map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char)
-        .collect()
+    bytes.iter().map(|b| ALPHABET[usize::from(*b) % ALPHABET.len()] as char).collect()
 }
 
 pub(crate) fn check_password_rules(password: &str) -> Result<(), ServiceError> {
     if password.chars().count() < MIN_PASSWORD_LEN {
-        return Err(ServiceError::Invalid(format!(
-            "a password has at least {MIN_PASSWORD_LEN} characters"
-        )));
+        return Err(ServiceError::Invalid(format!("a password has at least {MIN_PASSWORD_LEN} characters")));
     }
     if password.len() > 1024 {
-        return Err(ServiceError::Invalid(
-            "a password has at most 1024 bytes".into(),
-        ));
+        return Err(ServiceError::Invalid("a password has at most 1024 bytes".into()));
     }
     Ok(())
 }
@@ -131,9 +119,7 @@ impl LoginLimiter {
         if failures.len() > 100_000 {
             failures.retain(|_, (_, since)| *since + LOCKOUT_WINDOW_MS > now);
         }
-        let entry = failures
-            .entry(user.chars().take(64).collect())
-            .or_insert((0, now));
+        let entry = failures.entry(user.chars().take(64).collect()).or_insert((0, now));
         if entry.1 + LOCKOUT_WINDOW_MS <= now {
             *entry = (0, now);
         }
@@ -149,10 +135,7 @@ impl LoginLimiter {
 /// Why a user may not use the platform right now, if they may not.
 fn refuse_inactive(user: &UserRecord) -> Result<(), ServiceError> {
     if user.status == Status::Disabled {
-        return Err(ServiceError::Unauthenticated(format!(
-            "user `{}` is disabled; ask your tenant admin",
-            user.name
-        )));
+        return Err(ServiceError::Unauthenticated(format!("user `{}` is disabled; ask your tenant admin", user.name)));
     }
     if user.tenant_status == Status::Disabled {
         return Err(ServiceError::Unauthenticated(format!(
@@ -166,13 +149,8 @@ fn refuse_inactive(user: &UserRecord) -> Result<(), ServiceError> {
 /// Milliseconds from a duration such as `30d`.
 pub(crate) fn expiry_from(now: i64, expires_in: &str) -> Result<i64, ServiceError> {
     let secs = parse_duration_secs(expires_in)?;
-    let ms = i64::try_from(secs)
-        .ok()
-        .and_then(|s| s.checked_mul(1000))
-        .and_then(|ms| now.checked_add(ms));
-    ms.ok_or_else(|| {
-        ServiceError::Invalid(format!("expiry `{expires_in}` is too far in the future"))
-    })
+    let ms = i64::try_from(secs).ok().and_then(|s| s.checked_mul(1000)).and_then(|ms| now.checked_add(ms));
+    ms.ok_or_else(|| ServiceError::Invalid(format!("expiry `{expires_in}` is too far in the future")))
 }
 
 impl Services {
@@ -181,41 +159,25 @@ impl Services {
     }
 
     /// Turns a bearer token into a [`Caller`]: the only way to get one.
-    pub async fn authenticate(
-        &self,
-        bearer: Option<&str>,
-        now: i64,
-    ) -> Result<Caller, ServiceError> {
+    pub async fn authenticate(&self, bearer: Option<&str>, now: i64) -> Result<Caller, ServiceError> {
         let Some(token) = bearer else {
             return Err(ServiceError::Unauthenticated(
                 "this needs a bearer token: run `lushan login`, or set LUSHAN_TOKEN".into(),
             ));
         };
-        let invalid = || {
-            ServiceError::Unauthenticated("the token is not valid: run `lushan login` again".into())
-        };
+        let invalid = || ServiceError::Unauthenticated("the token is not valid: run `lushan login` again".into());
         let Some((record, user)) = self.store.token_by_hash(&hash_token(token)).await? else {
             return Err(invalid());
         };
         if record.revoked_at.is_some() {
-            return Err(ServiceError::Unauthenticated(
-                "the token was revoked: run `lushan login` again".into(),
-            ));
+            return Err(ServiceError::Unauthenticated("the token was revoked: run `lushan login` again".into()));
         }
         if record.expires_at.is_some_and(|at| at <= now) {
-            return Err(ServiceError::Unauthenticated(
-                "the token has expired: run `lushan login` again".into(),
-            ));
+            return Err(ServiceError::Unauthenticated("the token has expired: run `lushan login` again".into()));
         }
         refuse_inactive(&user)?;
         self.store.touch_token(record.id, now).await?;
-        Ok(Caller::new(
-            user.id,
-            user.name,
-            user.tenant_id,
-            user.tenant_name,
-            user.role,
-        ))
+        Ok(Caller::new(user.id, user.name, user.tenant_id, user.tenant_name, user.role))
     }
 
     /// Checks a password and issues a token named `login`.
@@ -281,32 +243,22 @@ impl Services {
         now: i64,
     ) -> Result<(), ServiceError> {
         check_password_rules(&new)?;
-        let phc = self
-            .store
-            .password_hash(caller.user_id())
-            .await?
-            .unwrap_or_default();
+        let phc = self.store.password_hash(caller.user_id()).await?.unwrap_or_default();
         if phc.is_empty() || !verify_password(current, phc).await {
-            return Err(ServiceError::Forbidden(
-                "the current password is wrong".into(),
-            ));
+            return Err(ServiceError::Forbidden("the current password is wrong".into()));
         }
         let hash = hash_password(new, self.password_cost).await?;
         let audit = audit_by(caller, now, "user.password", "user", caller.user_name());
-        let audit = AuditEntry {
-            tenant_id: Some(caller.tenant_id()),
-            ..audit
-        };
-        self.store
-            .set_password_hash(caller.user_id(), &hash, &audit)
-            .await?;
+        let audit = AuditEntry { tenant_id: Some(caller.tenant_id()), ..audit };
+        self.store.set_password_hash(caller.user_id(), &hash, &audit).await?;
         Ok(())
     }
 }
 
 /// A valid Argon2id hash of a random password, verified against when the
 /// user does not exist.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Rj0GZ4UZC2wBeJgLxuOOaeJD4FvpsKBg7wbPrBqC/bI";
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Rj0GZ4UZC2wBeJgLxuOOaeJD4FvpsKBg7wbPrBqC/bI";
 
 #[cfg(test)]
 mod tests {
@@ -328,19 +280,14 @@ mod tests {
             assert!(limiter.check("alice", 0).is_ok());
             limiter.failed("alice", 0);
         }
-        assert!(matches!(
-            limiter.check("alice", 1),
-            Err(ServiceError::TooManyAttempts { .. })
-        ));
+        assert!(matches!(limiter.check("alice", 1), Err(ServiceError::TooManyAttempts { .. })));
         assert!(limiter.check("bob", 1).is_ok());
         assert!(limiter.check("alice", LOCKOUT_WINDOW_MS + 1).is_ok());
     }
 
     #[tokio::test]
     async fn passwords_verify_and_the_dummy_hash_parses() {
-        let hash = hash_password("correct horse".into(), PasswordCost::InsecureFast)
-            .await
-            .unwrap();
+        let hash = hash_password("correct horse".into(), PasswordCost::InsecureFast).await.unwrap();
         assert!(verify_password("correct horse".into(), hash.clone()).await);
         assert!(!verify_password("wrong horse".into(), hash).await);
         assert!(!verify_password("x".into(), DUMMY_HASH.into()).await);

@@ -22,13 +22,7 @@ impl Caller {
         tenant_name: String,
         role: Role,
     ) -> Caller {
-        Caller {
-            user_id,
-            user_name,
-            tenant_id,
-            tenant_name,
-            role,
-        }
+        Caller { user_id, user_name, tenant_id, tenant_name, role }
     }
 
     pub fn user_id(&self) -> UserId {

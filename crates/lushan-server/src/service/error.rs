@@ -11,15 +11,15 @@ pub enum ServiceError {
     #[error("{0}")]
     Forbidden(String),
     #[error("{what} `{key}` not found{hint}")]
-    NotFound {
-        what: &'static str,
-        key: String,
-        hint: &'static str,
-    },
+    NotFound { what: &'static str, key: String, hint: &'static str },
     #[error("{what} `{key}` already exists; names are never reused, pick another")]
     Conflict { what: &'static str, key: String },
     #[error("{0}")]
     Invalid(String),
+    /// The request is well formed but the current state does not allow it
+    /// (e.g. the object is disabled, or the user is the PI).
+    #[error("{0}")]
+    StateConflict(String),
     #[error("too many failed logins for `{user}`; try again in {retry_after_secs} s")]
     TooManyAttempts { user: String, retry_after_secs: u64 },
     #[error("the database is unavailable; try again shortly (the server log has the cause)")]
@@ -37,6 +37,7 @@ impl ServiceError {
             ServiceError::NotFound { .. } => "not_found",
             ServiceError::Conflict { .. } => "conflict",
             ServiceError::Invalid(_) => "invalid_input",
+            ServiceError::StateConflict(_) => "conflict",
             ServiceError::TooManyAttempts { .. } => "too_many_attempts",
             ServiceError::Unavailable(_) => "unavailable",
             ServiceError::Internal(_) => "internal",
@@ -44,22 +45,14 @@ impl ServiceError {
     }
 
     pub(crate) fn not_found(what: &'static str, key: &str) -> ServiceError {
-        ServiceError::NotFound {
-            what,
-            key: key.chars().take(64).collect(),
-            hint: "",
-        }
+        ServiceError::NotFound { what, key: key.chars().take(64).collect(), hint: "" }
     }
 }
 
 impl From<StoreError> for ServiceError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::NotFound { what, key } => ServiceError::NotFound {
-                what,
-                key,
-                hint: "",
-            },
+            StoreError::NotFound { what, key } => ServiceError::NotFound { what, key, hint: "" },
             StoreError::Conflict { what, key } => ServiceError::Conflict { what, key },
             StoreError::Corrupt(detail) => ServiceError::Internal(detail),
             other => ServiceError::Unavailable(other),

@@ -8,9 +8,7 @@ mod error;
 mod tenancy;
 mod tokens;
 
-pub use auth::{
-    LoginLimiter, PasswordCost, generate_password, generate_token, hash_password, hash_token,
-};
+pub use auth::{LoginLimiter, PasswordCost, generate_password, generate_token, hash_password, hash_token};
 pub use caller::Caller;
 pub use error::ServiceError;
 pub use tenancy::{NewProjectInput, NewUserInput};
@@ -18,9 +16,7 @@ pub use tenancy::{NewProjectInput, NewUserInput};
 use lushan_store::{AuditEntry, Store};
 
 /// The records the use cases return, for `http::to_api` to convert.
-pub use lushan_store::{
-    AuditRecord, MemberRecord, ProjectRecord, SiteRecord, TenantRecord, TokenRecord, UserRecord,
-};
+pub use lushan_store::{AuditRecord, MemberRecord, ProjectRecord, SiteRecord, TenantRecord, TokenRecord, UserRecord};
 use std::sync::Arc;
 
 tokio::task_local! {
@@ -44,11 +40,7 @@ pub struct Services {
 
 impl Services {
     pub fn new(store: Store, password_cost: PasswordCost) -> Services {
-        Services {
-            store,
-            limiter: Arc::new(LoginLimiter::default()),
-            password_cost,
-        }
+        Services { store, limiter: Arc::new(LoginLimiter::default()), password_cost }
     }
 
     pub fn store(&self) -> &Store {
@@ -62,13 +54,7 @@ impl Services {
 }
 
 /// An audit row for an action by `caller`.
-fn audit_by(
-    caller: &Caller,
-    now: i64,
-    action: &'static str,
-    target_kind: &'static str,
-    target: &str,
-) -> AuditEntry {
+fn audit_by(caller: &Caller, now: i64, action: &'static str, target_kind: &'static str, target: &str) -> AuditEntry {
     AuditEntry {
         at: now,
         actor_user_id: Some(caller.user_id()),

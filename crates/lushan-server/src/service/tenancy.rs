@@ -7,8 +7,8 @@ use super::auth::{check_password_rules, generate_password, hash_password};
 use super::{Caller, ServiceError, Services, audit_by};
 use lushan_model::{Name, NameKind, ProjectRole, Role, Sector, Status, TenantId};
 use lushan_store::{
-    AuditRecord, MemberRecord, NewProject, NewTenant, NewUser, ProjectRecord, ProjectScope,
-    SiteRecord, TenantRecord, UserRecord,
+    AuditRecord, MemberRecord, NewProject, NewTenant, NewUser, ProjectRecord, ProjectScope, SiteRecord, TenantRecord,
+    UserRecord,
 };
 use serde_json::json;
 
@@ -35,20 +35,17 @@ fn free_text(field: &str, value: Option<String>, default: &str) -> Result<String
     let value = value.unwrap_or_else(|| default.to_owned());
     let value = value.trim().to_owned();
     if value.chars().count() > MAX_TEXT_LEN {
-        return Err(ServiceError::Invalid(format!(
-            "{field} has at most {MAX_TEXT_LEN} characters"
-        )));
+        return Err(ServiceError::Invalid(format!("{field} has at most {MAX_TEXT_LEN} characters")));
     }
     if value.chars().any(char::is_control) {
-        return Err(ServiceError::Invalid(format!(
-            "{field} cannot contain control characters"
-        )));
+        return Err(ServiceError::Invalid(format!("{field} cannot contain control characters")));
     }
     Ok(value)
 }
 
 fn tenant_json(t: &TenantRecord) -> String {
-    json!({"name": t.name, "display_name": t.display_name, "sector": t.sector.as_str(), "status": t.status.as_str()}).to_string()
+    json!({"name": t.name, "display_name": t.display_name, "sector": t.sector.as_str(), "status": t.status.as_str()})
+        .to_string()
 }
 
 fn user_json(u: &UserRecord) -> String {
@@ -57,7 +54,8 @@ fn user_json(u: &UserRecord) -> String {
 }
 
 fn project_json(p: &ProjectRecord) -> String {
-    json!({"name": p.name, "tenant": p.tenant_name, "description": p.description, "status": p.status.as_str()}).to_string()
+    json!({"name": p.name, "tenant": p.tenant_name, "description": p.description, "status": p.status.as_str()})
+        .to_string()
 }
 
 fn status_json(status: Status) -> Option<String> {
@@ -76,23 +74,14 @@ impl Services {
         now: i64,
     ) -> Result<TenantRecord, ServiceError> {
         if !caller.is_operator() {
-            return Err(ServiceError::Forbidden(
-                "only operators create tenants".into(),
-            ));
+            return Err(ServiceError::Forbidden("only operators create tenants".into()));
         }
         let name = Name::parse(NameKind::Tenant, name)?;
         let display_name = free_text("display_name", display_name, name.as_str())?;
-        let new = NewTenant {
-            name: name.as_str(),
-            display_name: &display_name,
-            sector,
-            created_at: now,
-        };
+        let new = NewTenant { name: name.as_str(), display_name: &display_name, sector, created_at: now };
         let mut audit = audit_by(caller, now, "tenant.create", "tenant", name.as_str());
-        audit.after = Some(
-            json!({"name": name.as_str(), "display_name": display_name, "sector": sector.as_str()})
-                .to_string(),
-        );
+        audit.after =
+            Some(json!({"name": name.as_str(), "display_name": display_name, "sector": sector.as_str()}).to_string());
         Ok(self.store.create_tenant(&new, &audit).await?)
     }
 
@@ -103,11 +92,7 @@ impl Services {
 
     /// A tenant the caller may see, else "not found".
     pub async fn tenant(&self, caller: &Caller, name: &str) -> Result<TenantRecord, ServiceError> {
-        let tenant = self
-            .store
-            .tenant_by_name(name)
-            .await
-            .map_err(|_| ServiceError::not_found("tenant", name))?;
+        let tenant = self.store.tenant_by_name(name).await.map_err(|_| ServiceError::not_found("tenant", name))?;
         if !caller.sees_tenant(tenant.id) {
             return Err(ServiceError::not_found("tenant", name));
         }
@@ -123,29 +108,17 @@ impl Services {
     ) -> Result<TenantRecord, ServiceError> {
         let tenant = self.tenant(caller, name).await?;
         if !caller.is_operator() {
-            return Err(ServiceError::Forbidden(
-                "only operators disable or enable tenants".into(),
-            ));
+            return Err(ServiceError::Forbidden("only operators disable or enable tenants".into()));
         }
         if tenant.id == caller.tenant_id() && status == Status::Disabled {
-            return Err(ServiceError::Forbidden(
-                "you cannot disable your own tenant".into(),
-            ));
+            return Err(ServiceError::Forbidden("you cannot disable your own tenant".into()));
         }
         if tenant.status != status {
-            let mut audit = audit_by(
-                caller,
-                now,
-                status_action("tenant", status),
-                "tenant",
-                &tenant.name,
-            );
+            let mut audit = audit_by(caller, now, status_action("tenant", status), "tenant", &tenant.name);
             audit.tenant_id = Some(tenant.id);
             audit.before = Some(tenant_json(&tenant));
             audit.after = status_json(status);
-            self.store
-                .set_tenant_status(tenant.id, status, &audit)
-                .await?;
+            self.store.set_tenant_status(tenant.id, status, &audit).await?;
         }
         Ok(TenantRecord { status, ..tenant })
     }
@@ -167,21 +140,14 @@ impl Services {
             )));
         }
         if tenant.status == Status::Disabled {
-            return Err(ServiceError::Invalid(format!(
-                "tenant `{}` is disabled; enable it first",
-                tenant.name
-            )));
+            return Err(ServiceError::StateConflict(format!("tenant `{}` is disabled; enable it first", tenant.name)));
         }
         let role = input.role.unwrap_or(Role::Member);
         if matches!(role, Role::Operator | Role::Reviewer) && !caller.is_operator() {
-            return Err(ServiceError::Forbidden(format!(
-                "only operators create users with role {role}"
-            )));
+            return Err(ServiceError::Forbidden(format!("only operators create users with role {role}")));
         }
         if role == Role::Operator && tenant.sector != Sector::Centre {
-            return Err(ServiceError::Invalid(
-                "operators belong to a tenant of sector `centre`".into(),
-            ));
+            return Err(ServiceError::Forbidden("operators belong to a tenant of sector `centre`".into()));
         }
         let unix_account = match &input.unix_account {
             Some(account) => Name::parse(NameKind::UnixAccount, account)?,
@@ -221,20 +187,14 @@ impl Services {
         match caller.role() {
             Role::Operator => Ok(self.store.list_users(None).await?),
             Role::TenantAdmin => Ok(self.store.list_users(Some(caller.tenant_id())).await?),
-            Role::Reviewer | Role::Member => {
-                Ok(vec![self.store.user_by_id(caller.user_id()).await?])
-            }
+            Role::Reviewer | Role::Member => Ok(vec![self.store.user_by_id(caller.user_id()).await?]),
         }
     }
 
     /// A user the caller may see: themselves, their tenant's users for a
     /// tenant admin, anyone for an operator.
     pub async fn user(&self, caller: &Caller, name: &str) -> Result<UserRecord, ServiceError> {
-        let user = self
-            .store
-            .user_by_name(name)
-            .await
-            .map_err(|_| ServiceError::not_found("user", name))?;
+        let user = self.store.user_by_name(name).await.map_err(|_| ServiceError::not_found("user", name))?;
         if user.id == caller.user_id() || caller.administers(user.tenant_id) {
             return Ok(user);
         }
@@ -250,47 +210,27 @@ impl Services {
     ) -> Result<UserRecord, ServiceError> {
         let user = self.user(caller, name).await?;
         if !caller.administers(user.tenant_id) {
-            return Err(ServiceError::Forbidden(
-                "only operators and tenant admins disable or enable users".into(),
-            ));
+            return Err(ServiceError::Forbidden("only operators and tenant admins disable or enable users".into()));
         }
         if user.id == caller.user_id() {
-            return Err(ServiceError::Forbidden(
-                "you cannot disable or enable yourself".into(),
-            ));
+            return Err(ServiceError::Forbidden("you cannot disable or enable yourself".into()));
         }
         if user.role == Role::Operator && !caller.is_operator() {
-            return Err(ServiceError::Forbidden(
-                "only operators disable operators".into(),
-            ));
+            return Err(ServiceError::Forbidden("only operators disable operators".into()));
         }
         if user.status != status {
-            let mut audit = audit_by(
-                caller,
-                now,
-                status_action("user", status),
-                "user",
-                &user.name,
-            );
+            let mut audit = audit_by(caller, now, status_action("user", status), "user", &user.name);
             audit.tenant_id = Some(user.tenant_id);
             audit.before = Some(user_json(&user));
             audit.after = status_json(status);
-            self.store
-                .set_user_status(user.id, status, now, &audit)
-                .await?;
+            self.store.set_user_status(user.id, status, now, &audit).await?;
         }
         Ok(UserRecord { status, ..user })
     }
 
     /// The caller's projects and their role in each.
-    pub async fn my_memberships(
-        &self,
-        caller: &Caller,
-    ) -> Result<Vec<(String, ProjectRole)>, ServiceError> {
-        let projects = self
-            .store
-            .list_projects(ProjectScope::MemberOf(caller.user_id()))
-            .await?;
+    pub async fn my_memberships(&self, caller: &Caller) -> Result<Vec<(String, ProjectRole)>, ServiceError> {
+        let projects = self.store.list_projects(ProjectScope::MemberOf(caller.user_id())).await?;
         let mut memberships = Vec::with_capacity(projects.len());
         for project in projects {
             if let Some(role) = self.store.membership(project.id, caller.user_id()).await? {
@@ -321,14 +261,9 @@ impl Services {
             )));
         }
         if tenant.status == Status::Disabled {
-            return Err(ServiceError::Invalid(format!(
-                "tenant `{}` is disabled; enable it first",
-                tenant.name
-            )));
+            return Err(ServiceError::StateConflict(format!("tenant `{}` is disabled; enable it first", tenant.name)));
         }
-        let pi = self
-            .member_candidate(&input.pi, tenant.id, &tenant.name)
-            .await?;
+        let pi = self.member_candidate(&input.pi, tenant.id, &tenant.name).await?;
         let description = free_text("description", input.description, "")?;
         let new = NewProject {
             name: name.as_str(),
@@ -339,7 +274,10 @@ impl Services {
         };
         let mut audit = audit_by(caller, now, "project.create", "project", name.as_str());
         audit.tenant_id = Some(tenant.id);
-        audit.after = Some(json!({"name": name.as_str(), "tenant": tenant.name, "pi": pi.name, "description": description}).to_string());
+        audit.after = Some(
+            json!({"name": name.as_str(), "tenant": tenant.name, "pi": pi.name, "description": description})
+                .to_string(),
+        );
         let project = self.store.create_project(&new, &audit).await?;
         let members = self.store.project_members(project.id).await?;
         Ok((project, members))
@@ -352,23 +290,16 @@ impl Services {
         tenant: TenantId,
         tenant_name: &str,
     ) -> Result<UserRecord, ServiceError> {
-        let found = self
-            .store
-            .user_by_name(user)
-            .await
-            .ok()
-            .filter(|u| u.tenant_id == tenant);
+        let found = self.store.user_by_name(user).await.ok().filter(|u| u.tenant_id == tenant);
         let Some(found) = found else {
-            return Err(ServiceError::Invalid(format!(
-                "`{}` is not a user of tenant `{tenant_name}`; project members belong to the project's tenant",
-                user.chars().take(64).collect::<String>()
-            )));
+            return Err(ServiceError::NotFound {
+                what: "user",
+                key: user.chars().take(64).collect(),
+                hint: " in the project's tenant; project members belong to the project's tenant",
+            });
         };
         if found.status == Status::Disabled {
-            return Err(ServiceError::Invalid(format!(
-                "user `{}` is disabled",
-                found.name
-            )));
+            return Err(ServiceError::StateConflict(format!("user `{}` is disabled; enable them first", found.name)));
         }
         Ok(found)
     }
@@ -398,16 +329,9 @@ impl Services {
         caller: &Caller,
         name: &str,
     ) -> Result<(ProjectRecord, Vec<MemberRecord>, Option<ProjectRole>), ServiceError> {
-        let project = self
-            .store
-            .project_by_name(name)
-            .await
-            .map_err(|_| ServiceError::not_found("project", name))?;
+        let project = self.store.project_by_name(name).await.map_err(|_| ServiceError::not_found("project", name))?;
         let members = self.store.project_members(project.id).await?;
-        let my_role = members
-            .iter()
-            .find(|m| m.user_id == caller.user_id())
-            .map(|m| m.role);
+        let my_role = members.iter().find(|m| m.user_id == caller.user_id()).map(|m| m.role);
         if my_role.is_none() && !caller.administers(project.tenant_id) {
             return Err(ServiceError::not_found("project", name));
         }
@@ -432,24 +356,14 @@ impl Services {
     ) -> Result<(ProjectRecord, Vec<MemberRecord>), ServiceError> {
         let (project, members, _) = self.project_access(caller, name).await?;
         if !caller.administers(project.tenant_id) {
-            return Err(ServiceError::Forbidden(
-                "only operators and tenant admins disable or enable projects".into(),
-            ));
+            return Err(ServiceError::Forbidden("only operators and tenant admins disable or enable projects".into()));
         }
         if project.status != status {
-            let mut audit = audit_by(
-                caller,
-                now,
-                status_action("project", status),
-                "project",
-                &project.name,
-            );
+            let mut audit = audit_by(caller, now, status_action("project", status), "project", &project.name);
             audit.tenant_id = Some(project.tenant_id);
             audit.before = Some(project_json(&project));
             audit.after = status_json(status);
-            self.store
-                .set_project_status(project.id, status, &audit)
-                .await?;
+            self.store.set_project_status(project.id, status, &audit).await?;
         }
         Ok((ProjectRecord { status, ..project }, members))
     }
@@ -474,31 +388,22 @@ impl Services {
             ProjectRole::Member => admin || my_role.is_some_and(ProjectRole::manages_members),
         };
         if role == ProjectRole::Pi {
-            return Err(ServiceError::Invalid("a project has one PI, set when it is created; add members as `member` or `manager`".into()));
+            return Err(ServiceError::Invalid(
+                "a project has one PI, set when it is created; add members as `member` or `manager`".into(),
+            ));
         }
         if !may {
-            return Err(ServiceError::Forbidden(format!(
-                "you may not add a {role} to project `{}`",
-                project.name
-            )));
+            return Err(ServiceError::Forbidden(format!("you may not add a {role} to project `{}`", project.name)));
         }
         if project.status == Status::Disabled {
-            return Err(ServiceError::Invalid(format!(
+            return Err(ServiceError::StateConflict(format!(
                 "project `{}` is disabled; enable it first",
                 project.name
             )));
         }
-        let user = self
-            .member_candidate(user, project.tenant_id, &project.tenant_name)
-            .await?;
-        if members
-            .iter()
-            .any(|m| m.user_id == user.id && m.role == ProjectRole::Pi)
-        {
-            return Err(ServiceError::Invalid(format!(
-                "`{}` is the PI of `{}`",
-                user.name, project.name
-            )));
+        let user = self.member_candidate(user, project.tenant_id, &project.tenant_name).await?;
+        if members.iter().any(|m| m.user_id == user.id && m.role == ProjectRole::Pi) {
+            return Err(ServiceError::StateConflict(format!("`{}` is the PI of `{}`", user.name, project.name)));
         }
         let before = members
             .iter()
@@ -508,9 +413,7 @@ impl Services {
         audit.tenant_id = Some(project.tenant_id);
         audit.before = before;
         audit.after = Some(json!({"user": user.name, "role": role.as_str()}).to_string());
-        self.store
-            .put_member(project.id, user.id, role, now, &audit)
-            .await?;
+        self.store.put_member(project.id, user.id, role, now, &audit).await?;
         let members = self.store.project_members(project.id).await?;
         Ok((project, members))
     }
@@ -533,7 +436,7 @@ impl Services {
             ProjectRole::Member => admin || my_role.is_some_and(ProjectRole::manages_members),
         };
         if member.role == ProjectRole::Pi {
-            return Err(ServiceError::Invalid(format!(
+            return Err(ServiceError::StateConflict(format!(
                 "`{}` is the PI of `{}` and cannot be removed",
                 member.user_name, project.name
             )));
@@ -544,19 +447,10 @@ impl Services {
                 member.role, project.name
             )));
         }
-        let mut audit = audit_by(
-            caller,
-            now,
-            "project.remove-member",
-            "project",
-            &project.name,
-        );
+        let mut audit = audit_by(caller, now, "project.remove-member", "project", &project.name);
         audit.tenant_id = Some(project.tenant_id);
-        audit.before =
-            Some(json!({"user": member.user_name, "role": member.role.as_str()}).to_string());
-        self.store
-            .remove_member(project.id, member.user_id, &audit)
-            .await?;
+        audit.before = Some(json!({"user": member.user_name, "role": member.role.as_str()}).to_string());
+        self.store.remove_member(project.id, member.user_id, &audit).await?;
         let members = self.store.project_members(project.id).await?;
         Ok((project, members))
     }
@@ -569,24 +463,17 @@ impl Services {
     }
 
     /// Operators read the whole audit log; tenant admins their tenant's part.
-    pub async fn audit_log(
-        &self,
-        caller: &Caller,
-        limit: Option<i64>,
-    ) -> Result<Vec<AuditRecord>, ServiceError> {
+    pub async fn audit_log(&self, caller: &Caller, limit: Option<i64>) -> Result<Vec<AuditRecord>, ServiceError> {
         let limit = limit.unwrap_or(100);
         if !(1..=10_000).contains(&limit) {
             return Err(ServiceError::Invalid("limit is between 1 and 10000".into()));
         }
         match caller.role() {
             Role::Operator => Ok(self.store.list_audit(None, limit).await?),
-            Role::TenantAdmin => Ok(self
-                .store
-                .list_audit(Some(caller.tenant_id()), limit)
-                .await?),
-            Role::Reviewer | Role::Member => Err(ServiceError::Forbidden(
-                "only operators and tenant admins read the audit log".into(),
-            )),
+            Role::TenantAdmin => Ok(self.store.list_audit(Some(caller.tenant_id()), limit).await?),
+            Role::Reviewer | Role::Member => {
+                Err(ServiceError::Forbidden("only operators and tenant admins read the audit log".into()))
+            }
         }
     }
 }

@@ -38,17 +38,9 @@ impl Services {
         Ok(self.store.list_tokens(caller.user_id()).await?)
     }
 
-    pub async fn revoke_token(
-        &self,
-        caller: &Caller,
-        id: i64,
-        now: i64,
-    ) -> Result<TokenRecord, ServiceError> {
+    pub async fn revoke_token(&self, caller: &Caller, id: i64, now: i64) -> Result<TokenRecord, ServiceError> {
         let mut audit = audit_by(caller, now, "token.revoke", "token", &id.to_string());
         audit.tenant_id = Some(caller.tenant_id());
-        Ok(self
-            .store
-            .revoke_token(caller.user_id(), TokenId(id), now, &audit)
-            .await?)
+        Ok(self.store.revoke_token(caller.user_id(), TokenId(id), now, &audit).await?)
     }
 }

@@ -25,23 +25,13 @@ pub struct Reply {
 impl Platform {
     pub async fn new() -> Platform {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("lushan.db").display()
-        );
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("lushan.db").display());
         let store = Store::connect(&url).await.unwrap();
-        let first = lushan_server::startup::bootstrap_if_new(&store, PasswordCost::InsecureFast)
-            .await
-            .unwrap()
-            .unwrap();
+        let first =
+            lushan_server::startup::bootstrap_if_new(&store, PasswordCost::InsecureFast).await.unwrap().unwrap();
         let services = Services::new(store.clone(), PasswordCost::InsecureFast);
         let router = lushan_server::http::router(services, Metrics::global());
-        Platform {
-            router,
-            store,
-            operator_token: first.token,
-            _dir: dir,
-        }
+        Platform { router, store, operator_token: first.token, _dir: dir }
     }
 
     pub async fn raw(&self, request: Request<Body>) -> Reply {
@@ -51,28 +41,20 @@ impl Platform {
         let body = if bytes.is_empty() {
             Value::Null
         } else {
-            serde_json::from_slice(&bytes)
-                .unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+            serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
         Reply { status, body }
     }
 
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
+    pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {
         let mut builder = Request::builder().method(method).uri(path);
         if let Some(token) = token {
             builder = builder.header("authorization", format!("Bearer {token}"));
         }
         let request = match body {
-            Some(body) => builder
-                .header("content-type", "application/json")
-                .body(Body::from(body.to_string()))
-                .unwrap(),
+            Some(body) => {
+                builder.header("content-type", "application/json").body(Body::from(body.to_string())).unwrap()
+            }
             None => builder.body(Body::empty()).unwrap(),
         };
         self.raw(request).await
@@ -80,15 +62,8 @@ impl Platform {
 
     /// Calls as the operator and insists on success.
     pub async fn admin(&self, method: Method, path: &str, body: Value) -> Value {
-        let reply = self
-            .call(method, path, Some(&self.operator_token), Some(body))
-            .await;
-        assert!(
-            reply.status.is_success(),
-            "{path}: {} {}",
-            reply.status,
-            reply.body
-        );
+        let reply = self.call(method, path, Some(&self.operator_token), Some(body)).await;
+        assert!(reply.status.is_success(), "{path}: {} {}", reply.status, reply.body);
         reply.body
     }
 
@@ -105,12 +80,7 @@ impl Platform {
 
     pub async fn login(&self, name: &str) -> String {
         let reply = self
-            .call(
-                Method::POST,
-                "/api/v1/login",
-                None,
-                Some(json!({"user": name, "password": "password-123"})),
-            )
+            .call(Method::POST, "/api/v1/login", None, Some(json!({"user": name, "password": "password-123"})))
             .await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         reply.body["token"].as_str().unwrap().to_owned()

@@ -8,18 +8,8 @@ use serde_json::json;
 fn assert_error(reply: &crate::common::Reply, status: StatusCode, code: &str) {
     assert_eq!(reply.status, status, "{}", reply.body);
     assert_eq!(reply.body["error"]["code"], code, "{}", reply.body);
-    assert!(
-        !reply.body["error"]["message"]
-            .as_str()
-            .unwrap_or("")
-            .is_empty()
-    );
-    assert!(
-        !reply.body["error"]["request_id"]
-            .as_str()
-            .unwrap_or("")
-            .is_empty()
-    );
+    assert!(!reply.body["error"]["message"].as_str().unwrap_or("").is_empty());
+    assert!(!reply.body["error"]["request_id"].as_str().unwrap_or("").is_empty());
 }
 
 #[tokio::test]
@@ -37,32 +27,19 @@ async fn malformed_and_unexpected_bodies_are_rejected_and_change_nothing() {
             .unwrap()
     };
     let cases = [
+        (post(Body::from("{not json"), "application/json"), StatusCode::BAD_REQUEST, "invalid_input"),
         (
-            post(Body::from("{not json"), "application/json"),
+            post(Body::from(r#"{"name": "jxu", "sector": "university", "colour": "red"}"#), "application/json"),
             StatusCode::BAD_REQUEST,
             "invalid_input",
         ),
         (
-            post(
-                Body::from(r#"{"name": "jxu", "sector": "university", "colour": "red"}"#),
-                "application/json",
-            ),
+            post(Body::from(r#"{"name": "jxu", "sector": "company"}"#), "application/json"),
             StatusCode::BAD_REQUEST,
             "invalid_input",
         ),
         (
-            post(
-                Body::from(r#"{"name": "jxu", "sector": "company"}"#),
-                "application/json",
-            ),
-            StatusCode::BAD_REQUEST,
-            "invalid_input",
-        ),
-        (
-            post(
-                Body::from(r#"{"name": "jxu", "sector": "university"}"#),
-                "text/plain",
-            ),
+            post(Body::from(r#"{"name": "jxu", "sector": "university"}"#), "text/plain"),
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "unsupported_media_type",
         ),
@@ -87,25 +64,9 @@ async fn malformed_and_unexpected_bodies_are_rejected_and_change_nothing() {
             .await;
         assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_input");
     }
-    assert_eq!(
-        p.audit_len().await,
-        before,
-        "a rejected request wrote to the audit log"
-    );
-    let tenants = p
-        .call(
-            Method::GET,
-            "/api/v1/tenants",
-            Some(&p.operator_token),
-            None,
-        )
-        .await;
-    assert_eq!(
-        tenants.body.as_array().unwrap().len(),
-        1,
-        "{}",
-        tenants.body
-    );
+    assert_eq!(p.audit_len().await, before, "a rejected request wrote to the audit log");
+    let tenants = p.call(Method::GET, "/api/v1/tenants", Some(&p.operator_token), None).await;
+    assert_eq!(tenants.body.as_array().unwrap().len(), 1, "{}", tenants.body);
 }
 
 #[tokio::test]
@@ -126,14 +87,7 @@ async fn duplicates_conflict_and_keep_the_first() {
         )
         .await;
     assert_error(&reply, StatusCode::CONFLICT, "conflict");
-    let jxu = p
-        .call(
-            Method::GET,
-            "/api/v1/tenants/jxu",
-            Some(&p.operator_token),
-            None,
-        )
-        .await;
+    let jxu = p.call(Method::GET, "/api/v1/tenants/jxu", Some(&p.operator_token), None).await;
     assert_eq!(jxu.body["display_name"], "江西大学");
     assert_eq!(jxu.body["sector"], "university");
 }
@@ -143,171 +97,83 @@ async fn missing_forged_revoked_and_expired_tokens_are_refused() {
     let p = Platform::new().await;
     let missing = p.call(Method::GET, "/api/v1/whoami", None, None).await;
     assert_error(&missing, StatusCode::UNAUTHORIZED, "unauthenticated");
-    let forged = p
-        .call(
-            Method::GET,
-            "/api/v1/whoami",
-            Some("lsh_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
-            None,
-        )
-        .await;
+    let forged =
+        p.call(Method::GET, "/api/v1/whoami", Some("lsh_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"), None).await;
     assert_error(&forged, StatusCode::UNAUTHORIZED, "unauthenticated");
 
-    let created = p
-        .admin(
-            Method::POST,
-            "/api/v1/tokens",
-            json!({"name": "short", "expires_in": "1s"}),
-        )
-        .await;
+    let created = p.admin(Method::POST, "/api/v1/tokens", json!({"name": "short", "expires_in": "1s"})).await;
     let secret = created["secret"].as_str().unwrap().to_owned();
     tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-    let expired = p
-        .call(Method::GET, "/api/v1/whoami", Some(&secret), None)
-        .await;
+    let expired = p.call(Method::GET, "/api/v1/whoami", Some(&secret), None).await;
     assert_error(&expired, StatusCode::UNAUTHORIZED, "unauthenticated");
-    assert!(
-        expired.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("expired")
-    );
+    assert!(expired.body["error"]["message"].as_str().unwrap().contains("expired"));
 
-    let created = p
-        .admin(Method::POST, "/api/v1/tokens", json!({"name": "revoke-me"}))
-        .await;
+    let created = p.admin(Method::POST, "/api/v1/tokens", json!({"name": "revoke-me"})).await;
     let secret = created["secret"].as_str().unwrap().to_owned();
     let id = created["token"]["id"].as_i64().unwrap();
-    assert_eq!(
-        p.call(Method::GET, "/api/v1/whoami", Some(&secret), None)
-            .await
-            .status,
-        StatusCode::OK
-    );
-    p.call(
-        Method::DELETE,
-        &format!("/api/v1/tokens/{id}"),
-        Some(&p.operator_token),
-        None,
-    )
-    .await;
-    let revoked = p
-        .call(Method::GET, "/api/v1/whoami", Some(&secret), None)
-        .await;
+    assert_eq!(p.call(Method::GET, "/api/v1/whoami", Some(&secret), None).await.status, StatusCode::OK);
+    p.call(Method::DELETE, &format!("/api/v1/tokens/{id}"), Some(&p.operator_token), None).await;
+    let revoked = p.call(Method::GET, "/api/v1/whoami", Some(&secret), None).await;
     assert_error(&revoked, StatusCode::UNAUTHORIZED, "unauthenticated");
 }
 
 #[tokio::test]
 async fn disabled_users_and_tenants_cannot_sign_in() {
     let p = Platform::new().await;
-    p.admin(
-        Method::POST,
-        "/api/v1/tenants",
-        json!({"name": "jxu", "sector": "university"}),
-    )
-    .await;
+    p.admin(Method::POST, "/api/v1/tenants", json!({"name": "jxu", "sector": "university"})).await;
     let alice = p.user("alice", "jxu", "member").await;
-    p.admin(Method::POST, "/api/v1/users/alice/disable", json!(null))
-        .await;
+    p.admin(Method::POST, "/api/v1/users/alice/disable", json!(null)).await;
     assert_error(
-        &p.call(Method::GET, "/api/v1/whoami", Some(&alice), None)
-            .await,
+        &p.call(Method::GET, "/api/v1/whoami", Some(&alice), None).await,
         StatusCode::UNAUTHORIZED,
         "unauthenticated",
     );
-    p.admin(Method::POST, "/api/v1/users/alice/enable", json!(null))
-        .await;
+    p.admin(Method::POST, "/api/v1/users/alice/enable", json!(null)).await;
     let alice = p.login("alice").await;
-    p.admin(Method::POST, "/api/v1/tenants/jxu/disable", json!(null))
-        .await;
-    let reply = p
-        .call(Method::GET, "/api/v1/whoami", Some(&alice), None)
-        .await;
+    p.admin(Method::POST, "/api/v1/tenants/jxu/disable", json!(null)).await;
+    let reply = p.call(Method::GET, "/api/v1/whoami", Some(&alice), None).await;
     assert_error(&reply, StatusCode::UNAUTHORIZED, "unauthenticated");
-    assert!(
-        reply.body["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("tenant `jxu` is disabled")
-    );
+    assert!(reply.body["error"]["message"].as_str().unwrap().contains("tenant `jxu` is disabled"));
 }
 
 #[tokio::test]
 async fn failed_logins_are_rate_limited() {
     let p = Platform::new().await;
-    p.admin(
-        Method::POST,
-        "/api/v1/tenants",
-        json!({"name": "jxu", "sector": "university"}),
-    )
-    .await;
+    p.admin(Method::POST, "/api/v1/tenants", json!({"name": "jxu", "sector": "university"})).await;
     p.user("alice", "jxu", "member").await;
     for _ in 0..5 {
         let reply = p
-            .call(
-                Method::POST,
-                "/api/v1/login",
-                None,
-                Some(json!({"user": "alice", "password": "wrong-password"})),
-            )
+            .call(Method::POST, "/api/v1/login", None, Some(json!({"user": "alice", "password": "wrong-password"})))
             .await;
         assert_error(&reply, StatusCode::UNAUTHORIZED, "unauthenticated");
     }
     // Even the right password is refused while locked out.
-    let reply = p
-        .call(
-            Method::POST,
-            "/api/v1/login",
-            None,
-            Some(json!({"user": "alice", "password": "password-123"})),
-        )
-        .await;
+    let reply =
+        p.call(Method::POST, "/api/v1/login", None, Some(json!({"user": "alice", "password": "password-123"}))).await;
     assert_error(&reply, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
 }
 
 #[tokio::test]
 async fn unknown_routes_and_methods_answer_in_the_error_shape() {
     let p = Platform::new().await;
-    assert_error(
-        &p.call(Method::GET, "/api/v1/nope", None, None).await,
-        StatusCode::NOT_FOUND,
-        "no_route",
-    );
+    assert_error(&p.call(Method::GET, "/api/v1/nope", None, None).await, StatusCode::NOT_FOUND, "no_route");
     assert_error(
         &p.call(Method::PATCH, "/api/v1/tenants", None, None).await,
         StatusCode::METHOD_NOT_ALLOWED,
         "method_not_allowed",
     );
     assert_error(
-        &p.call(
-            Method::DELETE,
-            "/api/v1/tokens/abc",
-            Some(&p.operator_token),
-            None,
-        )
-        .await,
+        &p.call(Method::DELETE, "/api/v1/tokens/abc", Some(&p.operator_token), None).await,
         StatusCode::BAD_REQUEST,
         "invalid_input",
     );
     assert_error(
-        &p.call(
-            Method::GET,
-            "/api/v1/audit?limit=0",
-            Some(&p.operator_token),
-            None,
-        )
-        .await,
+        &p.call(Method::GET, "/api/v1/audit?limit=0", Some(&p.operator_token), None).await,
         StatusCode::BAD_REQUEST,
         "invalid_input",
     );
     assert_error(
-        &p.call(
-            Method::GET,
-            "/api/v1/audit?limit=x",
-            Some(&p.operator_token),
-            None,
-        )
-        .await,
+        &p.call(Method::GET, "/api/v1/audit?limit=x", Some(&p.operator_token), None).await,
         StatusCode::BAD_REQUEST,
         "invalid_input",
     );
@@ -319,8 +185,7 @@ async fn health_and_metrics_are_served() {
     let health = p.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.body["database"], "sqlite");
-    p.call(Method::GET, "/api/v1/whoami", Some(&p.operator_token), None)
-        .await;
+    p.call(Method::GET, "/api/v1/whoami", Some(&p.operator_token), None).await;
     let metrics = p.call(Method::GET, "/metrics", None, None).await;
     assert_eq!(metrics.status, StatusCode::OK);
     let text = metrics.body.as_str().unwrap_or_default();
@@ -331,25 +196,13 @@ async fn health_and_metrics_are_served() {
 #[tokio::test]
 async fn every_administrative_action_is_audited_with_before_and_after() {
     let p = Platform::new().await;
-    p.admin(
-        Method::POST,
-        "/api/v1/tenants",
-        json!({"name": "jxu", "sector": "university"}),
-    )
-    .await;
-    p.admin(Method::POST, "/api/v1/tenants/jxu/disable", json!(null))
-        .await;
-    let events = p
-        .admin(Method::GET, "/api/v1/audit?limit=1", json!(null))
-        .await;
+    p.admin(Method::POST, "/api/v1/tenants", json!({"name": "jxu", "sector": "university"})).await;
+    p.admin(Method::POST, "/api/v1/tenants/jxu/disable", json!(null)).await;
+    let events = p.admin(Method::GET, "/api/v1/audit?limit=1", json!(null)).await;
     let event = &events[0];
     assert_eq!(event["action"], "tenant.disable");
     assert_eq!(event["actor"], "admin");
     assert_eq!(event["before"]["status"], "active");
     assert_eq!(event["after"]["status"], "disabled");
-    assert!(
-        event["request_id"]
-            .as_str()
-            .is_some_and(|id| !id.is_empty())
-    );
+    assert!(event["request_id"].as_str().is_some_and(|id| !id.is_empty()));
 }

@@ -25,9 +25,7 @@ fn checked_in_openapi_document_is_current() {
 #[tokio::test]
 async fn the_served_document_is_the_checked_in_one() {
     let platform = Platform::new().await;
-    let reply = platform
-        .call(Method::GET, "/api/v1/openapi.json", None, None)
-        .await;
+    let reply = platform.call(Method::GET, "/api/v1/openapi.json", None, None).await;
     assert_eq!(reply.status, StatusCode::OK);
     let checked_in: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(checked_in_path()).unwrap()).unwrap();

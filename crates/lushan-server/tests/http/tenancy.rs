@@ -21,12 +21,7 @@ const B_NAMES: [&str; 5] = ["zju", "b-pi", "b-member", "b-admin", "b-proj"];
 async fn world() -> World {
     let p = Platform::new().await;
     for (tenant, sector) in [("jxu", "university"), ("zju", "enterprise")] {
-        p.admin(
-            Method::POST,
-            "/api/v1/tenants",
-            json!({"name": tenant, "sector": sector}),
-        )
-        .await;
+        p.admin(Method::POST, "/api/v1/tenants", json!({"name": tenant, "sector": sector})).await;
     }
     let a_admin = p.user("a-admin", "jxu", "tenant-admin").await;
     let a_pi = p.user("a-pi", "jxu", "member").await;
@@ -36,39 +31,12 @@ async fn world() -> World {
     p.user("b-admin", "zju", "tenant-admin").await;
     let b_pi = p.user("b-pi", "zju", "member").await;
     p.user("b-member", "zju", "member").await;
-    p.admin(
-        Method::POST,
-        "/api/v1/projects",
-        json!({"name": "a-proj", "tenant": "jxu", "pi": "a-pi"}),
-    )
-    .await;
-    p.admin(
-        Method::POST,
-        "/api/v1/projects/a-proj/members",
-        json!({"user": "a-manager", "role": "manager"}),
-    )
-    .await;
-    p.admin(
-        Method::POST,
-        "/api/v1/projects/a-proj/members",
-        json!({"user": "a-member"}),
-    )
-    .await;
-    p.admin(
-        Method::POST,
-        "/api/v1/projects",
-        json!({"name": "b-proj", "tenant": "zju", "pi": "b-pi"}),
-    )
-    .await;
-    p.admin(
-        Method::POST,
-        "/api/v1/projects/b-proj/members",
-        json!({"user": "b-member"}),
-    )
-    .await;
-    let tokens = p
-        .call(Method::GET, "/api/v1/tokens", Some(&b_pi), None)
-        .await;
+    p.admin(Method::POST, "/api/v1/projects", json!({"name": "a-proj", "tenant": "jxu", "pi": "a-pi"})).await;
+    p.admin(Method::POST, "/api/v1/projects/a-proj/members", json!({"user": "a-manager", "role": "manager"})).await;
+    p.admin(Method::POST, "/api/v1/projects/a-proj/members", json!({"user": "a-member"})).await;
+    p.admin(Method::POST, "/api/v1/projects", json!({"name": "b-proj", "tenant": "zju", "pi": "b-pi"})).await;
+    p.admin(Method::POST, "/api/v1/projects/b-proj/members", json!({"user": "b-member"})).await;
+    let tokens = p.call(Method::GET, "/api/v1/tokens", Some(&b_pi), None).await;
     let b_token_id = tokens.body[0]["id"].as_i64().unwrap();
     World {
         p,
@@ -96,15 +64,11 @@ enum Case {
 }
 
 fn case_for(method: &str, route: &str, w: &World) -> Case {
-    let cross = |path: &str, body: Option<Value>| Case::CrossTenant {
-        path: path.to_owned(),
-        body,
-    };
+    let cross = |path: &str, body: Option<Value>| Case::CrossTenant { path: path.to_owned(), body };
     match (method, route) {
-        ("post", "/api/v1/login") => Case::OwnOnly {
-            path: route.into(),
-            body: Some(json!({"user": "b-pi", "password": "guess-guess"})),
-        },
+        ("post", "/api/v1/login") => {
+            Case::OwnOnly { path: route.into(), body: Some(json!({"user": "b-pi", "password": "guess-guess"})) }
+        }
         ("get", "/api/v1/whoami") => Case::Scoped { path: route.into() },
         ("put", "/api/v1/whoami/password") => Case::OwnOnly {
             path: route.into(),
@@ -112,51 +76,35 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
         },
         ("get", "/api/v1/tokens") => Case::Scoped { path: route.into() },
         ("post", "/api/v1/tokens") => Case::Scoped { path: route.into() },
-        ("delete", "/api/v1/tokens/{id}") => Case::OwnOnly {
-            path: format!("/api/v1/tokens/{}", w.b_token_id),
-            body: None,
-        },
-        ("get", "/api/v1/tenants") => Case::Scoped { path: route.into() },
-        ("post", "/api/v1/tenants") => {
-            cross(route, Some(json!({"name": "zju-2", "sector": "school"})))
+        ("delete", "/api/v1/tokens/{id}") => {
+            Case::OwnOnly { path: format!("/api/v1/tokens/{}", w.b_token_id), body: None }
         }
+        ("get", "/api/v1/tenants") => Case::Scoped { path: route.into() },
+        ("post", "/api/v1/tenants") => cross(route, Some(json!({"name": "zju-2", "sector": "school"}))),
         ("get", "/api/v1/tenants/{tenant}") => cross("/api/v1/tenants/zju", None),
         ("post", "/api/v1/tenants/{tenant}/disable") => cross("/api/v1/tenants/zju/disable", None),
         ("post", "/api/v1/tenants/{tenant}/enable") => cross("/api/v1/tenants/zju/enable", None),
         ("get", "/api/v1/users") => Case::Scoped { path: route.into() },
-        ("post", "/api/v1/users") => cross(
-            route,
-            Some(json!({"name": "b-intruder", "tenant": "zju", "password": "password-123"})),
-        ),
+        ("post", "/api/v1/users") => {
+            cross(route, Some(json!({"name": "b-intruder", "tenant": "zju", "password": "password-123"})))
+        }
         ("get", "/api/v1/users/{user}") => cross("/api/v1/users/b-member", None),
         ("post", "/api/v1/users/{user}/disable") => cross("/api/v1/users/b-member/disable", None),
         ("post", "/api/v1/users/{user}/enable") => cross("/api/v1/users/b-member/enable", None),
         ("get", "/api/v1/projects") => Case::Scoped { path: route.into() },
-        ("post", "/api/v1/projects") => cross(
-            route,
-            Some(json!({"name": "b-proj-2", "tenant": "zju", "pi": "b-pi"})),
-        ),
+        ("post", "/api/v1/projects") => cross(route, Some(json!({"name": "b-proj-2", "tenant": "zju", "pi": "b-pi"}))),
         ("get", "/api/v1/projects/{project}") => cross("/api/v1/projects/b-proj", None),
-        ("post", "/api/v1/projects/{project}/disable") => {
-            cross("/api/v1/projects/b-proj/disable", None)
+        ("post", "/api/v1/projects/{project}/disable") => cross("/api/v1/projects/b-proj/disable", None),
+        ("post", "/api/v1/projects/{project}/enable") => cross("/api/v1/projects/b-proj/enable", None),
+        ("post", "/api/v1/projects/{project}/members") => {
+            cross("/api/v1/projects/b-proj/members", Some(json!({"user": "b-pi", "role": "member"})))
         }
-        ("post", "/api/v1/projects/{project}/enable") => {
-            cross("/api/v1/projects/b-proj/enable", None)
-        }
-        ("post", "/api/v1/projects/{project}/members") => cross(
-            "/api/v1/projects/b-proj/members",
-            Some(json!({"user": "b-pi", "role": "member"})),
-        ),
         ("delete", "/api/v1/projects/{project}/members/{user}") => {
             cross("/api/v1/projects/b-proj/members/b-member", None)
         }
         ("get", "/api/v1/sites") => Case::Shared { path: route.into() },
-        ("get", "/api/v1/audit") => Case::Scoped {
-            path: "/api/v1/audit?limit=10000".into(),
-        },
-        _ => panic!(
-            "route {method} {route} has no case in the tenancy matrix: add one to tests/http/tenancy.rs"
-        ),
+        ("get", "/api/v1/audit") => Case::Scoped { path: "/api/v1/audit?limit=10000".into() },
+        _ => panic!("route {method} {route} has no case in the tenancy matrix: add one to tests/http/tenancy.rs"),
     }
 }
 
@@ -190,13 +138,9 @@ async fn no_role_of_one_tenant_reaches_another_tenant() {
                     }
                     Case::Scoped { path } | Case::Shared { path } => (path.clone(), None, false),
                 };
-                let body = body.or_else(|| {
-                    (method == "post" && path == "/api/v1/tokens")
-                        .then(|| json!({"name": "matrix"}))
-                });
-                let reply =
-                    w.p.call(http_method.clone(), &path, Some(token), body)
-                        .await;
+                let body =
+                    body.or_else(|| (method == "post" && path == "/api/v1/tokens").then(|| json!({"name": "matrix"})));
+                let reply = w.p.call(http_method.clone(), &path, Some(token), body).await;
                 checked += 1;
                 if must_fail && reply.status.is_success() {
                     cross_tenant_access.push(format!("{role} {method} {path}: {}", reply.status));
@@ -204,41 +148,18 @@ async fn no_role_of_one_tenant_reaches_another_tenant() {
                 if let Some(name) = leaks(&reply.body) {
                     cross_tenant_access.push(format!("{role} {method} {path}: shows `{name}`"));
                 }
-                assert!(
-                    !reply.status.is_server_error(),
-                    "{role} {method} {path}: {} {}",
-                    reply.status,
-                    reply.body
-                );
+                assert!(!reply.status.is_server_error(), "{role} {method} {path}: {} {}", reply.status, reply.body);
             }
         }
     }
-    assert_eq!(
-        cross_tenant_access,
-        Vec::<String>::new(),
-        "cross-tenant access"
-    );
+    assert_eq!(cross_tenant_access, Vec::<String>::new(), "cross-tenant access");
     assert!(checked >= 25 * 5, "only {checked} checks ran");
 
     // B's objects are untouched.
-    let b_proj =
-        w.p.call(
-            Method::GET,
-            "/api/v1/projects/b-proj",
-            Some(&w.p.operator_token),
-            None,
-        )
-        .await;
+    let b_proj = w.p.call(Method::GET, "/api/v1/projects/b-proj", Some(&w.p.operator_token), None).await;
     assert_eq!(b_proj.body["status"], "active");
     assert_eq!(b_proj.body["members"].as_array().unwrap().len(), 2);
-    let b_member =
-        w.p.call(
-            Method::GET,
-            "/api/v1/users/b-member",
-            Some(&w.p.operator_token),
-            None,
-        )
-        .await;
+    let b_member = w.p.call(Method::GET, "/api/v1/users/b-member", Some(&w.p.operator_token), None).await;
     assert_eq!(b_member.body["status"], "active");
 }
 
@@ -248,11 +169,7 @@ async fn the_operator_reaches_every_tenant() {
     // to everyone; the operator must reach them.
     let w = world().await;
     let op = Some(w.p.operator_token.as_str());
-    for path in [
-        "/api/v1/tenants/zju",
-        "/api/v1/users/b-member",
-        "/api/v1/projects/b-proj",
-    ] {
+    for path in ["/api/v1/tenants/zju", "/api/v1/users/b-member", "/api/v1/projects/b-proj"] {
         let reply = w.p.call(Method::GET, path, op, None).await;
         assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
     }
@@ -263,70 +180,29 @@ async fn the_operator_reaches_every_tenant() {
 #[tokio::test]
 async fn roles_inside_a_tenant_do_what_they_say() {
     let w = world().await;
-    let token = |role: &str| {
-        w.callers
-            .iter()
-            .find(|(r, _)| *r == role)
-            .unwrap()
-            .1
-            .clone()
-    };
+    let token = |role: &str| w.callers.iter().find(|(r, _)| *r == role).unwrap().1.clone();
     let p = &w.p;
     // A manager adds members but cannot name managers; the PI can.
     let add = |user: &str, role: &str| json!({"user": user, "role": role});
-    p.admin(
-        Method::POST,
-        "/api/v1/users",
-        json!({"name": "a-new", "tenant": "jxu", "password": "password-123"}),
-    )
-    .await;
+    p.admin(Method::POST, "/api/v1/users", json!({"name": "a-new", "tenant": "jxu", "password": "password-123"})).await;
     let reply = p
-        .call(
-            Method::POST,
-            "/api/v1/projects/a-proj/members",
-            Some(&token("manager")),
-            Some(add("a-new", "member")),
-        )
+        .call(Method::POST, "/api/v1/projects/a-proj/members", Some(&token("manager")), Some(add("a-new", "member")))
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let reply = p
-        .call(
-            Method::POST,
-            "/api/v1/projects/a-proj/members",
-            Some(&token("manager")),
-            Some(add("a-new", "manager")),
-        )
+        .call(Method::POST, "/api/v1/projects/a-proj/members", Some(&token("manager")), Some(add("a-new", "manager")))
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
     let reply = p
-        .call(
-            Method::POST,
-            "/api/v1/projects/a-proj/members",
-            Some(&token("pi")),
-            Some(add("a-new", "manager")),
-        )
+        .call(Method::POST, "/api/v1/projects/a-proj/members", Some(&token("pi")), Some(add("a-new", "manager")))
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     // A plain member can do neither.
-    let reply = p
-        .call(
-            Method::DELETE,
-            "/api/v1/projects/a-proj/members/a-new",
-            Some(&token("member")),
-            None,
-        )
-        .await;
+    let reply = p.call(Method::DELETE, "/api/v1/projects/a-proj/members/a-new", Some(&token("member")), None).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN, "{}", reply.body);
     // Nobody removes the PI.
-    let reply = p
-        .call(
-            Method::DELETE,
-            "/api/v1/projects/a-proj/members/a-pi",
-            Some(&p.operator_token),
-            None,
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    let reply = p.call(Method::DELETE, "/api/v1/projects/a-proj/members/a-pi", Some(&p.operator_token), None).await;
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
     // A tenant admin creates users and projects in their tenant, but no operators.
     let reply = p
         .call(
@@ -346,27 +222,10 @@ async fn roles_inside_a_tenant_do_what_they_say() {
         )
         .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
-    assert_eq!(
-        reply.body["one_time_password"].as_str().map(str::len),
-        Some(16)
-    );
+    assert_eq!(reply.body["one_time_password"].as_str().map(str::len), Some(16));
     // Members see their projects only; the tenant admin sees the tenant's.
-    let mine = p
-        .call(
-            Method::GET,
-            "/api/v1/projects",
-            Some(&token("reviewer")),
-            None,
-        )
-        .await;
+    let mine = p.call(Method::GET, "/api/v1/projects", Some(&token("reviewer")), None).await;
     assert_eq!(mine.body.as_array().unwrap().len(), 0);
-    let tenant = p
-        .call(
-            Method::GET,
-            "/api/v1/projects",
-            Some(&token("tenant-admin")),
-            None,
-        )
-        .await;
+    let tenant = p.call(Method::GET, "/api/v1/projects", Some(&token("tenant-admin")), None).await;
     assert_eq!(tenant.body.as_array().unwrap().len(), 1);
 }

@@ -3,8 +3,8 @@
 use super::read_secret;
 use crate::output::{Output, fields, table, time};
 use lushan_api::{
-    AuditEvent, Client, MemberAdd, Project, ProjectCreate, ProjectRole, Role, Sector, Site, Tenant,
-    TenantCreate, User, UserCreate, UserCreated,
+    AuditEvent, Client, MemberAdd, MemberRole, Project, ProjectCreate, Role, Sector, Site, Tenant, TenantCreate, User,
+    UserCreate, UserCreated,
 };
 
 #[derive(clap::Subcommand)]
@@ -116,9 +116,8 @@ pub enum ProjectMemberCommand {
 }
 
 fn parse_sector(text: &str) -> Result<Sector, String> {
-    serde_json::from_value(serde_json::Value::String(text.to_owned())).map_err(|_| {
-        "expected one of university, institute, enterprise, government, school, centre".to_owned()
-    })
+    serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|_| "expected one of university, institute, enterprise, government, school, centre".to_owned())
 }
 
 fn parse_role(text: &str) -> Result<Role, String> {
@@ -165,14 +164,7 @@ fn user_table(users: &[User]) -> String {
 
 fn project_table(projects: &[Project]) -> String {
     table(
-        &[
-            "project",
-            "tenant",
-            "pi",
-            "members",
-            "status",
-            "description",
-        ],
+        &["project", "tenant", "pi", "members", "status", "description"],
         projects
             .iter()
             .map(|p| {
@@ -202,14 +194,7 @@ fn project_detail(p: &Project) -> String {
         &["member", "name", "role", "added"],
         p.members
             .iter()
-            .map(|m| {
-                vec![
-                    m.user.clone(),
-                    m.display_name.clone(),
-                    m.role.to_string(),
-                    time(&m.added_at),
-                ]
-            })
+            .map(|m| vec![m.user.clone(), m.display_name.clone(), m.role.to_string(), time(&m.added_at)])
             .collect(),
     );
     format!("{head}\n\n{members}")
@@ -221,10 +206,7 @@ fn user_detail(u: &User) -> String {
         ("name", u.display_name.clone()),
         ("tenant", u.tenant.clone()),
         ("role", u.role.to_string()),
-        (
-            "unix account",
-            u.unix_account.clone().unwrap_or_else(|| "-".into()),
-        ),
+        ("unix account", u.unix_account.clone().unwrap_or_else(|| "-".into())),
         ("status", u.status.to_string()),
         ("created", time(&u.created_at)),
     ])
@@ -236,8 +218,7 @@ pub async fn run(client: &Client, command: AdminCommand, out: &Output) -> anyhow
         AdminCommand::User(command) => user(client, command, out).await,
         AdminCommand::Project(command) => project(client, command, out).await,
         AdminCommand::Audit { limit } => {
-            let events: Vec<AuditEvent> =
-                client.get(&format!("/api/v1/audit?limit={limit}")).await?;
+            let events: Vec<AuditEvent> = client.get(&format!("/api/v1/audit?limit={limit}")).await?;
             out.print(&events, |events| {
                 println!(
                     "{}",
@@ -264,45 +245,24 @@ pub async fn run(client: &Client, command: AdminCommand, out: &Output) -> anyhow
 async fn tenant(client: &Client, command: TenantCommand, out: &Output) -> anyhow::Result<()> {
     let one = |t: &Tenant| println!("{}", tenant_table(std::slice::from_ref(t)));
     match command {
-        TenantCommand::Create {
-            name,
-            sector,
-            display_name,
-        } => {
-            let tenant: Tenant = client
-                .post(
-                    "/api/v1/tenants",
-                    &TenantCreate {
-                        name,
-                        sector,
-                        display_name,
-                    },
-                )
-                .await?;
-            out.print(&tenant, |t| {
-                println!("Tenant {} ({}) created.", t.name, t.sector)
-            });
+        TenantCommand::Create { name, sector, display_name } => {
+            let tenant: Tenant = client.post("/api/v1/tenants", &TenantCreate { name, sector, display_name }).await?;
+            out.print(&tenant, |t| println!("Tenant {} ({}) created.", t.name, t.sector));
         }
         TenantCommand::List => {
             let tenants: Vec<Tenant> = client.get("/api/v1/tenants").await?;
             out.print(&tenants, |t| println!("{}", tenant_table(t)));
         }
         TenantCommand::Show { name } => {
-            let tenant: Tenant = client
-                .get(&format!("/api/v1/tenants/{}", segment(&name)))
-                .await?;
+            let tenant: Tenant = client.get(&format!("/api/v1/tenants/{}", segment(&name))).await?;
             out.print(&tenant, one);
         }
         TenantCommand::Disable { name } => {
-            let tenant: Tenant = client
-                .post(&format!("/api/v1/tenants/{}/disable", segment(&name)), &())
-                .await?;
+            let tenant: Tenant = client.post(&format!("/api/v1/tenants/{}/disable", segment(&name)), &()).await?;
             out.print(&tenant, |t| println!("Tenant {} is {}.", t.name, t.status));
         }
         TenantCommand::Enable { name } => {
-            let tenant: Tenant = client
-                .post(&format!("/api/v1/tenants/{}/enable", segment(&name)), &())
-                .await?;
+            let tenant: Tenant = client.post(&format!("/api/v1/tenants/{}/enable", segment(&name)), &()).await?;
             out.print(&tenant, |t| println!("Tenant {} is {}.", t.name, t.status));
         }
     }
@@ -311,37 +271,14 @@ async fn tenant(client: &Client, command: TenantCommand, out: &Output) -> anyhow
 
 async fn user(client: &Client, command: UserCommand, out: &Output) -> anyhow::Result<()> {
     match command {
-        UserCommand::Create {
-            name,
-            tenant,
-            role,
-            unix_account,
-            display_name,
-            password_stdin,
-        } => {
-            let password = if password_stdin {
-                Some(read_secret("Password: ", true)?)
-            } else {
-                None
-            };
-            let body = UserCreate {
-                name,
-                tenant,
-                role: Some(role),
-                display_name,
-                unix_account,
-                password,
-            };
+        UserCommand::Create { name, tenant, role, unix_account, display_name, password_stdin } => {
+            let password = if password_stdin { Some(read_secret("Password: ", true)?) } else { None };
+            let body = UserCreate { name, tenant, role: Some(role), display_name, unix_account, password };
             let created: UserCreated = client.post("/api/v1/users", &body).await?;
             out.print(&created, |c| {
-                println!(
-                    "User {} ({}, tenant {}) created.",
-                    c.user.name, c.user.role, c.user.tenant
-                );
+                println!("User {} ({}, tenant {}) created.", c.user.name, c.user.role, c.user.tenant);
                 if let Some(password) = &c.one_time_password {
-                    println!(
-                        "One-time password (shown once; change it with `lushan passwd`): {password}"
-                    );
+                    println!("One-time password (shown once; change it with `lushan passwd`): {password}");
                 }
             });
         }
@@ -350,23 +287,15 @@ async fn user(client: &Client, command: UserCommand, out: &Output) -> anyhow::Re
             out.print(&users, |u| println!("{}", user_table(u)));
         }
         UserCommand::Show { name } => {
-            let user: User = client
-                .get(&format!("/api/v1/users/{}", segment(&name)))
-                .await?;
+            let user: User = client.get(&format!("/api/v1/users/{}", segment(&name))).await?;
             out.print(&user, |u| println!("{}", user_detail(u)));
         }
         UserCommand::Disable { name } => {
-            let user: User = client
-                .post(&format!("/api/v1/users/{}/disable", segment(&name)), &())
-                .await?;
-            out.print(&user, |u| {
-                println!("User {} is {}; their tokens are revoked.", u.name, u.status)
-            });
+            let user: User = client.post(&format!("/api/v1/users/{}/disable", segment(&name)), &()).await?;
+            out.print(&user, |u| println!("User {} is {}; their tokens are revoked.", u.name, u.status));
         }
         UserCommand::Enable { name } => {
-            let user: User = client
-                .post(&format!("/api/v1/users/{}/enable", segment(&name)), &())
-                .await?;
+            let user: User = client.post(&format!("/api/v1/users/{}/enable", segment(&name)), &()).await?;
             out.print(&user, |u| println!("User {} is {}.", u.name, u.status));
         }
     }
@@ -375,23 +304,9 @@ async fn user(client: &Client, command: UserCommand, out: &Output) -> anyhow::Re
 
 async fn project(client: &Client, command: ProjectCommand, out: &Output) -> anyhow::Result<()> {
     match command {
-        ProjectCommand::Create {
-            name,
-            tenant,
-            pi,
-            description,
-        } => {
-            let project: Project = client
-                .post(
-                    "/api/v1/projects",
-                    &ProjectCreate {
-                        name,
-                        tenant,
-                        pi,
-                        description,
-                    },
-                )
-                .await?;
+        ProjectCommand::Create { name, tenant, pi, description } => {
+            let project: Project =
+                client.post("/api/v1/projects", &ProjectCreate { name, tenant, pi, description }).await?;
             out.print(&project, |p| {
                 println!(
                     "Project {} created in tenant {} with PI {}.",
@@ -403,20 +318,12 @@ async fn project(client: &Client, command: ProjectCommand, out: &Output) -> anyh
         }
         ProjectCommand::List => projects_list(client, out).await?,
         ProjectCommand::Disable { name } => {
-            let project: Project = client
-                .post(&format!("/api/v1/projects/{}/disable", segment(&name)), &())
-                .await?;
-            out.print(&project, |p| {
-                println!("Project {} is {}.", p.name, p.status)
-            });
+            let project: Project = client.post(&format!("/api/v1/projects/{}/disable", segment(&name)), &()).await?;
+            out.print(&project, |p| println!("Project {} is {}.", p.name, p.status));
         }
         ProjectCommand::Enable { name } => {
-            let project: Project = client
-                .post(&format!("/api/v1/projects/{}/enable", segment(&name)), &())
-                .await?;
-            out.print(&project, |p| {
-                println!("Project {} is {}.", p.name, p.status)
-            });
+            let project: Project = client.post(&format!("/api/v1/projects/{}/enable", segment(&name)), &()).await?;
+            out.print(&project, |p| println!("Project {} is {}.", p.name, p.status));
         }
         ProjectCommand::Members(command) => project_members(client, command, out).await?,
     }
@@ -435,46 +342,16 @@ pub async fn projects_list(client: &Client, out: &Output) -> anyhow::Result<()> 
     Ok(())
 }
 
-pub async fn project_members(
-    client: &Client,
-    command: ProjectMemberCommand,
-    out: &Output,
-) -> anyhow::Result<()> {
+pub async fn project_members(client: &Client, command: ProjectMemberCommand, out: &Output) -> anyhow::Result<()> {
     let project: Project = match command {
-        ProjectMemberCommand::Show { name } => {
-            client
-                .get(&format!("/api/v1/projects/{}", segment(&name)))
-                .await?
-        }
-        ProjectMemberCommand::AddMember {
-            project,
-            user,
-            manager,
-        } => {
-            let role = if manager {
-                ProjectRole::Manager
-            } else {
-                ProjectRole::Member
-            };
+        ProjectMemberCommand::Show { name } => client.get(&format!("/api/v1/projects/{}", segment(&name))).await?,
+        ProjectMemberCommand::AddMember { project, user, manager } => {
+            let role = if manager { MemberRole::Manager } else { MemberRole::Member };
             let path = format!("/api/v1/projects/{}/members", segment(&project));
-            client
-                .post(
-                    &path,
-                    &MemberAdd {
-                        user,
-                        role: Some(role),
-                    },
-                )
-                .await?
+            client.post(&path, &MemberAdd { user, role: Some(role) }).await?
         }
         ProjectMemberCommand::RemoveMember { project, user } => {
-            client
-                .delete(&format!(
-                    "/api/v1/projects/{}/members/{}",
-                    segment(&project),
-                    segment(&user)
-                ))
-                .await?
+            client.delete(&format!("/api/v1/projects/{}/members/{}", segment(&project), segment(&user))).await?
         }
     };
     out.print(&project, |p| println!("{}", project_detail(p)));
@@ -496,11 +373,7 @@ pub async fn sites(client: &Client, out: &Output) -> anyhow::Result<()> {
                         (Some(kind), n) => format!("gpu:{kind}:{n}"),
                         (None, n) => format!("gpu:{n}"),
                     };
-                    let name = if partition.default {
-                        format!("{}*", partition.name)
-                    } else {
-                        partition.name.clone()
-                    };
+                    let name = if partition.default { format!("{}*", partition.name) } else { partition.name.clone() };
                     rows.push(vec![
                         site.name.clone(),
                         site.backend.clone(),
@@ -514,22 +387,7 @@ pub async fn sites(client: &Client, out: &Output) -> anyhow::Result<()> {
                 }
             }
         }
-        println!(
-            "{}",
-            table(
-                &[
-                    "site",
-                    "backend",
-                    "partition",
-                    "node",
-                    "cpus",
-                    "memory (MB)",
-                    "gres",
-                    "owner"
-                ],
-                rows
-            )
-        );
+        println!("{}", table(&["site", "backend", "partition", "node", "cpus", "memory (MB)", "gres", "owner"], rows));
     });
     Ok(())
 }

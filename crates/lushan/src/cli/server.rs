@@ -13,12 +13,7 @@ pub struct ServerArgs {
     #[arg(long, env = "LUSHAN_LISTEN", value_name = "ADDR:PORT")]
     listen: Option<String>,
     /// PostgreSQL instead of the embedded SQLite, e.g. postgres://lushan@127.0.0.1/lushan.
-    #[arg(
-        long,
-        env = "LUSHAN_DATABASE_URL",
-        value_name = "URL",
-        hide_env_values = true
-    )]
+    #[arg(long, env = "LUSHAN_DATABASE_URL", value_name = "URL", hide_env_values = true)]
     database_url: Option<String>,
     /// The URL users reach the platform at, if behind a reverse proxy.
     #[arg(long, env = "LUSHAN_PUBLIC_URL", value_name = "URL")]
@@ -43,9 +38,5 @@ pub async fn run(args: ServerArgs, write_cli_config: bool) -> anyhow::Result<()>
         public_url: args.public_url,
     };
     let config = ServerConfig::load(args.config.as_deref(), overrides)?;
-    startup::run(StartOptions {
-        config,
-        write_cli_config,
-    })
-    .await
+    startup::run(StartOptions { config, write_cli_config }).await
 }

@@ -3,9 +3,7 @@
 use super::{Connection, read_secret};
 use crate::output::{Output, fields, opt_time, table, time};
 use anyhow::Context;
-use lushan_api::{
-    CliConfig, Client, LoginRequest, PasswordChange, Token, TokenCreate, TokenCreated, WhoAmI,
-};
+use lushan_api::{CliConfig, Client, LoginRequest, PasswordChange, Token, TokenCreate, TokenCreated, WhoAmI};
 
 #[derive(clap::Args)]
 pub struct LoginArgs {
@@ -51,18 +49,8 @@ pub async fn login(connection: &Connection, args: LoginArgs, out: &Output) -> an
         .context("which server? use `lushan login --url URL USER` (or set LUSHAN_URL)")?;
     let password = read_secret("Password: ", args.password_stdin)?;
     let client = Client::new(&url, None);
-    let response = client
-        .login(&LoginRequest {
-            user: args.user,
-            password,
-            expires_in: Some(args.expires),
-        })
-        .await?;
-    let config = CliConfig {
-        url,
-        token: Some(response.token.clone()),
-        user: Some(response.user.name.clone()),
-    };
+    let response = client.login(&LoginRequest { user: args.user, password, expires_in: Some(args.expires) }).await?;
+    let config = CliConfig { url, token: Some(response.token.clone()), user: Some(response.user.name.clone()) };
     let path = config.save().map_err(anyhow::Error::msg)?;
     out.print(&response, |r| {
         println!(
@@ -85,13 +73,9 @@ pub fn logout(out: &Output) -> anyhow::Result<()> {
             config.token = None;
             config.user = None;
             config.save().map_err(anyhow::Error::msg)?;
-            out.print(&serde_json::json!({"logged_out": true}), |_| {
-                println!("Signed out; the server URL is kept.")
-            });
+            out.print(&serde_json::json!({"logged_out": true}), |_| println!("Signed out; the server URL is kept."));
         }
-        None => out.print(&serde_json::json!({"logged_out": false}), |_| {
-            println!("Not signed in.")
-        }),
+        None => out.print(&serde_json::json!({"logged_out": false}), |_| println!("Not signed in.")),
     }
     Ok(())
 }
@@ -106,10 +90,7 @@ pub async fn whoami(client: &Client, out: &Output) -> anyhow::Result<()> {
                 ("name", me.user.display_name.clone()),
                 ("tenant", me.user.tenant.clone()),
                 ("role", me.user.role.to_string()),
-                (
-                    "unix account",
-                    me.user.unix_account.clone().unwrap_or_else(|| "-".into())
-                ),
+                ("unix account", me.user.unix_account.clone().unwrap_or_else(|| "-".into())),
                 ("server", client.base().to_owned()),
             ])
         );
@@ -121,10 +102,7 @@ pub async fn whoami(client: &Client, out: &Output) -> anyhow::Result<()> {
                 "{}",
                 table(
                     &["project", "role"],
-                    me.projects
-                        .iter()
-                        .map(|p| vec![p.project.clone(), p.role.to_string()])
-                        .collect()
+                    me.projects.iter().map(|p| vec![p.project.clone(), p.role.to_string()]).collect()
                 )
             );
         }
@@ -135,18 +113,9 @@ pub async fn whoami(client: &Client, out: &Output) -> anyhow::Result<()> {
 pub async fn passwd(client: &Client, args: PasswdArgs, out: &Output) -> anyhow::Result<()> {
     let current = read_secret("Current password: ", args.password_stdin)?;
     let new = read_secret("New password: ", args.password_stdin)?;
-    let () = client
-        .put(
-            "/api/v1/whoami/password",
-            &PasswordChange {
-                current_password: current,
-                new_password: new,
-            },
-        )
-        .await?;
-    out.print(&serde_json::json!({"changed": true}), |_| {
-        println!("Password changed.")
-    });
+    let () =
+        client.put("/api/v1/whoami/password", &PasswordChange { current_password: current, new_password: new }).await?;
+    out.print(&serde_json::json!({"changed": true}), |_| println!("Password changed."));
     Ok(())
 }
 
@@ -172,24 +141,12 @@ pub fn token_rows(tokens: &[Token]) -> String {
 pub async fn token(client: &Client, command: TokenCommand, out: &Output) -> anyhow::Result<()> {
     match command {
         TokenCommand::Create { name, expires } => {
-            let created: TokenCreated = client
-                .post(
-                    "/api/v1/tokens",
-                    &TokenCreate {
-                        name,
-                        expires_in: expires,
-                    },
-                )
-                .await?;
+            let created: TokenCreated =
+                client.post("/api/v1/tokens", &TokenCreate { name, expires_in: expires }).await?;
             out.print(&created, |c| {
-                println!(
-                    "Token {} ({}) created. Its secret, shown only now:",
-                    c.token.id, c.token.name
-                );
+                println!("Token {} ({}) created. Its secret, shown only now:", c.token.id, c.token.name);
                 println!("{}", c.secret);
-                println!(
-                    "Use it as LUSHAN_TOKEN, or as `Authorization: Bearer ...` with the REST API."
-                );
+                println!("Use it as LUSHAN_TOKEN, or as `Authorization: Bearer ...` with the REST API.");
             });
         }
         TokenCommand::List => {
@@ -198,9 +155,7 @@ pub async fn token(client: &Client, command: TokenCommand, out: &Output) -> anyh
         }
         TokenCommand::Revoke { id } => {
             let token: Token = client.delete(&format!("/api/v1/tokens/{id}")).await?;
-            out.print(&token, |t| {
-                println!("Token {} ({}) is {}.", t.id, t.name, t.state)
-            });
+            out.print(&token, |t| println!("Token {} ({}) is {}.", t.id, t.name, t.state));
         }
     }
     Ok(())

@@ -25,9 +25,7 @@ pub struct Sandbox {
 
 impl Sandbox {
     pub fn new() -> Sandbox {
-        Sandbox {
-            dir: tempfile::tempdir().unwrap(),
-        }
+        Sandbox { dir: tempfile::tempdir().unwrap() }
     }
 
     pub fn path(&self, name: &str) -> PathBuf {
@@ -56,15 +54,9 @@ fn base_command(home: &Path) -> Command {
 
 fn start_in(home: &Path, cwd: &Path, args: &[&str]) -> Result<Server, String> {
     std::fs::create_dir_all(home).unwrap();
-    let log =
-        std::fs::File::create(cwd.join(format!("server-{}.log", std::process::id()))).unwrap();
-    let mut child = base_command(home)
-        .current_dir(cwd)
-        .args(args)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::from(log))
-        .spawn()
-        .unwrap();
+    let log = std::fs::File::create(cwd.join(format!("server-{}.log", std::process::id()))).unwrap();
+    let mut child =
+        base_command(home).current_dir(cwd).args(args).stdout(Stdio::piped()).stderr(Stdio::from(log)).spawn().unwrap();
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
@@ -79,28 +71,18 @@ fn start_in(home: &Path, cwd: &Path, args: &[&str]) -> Result<Server, String> {
     loop {
         match rx.recv_timeout(Duration::from_secs(60)) {
             Ok(line) => {
-                let url = line
-                    .strip_prefix("Lushan is listening on ")
-                    .map(str::to_owned);
+                let url = line.strip_prefix("Lushan is listening on ").map(str::to_owned);
                 banner.push(line);
                 if let Some(url) = url {
-                    return Ok(Server {
-                        child: Some(child),
-                        url,
-                        banner,
-                        home: home.to_owned(),
-                    });
+                    return Ok(Server { child: Some(child), url, banner, home: home.to_owned() });
                 }
             }
             Err(_) => {
                 let _ = child.kill();
                 let status = child.wait().ok();
                 let log =
-                    std::fs::read_to_string(cwd.join(format!("server-{}.log", std::process::id())))
-                        .unwrap_or_default();
-                return Err(format!(
-                    "server did not start ({status:?}); stdout: {banner:?}; stderr: {log}"
-                ));
+                    std::fs::read_to_string(cwd.join(format!("server-{}.log", std::process::id()))).unwrap_or_default();
+                return Err(format!("server did not start ({status:?}); stdout: {banner:?}; stderr: {log}"));
             }
         }
     }
@@ -114,10 +96,7 @@ impl Server {
     /// SIGTERM, then wait for a clean exit.
     pub fn stop(mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(child.id().to_string())
-                .status();
+            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
             let status = child.wait().unwrap();
             assert!(status.success(), "server exited with {status}");
         }
@@ -142,17 +121,12 @@ pub struct Run {
 
 impl Run {
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout)
-            .unwrap_or_else(|err| panic!("not JSON ({err}): {}", self.stdout))
+        serde_json::from_str(&self.stdout).unwrap_or_else(|err| panic!("not JSON ({err}): {}", self.stdout))
     }
 
     #[track_caller]
     pub fn ok(self) -> Run {
-        assert_eq!(
-            self.code, 0,
-            "stdout: {}\nstderr: {}",
-            self.stdout, self.stderr
-        );
+        assert_eq!(self.code, 0, "stdout: {}\nstderr: {}", self.stdout, self.stderr);
         self
     }
 }
@@ -179,11 +153,6 @@ pub fn cli_with_stdin(home: &Path, args: &[&str], stdin: &str) -> Run {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     finish(child.wait_with_output().unwrap())
 }

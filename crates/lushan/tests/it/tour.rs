@@ -6,9 +6,7 @@ use crate::harness::{Sandbox, cli, cli_with_stdin};
 #[test]
 fn the_tour_works_end_to_end() {
     let sandbox = Sandbox::new();
-    let server = sandbox
-        .start(&["up", "--listen", "127.0.0.1:0", "--data", "data"])
-        .unwrap();
+    let server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data"]).unwrap();
     let banner = server.banner_text();
     assert!(banner.contains("operator:  admin"), "{banner}");
     assert!(banner.contains("password:  "), "{banner}");
@@ -19,87 +17,27 @@ fn the_tour_works_end_to_end() {
     assert_eq!(me["user"]["name"], "admin");
     assert_eq!(me["user"]["role"], "operator");
 
-    cli(
-        &op,
-        &[
-            "admin",
-            "tenant",
-            "create",
-            "jxu",
-            "--sector",
-            "university",
-            "--display-name",
-            "江西大学",
-        ],
-    )
-    .ok();
-    let alice = cli(
-        &op,
-        &["admin", "user", "create", "alice", "--tenant", "jxu"],
-    )
-    .ok();
+    cli(&op, &["admin", "tenant", "create", "jxu", "--sector", "university", "--display-name", "江西大学"]).ok();
+    let alice = cli(&op, &["admin", "user", "create", "alice", "--tenant", "jxu"]).ok();
     let alice_password = alice
         .stdout
         .lines()
-        .find_map(|l| {
-            l.split(": ")
-                .nth(1)
-                .filter(|_| l.contains("One-time password"))
-        })
+        .find_map(|l| l.split(": ").nth(1).filter(|_| l.contains("One-time password")))
         .unwrap()
         .trim()
         .to_owned();
-    cli_with_stdin(
-        &op,
-        &[
-            "admin",
-            "user",
-            "create",
-            "bob",
-            "--tenant",
-            "jxu",
-            "--password-stdin",
-        ],
-        "bob-password-1\n",
-    )
-    .ok();
+    cli_with_stdin(&op, &["admin", "user", "create", "bob", "--tenant", "jxu", "--password-stdin"], "bob-password-1\n")
+        .ok();
     cli(
         &op,
-        &[
-            "admin",
-            "project",
-            "create",
-            "cfd-lab",
-            "--tenant",
-            "jxu",
-            "--pi",
-            "alice",
-            "--description",
-            "CFD group",
-        ],
+        &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice", "--description", "CFD group"],
     )
     .ok();
-    let project = cli(
-        &op,
-        &[
-            "--json",
-            "admin",
-            "project",
-            "add-member",
-            "cfd-lab",
-            "bob",
-            "--manager",
-        ],
-    )
-    .ok()
-    .json();
+    let project = cli(&op, &["--json", "admin", "project", "add-member", "cfd-lab", "bob", "--manager"]).ok().json();
     assert_eq!(project["members"].as_array().unwrap().len(), 2);
 
     let tenants = cli(&op, &["admin", "tenant", "list"]).ok().stdout;
-    assert!(
-        tenants.contains("江西大学") && tenants.contains("TENANT"),
-        "{tenants}"
-    );
+    assert!(tenants.contains("江西大学") && tenants.contains("TENANT"), "{tenants}");
 
     // Alice signs in from her own account and sees her project.
     let alice_home = sandbox.path("alice");
@@ -109,11 +47,7 @@ fn the_tour_works_end_to_end() {
         &format!("{alice_password}\n"),
     )
     .ok();
-    assert!(
-        login.stdout.contains("Signed in as alice"),
-        "{}",
-        login.stdout
-    );
+    assert!(login.stdout.contains("Signed in as alice"), "{}", login.stdout);
     let me = cli(&alice_home, &["--json", "whoami"]).ok().json();
     assert_eq!(me["user"]["tenant"], "jxu");
     assert_eq!(me["projects"][0]["project"], "cfd-lab");
@@ -122,21 +56,14 @@ fn the_tour_works_end_to_end() {
     assert!(projects.contains("cfd-lab"), "{projects}");
 
     // Personal tokens: created once, listed without secrets, revoked.
-    let created = cli(
-        &alice_home,
-        &["--json", "token", "create", "laptop", "--expires", "30d"],
-    )
-    .ok()
-    .json();
+    let created = cli(&alice_home, &["--json", "token", "create", "laptop", "--expires", "30d"]).ok().json();
     let secret = created["secret"].as_str().unwrap().to_owned();
     let id = created["token"]["id"].as_i64().unwrap().to_string();
     let list = cli(&alice_home, &["token", "list"]).ok().stdout;
     assert!(list.contains("laptop") && !list.contains(&secret), "{list}");
     // LUSHAN_URL and LUSHAN_TOKEN work without any saved configuration.
     let bare = sandbox.path("bare");
-    let whoami = cli(&bare, &["--url", &server.url, "--token", &secret, "whoami"])
-        .ok()
-        .stdout;
+    let whoami = cli(&bare, &["--url", &server.url, "--token", &secret, "whoami"]).ok().stdout;
     assert!(whoami.contains("alice"), "{whoami}");
     cli(&alice_home, &["token", "revoke", &id]).ok();
     let refused = cli(&bare, &["--url", &server.url, "--token", &secret, "whoami"]);
@@ -144,49 +71,20 @@ fn the_tour_works_end_to_end() {
     assert!(refused.stderr.contains("revoked"), "{}", refused.stderr);
 
     // Alice changes her one-time password.
-    cli_with_stdin(
-        &alice_home,
-        &["passwd", "--password-stdin"],
-        &format!("{alice_password}\nalice-new-pass\n"),
-    )
-    .ok();
-    cli_with_stdin(
-        &alice_home,
-        &["login", "alice", "--password-stdin"],
-        "alice-new-pass\n",
-    )
-    .ok();
+    cli_with_stdin(&alice_home, &["passwd", "--password-stdin"], &format!("{alice_password}\nalice-new-pass\n")).ok();
+    cli_with_stdin(&alice_home, &["login", "alice", "--password-stdin"], "alice-new-pass\n").ok();
 
     // Alice is not an operator.
-    let denied = cli(
-        &alice_home,
-        &["admin", "tenant", "create", "evil", "--sector", "school"],
-    );
+    let denied = cli(&alice_home, &["admin", "tenant", "create", "evil", "--sector", "school"]);
     assert_eq!(denied.code, 1);
-    assert!(
-        denied.stderr.contains("only operators create tenants"),
-        "{}",
-        denied.stderr
-    );
-    let denied = cli(
-        &alice_home,
-        &[
-            "--json", "admin", "tenant", "create", "evil", "--sector", "school",
-        ],
-    );
+    assert!(denied.stderr.contains("only operators create tenants"), "{}", denied.stderr);
+    let denied = cli(&alice_home, &["--json", "admin", "tenant", "create", "evil", "--sector", "school"]);
     assert_eq!(denied.code, 1);
     assert_eq!(denied.json()["error"]["code"], "forbidden");
 
     // The audit log tells the story.
-    let audit = cli(&op, &["--json", "admin", "audit", "--limit", "100"])
-        .ok()
-        .json();
-    let actions: Vec<&str> = audit
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["action"].as_str().unwrap())
-        .collect();
+    let audit = cli(&op, &["--json", "admin", "audit", "--limit", "100"]).ok().json();
+    let actions: Vec<&str> = audit.as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
     for action in [
         "platform.bootstrap",
         "tenant.create",
@@ -196,17 +94,12 @@ fn the_tour_works_end_to_end() {
         "token.revoke",
         "user.password",
     ] {
-        assert!(
-            actions.contains(&action),
-            "{action} missing from {actions:?}"
-        );
+        assert!(actions.contains(&action), "{action} missing from {actions:?}");
     }
 
     // Disable, never delete.
     cli(&op, &["admin", "user", "disable", "bob"]).ok();
-    let bob = cli(&op, &["--json", "admin", "user", "show", "bob"])
-        .ok()
-        .json();
+    let bob = cli(&op, &["--json", "admin", "user", "show", "bob"]).ok().json();
     assert_eq!(bob["status"], "disabled");
     let sites = cli(&op, &["sites"]).ok().stdout;
     assert!(sites.contains("local*"), "{sites}");
@@ -216,53 +109,25 @@ fn the_tour_works_end_to_end() {
 #[test]
 fn a_second_up_reuses_everything_and_prints_no_secret() {
     let sandbox = Sandbox::new();
-    let first = sandbox
-        .start(&["up", "--listen", "127.0.0.1:0", "--data", "data"])
-        .unwrap();
+    let first = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data"]).unwrap();
     let home = first.home.clone();
-    cli(
-        &home,
-        &["admin", "tenant", "create", "jxu", "--sector", "university"],
-    )
-    .ok();
+    cli(&home, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
 
     // While it runs, a second server on the same data directory is refused.
-    let refused = cli(
-        &home,
-        &[
-            "up",
-            "--listen",
-            "127.0.0.1:0",
-            "--data",
-            &sandbox.path("data").display().to_string(),
-        ],
-    );
+    let refused = cli(&home, &["up", "--listen", "127.0.0.1:0", "--data", &sandbox.path("data").display().to_string()]);
     assert_eq!(refused.code, 1);
-    assert!(
-        refused
-            .stderr
-            .contains("is in use by another Lushan server"),
-        "{}",
-        refused.stderr
-    );
+    assert!(refused.stderr.contains("is in use by another Lushan server"), "{}", refused.stderr);
     first.stop();
 
     let config_before = std::fs::read_to_string(home.join(".config/lushan/cli.toml")).unwrap();
-    let second = sandbox
-        .start(&["up", "--listen", "127.0.0.1:0", "--data", "data"])
-        .unwrap();
+    let second = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data"]).unwrap();
     let banner = second.banner_text();
     assert!(!banner.contains("password:"), "{banner}");
     assert!(banner.contains("no new secrets"), "{banner}");
     // The CLI configuration still points at the old port; follow the new one.
     let config_after = std::fs::read_to_string(home.join(".config/lushan/cli.toml")).unwrap();
     assert_eq!(config_before, config_after);
-    let tenants = cli(
-        &home,
-        &["--url", &second.url, "--json", "admin", "tenant", "list"],
-    )
-    .ok()
-    .json();
+    let tenants = cli(&home, &["--url", &second.url, "--json", "admin", "tenant", "list"]).ok().json();
     assert_eq!(tenants.as_array().unwrap().len(), 2, "{tenants}");
     second.stop();
 }
@@ -279,14 +144,8 @@ fn serve_reads_a_config_file_and_leaves_the_cli_alone() {
         ),
     )
     .unwrap();
-    let server = sandbox
-        .start(&["serve", "--config", &config.display().to_string()])
-        .unwrap();
-    assert!(
-        server.banner_text().contains("lushan login --url"),
-        "{}",
-        server.banner_text()
-    );
+    let server = sandbox.start(&["serve", "--config", &config.display().to_string()]).unwrap();
+    assert!(server.banner_text().contains("lushan login --url"), "{}", server.banner_text());
     assert!(!server.home.join(".config/lushan/cli.toml").exists());
     assert!(sandbox.path("srv/lushan.db").exists());
     let password = server
@@ -299,19 +158,9 @@ fn serve_reads_a_config_file_and_leaves_the_cli_alone() {
         .unwrap()
         .to_owned();
     let home = sandbox.path("op");
-    cli_with_stdin(
-        &home,
-        &["login", "--url", &server.url, "admin", "--password-stdin"],
-        &format!("{password}\n"),
-    )
-    .ok();
+    cli_with_stdin(&home, &["login", "--url", &server.url, "admin", "--password-stdin"], &format!("{password}\n")).ok();
     let sites = cli(&home, &["--json", "sites"]).ok().json();
-    let names: Vec<&str> = sites
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|s| s["name"].as_str().unwrap())
-        .collect();
+    let names: Vec<&str> = sites.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["hpc", "local"]);
     assert_eq!(sites[0]["partitions"][0]["name"], "cpu");
     server.stop();
@@ -319,82 +168,28 @@ fn serve_reads_a_config_file_and_leaves_the_cli_alone() {
     std::fs::write(&config, "listen = \"127.0.0.1:0\"\nbogus = 1\n").unwrap();
     let bad = cli(&home, &["serve", "--config", &config.display().to_string()]);
     assert_eq!(bad.code, 1);
-    assert!(
-        bad.stderr.contains("unknown field `bogus`"),
-        "{}",
-        bad.stderr
-    );
+    assert!(bad.stderr.contains("unknown field `bogus`"), "{}", bad.stderr);
 }
 
 #[test]
 fn the_same_platform_runs_on_postgresql() {
     let Ok(admin_url) = std::env::var("LUSHAN_TEST_DATABASE_URL") else {
-        eprintln!(
-            "LUSHAN_TEST_DATABASE_URL is not set: the PostgreSQL run is skipped here (.ci/run sets it)"
-        );
+        eprintln!("LUSHAN_TEST_DATABASE_URL is not set: the PostgreSQL run is skipped here (.ci/run sets it)");
         return;
     };
     let runtime = tokio_runtime();
-    let url = runtime
-        .block_on(lushan_store::testing::create_scratch_database(
-            &admin_url,
-            "lushan_it",
-        ))
-        .unwrap();
+    let url = runtime.block_on(lushan_store::testing::create_scratch_database(&admin_url, "lushan_it")).unwrap();
     let sandbox = Sandbox::new();
-    let server = sandbox
-        .start(&[
-            "up",
-            "--listen",
-            "127.0.0.1:0",
-            "--data",
-            "data",
-            "--database-url",
-            &url,
-        ])
-        .unwrap();
-    assert!(
-        server.banner_text().contains("on postgres"),
-        "{}",
-        server.banner_text()
-    );
+    let server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--database-url", &url]).unwrap();
+    assert!(server.banner_text().contains("on postgres"), "{}", server.banner_text());
     let home = server.home.clone();
-    cli(
-        &home,
-        &[
-            "admin",
-            "tenant",
-            "create",
-            "jxu",
-            "--sector",
-            "university",
-            "--display-name",
-            "江西大学",
-        ],
-    )
-    .ok();
-    cli(
-        &home,
-        &["admin", "user", "create", "alice", "--tenant", "jxu"],
-    )
-    .ok();
-    cli(
-        &home,
-        &[
-            "admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice",
-        ],
-    )
-    .ok();
-    let tenant = cli(&home, &["--json", "admin", "tenant", "show", "jxu"])
-        .ok()
-        .json();
+    cli(&home, &["admin", "tenant", "create", "jxu", "--sector", "university", "--display-name", "江西大学"]).ok();
+    cli(&home, &["admin", "user", "create", "alice", "--tenant", "jxu"]).ok();
+    cli(&home, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
+    let tenant = cli(&home, &["--json", "admin", "tenant", "show", "jxu"]).ok().json();
     assert_eq!(tenant["display_name"], "江西大学");
     server.stop();
-    runtime
-        .block_on(lushan_store::testing::drop_scratch_database(
-            &admin_url, &url,
-        ))
-        .unwrap();
+    runtime.block_on(lushan_store::testing::drop_scratch_database(&admin_url, &url)).unwrap();
 }
 
 #[test]
@@ -402,29 +197,16 @@ fn client_errors_are_clear_and_exit_1() {
     let sandbox = Sandbox::new();
     let nowhere = cli(&sandbox.path("home"), &["whoami"]);
     assert_eq!(nowhere.code, 1);
-    assert!(
-        nowhere.stderr.contains("no server configured"),
-        "{}",
-        nowhere.stderr
-    );
-    let unreachable = cli(
-        &sandbox.path("home"),
-        &["--url", "http://127.0.0.1:9", "--json", "whoami"],
-    );
+    assert!(nowhere.stderr.contains("no server configured"), "{}", nowhere.stderr);
+    let unreachable = cli(&sandbox.path("home"), &["--url", "http://127.0.0.1:9", "--json", "whoami"]);
     assert_eq!(unreachable.code, 1);
     assert!(
-        unreachable.json()["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("cannot reach"),
+        unreachable.json()["error"]["message"].as_str().unwrap().contains("cannot reach"),
         "{}",
         unreachable.stdout
     );
 }
 
 fn tokio_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap()
 }

@@ -13,10 +13,7 @@ use lushan_model::Status;
 /// Projects the caller may see: all (operators), their tenant's (tenant admins), theirs (others).
 #[utoipa::path(get, path = "/api/v1/projects", tag = "projects", security(("bearer" = [])),
     responses((status = 200, body = Vec<Project>), (status = 401, body = ErrorBody)))]
-pub async fn projects_list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Vec<Project>>, ApiError> {
+pub async fn projects_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Project>>, ApiError> {
     let projects = state.services.list_projects(&caller).await?;
     Ok(Json(projects.into_iter().map(to_api::project).collect()))
 }
@@ -29,16 +26,8 @@ pub async fn projects_create(
     caller: Caller,
     Json(body): Json<ProjectCreate>,
 ) -> Result<(StatusCode, Json<Project>), ApiError> {
-    let input = NewProjectInput {
-        name: body.name,
-        tenant: body.tenant,
-        pi: body.pi,
-        description: body.description,
-    };
-    let project = state
-        .services
-        .create_project(&caller, input, now_ms())
-        .await?;
+    let input = NewProjectInput { name: body.name, tenant: body.tenant, pi: body.pi, description: body.description };
+    let project = state.services.create_project(&caller, input, now_ms()).await?;
     Ok((StatusCode::CREATED, Json(to_api::project(project))))
 }
 
@@ -51,9 +40,7 @@ pub async fn projects_show(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Project>, ApiError> {
-    Ok(Json(to_api::project(
-        state.services.project(&caller, &name).await?,
-    )))
+    Ok(Json(to_api::project(state.services.project(&caller, &name).await?)))
 }
 
 /// Disable a project. Nothing is deleted.
@@ -65,12 +52,7 @@ pub async fn projects_disable(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Project>, ApiError> {
-    Ok(Json(to_api::project(
-        state
-            .services
-            .set_project_status(&caller, &name, Status::Disabled, now_ms())
-            .await?,
-    )))
+    Ok(Json(to_api::project(state.services.set_project_status(&caller, &name, Status::Disabled, now_ms()).await?)))
 }
 
 /// Enable a disabled project.
@@ -82,46 +64,31 @@ pub async fn projects_enable(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Project>, ApiError> {
-    Ok(Json(to_api::project(
-        state
-            .services
-            .set_project_status(&caller, &name, Status::Active, now_ms())
-            .await?,
-    )))
+    Ok(Json(to_api::project(state.services.set_project_status(&caller, &name, Status::Active, now_ms()).await?)))
 }
 
 /// Add a member or change a member's role (PI, managers, tenant admins, operators).
 #[utoipa::path(post, path = "/api/v1/projects/{project}/members", tag = "projects", security(("bearer" = [])), request_body = MemberAdd,
     params(("project" = String, Path, description = "project name")),
-    responses((status = 200, body = Project), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Project), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn members_add(
     State(state): State<AppState>,
     caller: Caller,
     Path(name): Path<String>,
     Json(body): Json<MemberAdd>,
 ) -> Result<Json<Project>, ApiError> {
-    let role = body.role.map(from_api::project_role);
-    Ok(Json(to_api::project(
-        state
-            .services
-            .add_member(&caller, &name, &body.user, role, now_ms())
-            .await?,
-    )))
+    let role = body.role.map(from_api::member_role);
+    Ok(Json(to_api::project(state.services.add_member(&caller, &name, &body.user, role, now_ms()).await?)))
 }
 
 /// Remove a member (not the PI).
 #[utoipa::path(delete, path = "/api/v1/projects/{project}/members/{user}", tag = "projects", security(("bearer" = [])),
     params(("project" = String, Path, description = "project name"), ("user" = String, Path, description = "user name")),
-    responses((status = 200, body = Project), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Project), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub async fn members_remove(
     State(state): State<AppState>,
     caller: Caller,
     Path((name, user)): Path<(String, String)>,
 ) -> Result<Json<Project>, ApiError> {
-    Ok(Json(to_api::project(
-        state
-            .services
-            .remove_member(&caller, &name, &user, now_ms())
-            .await?,
-    )))
+    Ok(Json(to_api::project(state.services.remove_member(&caller, &name, &user, now_ms()).await?)))
 }

@@ -8,8 +8,7 @@ use crate::service::Caller;
 use axum::extract::State;
 use axum::http::StatusCode;
 use lushan_api::{
-    ErrorBody, LoginRequest, LoginResponse, Membership, PasswordChange, Token, TokenCreate,
-    TokenCreated, WhoAmI,
+    ErrorBody, LoginRequest, LoginResponse, Membership, PasswordChange, Token, TokenCreate, TokenCreated, WhoAmI,
 };
 
 /// Exchange a user name and password for a bearer token.
@@ -20,34 +19,22 @@ pub async fn login(
     Json(body): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let now = now_ms();
-    let (secret, token, user) = state
-        .services
-        .login(&body.user, body.password, body.expires_in.as_deref(), now)
-        .await?;
-    Ok(Json(LoginResponse {
-        token: secret,
-        token_info: to_api::token(token, now),
-        user: to_api::user(user),
-    }))
+    let (secret, token, user) =
+        state.services.login(&body.user, body.password, body.expires_in.as_deref(), now).await?;
+    Ok(Json(LoginResponse { token: secret, token_info: to_api::token(token, now), user: to_api::user(user) }))
 }
 
 /// Who the token belongs to, and their projects.
 #[utoipa::path(get, path = "/api/v1/whoami", tag = "session", security(("bearer" = [])),
     responses((status = 200, body = WhoAmI), (status = 401, body = ErrorBody)))]
-pub async fn whoami(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<WhoAmI>, ApiError> {
+pub async fn whoami(State(state): State<AppState>, caller: Caller) -> Result<Json<WhoAmI>, ApiError> {
     let user = state.services.me(&caller).await?;
     let projects = state.services.my_memberships(&caller).await?;
     Ok(Json(WhoAmI {
         user: to_api::user(user),
         projects: projects
             .into_iter()
-            .map(|(project, role)| Membership {
-                project,
-                role: to_api::project_role(role),
-            })
+            .map(|(project, role)| Membership { project, role: to_api::project_role(role) })
             .collect(),
     }))
 }
@@ -60,25 +47,17 @@ pub async fn password_change(
     caller: Caller,
     Json(body): Json<PasswordChange>,
 ) -> Result<StatusCode, ApiError> {
-    state
-        .services
-        .change_password(&caller, body.current_password, body.new_password, now_ms())
-        .await?;
+    state.services.change_password(&caller, body.current_password, body.new_password, now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// The caller's API tokens (never their secrets).
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "session", security(("bearer" = [])),
     responses((status = 200, body = Vec<Token>), (status = 401, body = ErrorBody)))]
-pub async fn tokens_list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Vec<Token>>, ApiError> {
+pub async fn tokens_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Token>>, ApiError> {
     let now = now_ms();
     let tokens = state.services.list_tokens(&caller).await?;
-    Ok(Json(
-        tokens.into_iter().map(|t| to_api::token(t, now)).collect(),
-    ))
+    Ok(Json(tokens.into_iter().map(|t| to_api::token(t, now)).collect()))
 }
 
 /// Create a personal API token; its secret is shown once.
@@ -90,17 +69,8 @@ pub async fn tokens_create(
     Json(body): Json<TokenCreate>,
 ) -> Result<(StatusCode, Json<TokenCreated>), ApiError> {
     let now = now_ms();
-    let (secret, token) = state
-        .services
-        .create_token(&caller, &body.name, body.expires_in.as_deref(), now)
-        .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(TokenCreated {
-            secret,
-            token: to_api::token(token, now),
-        }),
-    ))
+    let (secret, token) = state.services.create_token(&caller, &body.name, body.expires_in.as_deref(), now).await?;
+    Ok((StatusCode::CREATED, Json(TokenCreated { secret, token: to_api::token(token, now) })))
 }
 
 /// Revoke one of the caller's tokens.

@@ -10,10 +10,7 @@ use lushan_api::{AuditEvent, AuditQuery, ErrorBody, Site};
 /// Sites with their partitions and nodes.
 #[utoipa::path(get, path = "/api/v1/sites", tag = "sites", security(("bearer" = [])),
     responses((status = 200, body = Vec<Site>), (status = 401, body = ErrorBody)))]
-pub async fn sites_list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Vec<Site>>, ApiError> {
+pub async fn sites_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Site>>, ApiError> {
     let sites = state.services.list_sites(&caller).await?;
     Ok(Json(sites.into_iter().map(to_api::site).collect()))
 }

@@ -13,10 +13,7 @@ use lushan_model::Status;
 /// Tenants the caller may see: all for operators, their own for others.
 #[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = [])),
     responses((status = 200, body = Vec<Tenant>), (status = 401, body = ErrorBody)))]
-pub async fn tenants_list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Vec<Tenant>>, ApiError> {
+pub async fn tenants_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Tenant>>, ApiError> {
     let tenants = state.services.list_tenants(&caller).await?;
     Ok(Json(tenants.into_iter().map(to_api::tenant).collect()))
 }
@@ -31,13 +28,7 @@ pub async fn tenants_create(
 ) -> Result<(StatusCode, Json<Tenant>), ApiError> {
     let tenant = state
         .services
-        .create_tenant(
-            &caller,
-            &body.name,
-            from_api::sector(body.sector),
-            body.display_name,
-            now_ms(),
-        )
+        .create_tenant(&caller, &body.name, from_api::sector(body.sector), body.display_name, now_ms())
         .await?;
     Ok((StatusCode::CREATED, Json(to_api::tenant(tenant))))
 }
@@ -51,9 +42,7 @@ pub async fn tenants_show(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Tenant>, ApiError> {
-    Ok(Json(to_api::tenant(
-        state.services.tenant(&caller, &name).await?,
-    )))
+    Ok(Json(to_api::tenant(state.services.tenant(&caller, &name).await?)))
 }
 
 /// Disable a tenant: its users can no longer sign in. Nothing is deleted.
@@ -65,12 +54,7 @@ pub async fn tenants_disable(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Tenant>, ApiError> {
-    Ok(Json(to_api::tenant(
-        state
-            .services
-            .set_tenant_status(&caller, &name, Status::Disabled, now_ms())
-            .await?,
-    )))
+    Ok(Json(to_api::tenant(state.services.set_tenant_status(&caller, &name, Status::Disabled, now_ms()).await?)))
 }
 
 /// Enable a disabled tenant.
@@ -82,10 +66,5 @@ pub async fn tenants_enable(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Tenant>, ApiError> {
-    Ok(Json(to_api::tenant(
-        state
-            .services
-            .set_tenant_status(&caller, &name, Status::Active, now_ms())
-            .await?,
-    )))
+    Ok(Json(to_api::tenant(state.services.set_tenant_status(&caller, &name, Status::Active, now_ms()).await?)))
 }

@@ -13,10 +13,7 @@ use lushan_model::Status;
 /// Users the caller may see: all (operators), their tenant's (tenant admins), themselves (others).
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = Vec<User>), (status = 401, body = ErrorBody)))]
-pub async fn users_list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Vec<User>>, ApiError> {
+pub async fn users_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<User>>, ApiError> {
     let users = state.services.list_users(&caller).await?;
     Ok(Json(users.into_iter().map(to_api::user).collect()))
 }
@@ -38,13 +35,7 @@ pub async fn users_create(
         password: body.password,
     };
     let (user, one_time_password) = state.services.create_user(&caller, input, now_ms()).await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(UserCreated {
-            user: to_api::user(user),
-            one_time_password,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(UserCreated { user: to_api::user(user), one_time_password })))
 }
 
 /// One user.
@@ -56,9 +47,7 @@ pub async fn users_show(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<User>, ApiError> {
-    Ok(Json(to_api::user(
-        state.services.user(&caller, &name).await?,
-    )))
+    Ok(Json(to_api::user(state.services.user(&caller, &name).await?)))
 }
 
 /// Disable a user and revoke their tokens. Nothing is deleted.
@@ -70,12 +59,7 @@ pub async fn users_disable(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<User>, ApiError> {
-    Ok(Json(to_api::user(
-        state
-            .services
-            .set_user_status(&caller, &name, Status::Disabled, now_ms())
-            .await?,
-    )))
+    Ok(Json(to_api::user(state.services.set_user_status(&caller, &name, Status::Disabled, now_ms()).await?)))
 }
 
 /// Enable a disabled user (their old tokens stay revoked).
@@ -87,10 +71,5 @@ pub async fn users_enable(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<User>, ApiError> {
-    Ok(Json(to_api::user(
-        state
-            .services
-            .set_user_status(&caller, &name, Status::Active, now_ms())
-            .await?,
-    )))
+    Ok(Json(to_api::user(state.services.set_user_status(&caller, &name, Status::Active, now_ms()).await?)))
 }
