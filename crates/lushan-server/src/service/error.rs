@@ -11,7 +11,7 @@ pub enum ServiceError {
     #[error("{0}")]
     Forbidden(String),
     #[error("{what} `{key}` not found{hint}")]
-    NotFound { what: &'static str, key: String, hint: &'static str },
+    NotFound { what: &'static str, key: String, hint: String },
     #[error("{what} `{key}` already exists; names are never reused, pick another")]
     Conflict { what: &'static str, key: String },
     #[error("{0}")]
@@ -45,14 +45,14 @@ impl ServiceError {
     }
 
     pub(crate) fn not_found(what: &'static str, key: &str) -> ServiceError {
-        ServiceError::NotFound { what, key: key.chars().take(64).collect(), hint: "" }
+        ServiceError::NotFound { what, key: key.chars().take(64).collect(), hint: String::new() }
     }
 }
 
 impl From<StoreError> for ServiceError {
     fn from(err: StoreError) -> Self {
         match err {
-            StoreError::NotFound { what, key } => ServiceError::NotFound { what, key, hint: "" },
+            StoreError::NotFound { what, key } => ServiceError::NotFound { what, key, hint: String::new() },
             StoreError::Conflict { what, key } => ServiceError::Conflict { what, key },
             StoreError::Corrupt(detail) => ServiceError::Internal(detail),
             other => ServiceError::Unavailable(other),

@@ -295,7 +295,7 @@ impl Services {
             return Err(ServiceError::NotFound {
                 what: "user",
                 key: user.chars().take(64).collect(),
-                hint: " in the project's tenant; project members belong to the project's tenant",
+                hint: format!(" in tenant `{tenant_name}`; project members belong to the project's tenant"),
             });
         };
         if found.status == Status::Disabled {
