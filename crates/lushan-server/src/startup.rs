@@ -151,13 +151,7 @@ pub async fn bootstrap_if_new(store: &Store, password_cost: PasswordCost) -> any
             name: "local",
             backend: "local",
             partition: "local",
-            nodes: vec![NewNode {
-                name: &machine.hostname,
-                cpus: machine.cpus,
-                memory_mb: machine.memory_mb,
-                gpus: machine.gpus,
-                gpu_type: machine.gpu_type.as_deref(),
-            }],
+            nodes: vec![this_node(&machine)],
             created_at: now,
         },
     };
@@ -192,13 +186,7 @@ async fn ensure_configured_sites(store: &Store, config: &ServerConfig) -> anyhow
             name: &site.name,
             backend: &site.backend,
             partition: &partition,
-            nodes: vec![NewNode {
-                name: &machine.hostname,
-                cpus: machine.cpus,
-                memory_mb: machine.memory_mb,
-                gpus: machine.gpus,
-                gpu_type: machine.gpu_type.as_deref(),
-            }],
+            nodes: vec![this_node(&machine)],
             created_at: now_ms(),
         };
         let audit = AuditEntry {
@@ -218,6 +206,17 @@ async fn ensure_configured_sites(store: &Store, config: &ServerConfig) -> anyhow
         store.ensure_site(&new, centre.id, &audit).await?;
     }
     Ok(())
+}
+
+/// This machine as the one node of a `local` site.
+fn this_node(machine: &machine::MachineInfo) -> NewNode<'_> {
+    NewNode {
+        name: &machine.hostname,
+        cpus: machine.cpus,
+        memory_mb: machine.memory_mb,
+        gpus: machine.gpus,
+        gpu_type: machine.gpu_type.as_deref(),
+    }
 }
 
 async fn shutdown_signal() {
