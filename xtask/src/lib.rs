@@ -1,6 +1,6 @@
-//! Checks that keep the architecture honest (see ARCHITECTURE.md,
-//! "Invariants"). Each returns a list of problems, each naming the file and
-//! what to do.
+//! Checks that keep the architecture honest (ARCHITECTURE.md, "Invariants"),
+//! run by `cargo test` or alone with `cargo tidy`. Each returns a list of
+//! problems, each naming the file and what to do.
 
 pub mod tidy;
 
