@@ -145,3 +145,26 @@ pub fn audit(a: AuditRecord) -> api::AuditEvent {
         request_id: a.request_id,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The model and the wire spell every value the same way, so the CLI,
+    /// the API and the tables agree.
+    #[test]
+    fn model_and_wire_spellings_agree() {
+        for v in Sector::ALL {
+            assert_eq!(sector(*v).as_str(), v.as_str());
+        }
+        for v in Role::ALL {
+            assert_eq!(role(*v).as_str(), v.as_str());
+        }
+        for v in ProjectRole::ALL {
+            assert_eq!(project_role(*v).as_str(), v.as_str());
+        }
+        for v in Status::ALL {
+            assert_eq!(status(*v).as_str(), v.as_str());
+        }
+    }
+}
