@@ -6,10 +6,15 @@
 
 mod duration;
 mod ids;
+mod job;
 mod name;
 mod roles;
 
 pub use duration::{DurationError, parse_duration_secs};
 pub use ids::{NodeId, PartitionId, ProjectId, SiteId, TenantId, TokenId, UserId};
+pub use job::{
+    ArraySpec, BeginSpec, Dependency, DependencyCondition, Export, GpuRequest, JobRef, JobRequest, MemRequest,
+    OpenMode, TimeLimit,
+};
 pub use name::{Name, NameError, NameKind};
 pub use roles::{ParseEnumError, ProjectRole, Role, Sector, Status};
