@@ -381,3 +381,99 @@ mod tests {
         }
     }
 }
+
+/// A batch job submission: the script and sbatch options exactly as the
+/// user gave them; the server parses both with one parser.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobSubmit {
+    /// The batch script (starting with `#!`); absent with `--wrap`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 1048576)]
+    pub script: Option<String>,
+    /// sbatch options as separate words, e.g. `["-n", "4", "--time=10"]`.
+    #[serde(default)]
+    pub options: Vec<String>,
+    /// Arguments for the script.
+    #[serde(default)]
+    pub args: Vec<String>,
+    /// The submitter's environment: what `--export` passes, and `SBATCH_*` inputs.
+    #[serde(default)]
+    pub env: std::collections::BTreeMap<String, String>,
+    /// Absolute path of the directory the job was submitted from (default
+    /// working directory, and where relative paths start).
+    pub submit_dir: String,
+    /// A retry with the same key returns the first job instead of a second one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 200)]
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobSubmitted {
+    pub job: Job,
+    /// Options accepted without effect, and similar notes, with their line.
+    pub warnings: Vec<String>,
+    /// False when an idempotency key matched an earlier submission.
+    pub created: bool,
+}
+
+/// A job, with squeue's and scontrol's vocabulary.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Job {
+    pub job_id: i64,
+    pub name: String,
+    pub user: String,
+    pub project: String,
+    pub site: String,
+    pub partition: String,
+    /// PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL.
+    pub state: String,
+    /// Why it is pending (Priority, Resources, JobHeldUser...), or why it ended.
+    pub reason: String,
+    pub submit_time: String,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    /// `D-HH:MM:SS`, or `UNLIMITED`.
+    pub time_limit: String,
+    /// Seconds run so far (or in all).
+    pub elapsed_secs: i64,
+    pub nodes: i64,
+    pub ntasks: i64,
+    pub cpus_per_task: i64,
+    /// CPUs held on all nodes.
+    pub cpus: i64,
+    pub mem_per_node_mb: i64,
+    pub gpus_per_node: i64,
+    pub exclusive: bool,
+    pub held: bool,
+    /// The nodes it runs or ran on.
+    pub node_list: String,
+    /// `code:signal`, as Slurm prints it; empty until it ends.
+    pub exit_code: String,
+    pub workdir: String,
+    pub stdout: String,
+    pub stderr: String,
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct JobQuery {
+    /// Comma-separated states (long or short names), e.g. `PENDING,R`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Only this user's jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// Only this project's jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Comma-separated job ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ids: Option<String>,
+    /// Only jobs still pending or running (squeue's view).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub active: Option<bool>,
+}

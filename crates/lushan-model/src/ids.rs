@@ -29,4 +29,6 @@ id_type!(
     PartitionId,
     /// A node of a site.
     NodeId,
+    /// A job (each array task has its own).
+    JobId,
 );

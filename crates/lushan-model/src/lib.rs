@@ -9,12 +9,14 @@ mod ids;
 mod job;
 mod name;
 mod roles;
+mod state;
 
 pub use duration::{DurationError, parse_duration_secs};
-pub use ids::{NodeId, PartitionId, ProjectId, SiteId, TenantId, TokenId, UserId};
+pub use ids::{JobId, NodeId, PartitionId, ProjectId, SiteId, TenantId, TokenId, UserId};
 pub use job::{
     ArraySpec, BeginSpec, Dependency, DependencyCondition, Export, GpuRequest, JobRef, JobRequest, MemRequest,
     OpenMode, TimeLimit,
 };
 pub use name::{Name, NameError, NameKind};
 pub use roles::{ParseEnumError, ProjectRole, Role, Sector, Status};
+pub use state::{JobState, PendingReason};

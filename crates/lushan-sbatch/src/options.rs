@@ -19,6 +19,9 @@ pub enum Support {
     Ignored(&'static str),
     /// Refused at submission; the text says why and what to do.
     Rejected(&'static str),
+    /// Parsed and checked like a supported option, but the platform refuses
+    /// the job until it can act on it; the text says what to do meanwhile.
+    NotYet(&'static str),
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -44,13 +47,21 @@ const BINDING: &str = "tasks are bound to the job's cores by Lushan; finer bindi
 const NO_MAIL: &str = "no mail is sent; follow jobs with `lushan jobs` or `lushan logs --follow`";
 const CLIENT_ONLY: &str = "affects only what sbatch prints; Lushan's CLI has --json";
 const FREQ: &str = "CPU and GPU frequencies are not managed";
+/// Parsed and checked, but the local site does not run them yet (issue 4).
+const NOT_YET: &str = "parsed, but not run on this platform yet; submit the jobs one by one for now";
 const TOPOLOGY: &str = "node topology requests are not scheduled on";
 
 /// The table, in alphabetical order of long names.
 pub const OPTIONS: &[OptionSpec] = &[
     opt("account", Some('A'), R, S, "The project to charge (Slurm's account)."),
     opt("acctg-freq", None, R, I(NO_ACCOUNTING_FREQ), "Accounting and profiling sampling interval."),
-    opt("array", Some('a'), R, S, "Job array: ranges `0-15`, steps `0-15:4`, lists `1,3,5`, throttle `%2`."),
+    opt(
+        "array",
+        Some('a'),
+        R,
+        Support::NotYet(NOT_YET),
+        "Job array: ranges `0-15`, steps `0-15:4`, lists `1,3,5`, throttle `%2`.",
+    ),
     opt("batch", None, R, X("there is one kind of batch node; drop the option"), "Batch host features."),
     opt("bb", None, R, X(NO_BURST_BUFFER), "Burst buffer specification."),
     opt("bbf", None, R, X(NO_BURST_BUFFER), "Burst buffer specification file."),
@@ -58,7 +69,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         "begin",
         Some('b'),
         R,
-        S,
+        Support::NotYet(NOT_YET),
         "Start no earlier than: `now+60`, `now+2hours`, `16:00`, `2026-12-01T08:00`, `tomorrow`.",
     ),
     opt("chdir", Some('D'), R, S, "The job's working directory (default: the submit directory)."),
@@ -85,7 +96,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         "dependency",
         Some('d'),
         R,
-        S,
+        Support::NotYet(NOT_YET),
         "after, afterok, afternotok, afterany (`:JOB[:JOB]`, `+MIN` for after), singleton; `,` = all, `?` = any.",
     ),
     opt("distribution", Some('m'), R, I(BINDING), "Task distribution across nodes and sockets."),
@@ -275,7 +286,8 @@ pub fn markdown() -> String {
          may be shortened to any unambiguous prefix. Every option of Slurm 22.05's sbatch is listed here:\n\n\
          - **supported**: acted on;\n\
          - **accepted, warns**: the job is accepted and the warning says the option has no effect here, and why;\n\
-         - **rejected**: the submission is refused with the reason, so nothing runs differently than asked.\n\n\
+         - **rejected**: the submission is refused with the reason, so nothing runs differently than asked;\n\
+         - **not yet**: the value is checked, then the submission is refused until the platform runs it.\n\n\
          An option that is not an sbatch option is an error naming the line, the option and the value.\n\n\
          | option | short | Lushan | notes |\n| --- | --- | --- | --- |\n",
     );
@@ -290,6 +302,7 @@ pub fn markdown() -> String {
             Support::Supported => ("supported", spec.help.to_owned()),
             Support::Ignored(why) => ("accepted, warns", format!("{} Not acted on: {why}.", spec.help)),
             Support::Rejected(why) => ("rejected", format!("{} Refused: {why}.", spec.help)),
+            Support::NotYet(why) => ("not yet", format!("{} Checked, then refused: {why}.", spec.help)),
         };
         out.push_str(&format!("| {name} | {short} | {status} | {} |\n", note.replace('|', "\\|")));
     }

@@ -391,7 +391,7 @@ fn apply(request: &mut JobRequest, setting: &Setting, problems: &mut Vec<Diagnos
             });
             return Ok(());
         }
-        Support::Supported => {}
+        Support::Supported | Support::NotYet(_) => {}
     }
     let value = setting.value.as_deref().unwrap_or("");
     match spec.long {

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "lushan-data";
+/// Slurm's default KillWait.
+pub const DEFAULT_KILL_WAIT_SECS: u64 = 30;
 
 /// The file, as written by an operator. Unknown keys are errors.
 #[derive(Debug, Default, Deserialize)]
@@ -20,6 +22,13 @@ pub struct FileConfig {
     /// The URL users reach the platform at (behind a reverse proxy); written
     /// into the CLI configuration.
     pub public_url: Option<String>,
+    /// Seconds between SIGTERM and SIGKILL when a job is cancelled or
+    /// reaches its time limit (Slurm's KillWait). Default 30.
+    pub kill_wait_secs: Option<u64>,
+    /// Run every job as the server's own user instead of the submitter's
+    /// mapped Unix account. Off by default; when the server runs as root this
+    /// runs jobs as root, so only an operator who means it turns it on.
+    pub run_jobs_as_server_user: Option<bool>,
     #[serde(default)]
     pub sites: Vec<SiteConfig>,
 }
@@ -53,6 +62,8 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     pub sites: Vec<SiteConfig>,
     pub password_cost: PasswordCost,
+    pub kill_wait_secs: u64,
+    pub run_jobs_as_server_user: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -102,6 +113,8 @@ impl ServerConfig {
             public_url: overrides.public_url.or(from_file.public_url),
             sites: from_file.sites,
             password_cost,
+            kill_wait_secs: from_file.kill_wait_secs.unwrap_or(DEFAULT_KILL_WAIT_SECS),
+            run_jobs_as_server_user: from_file.run_jobs_as_server_user.unwrap_or(false),
         })
     }
 

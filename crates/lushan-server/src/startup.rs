@@ -59,6 +59,13 @@ pub fn lock_data_dir(dir: &Path) -> anyhow::Result<DataDirLock> {
 pub async fn run(options: StartOptions) -> anyhow::Result<()> {
     let config = options.config;
     let _lock = lock_data_dir(&config.data_dir)?;
+    // Job directories are handed to supervisors that may outlive us: make
+    // every path absolute.
+    let config = ServerConfig {
+        data_dir: std::fs::canonicalize(&config.data_dir)
+            .with_context(|| format!("cannot resolve {}", config.data_dir.display()))?,
+        ..config
+    };
     let url = config.database_url();
     let store = Store::connect(&url).await.with_context(|| "cannot open the database")?;
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
@@ -73,7 +80,17 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
         format!("http://{host}:{}", bound.port())
     });
 
-    let services = Services::new(store.clone(), config.password_cost);
+    let exe = std::env::current_exe().context("cannot find the lushan binary to supervise jobs with")?;
+    let control = std::sync::Arc::new(crate::control::Control::new(
+        store.clone(),
+        config.data_dir.join("jobs"),
+        exe,
+        crate::control::ControlSettings {
+            kill_wait_secs: config.kill_wait_secs,
+            run_jobs_as_server_user: config.run_jobs_as_server_user,
+        },
+    ));
+    let services = Services::new(store.clone(), config.password_cost).with_control(control.clone());
     let first = bootstrap_if_new(&store, config.password_cost).await?;
     ensure_configured_sites(&store, &config).await?;
 
@@ -102,6 +119,7 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
 
     let metrics = Metrics::global();
     metrics.spawn_upkeep();
+    tokio::spawn(control.run());
     let app = crate::http::router(services, metrics);
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("the HTTP server failed")?;
     store.close().await;

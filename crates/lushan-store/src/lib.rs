@@ -11,6 +11,7 @@
 //! store never reads the clock.
 
 mod error;
+mod jobs;
 mod records;
 mod sites;
 mod tenancy;
@@ -22,6 +23,7 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 use std::str::FromStr;
 
 pub use error::StoreError;
+pub use jobs::{JobEnd, JobFilter, JobRecord, NewJob};
 pub use records::*;
 
 /// Which database the store talks to.
@@ -114,6 +116,15 @@ impl Store {
             DbKind::Postgres => self.pool.begin().await?,
         };
         Ok(tx)
+    }
+
+    /// Appends an audit row on its own (for actions whose effect happens
+    /// outside the database, such as signalling a running job).
+    pub async fn append_audit_entry(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        append_audit(&mut tx, entry).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Reads a value of the `meta` table.

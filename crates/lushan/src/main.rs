@@ -51,9 +51,39 @@ enum Command {
     /// Administration: tenants, users, projects, audit log.
     #[command(subcommand)]
     Admin(cli::admin::AdminCommand),
+    /// Submit a batch script: `lushan submit [sbatch options] job.sh [args]` (alias: sbatch).
+    #[command(visible_alias = "sbatch", disable_help_flag = true)]
+    Submit(cli::jobs::SubmitArgs),
+    /// List pending and running jobs (alias: squeue).
+    #[command(visible_alias = "squeue")]
+    Jobs(cli::jobs::JobsArgs),
+    /// Show one job in detail (like `scontrol show job`).
+    Show { job_id: i64 },
+    /// Cancel jobs (alias: scancel).
+    #[command(visible_alias = "scancel")]
+    Cancel { job_ids: Vec<i64> },
+    /// Hold pending jobs: they will not start until released.
+    Hold { job_ids: Vec<i64> },
+    /// Release held jobs.
+    Release { job_ids: Vec<i64> },
+    /// Accounting: jobs that ended and still run (alias: sacct).
+    #[command(visible_alias = "sacct")]
+    Acct(cli::jobs::AcctArgs),
+    /// Internal: supervise one job (started by the server).
+    #[command(hide = true)]
+    ExecJob { dir: std::path::PathBuf },
 }
 
 fn main() -> ExitCode {
+    // The job supervisor must not start an async runtime or parse anything
+    // else: it is the parent of the user's job.
+    let raw: Vec<String> = std::env::args().collect();
+    if raw.get(1).map(String::as_str) == Some("exec-job")
+        && let Some(dir) = raw.get(2)
+    {
+        let code = lushan_backend::local::run_supervisor(std::path::Path::new(dir));
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     let args = Args::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
@@ -87,5 +117,13 @@ async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
         Command::Sites => cli::admin::sites(&connection.client()?, out).await,
         Command::Token(command) => cli::session::token(&connection.client()?, command, out).await,
         Command::Admin(command) => cli::admin::run(&connection.client()?, command, out).await,
+        Command::Submit(submit) => cli::jobs::submit(&connection.client()?, submit, out).await,
+        Command::Jobs(jobs) => cli::jobs::jobs(&connection.client()?, jobs, out).await,
+        Command::Show { job_id } => cli::jobs::show(&connection.client()?, job_id, out).await,
+        Command::Cancel { job_ids } => cli::jobs::act(&connection.client()?, "cancel", &job_ids, out).await,
+        Command::Hold { job_ids } => cli::jobs::act(&connection.client()?, "hold", &job_ids, out).await,
+        Command::Release { job_ids } => cli::jobs::act(&connection.client()?, "release", &job_ids, out).await,
+        Command::Acct(acct) => cli::jobs::acct(&connection.client()?, acct, out).await,
+        Command::ExecJob { .. } => anyhow::bail!("exec-job is started by the server only"),
     }
 }

@@ -1,6 +1,8 @@
 //! Domain records to wire types. The only place that knows both.
 
-use crate::service::{AuditRecord, MemberRecord, ProjectRecord, SiteRecord, TenantRecord, TokenRecord, UserRecord};
+use crate::service::{
+    AuditRecord, JobRecord, MemberRecord, ProjectRecord, SiteRecord, TenantRecord, TokenRecord, UserRecord,
+};
 use lushan_api as api;
 use lushan_model::{ProjectRole, Role, Sector, Status};
 
@@ -128,6 +130,57 @@ pub fn site(s: SiteRecord) -> api::Site {
                 owner: n.owner_tenant,
             })
             .collect(),
+    }
+}
+
+/// Seconds as Slurm prints a time limit or elapsed time: `D-HH:MM:SS`,
+/// without the day part when it is 0.
+pub fn slurm_duration(secs: i64) -> String {
+    let secs = secs.max(0);
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
+    if days > 0 { format!("{days}-{h:02}:{m:02}:{s:02}") } else { format!("{h:02}:{m:02}:{s:02}") }
+}
+
+pub fn job(j: JobRecord, now: i64) -> api::Job {
+    let elapsed_ms = match (j.start_time, j.end_time) {
+        (Some(start), Some(end)) => end - start,
+        (Some(start), None) => now - start,
+        _ => 0,
+    };
+    let stdout = j.stdout_path.clone();
+    api::Job {
+        job_id: j.id.0,
+        name: j.name,
+        user: j.user_name,
+        project: j.project_name,
+        site: j.site_name,
+        partition: j.partition_name,
+        state: j.state.as_str().to_owned(),
+        reason: j.reason,
+        submit_time: time(j.submit_time),
+        start_time: j.start_time.map(time),
+        end_time: j.end_time.map(time),
+        time_limit: if j.time_limit_secs == 0 { "UNLIMITED".into() } else { slurm_duration(j.time_limit_secs) },
+        elapsed_secs: elapsed_ms / 1000,
+        nodes: j.nodes,
+        ntasks: j.ntasks,
+        cpus_per_task: j.cpus_per_task,
+        cpus: j.cpus_per_node * j.nodes,
+        mem_per_node_mb: j.mem_per_node_mb,
+        gpus_per_node: j.gpus_per_node,
+        exclusive: j.exclusive,
+        held: j.held,
+        node_list: j.node_list,
+        exit_code: match (j.exit_code, j.exit_signal) {
+            (Some(code), signal) => format!("{code}:{}", signal.unwrap_or(0)),
+            (None, Some(signal)) => format!("0:{signal}"),
+            (None, None) => String::new(),
+        },
+        workdir: j.workdir,
+        stdout,
+        stderr: j.stderr_path,
+        comment: j.comment,
     }
 }
 

@@ -5,18 +5,22 @@
 mod auth;
 mod caller;
 mod error;
+mod jobs;
 mod tenancy;
 mod tokens;
 
 pub use auth::{LoginLimiter, PasswordCost, generate_password, generate_token, hash_password, hash_token};
 pub use caller::Caller;
 pub use error::ServiceError;
+pub use jobs::{DEFAULT_TIME_LIMIT_SECS, JobSelection, SubmitJob, Submitted, partition_nodes};
 pub use tenancy::{NewProjectInput, NewUserInput};
 
 use lushan_store::{AuditEntry, Store};
 
 /// The records the use cases return, for `http::to_api` to convert.
-pub use lushan_store::{AuditRecord, MemberRecord, ProjectRecord, SiteRecord, TenantRecord, TokenRecord, UserRecord};
+pub use lushan_store::{
+    AuditRecord, JobRecord, MemberRecord, ProjectRecord, SiteRecord, TenantRecord, TokenRecord, UserRecord,
+};
 use std::sync::Arc;
 
 tokio::task_local! {
@@ -36,11 +40,18 @@ pub struct Services {
     store: Store,
     limiter: Arc<LoginLimiter>,
     password_cost: PasswordCost,
+    /// The job control loop, when this server runs jobs.
+    control: Option<Arc<crate::control::Control>>,
 }
 
 impl Services {
     pub fn new(store: Store, password_cost: PasswordCost) -> Services {
-        Services { store, limiter: Arc::new(LoginLimiter::default()), password_cost }
+        Services { store, limiter: Arc::new(LoginLimiter::default()), password_cost, control: None }
+    }
+
+    /// The same services, with jobs run by `control`.
+    pub fn with_control(self, control: Arc<crate::control::Control>) -> Services {
+        Services { control: Some(control), ..self }
     }
 
     pub fn store(&self) -> &Store {

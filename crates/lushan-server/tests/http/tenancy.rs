@@ -13,6 +13,8 @@ struct World {
     callers: Vec<(&'static str, String)>,
     /// A token id belonging to tenant B's PI.
     b_token_id: i64,
+    /// A job of tenant B's PI.
+    b_job_id: i64,
 }
 
 /// Names of tenant B's objects; none may appear in anything A's callers see.
@@ -38,6 +40,9 @@ async fn world() -> World {
     p.admin(Method::POST, "/api/v1/projects/b-proj/members", json!({"user": "b-member"})).await;
     let tokens = p.call(Method::GET, "/api/v1/tokens", Some(&b_pi), None).await;
     let b_token_id = tokens.body[0]["id"].as_i64().unwrap();
+    let job = p.call(Method::POST, "/api/v1/jobs", Some(&b_pi), Some(submit("b-proj"))).await;
+    assert_eq!(job.status, StatusCode::CREATED, "{}", job.body);
+    let b_job_id = job.body["job"]["job_id"].as_i64().unwrap();
     World {
         p,
         callers: vec![
@@ -48,7 +53,13 @@ async fn world() -> World {
             ("reviewer", a_reviewer),
         ],
         b_token_id,
+        b_job_id,
     }
+}
+
+/// A trivial job charged to `project`.
+pub fn submit(project: &str) -> Value {
+    json!({"script": "#!/bin/sh\ntrue\n", "options": ["-A", project, "-J", "matrix"], "submit_dir": "/tmp"})
 }
 
 /// How a route is checked.
@@ -104,6 +115,12 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
         }
         ("get", "/api/v1/sites") => Case::Shared { path: route.into() },
         ("get", "/api/v1/audit") => Case::Scoped { path: "/api/v1/audit?limit=10000".into() },
+        ("get", "/api/v1/jobs") => Case::Scoped { path: route.into() },
+        ("post", "/api/v1/jobs") => cross(route, Some(submit("b-proj"))),
+        ("get", "/api/v1/jobs/{id}") => cross(&format!("/api/v1/jobs/{}", w.b_job_id), None),
+        ("post", "/api/v1/jobs/{id}/cancel") => cross(&format!("/api/v1/jobs/{}/cancel", w.b_job_id), None),
+        ("post", "/api/v1/jobs/{id}/hold") => cross(&format!("/api/v1/jobs/{}/hold", w.b_job_id), None),
+        ("post", "/api/v1/jobs/{id}/release") => cross(&format!("/api/v1/jobs/{}/release", w.b_job_id), None),
         _ => panic!("route {method} {route} has no case in the tenancy matrix: add one to tests/http/tenancy.rs"),
     }
 }
@@ -153,7 +170,7 @@ async fn no_role_of_one_tenant_reaches_another_tenant() {
         }
     }
     assert_eq!(cross_tenant_access, Vec::<String>::new(), "cross-tenant access");
-    assert!(checked >= 25 * 5, "only {checked} checks ran");
+    assert!(checked >= 31 * 5, "only {checked} checks ran");
 
     // B's objects are untouched.
     let b_proj = w.p.call(Method::GET, "/api/v1/projects/b-proj", Some(&w.p.operator_token), None).await;
@@ -161,6 +178,9 @@ async fn no_role_of_one_tenant_reaches_another_tenant() {
     assert_eq!(b_proj.body["members"].as_array().unwrap().len(), 2);
     let b_member = w.p.call(Method::GET, "/api/v1/users/b-member", Some(&w.p.operator_token), None).await;
     assert_eq!(b_member.body["status"], "active");
+    let b_job = w.p.call(Method::GET, &format!("/api/v1/jobs/{}", w.b_job_id), Some(&w.p.operator_token), None).await;
+    assert_eq!(b_job.body["state"], "PENDING");
+    assert_eq!(b_job.body["held"], false);
 }
 
 #[tokio::test]
@@ -169,7 +189,8 @@ async fn the_operator_reaches_every_tenant() {
     // to everyone; the operator must reach them.
     let w = world().await;
     let op = Some(w.p.operator_token.as_str());
-    for path in ["/api/v1/tenants/zju", "/api/v1/users/b-member", "/api/v1/projects/b-proj"] {
+    let b_job = format!("/api/v1/jobs/{}", w.b_job_id);
+    for path in ["/api/v1/tenants/zju", "/api/v1/users/b-member", "/api/v1/projects/b-proj", &b_job] {
         let reply = w.p.call(Method::GET, path, op, None).await;
         assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
     }

@@ -2,6 +2,7 @@
 //! description. Each handler extracts typed input, calls one service
 //! function and converts the result with `to_api`.
 
+pub mod jobs;
 pub mod projects;
 pub mod session;
 pub mod sites;
@@ -37,4 +38,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::members_remove))
         .routes(routes!(sites::sites_list))
         .routes(routes!(sites::audit_list))
+        .routes(routes!(jobs::jobs_list, jobs::jobs_create))
+        .routes(routes!(jobs::jobs_show))
+        .routes(routes!(jobs::jobs_cancel))
+        .routes(routes!(jobs::jobs_hold))
+        .routes(routes!(jobs::jobs_release))
 }

@@ -1,0 +1,447 @@
+//! The `local` backend: jobs on this machine.
+//!
+//! Each job gets a directory `JOBS/ID/` holding `spec.json` (what to run),
+//! `script` (the batch script), `supervisor.pid`, and at the end
+//! `status.json` (how it ended), written atomically. The supervisor is
+//! `lushan exec-job JOBS/ID`: it starts a new session (so it survives the
+//! server being killed or restarted), binds itself and so the job to the
+//! job's CPUs, runs the script in a process group of its own, and enforces
+//! the time limit (SIGTERM, the grace time, SIGKILL: TIMEOUT), the memory
+//! limit (a watcher over the group's resident memory: OUT_OF_MEMORY) and
+//! cancellation (a `cancel` file: CANCELLED).
+//!
+//! This machine has no delegated cgroup v2, so limits use affinity and the
+//! watcher; processes that leave the job's process group escape the watcher.
+
+use crate::{BackendError, procfs};
+use lushan_model::JobState;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::io::Write;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// Who the job runs as when the server runs as root.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunAs {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// Everything the supervisor needs to run one job.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LaunchSpec {
+    pub job_id: i64,
+    pub script: String,
+    pub args: Vec<String>,
+    /// The job's whole environment, Slurm's variables included.
+    pub env: Vec<(String, String)>,
+    pub workdir: PathBuf,
+    pub stdout: PathBuf,
+    pub stderr: PathBuf,
+    pub stdin: PathBuf,
+    pub append: bool,
+    /// 0: no limit.
+    pub time_limit_secs: u64,
+    /// Slurm's KillWait: seconds between SIGTERM and SIGKILL.
+    pub kill_wait_secs: u64,
+    /// Index into the CPUs this machine lets us use.
+    pub cpus: Vec<u32>,
+    /// 0: no limit.
+    pub memory_limit_mb: u64,
+    pub run_as: Option<RunAs>,
+}
+
+/// How a job ended, as its supervisor saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outcome {
+    pub state: JobState,
+    pub exit_code: i64,
+    pub signal: i64,
+    pub start_ms: i64,
+    pub end_ms: i64,
+    pub max_rss_kib: i64,
+    /// A sentence for the job's reason column when it did not complete.
+    pub detail: String,
+}
+
+/// What polling a job's directory found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobProgress {
+    Running,
+    Ended(Outcome),
+    /// The supervisor is gone without saying how the job ended.
+    Lost(String),
+    /// No supervisor was ever started for it.
+    NotLaunched,
+}
+
+/// Launches, polls and cancels local jobs.
+pub struct LocalBackend {
+    jobs_dir: PathBuf,
+    /// The `lushan` binary, run as `lushan exec-job DIR`.
+    exe: PathBuf,
+    /// Supervisors started by this server process, reaped as they end.
+    children: Mutex<HashMap<i64, Child>>,
+}
+
+const SUPERVISOR_MARKER: &str = "exec-job";
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+/// Writes `text` to `path` through a temporary file and a rename, synced,
+/// so a reader sees all of it or nothing.
+fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut file = std::fs::File::create(&tmp)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+fn spec_to_json(spec: &LaunchSpec) -> Value {
+    json!({
+        "job_id": spec.job_id,
+        "args": spec.args,
+        "env": spec.env.iter().map(|(k, v)| json!([k, v])).collect::<Vec<_>>(),
+        "workdir": spec.workdir,
+        "stdout": spec.stdout,
+        "stderr": spec.stderr,
+        "stdin": spec.stdin,
+        "append": spec.append,
+        "time_limit_secs": spec.time_limit_secs,
+        "kill_wait_secs": spec.kill_wait_secs,
+        "cpus": spec.cpus,
+        "memory_limit_mb": spec.memory_limit_mb,
+        "run_as": spec.run_as.map(|r| json!({"uid": r.uid, "gid": r.gid})),
+    })
+}
+
+fn spec_from_json(value: &Value, script: String) -> Option<LaunchSpec> {
+    let strings =
+        |v: &Value| v.as_array().map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect::<Vec<_>>());
+    Some(LaunchSpec {
+        job_id: value["job_id"].as_i64()?,
+        script,
+        args: strings(&value["args"])?,
+        env: value["env"]
+            .as_array()?
+            .iter()
+            .filter_map(|pair| Some((pair[0].as_str()?.to_owned(), pair[1].as_str()?.to_owned())))
+            .collect(),
+        workdir: PathBuf::from(value["workdir"].as_str()?),
+        stdout: PathBuf::from(value["stdout"].as_str()?),
+        stderr: PathBuf::from(value["stderr"].as_str()?),
+        stdin: PathBuf::from(value["stdin"].as_str()?),
+        append: value["append"].as_bool()?,
+        time_limit_secs: value["time_limit_secs"].as_u64()?,
+        kill_wait_secs: value["kill_wait_secs"].as_u64()?,
+        cpus: value["cpus"].as_array()?.iter().filter_map(|c| c.as_u64().map(|c| c as u32)).collect(),
+        memory_limit_mb: value["memory_limit_mb"].as_u64()?,
+        run_as: match &value["run_as"] {
+            Value::Null => None,
+            r => Some(RunAs { uid: r["uid"].as_u64()? as u32, gid: r["gid"].as_u64()? as u32 }),
+        },
+    })
+}
+
+fn outcome_from_json(value: &Value) -> Option<Outcome> {
+    Some(Outcome {
+        state: value["state"].as_str()?.parse().ok()?,
+        exit_code: value["exit_code"].as_i64()?,
+        signal: value["signal"].as_i64()?,
+        start_ms: value["start_ms"].as_i64()?,
+        end_ms: value["end_ms"].as_i64()?,
+        max_rss_kib: value["max_rss_kib"].as_i64()?,
+        detail: value["detail"].as_str()?.to_owned(),
+    })
+}
+
+impl LocalBackend {
+    pub fn new(jobs_dir: PathBuf, exe: PathBuf) -> LocalBackend {
+        LocalBackend { jobs_dir, exe, children: Mutex::new(HashMap::new()) }
+    }
+
+    fn job_dir(&self, job_id: i64) -> PathBuf {
+        self.jobs_dir.join(job_id.to_string())
+    }
+
+    /// Writes the job's directory and starts its supervisor.
+    pub fn launch(&self, spec: &LaunchSpec) -> Result<(), BackendError> {
+        let dir = self.job_dir(spec.job_id);
+        let io = |source| BackendError::JobDir { path: dir.display().to_string(), source };
+        std::fs::create_dir_all(&dir).map_err(io)?;
+        // A relaunch after a requeue starts clean.
+        for stale in ["status.json", "cancel", "supervisor.pid"] {
+            let _ = std::fs::remove_file(dir.join(stale));
+        }
+        let script = dir.join("script");
+        std::fs::write(&script, &spec.script).map_err(io)?;
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
+        if let Some(run_as) = spec.run_as {
+            let owner = Some(nix::unistd::Uid::from_raw(run_as.uid));
+            let group = Some(nix::unistd::Gid::from_raw(run_as.gid));
+            let _ = nix::unistd::chown(&script, owner, group);
+            let _ = nix::unistd::chown(&dir, owner, group);
+        }
+        write_atomically(&dir.join("spec.json"), &spec_to_json(spec).to_string()).map_err(io)?;
+        let log = std::fs::File::create(dir.join("supervisor.log")).map_err(io)?;
+        let child = Command::new(&self.exe)
+            .arg(SUPERVISOR_MARKER)
+            .arg(&dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .map_err(BackendError::Spawn)?;
+        self.children.lock().unwrap_or_else(|e| e.into_inner()).insert(spec.job_id, child);
+        Ok(())
+    }
+
+    /// What became of a job this or an earlier server launched.
+    pub fn poll(&self, job_id: i64) -> JobProgress {
+        let dir = self.job_dir(job_id);
+        self.reap(job_id);
+        if let Ok(text) = std::fs::read_to_string(dir.join("status.json")) {
+            return match serde_json::from_str::<Value>(&text).ok().as_ref().and_then(outcome_from_json) {
+                Some(outcome) => JobProgress::Ended(outcome),
+                None => JobProgress::Lost(format!("unreadable status file {}", dir.join("status.json").display())),
+            };
+        }
+        if self.children.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&job_id) {
+            return JobProgress::Running;
+        }
+        match std::fs::read_to_string(dir.join("supervisor.pid")).ok().and_then(|t| t.trim().parse::<i32>().ok()) {
+            Some(pid) if procfs::is_alive_with(pid, SUPERVISOR_MARKER) => JobProgress::Running,
+            Some(_) => {
+                // It may have written its status between our two reads.
+                if dir.join("status.json").exists() {
+                    return self.poll(job_id);
+                }
+                JobProgress::Lost("the job's supervisor ended without recording how the job ended".into())
+            }
+            None if dir.join("spec.json").exists() => {
+                JobProgress::Lost("the job's supervisor never started; see supervisor.log in the job directory".into())
+            }
+            None => JobProgress::NotLaunched,
+        }
+    }
+
+    /// Collects an ended supervisor we started, so it leaves no zombie.
+    fn reap(&self, job_id: i64) {
+        let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(child) = children.get_mut(&job_id)
+            && !matches!(child.try_wait(), Ok(None))
+        {
+            children.remove(&job_id);
+        }
+    }
+
+    /// Asks the supervisor to end the job (SIGTERM, grace, SIGKILL).
+    pub fn cancel(&self, job_id: i64) -> Result<(), BackendError> {
+        let dir = self.job_dir(job_id);
+        write_atomically(&dir.join("cancel"), "cancel\n")
+            .map_err(|source| BackendError::JobDir { path: dir.display().to_string(), source })
+    }
+}
+
+/// The supervisor: `lushan exec-job DIR`. Returns the process exit code.
+pub fn run_supervisor(dir: &Path) -> i32 {
+    // A session of our own: the server's death or its terminal's hangup does
+    // not reach the job.
+    let _ = nix::unistd::setsid();
+    let _ = std::fs::write(dir.join("supervisor.pid"), format!("{}\n", std::process::id()));
+    let start_ms = now_ms();
+    let finish = |state: JobState, exit_code: i64, signal: i64, max_rss_kib: u64, detail: &str| {
+        let status = json!({
+            "state": state.as_str(),
+            "exit_code": exit_code,
+            "signal": signal,
+            "start_ms": start_ms,
+            "end_ms": now_ms(),
+            "max_rss_kib": max_rss_kib,
+            "detail": detail,
+        });
+        match write_atomically(&dir.join("status.json"), &status.to_string()) {
+            Ok(()) => 0,
+            Err(err) => {
+                eprintln!("cannot write status.json: {err}");
+                1
+            }
+        }
+    };
+    let spec = std::fs::read_to_string(dir.join("spec.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|value| spec_from_json(&value, String::new()));
+    let Some(spec) = spec else {
+        return finish(JobState::Failed, 1, 0, 0, "the job's spec.json is missing or unreadable");
+    };
+    match supervise(dir, &spec) {
+        Ok(end) => finish(end.state, end.exit_code, end.signal, end.max_rss_kib, &end.detail),
+        Err(detail) => finish(JobState::Failed, 1, 0, 0, &detail),
+    }
+}
+
+struct End {
+    state: JobState,
+    exit_code: i64,
+    signal: i64,
+    max_rss_kib: u64,
+    detail: String,
+}
+
+fn open_output(path: &Path, append: bool, run_as: Option<RunAs>) -> Result<std::fs::File, String> {
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .write(true)
+        .append(append)
+        .truncate(!append)
+        .open(path)
+        .map_err(|err| format!("cannot open {}: {err}", path.display()))?;
+    if let Some(run_as) = run_as {
+        let _ = nix::unistd::chown(
+            path,
+            Some(nix::unistd::Uid::from_raw(run_as.uid)),
+            Some(nix::unistd::Gid::from_raw(run_as.gid)),
+        );
+    }
+    Ok(file)
+}
+
+fn bind_to_cpus(cpus: &[u32]) {
+    use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+    use nix::unistd::Pid;
+    let Ok(allowed) = sched_getaffinity(Pid::from_raw(0)) else { return };
+    let usable: Vec<usize> = (0..CpuSet::count()).filter(|i| allowed.is_set(*i).unwrap_or(false)).collect();
+    let mut set = CpuSet::new();
+    let mut any = false;
+    for cpu in cpus {
+        if let Some(real) = usable.get(*cpu as usize) {
+            any |= set.set(*real).is_ok();
+        }
+    }
+    if any && let Err(err) = sched_setaffinity(Pid::from_raw(0), &set) {
+        eprintln!("cannot bind to CPUs {cpus:?}: {err}");
+    }
+}
+
+fn signal_group(pgid: i32, signal: nix::sys::signal::Signal) {
+    let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pgid), signal);
+}
+
+fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
+    bind_to_cpus(&spec.cpus);
+    let stdout = open_output(&spec.stdout, spec.append, spec.run_as)?;
+    let stderr = if spec.stderr == spec.stdout {
+        stdout.try_clone().map_err(|e| e.to_string())?
+    } else {
+        open_output(&spec.stderr, spec.append, spec.run_as)?
+    };
+    let stdin =
+        std::fs::File::open(&spec.stdin).map_err(|err| format!("cannot open input {}: {err}", spec.stdin.display()))?;
+    let mut command = Command::new(dir.join("script"));
+    command
+        .args(&spec.args)
+        .env_clear()
+        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .current_dir(&spec.workdir)
+        .stdin(stdin)
+        .stdout(stdout)
+        .stderr(stderr)
+        .process_group(0);
+    if let Some(run_as) = spec.run_as {
+        command.uid(run_as.uid).gid(run_as.gid);
+    }
+    let mut child = command.spawn().map_err(|err| format!("cannot start the job script: {err}"))?;
+    let pgid = child.id() as i32;
+    let started = Instant::now();
+    let mut max_rss_kib = 0u64;
+    let mut ending: Option<(JobState, String, Instant)> = None;
+    let mut last_memory_check = Instant::now() - Duration::from_secs(1);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                // Whatever the script left behind in its group goes with it.
+                signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+                let exit_code = status.code().map(i64::from).unwrap_or(0);
+                let signal = status.signal().map(i64::from).unwrap_or(0);
+                let (state, detail) = match ending {
+                    Some((state, detail, _)) => (state, detail),
+                    None if exit_code == 0 && signal == 0 => (JobState::Completed, String::new()),
+                    None if signal != 0 => (JobState::Failed, format!("the job script was killed by signal {signal}")),
+                    None => (JobState::Failed, format!("the job script exited with code {exit_code}")),
+                };
+                return Ok(End { state, exit_code, signal, max_rss_kib, detail });
+            }
+            Ok(None) => {}
+            Err(err) => return Err(format!("cannot wait for the job script: {err}")),
+        }
+        if ending.is_none() {
+            if spec.time_limit_secs > 0 && started.elapsed() >= Duration::from_secs(spec.time_limit_secs) {
+                ending = Some((JobState::Timeout, "the job reached its time limit".into(), Instant::now()));
+            } else if dir.join("cancel").exists() {
+                ending = Some((JobState::Cancelled, "cancelled".into(), Instant::now()));
+            }
+            if ending.is_some() {
+                signal_group(pgid, nix::sys::signal::Signal::SIGTERM);
+            }
+        }
+        if last_memory_check.elapsed() >= Duration::from_millis(250) {
+            last_memory_check = Instant::now();
+            let rss = procfs::group_rss_kib(pgid);
+            max_rss_kib = max_rss_kib.max(rss);
+            if spec.memory_limit_mb > 0 && rss > spec.memory_limit_mb * 1024 && ending.is_none() {
+                // Over its memory: killed at once, as the kernel's OOM killer would.
+                ending = Some((
+                    JobState::OutOfMemory,
+                    format!("the job used {} MiB, over its limit of {} MiB", rss / 1024, spec.memory_limit_mb),
+                    Instant::now(),
+                ));
+                signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+            }
+        }
+        if let Some((_, _, since)) = &ending
+            && since.elapsed() >= Duration::from_secs(spec.kill_wait_secs)
+        {
+            signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn specs_round_trip_through_json() {
+        let spec = LaunchSpec {
+            job_id: 7,
+            script: String::new(),
+            args: vec!["a b".into()],
+            env: vec![("SLURM_JOB_ID".into(), "7".into())],
+            workdir: "/tmp".into(),
+            stdout: "/tmp/o".into(),
+            stderr: "/tmp/e".into(),
+            stdin: "/dev/null".into(),
+            append: false,
+            time_limit_secs: 60,
+            kill_wait_secs: 5,
+            cpus: vec![0, 1],
+            memory_limit_mb: 100,
+            run_as: Some(RunAs { uid: 1000, gid: 1000 }),
+        };
+        assert_eq!(spec_from_json(&spec_to_json(&spec), String::new()), Some(spec));
+    }
+}

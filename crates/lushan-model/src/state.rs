@@ -1,0 +1,130 @@
+//! Job states and pending reasons, spelled as Slurm spells them.
+
+use crate::ParseEnumError;
+use std::fmt;
+use std::str::FromStr;
+
+/// A job's state. `Display` is Slurm's spelling (`OUT_OF_MEMORY`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum JobState {
+    Pending,
+    Running,
+    Completed,
+    Failed,
+    Cancelled,
+    Timeout,
+    OutOfMemory,
+    NodeFail,
+}
+
+impl JobState {
+    pub const ALL: &'static [JobState] = &[
+        JobState::Pending,
+        JobState::Running,
+        JobState::Completed,
+        JobState::Failed,
+        JobState::Cancelled,
+        JobState::Timeout,
+        JobState::OutOfMemory,
+        JobState::NodeFail,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "PENDING",
+            JobState::Running => "RUNNING",
+            JobState::Completed => "COMPLETED",
+            JobState::Failed => "FAILED",
+            JobState::Cancelled => "CANCELLED",
+            JobState::Timeout => "TIMEOUT",
+            JobState::OutOfMemory => "OUT_OF_MEMORY",
+            JobState::NodeFail => "NODE_FAIL",
+        }
+    }
+
+    /// squeue's two-letter code.
+    pub fn short(self) -> &'static str {
+        match self {
+            JobState::Pending => "PD",
+            JobState::Running => "R",
+            JobState::Completed => "CD",
+            JobState::Failed => "F",
+            JobState::Cancelled => "CA",
+            JobState::Timeout => "TO",
+            JobState::OutOfMemory => "OOM",
+            JobState::NodeFail => "NF",
+        }
+    }
+
+    /// Ended for good.
+    pub fn is_final(self) -> bool {
+        !matches!(self, JobState::Pending | JobState::Running)
+    }
+}
+
+impl fmt::Display for JobState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for JobState {
+    type Err = ParseEnumError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let upper = s.to_ascii_uppercase();
+        JobState::ALL
+            .iter()
+            .find(|state| state.as_str() == upper || state.short() == upper || (upper == "CANCELED" && **state == JobState::Cancelled))
+            .copied()
+            .ok_or_else(|| ParseEnumError {
+                what: "job state",
+                value: s.chars().take(64).collect(),
+                expected: "PENDING RUNNING COMPLETED FAILED CANCELLED TIMEOUT OUT_OF_MEMORY NODE_FAIL (or PD R CD F CA TO OOM NF)",
+            })
+    }
+}
+
+/// Why a job is pending, as squeue's NODELIST(REASON) column says it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PendingReason {
+    /// Waiting for its turn behind jobs ahead of it.
+    Priority,
+    /// First in line, waiting for resources to free up.
+    Resources,
+    /// Held by its user (`--hold`, `lushan hold`).
+    JobHeldUser,
+    /// Not evaluated yet.
+    None,
+}
+
+impl PendingReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PendingReason::Priority => "Priority",
+            PendingReason::Resources => "Resources",
+            PendingReason::JobHeldUser => "JobHeldUser",
+            PendingReason::None => "None",
+        }
+    }
+}
+
+impl fmt::Display for PendingReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_parse_from_long_and_short_spellings() {
+        for state in JobState::ALL {
+            assert_eq!(state.as_str().parse::<JobState>(), Ok(*state));
+            assert_eq!(state.short().parse::<JobState>(), Ok(*state));
+        }
+        assert_eq!("pending".parse::<JobState>(), Ok(JobState::Pending));
+        assert!("DONE".parse::<JobState>().is_err());
+    }
+}

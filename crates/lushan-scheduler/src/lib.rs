@@ -1,0 +1,256 @@
+//! The scheduler's interface: a pure function from the cluster and the queue
+//! to decisions. Today one policy lives behind it, [`Policy::Fifo`]: start
+//! jobs strictly in submission order as resources allow (the first job that
+//! does not fit waits with reason `Resources`, and holds back the jobs behind
+//! it with reason `Priority`). Multifactor priority and backfilling (issue 5)
+//! arrive as more policies behind the same [`schedule`] call, so nothing
+//! outside this crate changes when they do.
+//!
+//! **Invariants:** pure (no IO, no clock: `now` is a parameter) and
+//! deterministic (the same snapshot gives the same plan, byte for byte).
+//! Specific CPUs and GPUs are assigned, lowest ids first, so the backend can
+//! bind the job to exactly what it was given.
+
+use lushan_model::PendingReason;
+
+/// One node as the scheduler sees it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Node {
+    pub id: i64,
+    pub name: String,
+    /// The partitions the node belongs to.
+    pub partitions: Vec<i64>,
+    pub cpus: u32,
+    pub memory_mb: u64,
+    pub gpus: u32,
+    /// CPU ids in use by running jobs.
+    pub busy_cpus: Vec<u32>,
+    pub busy_memory_mb: u64,
+    pub busy_gpus: Vec<u32>,
+    /// A running job holds the node exclusively.
+    pub exclusive: bool,
+}
+
+/// A job waiting to start, with what it needs on each of its nodes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PendingJob {
+    pub id: i64,
+    pub partition: i64,
+    pub nodes: u32,
+    pub cpus_per_node: u32,
+    /// 0 means all of each node's memory.
+    pub memory_per_node_mb: u64,
+    pub gpus_per_node: u32,
+    pub exclusive: bool,
+    pub held: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    Fifo,
+}
+
+/// The queue (in submission order) and the cluster at `now`.
+#[derive(Clone, Debug)]
+pub struct Snapshot {
+    pub nodes: Vec<Node>,
+    pub pending: Vec<PendingJob>,
+    pub now: i64,
+}
+
+/// What a started job was given on one node.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NodeAllocation {
+    pub node: i64,
+    pub node_name: String,
+    pub cpus: Vec<u32>,
+    pub memory_mb: u64,
+    pub gpus: Vec<u32>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Start {
+    pub job: i64,
+    pub allocations: Vec<NodeAllocation>,
+}
+
+/// The decisions of one pass.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Plan {
+    pub starts: Vec<Start>,
+    /// Why each job that stays pending does.
+    pub pending: Vec<(i64, PendingReason)>,
+}
+
+/// One scheduling pass.
+pub fn schedule(policy: Policy, snapshot: &Snapshot) -> Plan {
+    match policy {
+        Policy::Fifo => fifo(snapshot),
+    }
+}
+
+fn fifo(snapshot: &Snapshot) -> Plan {
+    let mut nodes = snapshot.nodes.clone();
+    let mut plan = Plan::default();
+    let mut blocked = false;
+    for job in &snapshot.pending {
+        if job.held {
+            plan.pending.push((job.id, PendingReason::JobHeldUser));
+            continue;
+        }
+        if blocked {
+            plan.pending.push((job.id, PendingReason::Priority));
+            continue;
+        }
+        match place(job, &nodes) {
+            Some(allocations) => {
+                for allocation in &allocations {
+                    if let Some(node) = nodes.iter_mut().find(|n| n.id == allocation.node) {
+                        node.busy_cpus.extend(&allocation.cpus);
+                        node.busy_memory_mb += allocation.memory_mb;
+                        node.busy_gpus.extend(&allocation.gpus);
+                        node.exclusive |= job.exclusive;
+                    }
+                }
+                plan.starts.push(Start { job: job.id, allocations });
+            }
+            None => {
+                plan.pending.push((job.id, PendingReason::Resources));
+                blocked = true;
+            }
+        }
+    }
+    plan
+}
+
+/// The lowest-numbered free ids of `0..total`, if there are `want` of them.
+fn take_free(total: u32, busy: &[u32], want: u32) -> Option<Vec<u32>> {
+    let taken: Vec<u32> = (0..total).filter(|id| !busy.contains(id)).take(want as usize).collect();
+    (taken.len() == want as usize).then_some(taken)
+}
+
+/// Where a job fits now: the first nodes (in snapshot order) of its
+/// partition with room, or `None`.
+fn place(job: &PendingJob, nodes: &[Node]) -> Option<Vec<NodeAllocation>> {
+    let mut allocations = Vec::new();
+    for node in nodes.iter().filter(|n| n.partitions.contains(&job.partition)) {
+        if allocations.len() == job.nodes as usize {
+            break;
+        }
+        if node.exclusive || (job.exclusive && (!node.busy_cpus.is_empty() || !node.busy_gpus.is_empty())) {
+            continue;
+        }
+        let want_cpus = if job.exclusive { node.cpus } else { job.cpus_per_node };
+        let memory = if job.memory_per_node_mb == 0 || job.exclusive { node.memory_mb } else { job.memory_per_node_mb };
+        if node.busy_memory_mb + memory > node.memory_mb || want_cpus > node.cpus {
+            continue;
+        }
+        let Some(cpus) = take_free(node.cpus, &node.busy_cpus, want_cpus) else { continue };
+        let want_gpus = if job.exclusive { node.gpus } else { job.gpus_per_node };
+        let Some(gpus) = take_free(node.gpus, &node.busy_gpus, want_gpus) else { continue };
+        allocations.push(NodeAllocation { node: node.id, node_name: node.name.clone(), cpus, memory_mb: memory, gpus });
+    }
+    (allocations.len() == job.nodes as usize).then_some(allocations)
+}
+
+/// Whether a job could ever run on the empty partition (submission checks).
+pub fn fits_empty(job: &PendingJob, nodes: &[Node]) -> bool {
+    let empty: Vec<Node> = nodes
+        .iter()
+        .map(|n| Node { busy_cpus: vec![], busy_memory_mb: 0, busy_gpus: vec![], exclusive: false, ..n.clone() })
+        .collect();
+    place(job, &empty).is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(id: i64, cpus: u32, memory_mb: u64, gpus: u32) -> Node {
+        Node {
+            id,
+            name: format!("n{id}"),
+            partitions: vec![1],
+            cpus,
+            memory_mb,
+            gpus,
+            busy_cpus: vec![],
+            busy_memory_mb: 0,
+            busy_gpus: vec![],
+            exclusive: false,
+        }
+    }
+
+    fn job(id: i64, cpus: u32) -> PendingJob {
+        PendingJob {
+            id,
+            partition: 1,
+            nodes: 1,
+            cpus_per_node: cpus,
+            memory_per_node_mb: 100,
+            gpus_per_node: 0,
+            exclusive: false,
+            held: false,
+        }
+    }
+
+    #[test]
+    fn fifo_starts_in_order_and_the_first_that_does_not_fit_blocks_the_rest() {
+        let snapshot = Snapshot {
+            nodes: vec![node(1, 4, 1000, 0)],
+            pending: vec![job(1, 2), job(2, 1), job(3, 2), job(4, 1)],
+            now: 0,
+        };
+        let plan = schedule(Policy::Fifo, &snapshot);
+        let started: Vec<(i64, Vec<u32>)> =
+            plan.starts.iter().map(|s| (s.job, s.allocations[0].cpus.clone())).collect();
+        assert_eq!(started, [(1, vec![0, 1]), (2, vec![2])]);
+        assert_eq!(plan.pending, [(3, PendingReason::Resources), (4, PendingReason::Priority)]);
+    }
+
+    #[test]
+    fn held_jobs_wait_without_blocking_and_busy_resources_are_respected() {
+        let mut n = node(1, 4, 1000, 2);
+        n.busy_cpus = vec![0, 2];
+        n.busy_gpus = vec![0];
+        let mut held = job(1, 1);
+        held.held = true;
+        let mut gpu_job = job(2, 2);
+        gpu_job.gpus_per_node = 1;
+        let plan = schedule(Policy::Fifo, &Snapshot { nodes: vec![n], pending: vec![held, gpu_job], now: 0 });
+        assert_eq!(plan.pending, [(1, PendingReason::JobHeldUser)]);
+        assert_eq!(plan.starts[0].allocations[0].cpus, [1, 3]);
+        assert_eq!(plan.starts[0].allocations[0].gpus, [1]);
+    }
+
+    #[test]
+    fn exclusive_jobs_take_whole_empty_nodes_and_memory_is_counted() {
+        let mut exclusive = job(1, 1);
+        exclusive.exclusive = true;
+        let plan = schedule(
+            Policy::Fifo,
+            &Snapshot { nodes: vec![node(1, 4, 1000, 0)], pending: vec![exclusive, job(2, 1)], now: 0 },
+        );
+        assert_eq!(plan.starts.len(), 1);
+        assert_eq!(plan.starts[0].allocations[0].cpus, [0, 1, 2, 3]);
+        assert_eq!(plan.pending, [(2, PendingReason::Resources)]);
+
+        let mut big = job(3, 1);
+        big.memory_per_node_mb = 2000;
+        assert!(!fits_empty(&big, &[node(1, 4, 1000, 0)]));
+        let mut two_nodes = job(4, 4);
+        two_nodes.nodes = 2;
+        assert!(fits_empty(&two_nodes, &[node(1, 4, 1000, 0), node(2, 4, 1000, 0)]));
+        assert!(!fits_empty(&two_nodes, &[node(1, 4, 1000, 0)]));
+    }
+
+    #[test]
+    fn the_same_snapshot_gives_the_same_plan() {
+        let snapshot = Snapshot {
+            nodes: vec![node(1, 8, 4000, 2), node(2, 8, 4000, 0)],
+            pending: (1..50).map(|i| job(i, (i % 5) as u32 + 1)).collect(),
+            now: 7,
+        };
+        assert_eq!(schedule(Policy::Fifo, &snapshot), schedule(Policy::Fifo, &snapshot));
+    }
+}

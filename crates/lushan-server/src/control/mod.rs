@@ -1,0 +1,335 @@
+//! The control loop: the one place that turns time passing into state
+//! changes for jobs. Each pass (every half second, or at once when woken by
+//! a submit, release or cancel):
+//!
+//! 1. **observe**: asks the backend what became of each running job and
+//!    records the ends (guarded updates: an end is recorded once);
+//! 2. **schedule**: builds a `lushan_scheduler::Snapshot` of the local site
+//!    (nodes, what running jobs hold, the queue in submission order), calls
+//!    the pure scheduler, stores the pending reasons;
+//! 3. **launch**: records each start in the store first, then starts the
+//!    job's supervisor. A start recorded but never launched (the server died
+//!    in between) is found by the next pass (`NotLaunched`) and requeued.
+
+use crate::clock::now_ms;
+use lushan_backend::{JobProgress, LaunchSpec, LocalBackend, RunAs};
+use lushan_model::{JobId, JobState};
+use lushan_sbatch::{PatternContext, expand_pattern};
+use lushan_scheduler::{Node, PendingJob, Policy, Snapshot};
+use lushan_store::{JobEnd, JobFilter, JobRecord, SiteRecord, Store, StoreError};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// How often the loop looks even when nobody wakes it.
+const PASS_INTERVAL: Duration = Duration::from_millis(500);
+
+pub struct Control {
+    store: Store,
+    backend: LocalBackend,
+    wake: Notify,
+    settings: ControlSettings,
+}
+
+/// How jobs are run.
+#[derive(Clone, Copy, Debug)]
+pub struct ControlSettings {
+    /// Slurm's KillWait.
+    pub kill_wait_secs: u64,
+    /// Run jobs as the server's user, not the submitter's Unix account.
+    pub run_jobs_as_server_user: bool,
+}
+
+impl Control {
+    /// `exe` is the `lushan` binary (run as `lushan exec-job DIR` to
+    /// supervise each job); job directories go under `jobs_dir`.
+    pub fn new(store: Store, jobs_dir: PathBuf, exe: PathBuf, settings: ControlSettings) -> Control {
+        Control { store, backend: LocalBackend::new(jobs_dir, exe), wake: Notify::new(), settings }
+    }
+
+    /// Runs a pass soon.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Asks a running job's supervisor to end it.
+    pub fn cancel(&self, job: JobId) -> Result<(), lushan_backend::BackendError> {
+        self.backend.cancel(job.0)?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Runs passes forever.
+    pub async fn run(self: Arc<Self>) {
+        loop {
+            if let Err(err) = self.pass().await {
+                tracing::warn!("control pass failed (will retry): {err}");
+            }
+            tokio::select! {
+                () = tokio::time::sleep(PASS_INTERVAL) => {}
+                () = self.wake.notified() => {}
+            }
+        }
+    }
+
+    /// One observe-schedule-launch pass.
+    pub async fn pass(&self) -> Result<(), StoreError> {
+        let sites = self.store.list_sites().await?;
+        let local: Vec<&SiteRecord> = sites.iter().filter(|s| s.backend == "local").collect();
+        let running =
+            self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Running]), ..JobFilter::default() }).await?;
+        let mut still_running = Vec::new();
+        for job in running {
+            if !local.iter().any(|s| s.id == job.site_id) {
+                continue;
+            }
+            if self.observe(&job).await? {
+                still_running.push(job);
+            }
+        }
+        let pending =
+            self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Pending]), ..JobFilter::default() }).await?;
+        for site in local {
+            self.schedule_site(site, &still_running, &pending).await?;
+        }
+        Ok(())
+    }
+
+    /// Records what became of a running job; true if it still runs.
+    async fn observe(&self, job: &JobRecord) -> Result<bool, StoreError> {
+        let end = match self.backend.poll(job.id.0) {
+            JobProgress::Running => return Ok(true),
+            JobProgress::NotLaunched => {
+                tracing::info!(job = job.id.0, "start recorded but never launched; requeued");
+                self.store.requeue_job(job.id).await?;
+                return Ok(false);
+            }
+            JobProgress::Ended(outcome) => JobEnd {
+                state: outcome.state,
+                reason: outcome.detail,
+                time: outcome.end_ms,
+                exit_code: Some(outcome.exit_code),
+                exit_signal: Some(outcome.signal),
+            },
+            JobProgress::Lost(detail) => {
+                JobEnd { state: JobState::NodeFail, reason: detail, time: now_ms(), exit_code: None, exit_signal: None }
+            }
+        };
+        self.store.end_job(job.id, JobState::Running, &end, None).await?;
+        Ok(false)
+    }
+
+    async fn schedule_site(
+        &self,
+        site: &SiteRecord,
+        running: &[JobRecord],
+        pending: &[JobRecord],
+    ) -> Result<(), StoreError> {
+        let mut nodes: Vec<Node> = Vec::new();
+        for partition in &site.partitions {
+            for mut node in crate::service::partition_nodes(site, &partition.name) {
+                match nodes.iter_mut().find(|n| n.id == node.id) {
+                    Some(existing) => existing.partitions.push(partition.id.0),
+                    None => {
+                        node.partitions = vec![partition.id.0];
+                        nodes.push(node);
+                    }
+                }
+            }
+        }
+        for job in running.iter().filter(|j| j.site_id == site.id) {
+            for allocation in parse_allocations(&job.alloc_json) {
+                if let Some(node) = nodes.iter_mut().find(|n| n.id == allocation.node) {
+                    node.busy_cpus.extend(&allocation.cpus);
+                    node.busy_gpus.extend(&allocation.gpus);
+                    node.busy_memory_mb += allocation.memory_mb;
+                    node.exclusive |= job.exclusive;
+                }
+            }
+        }
+        let queue: Vec<&JobRecord> = pending.iter().filter(|j| j.site_id == site.id).collect();
+        let snapshot = Snapshot {
+            nodes,
+            pending: queue
+                .iter()
+                .map(|j| PendingJob {
+                    id: j.id.0,
+                    partition: j.partition_id.0,
+                    nodes: u32::try_from(j.nodes).unwrap_or(u32::MAX),
+                    cpus_per_node: u32::try_from(j.cpus_per_node).unwrap_or(u32::MAX),
+                    memory_per_node_mb: u64::try_from(j.mem_per_node_mb).unwrap_or(u64::MAX),
+                    gpus_per_node: u32::try_from(j.gpus_per_node).unwrap_or(u32::MAX),
+                    exclusive: j.exclusive,
+                    held: j.held,
+                })
+                .collect(),
+            now: now_ms(),
+        };
+        let plan = lushan_scheduler::schedule(Policy::Fifo, &snapshot);
+        let reasons: Vec<(JobId, &str)> =
+            plan.pending.iter().map(|(id, reason)| (JobId(*id), reason.as_str())).collect();
+        self.store.set_pending_reasons(&reasons).await?;
+        for start in plan.starts {
+            let Some(job) = queue.iter().find(|j| j.id.0 == start.job) else { continue };
+            let node_list = start.allocations.iter().map(|a| a.node_name.clone()).collect::<Vec<_>>().join(",");
+            let alloc_json = json!({"nodes": start.allocations.iter().map(|a| json!({
+                "node": a.node, "name": a.node_name, "cpus": a.cpus, "gpus": a.gpus, "memory_mb": a.memory_mb,
+            })).collect::<Vec<_>>()})
+            .to_string();
+            if !self.store.start_job(job.id, now_ms(), &node_list, &alloc_json).await? {
+                continue;
+            }
+            let spec = match self.launch_spec(job, &start.allocations, &site.name) {
+                Ok(spec) => spec,
+                Err(detail) => {
+                    self.fail_launch(job.id, detail).await?;
+                    continue;
+                }
+            };
+            if let Err(err) = self.backend.launch(&spec) {
+                self.fail_launch(job.id, err.to_string()).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn fail_launch(&self, id: JobId, detail: String) -> Result<(), StoreError> {
+        tracing::warn!(job = id.0, "launch failed: {detail}");
+        let end = JobEnd {
+            state: JobState::Failed,
+            reason: detail,
+            time: now_ms(),
+            exit_code: Some(1),
+            exit_signal: Some(0),
+        };
+        self.store.end_job(id, JobState::Running, &end, None).await?;
+        Ok(())
+    }
+
+    fn launch_spec(
+        &self,
+        job: &JobRecord,
+        allocations: &[lushan_scheduler::NodeAllocation],
+        site: &str,
+    ) -> Result<LaunchSpec, String> {
+        let first = allocations.first().ok_or("the job has no allocation")?;
+        let run_as = if nix::unistd::geteuid().is_root() && !self.settings.run_jobs_as_server_user {
+            let account = job.unix_account.as_deref().ok_or_else(|| {
+                format!(
+                    "user {} has no Unix account, and this server runs as root: jobs never run as root",
+                    job.user_name
+                )
+            })?;
+            let user = nix::unistd::User::from_name(account)
+                .ok()
+                .flatten()
+                .ok_or_else(|| format!("Unix account `{account}` does not exist on this machine"))?;
+            if user.uid.is_root() {
+                return Err("jobs never run as root".into());
+            }
+            Some(RunAs { uid: user.uid.as_raw(), gid: user.gid.as_raw() })
+        } else {
+            None
+        };
+        let ctx = PatternContext {
+            job_id: job.id.0 as u64,
+            array_job_id: job.id.0 as u64,
+            array_task_id: None,
+            job_name: &job.name,
+            user: &job.user_name,
+            node: &first.node_name,
+        };
+        let mut env: BTreeMap<String, String> = serde_json::from_str(&job.env_json).unwrap_or_default();
+        let submit_dir = serde_json::from_str::<Value>(&job.request_json)
+            .ok()
+            .and_then(|v| v["submit_dir"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| job.workdir.clone());
+        let node_list = allocations.iter().map(|a| a.node_name.clone()).collect::<Vec<_>>().join(",");
+        let cpus_on_node = first.cpus.len().to_string();
+        let slurm = [
+            ("SLURM_JOB_ID", job.id.to_string()),
+            ("SLURM_JOBID", job.id.to_string()),
+            ("SLURM_JOB_NAME", job.name.clone()),
+            ("SLURM_JOB_ACCOUNT", job.project_name.clone()),
+            ("SLURM_JOB_PARTITION", job.partition_name.clone()),
+            ("SLURM_JOB_USER", job.user_name.clone()),
+            ("SLURM_CLUSTER_NAME", site.to_owned()),
+            ("SLURM_SUBMIT_DIR", submit_dir),
+            ("SLURM_SUBMIT_HOST", first.node_name.clone()),
+            ("SLURM_JOB_NODELIST", node_list.clone()),
+            ("SLURM_NODELIST", node_list),
+            ("SLURM_JOB_NUM_NODES", job.nodes.to_string()),
+            ("SLURM_NNODES", job.nodes.to_string()),
+            ("SLURM_NTASKS", job.ntasks.to_string()),
+            ("SLURM_NPROCS", job.ntasks.to_string()),
+            ("SLURM_CPUS_PER_TASK", job.cpus_per_task.to_string()),
+            ("SLURM_CPUS_ON_NODE", cpus_on_node.clone()),
+            ("SLURM_JOB_CPUS_PER_NODE", cpus_on_node),
+            ("SLURM_MEM_PER_NODE", first.memory_mb.to_string()),
+            ("SLURMD_NODENAME", first.node_name.clone()),
+            ("SLURM_NODEID", "0".into()),
+            ("SLURM_PROCID", "0".into()),
+            ("SLURM_LOCALID", "0".into()),
+            ("SLURM_TASKS_PER_NODE", (job.ntasks / job.nodes.max(1)).to_string()),
+        ];
+        for (key, value) in slurm {
+            env.insert(key.into(), value);
+        }
+        if !first.gpus.is_empty() {
+            let ids = first.gpus.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
+            env.insert("SLURM_GPUS".into(), (first.gpus.len() * allocations.len()).to_string());
+            env.insert("SLURM_GPUS_ON_NODE".into(), first.gpus.len().to_string());
+            env.insert("CUDA_VISIBLE_DEVICES".into(), ids.clone());
+            env.insert("SLURM_JOB_GPUS".into(), ids);
+        } else {
+            // A job without GPUs must not see any.
+            env.insert("CUDA_VISIBLE_DEVICES".into(), String::new());
+        }
+        let args: Vec<String> = serde_json::from_str(&job.args_json).unwrap_or_default();
+        let expand = |pattern: &str| PathBuf::from(expand_pattern(pattern, &ctx));
+        Ok(LaunchSpec {
+            job_id: job.id.0,
+            script: job.script.clone(),
+            args,
+            env: env.into_iter().collect(),
+            workdir: PathBuf::from(&job.workdir),
+            stdout: expand(&job.stdout_path),
+            stderr: expand(&job.stderr_path),
+            stdin: expand(&job.stdin_path),
+            append: job.open_mode == "append",
+            time_limit_secs: u64::try_from(job.time_limit_secs).unwrap_or(0),
+            kill_wait_secs: self.settings.kill_wait_secs,
+            cpus: first.cpus.clone(),
+            memory_limit_mb: first.memory_mb,
+            run_as,
+        })
+    }
+}
+
+/// What a running job holds, from its `alloc_json`.
+fn parse_allocations(alloc_json: &str) -> Vec<lushan_scheduler::NodeAllocation> {
+    let Ok(value) = serde_json::from_str::<Value>(alloc_json) else { return Vec::new() };
+    let ids = |v: &Value| {
+        v.as_array().map(|a| a.iter().filter_map(|x| x.as_u64().map(|x| x as u32)).collect()).unwrap_or_default()
+    };
+    value["nodes"]
+        .as_array()
+        .map(|nodes| {
+            nodes
+                .iter()
+                .filter_map(|n| {
+                    Some(lushan_scheduler::NodeAllocation {
+                        node: n["node"].as_i64()?,
+                        node_name: n["name"].as_str()?.to_owned(),
+                        cpus: ids(&n["cpus"]),
+                        gpus: ids(&n["gpus"]),
+                        memory_mb: n["memory_mb"].as_u64()?,
+                    })
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

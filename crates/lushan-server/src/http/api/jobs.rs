@@ -1,0 +1,133 @@
+//! Jobs: submit, list (squeue/sacct), show, cancel, hold, release.
+
+use crate::clock::now_ms;
+use crate::http::error::ApiError;
+use crate::http::extract::{Json, Path, Query};
+use crate::http::{AppState, to_api};
+use crate::service::{Caller, JobSelection, ServiceError, SubmitJob};
+use axum::extract::State;
+use axum::http::StatusCode;
+use lushan_api::{ErrorBody, Job, JobQuery, JobSubmit, JobSubmitted};
+use lushan_model::{JobId, JobState};
+
+/// Submit a batch job. Answers 201 only after the job is stored.
+#[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), request_body = JobSubmit,
+    responses((status = 201, body = JobSubmitted), (status = 200, description = "An earlier submission with the same idempotency key", body = JobSubmitted),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn jobs_create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<JobSubmit>,
+) -> Result<(StatusCode, Json<JobSubmitted>), ApiError> {
+    let now = now_ms();
+    let input = SubmitJob {
+        script: body.script,
+        options: body.options,
+        args: body.args,
+        env: body.env,
+        submit_dir: body.submit_dir,
+        idempotency_key: body.idempotency_key,
+    };
+    let submitted = state.services.submit_job(&caller, input, now).await?;
+    let status = if submitted.created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((
+        status,
+        Json(JobSubmitted {
+            job: to_api::job(submitted.job, now),
+            warnings: submitted.warnings,
+            created: submitted.created,
+        }),
+    ))
+}
+
+fn parse_selection(query: JobQuery) -> Result<JobSelection, ServiceError> {
+    let mut states = match &query.state {
+        Some(text) => Some(text.split(',').map(|s| s.trim().parse::<JobState>()).collect::<Result<Vec<_>, _>>()?),
+        None => None,
+    };
+    if query.active == Some(true) {
+        let active = [JobState::Pending, JobState::Running];
+        states = Some(match states {
+            Some(list) => list.into_iter().filter(|s| active.contains(s)).collect(),
+            None => active.to_vec(),
+        });
+    }
+    let ids = match &query.ids {
+        Some(text) => Some(
+            text.split(',')
+                .map(|id| {
+                    id.trim()
+                        .parse::<i64>()
+                        .map(JobId)
+                        .map_err(|_| ServiceError::Invalid(format!("`{id}` is not a job id")))
+                })
+                .collect::<Result<Vec<_>, _>>()?,
+        ),
+        None => None,
+    };
+    Ok(JobSelection { states, user: query.user, project: query.project, ids })
+}
+
+/// Jobs the caller may see, oldest first.
+#[utoipa::path(get, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), params(JobQuery),
+    responses((status = 200, body = Vec<Job>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn jobs_list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<JobQuery>,
+) -> Result<Json<Vec<Job>>, ApiError> {
+    let now = now_ms();
+    let jobs = state.services.list_jobs(&caller, parse_selection(query)?).await?;
+    Ok(Json(jobs.into_iter().map(|j| to_api::job(j, now)).collect()))
+}
+
+/// One job.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", tag = "jobs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "job id")),
+    responses((status = 200, body = Job), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn jobs_show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Job>, ApiError> {
+    Ok(Json(to_api::job(state.services.job(&caller, id).await?, now_ms())))
+}
+
+/// Cancel a job: at once if pending; SIGTERM, then SIGKILL after the grace time, if running.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", tag = "jobs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "job id")),
+    responses((status = 200, body = Job), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn jobs_cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Job>, ApiError> {
+    let now = now_ms();
+    Ok(Json(to_api::job(state.services.cancel_job(&caller, id, now).await?, now)))
+}
+
+/// Hold a pending job: it will not start until released.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/hold", tag = "jobs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "job id")),
+    responses((status = 200, body = Job), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn jobs_hold(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Job>, ApiError> {
+    let now = now_ms();
+    Ok(Json(to_api::job(state.services.hold_job(&caller, id, true, now).await?, now)))
+}
+
+/// Release a held job.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/release", tag = "jobs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "job id")),
+    responses((status = 200, body = Job), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn jobs_release(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+) -> Result<Json<Job>, ApiError> {
+    let now = now_ms();
+    Ok(Json(to_api::job(state.services.hold_job(&caller, id, false, now).await?, now)))
+}

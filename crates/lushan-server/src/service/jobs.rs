@@ -1,0 +1,407 @@
+//! Jobs: submission (parse, check, store before acknowledging), listing,
+//! cancelling, holding and releasing.
+//!
+//! Who sees a job: its user; the PI and managers of its project; its
+//! tenant's admins; operators. Who controls it: the same people.
+
+use super::{Caller, ServiceError, Services, audit_by};
+use lushan_model::{Export, GpuRequest, JobId, JobState, MemRequest, ProjectId, ProjectRole, Role, Status, TimeLimit};
+use lushan_sbatch::{Diagnostic, SubmitInput};
+use lushan_scheduler::{Node, PendingJob};
+use lushan_store::{JobEnd, JobFilter, JobRecord, NewJob, ProjectScope, SiteRecord};
+use serde_json::json;
+use std::collections::BTreeMap;
+
+/// A job without `--time` gets this limit.
+pub const DEFAULT_TIME_LIMIT_SECS: u64 = 3600;
+/// `--time=UNLIMITED` is capped here (the partition's maximum).
+pub const MAX_TIME_LIMIT_SECS: u64 = 365 * 86_400;
+/// The only QOS there is until the scheduler issue adds more.
+pub const QOS_NAMES: &[&str] = &["normal"];
+
+/// A submission as the API receives it.
+pub struct SubmitJob {
+    pub script: Option<String>,
+    pub options: Vec<String>,
+    pub args: Vec<String>,
+    pub env: BTreeMap<String, String>,
+    pub submit_dir: String,
+    pub idempotency_key: Option<String>,
+}
+
+/// The outcome of a submission.
+pub struct Submitted {
+    pub job: JobRecord,
+    pub warnings: Vec<String>,
+    pub created: bool,
+}
+
+/// Which jobs a listing asks for (before the caller's scope is applied).
+#[derive(Default)]
+pub struct JobSelection {
+    pub states: Option<Vec<JobState>>,
+    pub user: Option<String>,
+    pub project: Option<String>,
+    pub ids: Option<Vec<JobId>>,
+}
+
+fn diagnostics_text(problems: &[Diagnostic]) -> String {
+    problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
+fn joined(path: &str, base: &str) -> String {
+    if path.starts_with('/') { path.to_owned() } else { format!("{}/{}", base.trim_end_matches('/'), path) }
+}
+
+/// The scheduler's view of a site's nodes in one partition, empty.
+pub fn partition_nodes(site: &SiteRecord, partition: &str) -> Vec<Node> {
+    let Some(part) = site.partitions.iter().find(|p| p.name == partition) else { return Vec::new() };
+    site.nodes
+        .iter()
+        .filter(|n| part.node_names.contains(&n.name))
+        .map(|n| Node {
+            id: n.id.0,
+            name: n.name.clone(),
+            partitions: vec![part.id.0],
+            cpus: u32::try_from(n.cpus).unwrap_or(0),
+            memory_mb: u64::try_from(n.memory_mb).unwrap_or(0),
+            gpus: u32::try_from(n.gpus).unwrap_or(0),
+            busy_cpus: vec![],
+            busy_memory_mb: 0,
+            busy_gpus: vec![],
+            exclusive: false,
+        })
+        .collect()
+}
+
+impl Services {
+    /// Parses, checks and stores a job; answers only after it is committed.
+    pub async fn submit_job(&self, caller: &Caller, input: SubmitJob, now: i64) -> Result<Submitted, ServiceError> {
+        if !input.submit_dir.starts_with('/') {
+            return Err(ServiceError::Invalid("submit_dir must be an absolute path".into()));
+        }
+        let sbatch_env: Vec<(String, String)> =
+            input.env.iter().filter(|(k, _)| k.starts_with("SBATCH_")).map(|(k, v)| (k.clone(), v.clone())).collect();
+        let parsed = lushan_sbatch::parse(&SubmitInput {
+            script: input.script.clone(),
+            options: input.options.clone(),
+            env: sbatch_env,
+        })
+        .map_err(|problems| {
+            ServiceError::Invalid(format!("the job was not submitted:\n{}", diagnostics_text(&problems)))
+        })?;
+        let request = parsed.request;
+        let not_yet = [
+            (request.array.is_some(), "--array"),
+            (request.dependency.is_some(), "--dependency"),
+            (request.begin.is_some(), "--begin"),
+        ];
+        for (present, option) in not_yet {
+            if present {
+                return Err(ServiceError::Invalid(format!(
+                    "{option} is parsed but not run on this platform yet; submit the jobs one by one for now"
+                )));
+            }
+        }
+
+        let user = self.store.user_by_id(caller.user_id()).await?;
+        let project = self.submit_project(caller, request.project.as_deref()).await?;
+
+        // Site and partition.
+        let sites = self.store.list_sites().await?;
+        let site_name = request.site.clone().unwrap_or_else(|| "local".into());
+        let Some(site) = sites.iter().find(|s| s.name == site_name) else {
+            let names: Vec<&str> = sites.iter().map(|s| s.name.as_str()).collect();
+            return Err(ServiceError::Invalid(format!("unknown site `{site_name}`; sites: {}", names.join(", "))));
+        };
+        if site.backend != "local" {
+            return Err(ServiceError::Invalid(format!(
+                "site `{}` has backend `{}`, which cannot run jobs yet",
+                site.name, site.backend
+            )));
+        }
+        let partition = match &request.partition {
+            Some(name) => site.partitions.iter().find(|p| &p.name == name),
+            None => site.partitions.iter().find(|p| p.is_default),
+        };
+        let Some(partition) = partition else {
+            let names: Vec<&str> = site.partitions.iter().map(|p| p.name.as_str()).collect();
+            return Err(ServiceError::Invalid(format!(
+                "unknown partition `{}` on site `{}`; partitions: {}",
+                request.partition.as_deref().unwrap_or("(default)"),
+                site.name,
+                names.join(", ")
+            )));
+        };
+        if let Some(qos) = &request.qos
+            && !QOS_NAMES.contains(&qos.as_str())
+        {
+            return Err(ServiceError::Invalid(format!("unknown QOS `{qos}`; you may use: {}", QOS_NAMES.join(", "))));
+        }
+
+        // Resources per node.
+        let nodes = request.nodes.unwrap_or(1);
+        let cpus_per_task = request.cpus_per_task.unwrap_or(1);
+        let ntasks = request.ntasks.unwrap_or_else(|| request.ntasks_per_node.map(|n| n * nodes).unwrap_or(nodes));
+        let tasks_per_node = request.ntasks_per_node.unwrap_or_else(|| ntasks.div_ceil(nodes));
+        let cpus_per_node = u64::from(tasks_per_node) * u64::from(cpus_per_task);
+        let node_pool = partition_nodes(site, &partition.name);
+        let largest = node_pool.iter().max_by_key(|n| (n.cpus, n.memory_mb, n.gpus));
+        let default_mem_per_cpu = largest.map(|n| n.memory_mb / u64::from(n.cpus.max(1))).unwrap_or(0);
+        let mem_per_node_mb = match request.mem {
+            Some(MemRequest::PerNode(mb)) => mb,
+            Some(MemRequest::PerCpu(mb)) => mb.saturating_mul(cpus_per_node),
+            None => default_mem_per_cpu * cpus_per_node,
+        };
+        let (gpu_kind, gpus_per_node) = match &request.gpus {
+            Some(GpuRequest::PerNode { kind, count }) => (kind.clone(), *count),
+            Some(GpuRequest::Total { kind, count }) => (kind.clone(), count.div_ceil(nodes)),
+            None => (None, 0),
+        };
+        if let Some(kind) = &gpu_kind {
+            let kinds: Vec<&str> = site.nodes.iter().filter_map(|n| n.gpu_type.as_deref()).collect();
+            if !kinds.contains(&kind.as_str()) {
+                return Err(ServiceError::Invalid(format!(
+                    "no node of partition `{}` has GPUs of type `{kind}`; types here: {}",
+                    partition.name,
+                    if kinds.is_empty() { "none".to_owned() } else { kinds.join(", ") }
+                )));
+            }
+        }
+        let probe = PendingJob {
+            id: 0,
+            partition: partition.id.0,
+            nodes,
+            cpus_per_node: u32::try_from(cpus_per_node).unwrap_or(u32::MAX),
+            memory_per_node_mb: mem_per_node_mb,
+            gpus_per_node,
+            exclusive: request.exclusive,
+            held: false,
+        };
+        if !lushan_scheduler::fits_empty(&probe, &node_pool) {
+            let biggest = largest
+                .map(|n| {
+                    format!("its largest node has {} CPUs, {} MB of memory and {} GPUs", n.cpus, n.memory_mb, n.gpus)
+                })
+                .unwrap_or_else(|| "it has no nodes".into());
+            return Err(ServiceError::Invalid(format!(
+                "this job can never run in partition `{}`: it asks for {nodes} node(s) with {cpus_per_node} CPUs, {mem_per_node_mb} MB and {gpus_per_node} GPUs each, and {} node(s) exist; {biggest}",
+                partition.name,
+                node_pool.len()
+            )));
+        }
+        let time_limit_secs = match request.time_limit {
+            Some(TimeLimit::Seconds(secs)) => secs.min(MAX_TIME_LIMIT_SECS),
+            Some(TimeLimit::Unlimited) => MAX_TIME_LIMIT_SECS,
+            None => DEFAULT_TIME_LIMIT_SECS,
+        };
+
+        // Files and environment.
+        let workdir = match &request.workdir {
+            Some(dir) => joined(dir, &input.submit_dir),
+            None => input.submit_dir.clone(),
+        };
+        let stdout = joined(request.output.as_deref().unwrap_or("slurm-%j.out"), &workdir);
+        let stderr = request.error.as_deref().map(|e| joined(e, &workdir)).unwrap_or_else(|| stdout.clone());
+        let stdin = request.input.as_deref().map(|i| joined(i, &workdir)).unwrap_or_else(|| "/dev/null".into());
+        let env: BTreeMap<String, String> = match request.export.clone().unwrap_or_default() {
+            Export::All { set } => input.env.clone().into_iter().chain(set).collect(),
+            Export::None { keep, set } => input
+                .env
+                .iter()
+                .filter(|(k, _)| keep.contains(k))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .chain(set)
+                .collect(),
+        };
+        let name = request
+            .name
+            .clone()
+            .unwrap_or_else(|| if request.wrap.is_some() { "wrap".into() } else { "sbatch".into() });
+        let request_json = json!({
+            "options": input.options,
+            "warnings": parsed.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "constraint": request.constraint,
+            "gpu_type": gpu_kind,
+            "qos": request.qos.clone().unwrap_or_else(|| "normal".into()),
+            "submit_dir": input.submit_dir,
+        });
+        let idempotency_key = match &input.idempotency_key {
+            Some(key) if key.is_empty() || key.len() > 200 => {
+                return Err(ServiceError::Invalid("an idempotency key has 1 to 200 characters".into()));
+            }
+            Some(key) => Some(format!("{}:{key}", caller.user_id())),
+            None => None,
+        };
+        let new = NewJob {
+            name,
+            user_id: user.id,
+            project_id: project,
+            tenant_id: user.tenant_id,
+            site_id: site.id,
+            partition_id: partition.id,
+            submit_time: now,
+            time_limit_secs: i64::try_from(time_limit_secs).unwrap_or(i64::MAX),
+            nodes: i64::from(nodes),
+            ntasks: i64::from(ntasks),
+            cpus_per_task: i64::from(cpus_per_task),
+            cpus_per_node: i64::try_from(cpus_per_node).unwrap_or(i64::MAX),
+            mem_per_node_mb: i64::try_from(mem_per_node_mb).unwrap_or(i64::MAX),
+            gpus_per_node: i64::from(gpus_per_node),
+            exclusive: request.exclusive,
+            held: request.hold,
+            workdir,
+            stdout_path: stdout,
+            stderr_path: stderr,
+            stdin_path: stdin,
+            open_mode: match request.open_mode {
+                Some(lushan_model::OpenMode::Append) => "append".into(),
+                _ => "truncate".into(),
+            },
+            script: parsed.script,
+            args_json: json!(input.args).to_string(),
+            env_json: json!(env).to_string(),
+            request_json: request_json.to_string(),
+            comment: request.comment.clone().unwrap_or_default(),
+            idempotency_key,
+        };
+        let mut audit = audit_by(caller, now, "job.submit", "job", "");
+        audit.tenant_id = Some(user.tenant_id);
+        let (job, created) = self.store.submit_job(&new, &audit).await?;
+        if let Some(control) = &self.control {
+            control.wake();
+        }
+        Ok(Submitted { job, warnings: parsed.warnings.iter().map(ToString::to_string).collect(), created })
+    }
+
+    /// The project a job is charged to: the one named, which the caller must
+    /// belong to, or the caller's only project.
+    async fn submit_project(&self, caller: &Caller, named: Option<&str>) -> Result<ProjectId, ServiceError> {
+        let mine = self.store.list_projects(ProjectScope::MemberOf(caller.user_id())).await?;
+        let active: Vec<_> = mine.iter().filter(|p| p.status == Status::Active).collect();
+        let list = || {
+            if active.is_empty() {
+                "you are in no active project; ask a PI to add you".to_owned()
+            } else {
+                format!("your projects: {}", active.iter().map(|p| p.name.as_str()).collect::<Vec<_>>().join(", "))
+            }
+        };
+        match named {
+            Some(name) => match mine.iter().find(|p| p.name == name) {
+                Some(p) if p.status == Status::Active => Ok(p.id),
+                Some(p) => Err(ServiceError::Invalid(format!("project `{}` is disabled; {}", p.name, list()))),
+                None => Err(ServiceError::Invalid(format!("you are not a member of project `{name}`; {}", list()))),
+            },
+            None => match active.as_slice() {
+                [only] => Ok(only.id),
+                _ => Err(ServiceError::Invalid(format!("name the project to charge with -A/--account; {}", list()))),
+            },
+        }
+    }
+
+    /// The caller's scope for jobs: `None` means everything.
+    async fn job_scope(&self, caller: &Caller) -> Result<JobFilter, ServiceError> {
+        match caller.role() {
+            Role::Operator => Ok(JobFilter::default()),
+            Role::TenantAdmin => Ok(JobFilter { tenant: Some(caller.tenant_id()), ..JobFilter::default() }),
+            Role::Member | Role::Reviewer => {
+                // Own jobs, plus every job of projects they manage.
+                let projects = self.store.list_projects(ProjectScope::MemberOf(caller.user_id())).await?;
+                let mut managed = Vec::new();
+                for project in projects {
+                    if self
+                        .store
+                        .membership(project.id, caller.user_id())
+                        .await?
+                        .is_some_and(ProjectRole::manages_members)
+                    {
+                        managed.push(project.id);
+                    }
+                }
+                Ok(JobFilter { users: Some(vec![caller.user_id()]), projects: Some(managed), ..JobFilter::default() })
+            }
+        }
+    }
+
+    /// Jobs the caller may see, narrowed by `selection`, oldest first.
+    pub async fn list_jobs(&self, caller: &Caller, selection: JobSelection) -> Result<Vec<JobRecord>, ServiceError> {
+        let scope = self.job_scope(caller).await?;
+        let mut filter =
+            JobFilter { states: selection.states, ids: selection.ids, tenant: scope.tenant, ..JobFilter::default() };
+        if let Some(name) = &selection.user {
+            let Ok(user) = self.store.user_by_name(name).await else { return Ok(Vec::new()) };
+            filter.users = Some(vec![user.id]);
+        }
+        if let Some(name) = &selection.project {
+            let Ok(project) = self.store.project_by_name(name).await else { return Ok(Vec::new()) };
+            filter.projects = Some(vec![project.id]);
+        }
+        let jobs = self.store.list_jobs(&filter).await?;
+        // Members see their own jobs and their managed projects' jobs.
+        Ok(match (scope.users, scope.projects) {
+            (Some(users), Some(projects)) => {
+                jobs.into_iter().filter(|j| users.contains(&j.user_id) || projects.contains(&j.project_id)).collect()
+            }
+            _ => jobs,
+        })
+    }
+
+    /// One job the caller may see, else "not found".
+    pub async fn job(&self, caller: &Caller, id: i64) -> Result<JobRecord, ServiceError> {
+        let found =
+            self.list_jobs(caller, JobSelection { ids: Some(vec![JobId(id)]), ..JobSelection::default() }).await?;
+        found.into_iter().next().ok_or_else(|| ServiceError::not_found("job", &id.to_string()))
+    }
+
+    /// Cancels a pending job at once, or asks a running job's supervisor to
+    /// end it (SIGTERM, then SIGKILL after the grace time).
+    pub async fn cancel_job(&self, caller: &Caller, id: i64, now: i64) -> Result<JobRecord, ServiceError> {
+        let job = self.job(caller, id).await?;
+        let mut audit = audit_by(caller, now, "job.cancel", "job", &id.to_string());
+        audit.tenant_id = Some(job.tenant_id);
+        match job.state {
+            JobState::Pending => {
+                let end = JobEnd {
+                    state: JobState::Cancelled,
+                    reason: format!("cancelled by {}", caller.user_name()),
+                    time: now,
+                    exit_code: Some(0),
+                    exit_signal: Some(0),
+                };
+                if !self.store.end_job(job.id, JobState::Pending, &end, Some(&audit)).await? {
+                    // It started meanwhile: cancel the running job instead.
+                    return Box::pin(self.cancel_job(caller, id, now)).await;
+                }
+            }
+            JobState::Running => {
+                let Some(control) = &self.control else {
+                    return Err(ServiceError::StateConflict(
+                        "this server does not run jobs; cancel it where it runs".into(),
+                    ));
+                };
+                control.cancel(job.id).map_err(|e| ServiceError::Internal(e.to_string()))?;
+                self.store.append_audit_entry(&audit).await?;
+            }
+            _ => return Err(ServiceError::StateConflict(format!("job {id} already ended ({})", job.state))),
+        }
+        Ok(self.store.job(job.id).await?)
+    }
+
+    /// Holds (`held = true`) or releases a pending job.
+    pub async fn hold_job(&self, caller: &Caller, id: i64, held: bool, now: i64) -> Result<JobRecord, ServiceError> {
+        let job = self.job(caller, id).await?;
+        let action = if held { "job.hold" } else { "job.release" };
+        let mut audit = audit_by(caller, now, action, "job", &id.to_string());
+        audit.tenant_id = Some(job.tenant_id);
+        if !self.store.set_job_held(job.id, held, &audit).await? {
+            return Err(ServiceError::StateConflict(format!(
+                "job {id} is {}, not pending; only pending jobs are held or released",
+                job.state
+            )));
+        }
+        if let Some(control) = &self.control {
+            control.wake();
+        }
+        Ok(self.store.job(job.id).await?)
+    }
+}

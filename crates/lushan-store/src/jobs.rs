@@ -1,0 +1,413 @@
+//! Jobs: stored before they are acknowledged, moved between states only by
+//! guarded updates (`WHERE state = ...`), so a late or repeated event cannot
+//! undo a final state.
+
+use crate::{AuditEntry, Store, StoreError, append_audit, next_id, parse_text};
+use lushan_model::{JobId, JobState, PartitionId, ProjectId, SiteId, TenantId, UserId};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+/// A job as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobRecord {
+    pub id: JobId,
+    pub name: String,
+    pub user_id: UserId,
+    pub user_name: String,
+    pub unix_account: Option<String>,
+    pub project_id: ProjectId,
+    pub project_name: String,
+    pub tenant_id: TenantId,
+    pub site_id: SiteId,
+    pub site_name: String,
+    pub partition_id: PartitionId,
+    pub partition_name: String,
+    pub state: JobState,
+    pub reason: String,
+    pub submit_time: i64,
+    pub start_time: Option<i64>,
+    pub end_time: Option<i64>,
+    pub time_limit_secs: i64,
+    pub nodes: i64,
+    pub ntasks: i64,
+    pub cpus_per_task: i64,
+    pub cpus_per_node: i64,
+    pub mem_per_node_mb: i64,
+    pub gpus_per_node: i64,
+    pub exclusive: bool,
+    pub held: bool,
+    pub workdir: String,
+    pub stdout_path: String,
+    pub stderr_path: String,
+    pub stdin_path: String,
+    pub open_mode: String,
+    pub script: String,
+    pub args_json: String,
+    pub env_json: String,
+    pub request_json: String,
+    pub comment: String,
+    pub exit_code: Option<i64>,
+    pub exit_signal: Option<i64>,
+    pub node_list: String,
+    pub alloc_json: String,
+}
+
+/// A job to store. Output paths are sbatch patterns (`slurm-%j.out`),
+/// expanded at launch when the node is known.
+#[derive(Clone, Debug)]
+pub struct NewJob {
+    pub name: String,
+    pub user_id: UserId,
+    pub project_id: ProjectId,
+    pub tenant_id: TenantId,
+    pub site_id: SiteId,
+    pub partition_id: PartitionId,
+    pub submit_time: i64,
+    pub time_limit_secs: i64,
+    pub nodes: i64,
+    pub ntasks: i64,
+    pub cpus_per_task: i64,
+    pub cpus_per_node: i64,
+    pub mem_per_node_mb: i64,
+    pub gpus_per_node: i64,
+    pub exclusive: bool,
+    pub held: bool,
+    pub workdir: String,
+    pub stdout_path: String,
+    pub stderr_path: String,
+    pub stdin_path: String,
+    pub open_mode: String,
+    pub script: String,
+    pub args_json: String,
+    pub env_json: String,
+    pub request_json: String,
+    pub comment: String,
+    pub idempotency_key: Option<String>,
+}
+
+/// Which jobs a listing returns.
+#[derive(Clone, Debug, Default)]
+pub struct JobFilter {
+    /// Only these users' jobs (`None`: everyone's the scope allows).
+    pub users: Option<Vec<UserId>>,
+    /// Only these projects' jobs.
+    pub projects: Option<Vec<ProjectId>>,
+    /// Only these tenants' jobs.
+    pub tenant: Option<TenantId>,
+    /// Only these states (`None`: all).
+    pub states: Option<Vec<JobState>>,
+    pub ids: Option<Vec<JobId>>,
+    pub limit: Option<i64>,
+}
+
+const JOB_COLUMNS: &str = "SELECT j.id, j.name, j.user_id, u.name AS user_name, u.unix_account, j.project_id, p.name AS project_name,
+    j.tenant_id, j.site_id, s.name AS site_name, j.partition_id, pa.name AS partition_name, j.state, j.reason, j.submit_time,
+    j.start_time, j.end_time, j.time_limit_secs, j.nodes, j.ntasks, j.cpus_per_task, j.cpus_per_node, j.mem_per_node_mb,
+    j.gpus_per_node, j.exclusive, j.held, j.workdir, j.stdout_path, j.stderr_path, j.stdin_path, j.open_mode, j.script,
+    j.args_json, j.env_json, j.request_json, j.comment, j.exit_code, j.exit_signal, j.node_list, j.alloc_json
+    FROM jobs j JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
+    JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
+
+fn job_from_row(row: &AnyRow) -> Result<JobRecord, StoreError> {
+    Ok(JobRecord {
+        id: JobId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        user_id: UserId(row.try_get("user_id")?),
+        user_name: row.try_get("user_name")?,
+        unix_account: row.try_get("unix_account")?,
+        project_id: ProjectId(row.try_get("project_id")?),
+        project_name: row.try_get("project_name")?,
+        tenant_id: TenantId(row.try_get("tenant_id")?),
+        site_id: SiteId(row.try_get("site_id")?),
+        site_name: row.try_get("site_name")?,
+        partition_id: PartitionId(row.try_get("partition_id")?),
+        partition_name: row.try_get("partition_name")?,
+        state: parse_text("state", row.try_get("state")?)?,
+        reason: row.try_get("reason")?,
+        submit_time: row.try_get("submit_time")?,
+        start_time: row.try_get("start_time")?,
+        end_time: row.try_get("end_time")?,
+        time_limit_secs: row.try_get("time_limit_secs")?,
+        nodes: row.try_get("nodes")?,
+        ntasks: row.try_get("ntasks")?,
+        cpus_per_task: row.try_get("cpus_per_task")?,
+        cpus_per_node: row.try_get("cpus_per_node")?,
+        mem_per_node_mb: row.try_get("mem_per_node_mb")?,
+        gpus_per_node: row.try_get("gpus_per_node")?,
+        exclusive: row.try_get::<i64, _>("exclusive")? == 1,
+        held: row.try_get::<i64, _>("held")? == 1,
+        workdir: row.try_get("workdir")?,
+        stdout_path: row.try_get("stdout_path")?,
+        stderr_path: row.try_get("stderr_path")?,
+        stdin_path: row.try_get("stdin_path")?,
+        open_mode: row.try_get("open_mode")?,
+        script: row.try_get("script")?,
+        args_json: row.try_get("args_json")?,
+        env_json: row.try_get("env_json")?,
+        request_json: row.try_get("request_json")?,
+        comment: row.try_get("comment")?,
+        exit_code: row.try_get("exit_code")?,
+        exit_signal: row.try_get("exit_signal")?,
+        node_list: row.try_get("node_list")?,
+        alloc_json: row.try_get("alloc_json")?,
+    })
+}
+
+fn in_list<T: Copy>(
+    builder: &mut sqlx::QueryBuilder<sqlx::Any>,
+    column: &str,
+    values: &[T],
+    to_i64: impl Fn(T) -> i64,
+) {
+    builder.push(format!(" AND {column} IN ("));
+    let mut separated = builder.separated(", ");
+    for value in values {
+        separated.push_bind(to_i64(*value));
+    }
+    separated.push_unseparated(")");
+}
+
+impl Store {
+    /// Stores a job (and its audit row) and returns it. With an idempotency
+    /// key already used by this user, returns the job stored then instead.
+    pub async fn submit_job(&self, new: &NewJob, audit: &AuditEntry) -> Result<(JobRecord, bool), StoreError> {
+        if let Some(key) = &new.idempotency_key
+            && let Some(existing) = self.job_by_idempotency_key(key).await?
+        {
+            return Ok((existing, false));
+        }
+        let mut tx = self.begin().await?;
+        let id = next_id(&mut tx, "job").await?;
+        let inserted = sqlx::query(
+            "INSERT INTO jobs (id, name, user_id, project_id, tenant_id, site_id, partition_id, state, reason, submit_time,
+                time_limit_secs, nodes, ntasks, cpus_per_task, cpus_per_node, mem_per_node_mb, gpus_per_node, exclusive, held,
+                workdir, stdout_path, stderr_path, stdin_path, open_mode, script, args_json, env_json, request_json, comment,
+                node_list, alloc_json, idempotency_key)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
+                $24, $25, $26, $27, $28, $29, '', '{}', $30)
+             ON CONFLICT (idempotency_key) DO NOTHING",
+        )
+        .bind(id)
+        .bind(&new.name)
+        .bind(new.user_id.0)
+        .bind(new.project_id.0)
+        .bind(new.tenant_id.0)
+        .bind(new.site_id.0)
+        .bind(new.partition_id.0)
+        .bind(JobState::Pending.as_str())
+        .bind(if new.held { "JobHeldUser" } else { "None" })
+        .bind(new.submit_time)
+        .bind(new.time_limit_secs)
+        .bind(new.nodes)
+        .bind(new.ntasks)
+        .bind(new.cpus_per_task)
+        .bind(new.cpus_per_node)
+        .bind(new.mem_per_node_mb)
+        .bind(new.gpus_per_node)
+        .bind(i64::from(new.exclusive))
+        .bind(i64::from(new.held))
+        .bind(&new.workdir)
+        .bind(&new.stdout_path)
+        .bind(&new.stderr_path)
+        .bind(&new.stdin_path)
+        .bind(&new.open_mode)
+        .bind(&new.script)
+        .bind(&new.args_json)
+        .bind(&new.env_json)
+        .bind(&new.request_json)
+        .bind(&new.comment)
+        .bind(new.idempotency_key.as_deref())
+        .execute(&mut *tx)
+        .await?;
+        if inserted.rows_affected() == 0 {
+            // A concurrent submit with the same key won the race.
+            tx.rollback().await?;
+            let key = new.idempotency_key.as_deref().unwrap_or_default();
+            let existing = self
+                .job_by_idempotency_key(key)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("idempotency key without job".into()))?;
+            return Ok((existing, false));
+        }
+        append_audit(&mut tx, &AuditEntry { target: id.to_string(), ..audit.clone() }).await?;
+        tx.commit().await?;
+        Ok((self.job(JobId(id)).await?, true))
+    }
+
+    async fn job_by_idempotency_key(&self, key: &str) -> Result<Option<JobRecord>, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{JOB_COLUMNS} WHERE j.idempotency_key = $1")))
+            .bind(key)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    pub async fn job(&self, id: JobId) -> Result<JobRecord, StoreError> {
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{JOB_COLUMNS} WHERE j.id = $1")))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { what: "job", key: id.to_string() })?;
+        job_from_row(&row)
+    }
+
+    /// Jobs matching `filter`, oldest first.
+    pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobRecord>, StoreError> {
+        let mut builder = sqlx::QueryBuilder::<sqlx::Any>::new(JOB_COLUMNS);
+        builder.push(" WHERE 1 = 1");
+        if let Some(users) = &filter.users {
+            if users.is_empty() {
+                return Ok(Vec::new());
+            }
+            in_list(&mut builder, "j.user_id", users, |u| u.0);
+        }
+        if let Some(projects) = &filter.projects {
+            if projects.is_empty() {
+                return Ok(Vec::new());
+            }
+            in_list(&mut builder, "j.project_id", projects, |p| p.0);
+        }
+        if let Some(ids) = &filter.ids {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            in_list(&mut builder, "j.id", ids, |j| j.0);
+        }
+        if let Some(tenant) = filter.tenant {
+            builder.push(" AND j.tenant_id = ").push_bind(tenant.0);
+        }
+        if let Some(states) = &filter.states {
+            if states.is_empty() {
+                return Ok(Vec::new());
+            }
+            builder.push(" AND j.state IN (");
+            let mut separated = builder.separated(", ");
+            for state in states {
+                separated.push_bind(state.as_str());
+            }
+            separated.push_unseparated(")");
+        }
+        builder.push(" ORDER BY j.id");
+        if let Some(limit) = filter.limit {
+            builder.push(" LIMIT ").push_bind(limit);
+        }
+        let rows = builder.build().fetch_all(&self.pool).await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
+    /// PENDING -> RUNNING with its allocation. Returns false if the job was
+    /// no longer pending (cancelled meanwhile), and changes nothing then.
+    pub async fn start_job(&self, id: JobId, now: i64, node_list: &str, alloc_json: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = $1, reason = 'None', start_time = $2, node_list = $3, alloc_json = $4
+             WHERE id = $5 AND state = $6 AND held = 0",
+        )
+        .bind(JobState::Running.as_str())
+        .bind(now)
+        .bind(node_list)
+        .bind(alloc_json)
+        .bind(id.0)
+        .bind(JobState::Pending.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records the end of a job that is `from` (RUNNING, or PENDING for a
+    /// cancel). Returns false if it was not in that state: a repeated or
+    /// late event changes nothing.
+    pub async fn end_job(
+        &self,
+        id: JobId,
+        from: JobState,
+        end: &JobEnd,
+        audit: Option<&AuditEntry>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query(
+            "UPDATE jobs SET state = $1, reason = $2, end_time = $3, exit_code = $4, exit_signal = $5,
+                start_time = COALESCE(start_time, $3)
+             WHERE id = $6 AND state = $7",
+        )
+        .bind(end.state.as_str())
+        .bind(&end.reason)
+        .bind(end.time)
+        .bind(end.exit_code)
+        .bind(end.exit_signal)
+        .bind(id.0)
+        .bind(from.as_str())
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        if let Some(audit) = audit {
+            append_audit(&mut tx, audit).await?;
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// RUNNING -> PENDING for a job whose launch never happened (the server
+    /// stopped between recording the start and starting the process).
+    pub async fn requeue_job(&self, id: JobId) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = $1, reason = 'None', start_time = NULL, node_list = '', alloc_json = '{}'
+             WHERE id = $2 AND state = $3",
+        )
+        .bind(JobState::Pending.as_str())
+        .bind(id.0)
+        .bind(JobState::Running.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Holds or releases a pending job. Returns false if it is not pending.
+    pub async fn set_job_held(&self, id: JobId, held: bool, audit: &AuditEntry) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("UPDATE jobs SET held = $1, reason = $2 WHERE id = $3 AND state = $4")
+            .bind(i64::from(held))
+            .bind(if held { "JobHeldUser" } else { "None" })
+            .bind(id.0)
+            .bind(JobState::Pending.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Sets the pending reasons the scheduler gave, in one transaction.
+    pub async fn set_pending_reasons(&self, reasons: &[(JobId, &str)]) -> Result<(), StoreError> {
+        if reasons.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        for (id, reason) in reasons {
+            sqlx::query("UPDATE jobs SET reason = $1 WHERE id = $2 AND state = $3 AND held = 0 AND reason <> $1")
+                .bind(*reason)
+                .bind(id.0)
+                .bind(JobState::Pending.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// How a job ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobEnd {
+    pub state: JobState,
+    pub reason: String,
+    pub time: i64,
+    pub exit_code: Option<i64>,
+    pub exit_signal: Option<i64>,
+}

@@ -1,0 +1,268 @@
+//! Jobs from the command line, with Slurm's habits: `submit`/`sbatch`,
+//! `jobs`/`squeue`, `show`, `cancel`/`scancel`, `hold`, `release`,
+//! `acct`/`sacct`.
+
+use crate::output::{Output, fields, table, time};
+use anyhow::Context;
+use lushan_api::{Client, Job, JobSubmit, JobSubmitted};
+
+#[derive(clap::Args)]
+pub struct SubmitArgs {
+    /// sbatch options, the script, then the script's arguments (as sbatch takes them).
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, value_name = "SBATCH_OPTIONS... SCRIPT ARGS")]
+    words: Vec<String>,
+}
+
+#[derive(clap::Args)]
+pub struct JobsArgs {
+    /// Only this user's jobs.
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    /// Only your own jobs.
+    #[arg(long)]
+    me: bool,
+    /// Only this project's jobs.
+    #[arg(short = 'A', long = "account")]
+    project: Option<String>,
+    /// Only these states, comma-separated (PENDING, R, ...).
+    #[arg(short = 't', long = "states")]
+    states: Option<String>,
+    /// Only these job ids, comma-separated.
+    #[arg(short = 'j', long = "jobs")]
+    jobs: Option<String>,
+    /// Only this partition.
+    #[arg(short = 'p', long)]
+    partition: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct AcctArgs {
+    /// Only this user's jobs.
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    /// Only these states, comma-separated.
+    #[arg(short = 's', long = "state")]
+    states: Option<String>,
+    /// Only these job ids, comma-separated.
+    #[arg(short = 'j', long = "jobs")]
+    jobs: Option<String>,
+}
+
+pub async fn submit(client: &Client, args: SubmitArgs, out: &Output) -> anyhow::Result<()> {
+    if args.words.iter().any(|w| w == "--help" || w == "-h") {
+        println!(
+            "usage: lushan submit [sbatch options] SCRIPT [ARGS...]\n       lushan submit [sbatch options] --wrap \"COMMAND\"\n\nEvery sbatch option and what Lushan does with it: docs/user/sbatch.md"
+        );
+        return Ok(());
+    }
+    let split = lushan_sbatch::split_command_line(&args.words);
+    let script = match &split.script {
+        Some(path) => {
+            Some(std::fs::read_to_string(path).with_context(|| format!("cannot read the batch script {path}"))?)
+        }
+        None => None,
+    };
+    let submit_dir = std::env::current_dir().context("cannot tell the current directory")?;
+    let body = JobSubmit {
+        script,
+        options: split.options.clone(),
+        args: split.script_args,
+        env: std::env::vars().collect(),
+        submit_dir: submit_dir.display().to_string(),
+        idempotency_key: None,
+    };
+    let submitted: JobSubmitted = client.post("/api/v1/jobs", &body).await?;
+    for warning in &submitted.warnings {
+        eprintln!("lushan: {warning}");
+    }
+    let parsable = split.options.iter().any(|o| o == "--parsable");
+    out.print(&submitted, |s| {
+        if parsable {
+            println!("{}", s.job.job_id);
+        } else {
+            println!("Submitted batch job {}", s.job.job_id);
+        }
+    });
+    Ok(())
+}
+
+fn duration(secs: i64) -> String {
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
+    match (days, h) {
+        (0, 0) => format!("{m}:{s:02}"),
+        (0, _) => format!("{h}:{m:02}:{s:02}"),
+        _ => format!("{days}-{h:02}:{m:02}:{s:02}"),
+    }
+}
+
+fn query(pairs: &[(&str, Option<String>)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            v.as_ref().map(|v| {
+                format!(
+                    "{k}={}",
+                    v.bytes()
+                        .map(|b| if b.is_ascii_alphanumeric() || b"-_.,".contains(&b) {
+                            (b as char).to_string()
+                        } else {
+                            format!("%{b:02X}")
+                        })
+                        .collect::<String>()
+                )
+            })
+        })
+        .collect();
+    if parts.is_empty() { String::new() } else { format!("?{}", parts.join("&")) }
+}
+
+pub async fn jobs(client: &Client, args: JobsArgs, out: &Output) -> anyhow::Result<()> {
+    let user = if args.me { Some(client.whoami().await?.user.name) } else { args.user };
+    let path = format!(
+        "/api/v1/jobs{}",
+        query(&[
+            ("active", Some("true".into())),
+            ("user", user),
+            ("project", args.project),
+            ("state", args.states),
+            ("ids", args.jobs)
+        ])
+    );
+    let mut jobs: Vec<Job> = client.get(&path).await?;
+    if let Some(partition) = &args.partition {
+        jobs.retain(|j| &j.partition == partition);
+    }
+    out.print(&jobs, |jobs| {
+        let rows = jobs
+            .iter()
+            .map(|j| {
+                let where_or_why = if j.state == "PENDING" { format!("({})", j.reason) } else { j.node_list.clone() };
+                vec![
+                    j.job_id.to_string(),
+                    j.partition.clone(),
+                    j.name.clone(),
+                    j.user.clone(),
+                    short_state(&j.state).into(),
+                    duration(j.elapsed_secs),
+                    j.nodes.to_string(),
+                    where_or_why,
+                ]
+            })
+            .collect();
+        println!("{}", table(&["jobid", "partition", "name", "user", "st", "time", "nodes", "nodelist(reason)"], rows));
+    });
+    Ok(())
+}
+
+fn short_state(state: &str) -> &'static str {
+    match state {
+        "PENDING" => "PD",
+        "RUNNING" => "R",
+        "COMPLETED" => "CD",
+        "FAILED" => "F",
+        "CANCELLED" => "CA",
+        "TIMEOUT" => "TO",
+        "OUT_OF_MEMORY" => "OOM",
+        "NODE_FAIL" => "NF",
+        _ => "?",
+    }
+}
+
+pub async fn show(client: &Client, job_id: i64, out: &Output) -> anyhow::Result<()> {
+    let job: Job = client.get(&format!("/api/v1/jobs/{job_id}")).await?;
+    out.print(&job, |j| {
+        println!(
+            "{}",
+            fields(&[
+                ("JobId", j.job_id.to_string()),
+                ("JobName", j.name.clone()),
+                ("UserId", j.user.clone()),
+                ("Account", j.project.clone()),
+                ("JobState", j.state.clone()),
+                ("Reason", if j.reason.is_empty() { "None".into() } else { j.reason.clone() }),
+                ("ExitCode", if j.exit_code.is_empty() { "0:0".into() } else { j.exit_code.clone() }),
+                ("RunTime", duration(j.elapsed_secs)),
+                ("TimeLimit", j.time_limit.clone()),
+                ("SubmitTime", time(&j.submit_time)),
+                ("StartTime", j.start_time.as_deref().map(time).unwrap_or_else(|| "Unknown".into())),
+                ("EndTime", j.end_time.as_deref().map(time).unwrap_or_else(|| "Unknown".into())),
+                ("Site", j.site.clone()),
+                ("Partition", j.partition.clone()),
+                ("NodeList", if j.node_list.is_empty() { "(null)".into() } else { j.node_list.clone() }),
+                ("NumNodes", j.nodes.to_string()),
+                ("NumTasks", j.ntasks.to_string()),
+                ("CPUs/Task", j.cpus_per_task.to_string()),
+                ("NumCPUs", j.cpus.to_string()),
+                ("MinMemoryNode", format!("{}M", j.mem_per_node_mb)),
+                ("GPUs/Node", j.gpus_per_node.to_string()),
+                ("WorkDir", j.workdir.clone()),
+                ("StdOut", j.stdout.clone()),
+                ("StdErr", j.stderr.clone()),
+                ("Comment", j.comment.clone()),
+            ])
+        )
+    });
+    Ok(())
+}
+
+/// `cancel`, `hold` or `release` each job; reports every failure, exits 1 if any.
+pub async fn act(client: &Client, verb: &str, job_ids: &[i64], out: &Output) -> anyhow::Result<()> {
+    anyhow::ensure!(!job_ids.is_empty(), "name at least one job id");
+    let mut done = Vec::new();
+    let mut failed = 0;
+    for id in job_ids {
+        match client.post::<_, Job>(&format!("/api/v1/jobs/{id}/{verb}"), &()).await {
+            Ok(job) => done.push(job),
+            Err(err) => {
+                eprintln!("lushan: job {id}: {err}");
+                failed += 1;
+            }
+        }
+    }
+    out.print(&done, |jobs| {
+        for job in jobs {
+            let what = match verb {
+                "cancel" if job.state == "RUNNING" => "is being cancelled".to_owned(),
+                "cancel" => "cancelled".to_owned(),
+                "hold" => "held".to_owned(),
+                _ => "released".to_owned(),
+            };
+            println!("Job {} {what}.", job.job_id);
+        }
+    });
+    anyhow::ensure!(
+        failed == 0,
+        "{failed} of {} jobs could not be {}",
+        job_ids.len(),
+        if verb == "cancel" { "cancelled" } else { "changed" }
+    );
+    Ok(())
+}
+
+pub async fn acct(client: &Client, args: AcctArgs, out: &Output) -> anyhow::Result<()> {
+    let path = format!("/api/v1/jobs{}", query(&[("user", args.user), ("state", args.states), ("ids", args.jobs)]));
+    let jobs: Vec<Job> = client.get(&path).await?;
+    out.print(&jobs, |jobs| {
+        let rows = jobs
+            .iter()
+            .map(|j| {
+                vec![
+                    j.job_id.to_string(),
+                    j.name.clone(),
+                    j.partition.clone(),
+                    j.project.clone(),
+                    j.cpus.to_string(),
+                    j.state.clone(),
+                    duration(j.elapsed_secs),
+                    if j.exit_code.is_empty() { "0:0".into() } else { j.exit_code.clone() },
+                ]
+            })
+            .collect();
+        println!(
+            "{}",
+            table(&["jobid", "jobname", "partition", "account", "alloccpus", "state", "elapsed", "exitcode"], rows)
+        );
+    });
+    Ok(())
+}
