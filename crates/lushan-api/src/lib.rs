@@ -463,6 +463,9 @@ pub struct Job {
 pub struct JobQuery {
     /// Comma-separated states (long or short names), e.g. `PENDING,R`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(
+        pattern = r"^(PENDING|RUNNING|COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL|PD|R|CD|F|CA|TO|OOM|NF)(,(PENDING|RUNNING|COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL|PD|R|CD|F|CA|TO|OOM|NF))*$"
+    )]
     pub state: Option<String>,
     /// Only this user's jobs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -472,6 +475,7 @@ pub struct JobQuery {
     pub project: Option<String>,
     /// Comma-separated job ids.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(pattern = r"^[0-9]{1,18}(,[0-9]{1,18})*$")]
     pub ids: Option<String>,
     /// Only jobs still pending or running (squeue's view).
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -2,5 +2,6 @@
 
 mod common;
 mod errors;
+mod jobs;
 mod openapi;
 mod tenancy;

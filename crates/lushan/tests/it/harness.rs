@@ -93,6 +93,14 @@ impl Server {
         self.banner.join("\n")
     }
 
+    /// SIGKILL: the server gets no chance to clean up.
+    pub fn kill9(mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
     /// SIGTERM, then wait for a clean exit.
     pub fn stop(mut self) {
         if let Some(mut child) = self.child.take() {
@@ -144,6 +152,19 @@ pub fn cli(home: &Path, args: &[&str]) -> Run {
     cli_with_stdin(home, args, "")
 }
 
+/// Runs the CLI in directory `dir` (where `submit` finds its script).
+pub fn cli_in(home: &Path, dir: &Path, args: &[&str]) -> Run {
+    std::fs::create_dir_all(home).unwrap();
+    let output = base_command(home)
+        .current_dir(dir)
+        .env("LUSHAN_TEST_MARK", "yes")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    finish(output)
+}
+
 pub fn cli_with_stdin(home: &Path, args: &[&str], stdin: &str) -> Run {
     std::fs::create_dir_all(home).unwrap();
     let mut child = base_command(home)
@@ -155,4 +176,16 @@ pub fn cli_with_stdin(home: &Path, args: &[&str], stdin: &str) -> Run {
         .unwrap();
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     finish(child.wait_with_output().unwrap())
+}
+
+/// Polls `check` every 100 ms until it returns `Some`, for at most `secs`.
+pub fn wait_for<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(value) = check() {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "timed out after {secs} s waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }

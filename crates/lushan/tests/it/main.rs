@@ -2,4 +2,5 @@
 //! port 0 in a temporary directory, driven through its CLI.
 
 mod harness;
+mod jobs;
 mod tour;

@@ -1,0 +1,130 @@
+//! Job submission through the API: what is accepted, what is refused and
+//! why, and who sees and controls which jobs. (No control loop runs here:
+//! jobs stay pending. Running them is tested with the real binary.)
+
+use crate::common::Platform;
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+
+async fn setup() -> (Platform, String, String, String) {
+    let p = Platform::new().await;
+    p.admin(Method::POST, "/api/v1/tenants", json!({"name": "jxu", "sector": "university"})).await;
+    let pi = p.user("alice", "jxu", "member").await;
+    let member = p.user("bob", "jxu", "member").await;
+    let other = p.user("carol", "jxu", "member").await;
+    p.admin(Method::POST, "/api/v1/projects", json!({"name": "cfd-lab", "tenant": "jxu", "pi": "alice"})).await;
+    p.admin(Method::POST, "/api/v1/projects/cfd-lab/members", json!({"user": "bob"})).await;
+    p.admin(Method::POST, "/api/v1/projects", json!({"name": "bio", "tenant": "jxu", "pi": "carol"})).await;
+    (p, pi, member, other)
+}
+
+fn job(script: &str, options: &[&str]) -> Value {
+    json!({"script": script, "options": options, "submit_dir": "/home/bob", "env": {"HOME": "/home/bob", "SBATCH_JOB_NAME": "from-env"}})
+}
+
+#[tokio::test]
+async fn a_job_is_stored_with_what_it_asked_for() {
+    let (p, _, bob, _) = setup().await;
+    let script = "#!/bin/bash\n#SBATCH -n 2 -c 1 --mem-per-cpu=100M -t 1:30:00\n#SBATCH -o out/%x-%j.log\n#SBATCH --mail-type=END\nsrun hostname\n";
+    let reply = p.call(Method::POST, "/api/v1/jobs", Some(&bob), Some(job(script, &["-A", "cfd-lab"]))).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let j = &reply.body["job"];
+    assert_eq!(j["state"], "PENDING");
+    assert_eq!(j["name"], "from-env");
+    assert_eq!(j["project"], "cfd-lab");
+    assert_eq!(j["cpus"], 2);
+    assert_eq!(j["mem_per_node_mb"], 200);
+    assert_eq!(j["time_limit"], "01:30:00");
+    assert_eq!(j["stdout"], "/home/bob/out/%x-%j.log");
+    assert_eq!(j["workdir"], "/home/bob");
+    assert!(reply.body["warnings"][0].as_str().unwrap().contains("--mail-type=END"), "{}", reply.body);
+}
+
+#[tokio::test]
+async fn impossible_or_wrong_jobs_are_refused_with_the_reason_and_change_nothing() {
+    let (p, _, bob, _) = setup().await;
+    let before = p.audit_len().await;
+    let cases: [(Value, &str); 9] = [
+        (job("#!/bin/sh\n#SBATCH --time=abc\n", &["-A", "cfd-lab"]), "line 2: --time=abc"),
+        (job("#!/bin/sh\n#SBATCH --bogus\n", &["-A", "cfd-lab"]), "unrecognized option `--bogus`"),
+        (job("#!/bin/sh\n", &["-A", "bio"]), "you are not a member of project `bio`; your projects: cfd-lab"),
+        (
+            job("#!/bin/sh\n", &["-A", "cfd-lab", "-p", "gpu"]),
+            "unknown partition `gpu` on site `local`; partitions: local",
+        ),
+        (job("#!/bin/sh\n", &["-A", "cfd-lab", "-q", "high"]), "unknown QOS `high`; you may use: normal"),
+        (job("#!/bin/sh\n", &["-A", "cfd-lab", "-n", "100000"]), "can never run in partition `local`"),
+        (job("#!/bin/sh\n", &["-A", "cfd-lab", "--mem=100T"]), "its largest node has"),
+        (job("#!/bin/sh\n", &["-A", "cfd-lab", "-M", "hpc9"]), "unknown site `hpc9`; sites: local"),
+        (job("#!/bin/sh\n", &["-A", "cfd-lab", "--array=1-3"]), "--array is parsed but not run on this platform yet"),
+    ];
+    for (body, needle) in cases {
+        let reply = p.call(Method::POST, "/api/v1/jobs", Some(&bob), Some(body)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(needle), "`{needle}` not in: {message}");
+    }
+    let gpus = p
+        .call(
+            Method::POST,
+            "/api/v1/jobs",
+            Some(&bob),
+            Some(job("#!/bin/sh\n", &["-A", "cfd-lab", "--gres=gpu:h100:1"])),
+        )
+        .await;
+    assert!(gpus.body["error"]["message"].as_str().unwrap().contains("GPUs of type `h100`"), "{}", gpus.body);
+    assert_eq!(p.audit_len().await, before);
+    let jobs = p.call(Method::GET, "/api/v1/jobs", Some(&bob), None).await;
+    assert_eq!(jobs.body.as_array().unwrap().len(), 0);
+}
+
+#[tokio::test]
+async fn the_only_project_is_the_default_and_idempotency_keys_return_the_first_job() {
+    let (p, _, bob, _) = setup().await;
+    let mut body = job("#!/bin/sh\n", &[]);
+    body["idempotency_key"] = json!("retry-1");
+    let first = p.call(Method::POST, "/api/v1/jobs", Some(&bob), Some(body.clone())).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.body);
+    assert_eq!(first.body["job"]["project"], "cfd-lab");
+    let again = p.call(Method::POST, "/api/v1/jobs", Some(&bob), Some(body)).await;
+    assert_eq!(again.status, StatusCode::OK);
+    assert_eq!(again.body["created"], false);
+    assert_eq!(again.body["job"]["job_id"], first.body["job"]["job_id"]);
+    assert_eq!(p.call(Method::GET, "/api/v1/jobs", Some(&bob), None).await.body.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn pis_see_their_projects_jobs_members_only_their_own() {
+    let (p, alice, bob, carol) = setup().await;
+    let bob_job = p.call(Method::POST, "/api/v1/jobs", Some(&bob), Some(job("#!/bin/sh\n", &["-A", "cfd-lab"]))).await;
+    let id = bob_job.body["job"]["job_id"].as_i64().unwrap();
+    let alice_job =
+        p.call(Method::POST, "/api/v1/jobs", Some(&alice), Some(job("#!/bin/sh\n", &["-A", "cfd-lab"]))).await;
+    let alice_id = alice_job.body["job"]["job_id"].as_i64().unwrap();
+    let count = |token: &str| {
+        let token = token.to_owned();
+        let p = &p;
+        async move { p.call(Method::GET, "/api/v1/jobs", Some(&token), None).await.body.as_array().unwrap().len() }
+    };
+    assert_eq!(count(&alice).await, 2, "the PI sees the project's jobs");
+    assert_eq!(count(&bob).await, 1, "a member sees their own");
+    assert_eq!(count(&carol).await, 0, "another project's PI sees none");
+    assert_eq!(
+        p.call(Method::GET, &format!("/api/v1/jobs/{alice_id}"), Some(&bob), None).await.status,
+        StatusCode::NOT_FOUND
+    );
+
+    // Hold, release and cancel a pending job.
+    let held = p.call(Method::POST, &format!("/api/v1/jobs/{id}/hold"), Some(&bob), None).await;
+    assert_eq!((held.body["held"].clone(), held.body["reason"].clone()), (json!(true), json!("JobHeldUser")));
+    let released = p.call(Method::POST, &format!("/api/v1/jobs/{id}/release"), Some(&alice), None).await;
+    assert_eq!(released.body["held"], false);
+    let cancelled = p.call(Method::POST, &format!("/api/v1/jobs/{id}/cancel"), Some(&alice), None).await;
+    assert_eq!(cancelled.body["state"], "CANCELLED");
+    let again = p.call(Method::POST, &format!("/api/v1/jobs/{id}/cancel"), Some(&bob), None).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    let active = p.call(Method::GET, "/api/v1/jobs?active=true&state=PD,CA", Some(&alice), None).await;
+    assert_eq!(active.body.as_array().unwrap().len(), 1, "{}", active.body);
+    let bad = p.call(Method::GET, "/api/v1/jobs?state=DONE", Some(&alice), None).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}

@@ -1,0 +1,154 @@
+//! Jobs on the local site, run for real: processes, output files, Slurm's
+//! variables, exit codes, time limits, memory limits, cancellation, and a
+//! server killed with SIGKILL while jobs run.
+
+use crate::harness::{Sandbox, Server, cli, cli_with_stdin, wait_for};
+use serde_json::Value;
+use std::path::PathBuf;
+
+/// A platform whose jobs run as the server's own user (the tests may run
+/// as root), with a 1 s grace time, and a member `alice` of project `cfd-lab`.
+fn platform(sandbox: &Sandbox) -> (Server, PathBuf) {
+    let config = sandbox.path("lushan.toml");
+    std::fs::write(&config, "run_jobs_as_server_user = true\nkill_wait_secs = 1\n").unwrap();
+    let server = sandbox
+        .start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config.display().to_string()])
+        .unwrap();
+    let op = server.home.clone();
+    cli(&op, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
+    cli_with_stdin(
+        &op,
+        &["admin", "user", "create", "alice", "--tenant", "jxu", "--password-stdin"],
+        "alice-password\n",
+    )
+    .ok();
+    cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
+    let alice = sandbox.path("alice");
+    cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
+    (server, alice)
+}
+
+fn job(home: &PathBuf, id: &str) -> Value {
+    cli(home, &["--json", "show", id]).ok().json()
+}
+
+fn wait_state(home: &PathBuf, id: &str, state: &str, secs: u64) -> Value {
+    wait_for(secs, &format!("job {id} to be {state}"), || {
+        let j = job(home, id);
+        (j["state"] == state).then_some(j)
+    })
+}
+
+fn submit(home: &PathBuf, dir: &std::path::Path, args: &[&str]) -> String {
+    let mut all = vec!["--json", "submit"];
+    all.extend_from_slice(args);
+    let run = crate::harness::cli_in(home, dir, &all).ok();
+    run.json()["job"]["job_id"].as_i64().unwrap().to_string()
+}
+
+#[test]
+fn a_script_runs_unchanged_with_slurm_variables_and_its_exit_code() {
+    let sandbox = Sandbox::new();
+    let (server, alice) = platform(&sandbox);
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(
+        work.join("job.sh"),
+        "#!/bin/bash\n#SBATCH -J env-check\n#SBATCH -n 1 -t 2\n#SBATCH -e err-%j.txt\n\
+         echo \"id=$SLURM_JOB_ID name=$SLURM_JOB_NAME account=$SLURM_JOB_ACCOUNT ntasks=$SLURM_NTASKS cpus=$SLURM_CPUS_ON_NODE\"\n\
+         echo \"partition=$SLURM_JOB_PARTITION nodes=$SLURM_JOB_NUM_NODES submit=$SLURM_SUBMIT_DIR cuda=[$CUDA_VISIBLE_DEVICES] args=$*\"\n\
+         echo \"inherited=$LUSHAN_TEST_MARK pwd=$(pwd)\"\n\
+         echo oops >&2\n\
+         exit 3\n",
+    )
+    .unwrap();
+    let id = submit(&alice, &work, &["job.sh", "first", "second"]);
+    let ended = wait_state(&alice, &id, "FAILED", 30);
+    assert_eq!(ended["exit_code"], "3:0");
+    let out = std::fs::read_to_string(work.join(format!("slurm-{id}.out"))).unwrap();
+    let work_text = work.display().to_string();
+    assert!(out.contains(&format!("id={id} name=env-check account=cfd-lab ntasks=1 cpus=1")), "{out}");
+    assert!(out.contains(&format!("partition=local nodes=1 submit={work_text} cuda=[] args=first second")), "{out}");
+    assert!(out.contains(&format!("inherited=yes pwd={work_text}")), "{out}");
+    assert_eq!(std::fs::read_to_string(work.join(format!("err-{id}.txt"))).unwrap(), "oops\n");
+
+    // --wrap, --parsable, and a job that succeeds.
+    let parsable = crate::harness::cli_in(&alice, &work, &["submit", "--parsable", "--wrap", "echo wrapped"]).ok();
+    let id = parsable.stdout.trim().to_owned();
+    assert!(id.parse::<i64>().is_ok(), "{}", parsable.stdout);
+    let done = wait_state(&alice, &id, "COMPLETED", 30);
+    assert_eq!(done["exit_code"], "0:0");
+    assert_eq!(std::fs::read_to_string(work.join(format!("slurm-{id}.out"))).unwrap(), "wrapped\n");
+    let acct = cli(&alice, &["acct"]).ok().stdout;
+    assert!(acct.contains("COMPLETED") && acct.contains("FAILED"), "{acct}");
+    server.stop();
+}
+
+#[test]
+fn limits_are_enforced_and_cancel_works() {
+    let sandbox = Sandbox::new();
+    let (server, alice) = platform(&sandbox);
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    // Over its time limit: SIGTERM, the grace time, SIGKILL, TIMEOUT.
+    let slow = submit(&alice, &work, &["--time=0:02", "--wrap", "trap '' TERM; sleep 60"]);
+    // Over its memory: killed, OUT_OF_MEMORY.
+    let hungry = submit(
+        &alice,
+        &work,
+        &["--mem=50M", "--wrap", "python3 -c \"x = bytearray(300 * 1024 * 1024); import time; time.sleep(30)\""],
+    );
+    let timed_out = wait_state(&alice, &slow, "TIMEOUT", 30);
+    assert!(timed_out["elapsed_secs"].as_i64().unwrap() >= 2, "{timed_out}");
+    let oom = wait_state(&alice, &hungry, "OUT_OF_MEMORY", 30);
+    assert!(oom["reason"].as_str().unwrap().contains("over its limit of 50 MiB"), "{oom}");
+
+    // Cancelling a running job and a held one.
+    let running = submit(&alice, &work, &["--wrap", "sleep 60"]);
+    wait_state(&alice, &running, "RUNNING", 30);
+    let held = submit(&alice, &work, &["--hold", "--wrap", "true"]);
+    assert_eq!(job(&alice, &held)["reason"], "JobHeldUser");
+    cli(&alice, &["scancel", &running, &held]).ok();
+    wait_state(&alice, &running, "CANCELLED", 30);
+    assert_eq!(job(&alice, &held)["state"], "CANCELLED");
+    let twice = cli(&alice, &["cancel", &held]);
+    assert_eq!(twice.code, 1);
+    assert!(twice.stderr.contains("already ended"), "{}", twice.stderr);
+    server.stop();
+}
+
+#[test]
+fn jobs_survive_a_killed_server_and_their_ends_are_recorded_after_restart() {
+    let sandbox = Sandbox::new();
+    let (server, alice) = platform(&sandbox);
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let finishes = submit(&alice, &work, &["--wrap", "sleep 2; echo survived"]);
+    let fails = submit(&alice, &work, &["--wrap", "sleep 2; exit 7"]);
+    wait_state(&alice, &finishes, "RUNNING", 30);
+    wait_state(&alice, &fails, "RUNNING", 30);
+    let held = submit(&alice, &work, &["--hold", "--wrap", "echo later"]);
+    let config = sandbox.path("lushan.toml").display().to_string();
+    server.kill9();
+    // Both jobs end while no server runs.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config]).unwrap();
+    let alice_at = |args: &[&str]| {
+        let mut all = vec!["--url", server.url.as_str()];
+        all.extend_from_slice(args);
+        cli(&alice, &all)
+    };
+    let state = |id: &str| alice_at(&["--json", "show", id]).ok().json();
+    let done = wait_for(30, "the ends to be recorded", || {
+        let (a, b) = (state(&finishes), state(&fails));
+        (a["state"] != "RUNNING" && b["state"] != "RUNNING").then_some((a, b))
+    });
+    assert_eq!((done.0["state"].as_str(), done.0["exit_code"].as_str()), (Some("COMPLETED"), Some("0:0")));
+    assert_eq!((done.1["state"].as_str(), done.1["exit_code"].as_str()), (Some("FAILED"), Some("7:0")));
+    assert_eq!(std::fs::read_to_string(work.join(format!("slurm-{finishes}.out"))).unwrap(), "survived\n");
+    // The pending job kept its place and runs once released.
+    assert_eq!(state(&held)["state"], "PENDING");
+    alice_at(&["release", &held]).ok();
+    wait_for(30, "the released job to complete", || (state(&held)["state"] == "COMPLETED").then_some(()));
+    server.stop();
+}
