@@ -4,7 +4,7 @@
 
 use crate::harness::{Sandbox, Server, cli, cli_with_stdin, wait_for};
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A platform whose jobs run as the server's own user (the tests may run
 /// as root), with a 1 s grace time, and a member `alice` of project `cfd-lab`.
@@ -28,18 +28,18 @@ fn platform(sandbox: &Sandbox) -> (Server, PathBuf) {
     (server, alice)
 }
 
-fn job(home: &PathBuf, id: &str) -> Value {
+fn job(home: &Path, id: &str) -> Value {
     cli(home, &["--json", "show", id]).ok().json()
 }
 
-fn wait_state(home: &PathBuf, id: &str, state: &str, secs: u64) -> Value {
+fn wait_state(home: &Path, id: &str, state: &str, secs: u64) -> Value {
     wait_for(secs, &format!("job {id} to be {state}"), || {
         let j = job(home, id);
         (j["state"] == state).then_some(j)
     })
 }
 
-fn submit(home: &PathBuf, dir: &std::path::Path, args: &[&str]) -> String {
+fn submit(home: &Path, dir: &Path, args: &[&str]) -> String {
     let mut all = vec!["--json", "submit"];
     all.extend_from_slice(args);
     let run = crate::harness::cli_in(home, dir, &all).ok();
