@@ -481,3 +481,38 @@ pub struct JobQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
 }
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct OutputQuery {
+    /// `stdout` (default) or `stderr`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(pattern = r"^(stdout|stderr)$")]
+    pub stream: Option<String>,
+    /// Byte offset to read from (default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 0)]
+    pub offset: Option<u64>,
+    /// At most this many bytes (default and maximum 1 MiB).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1, maximum = 1048576)]
+    pub limit: Option<u64>,
+}
+
+/// A slice of a job's output file.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobOutput {
+    pub job_id: i64,
+    pub stream: String,
+    /// Where the bytes start.
+    pub offset: u64,
+    /// Ask for this offset next to follow the file.
+    pub next_offset: u64,
+    /// The file's size now.
+    pub size: u64,
+    /// The bytes, as UTF-8 (invalid sequences replaced).
+    pub data: String,
+    /// The job's state: once it has ended, the file will not grow.
+    pub job_state: String,
+}

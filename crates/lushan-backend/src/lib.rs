@@ -8,6 +8,7 @@
 
 pub mod local;
 mod procfs;
+pub mod srun;
 
 pub use local::{JobProgress, LaunchSpec, LocalBackend, Outcome, RunAs};
 

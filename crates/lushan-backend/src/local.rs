@@ -445,3 +445,35 @@ mod tests {
         assert_eq!(spec_from_json(&spec_to_json(&spec), String::new()), Some(spec));
     }
 }
+
+/// A slice of a job's output file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OutputChunk {
+    pub data: Vec<u8>,
+    pub offset: u64,
+    pub size: u64,
+}
+
+/// Reads up to `limit` bytes of `path` from `offset`. With `owner`, the file
+/// must belong to that uid: a job cannot make the server read a file its
+/// user could not (`-o /etc/shadow`).
+pub fn read_output(path: &Path, offset: u64, limit: u64, owner: Option<u32>) -> std::io::Result<OutputChunk> {
+    use std::io::{Read, Seek, SeekFrom};
+    use std::os::unix::fs::MetadataExt;
+    let mut file = std::fs::File::open(path)?;
+    let meta = file.metadata()?;
+    if let Some(uid) = owner
+        && meta.uid() != uid
+    {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "the file does not belong to the job's user",
+        ));
+    }
+    let size = meta.len();
+    let start = offset.min(size);
+    file.seek(SeekFrom::Start(start))?;
+    let mut data = Vec::new();
+    file.take(limit).read_to_end(&mut data)?;
+    Ok(OutputChunk { data, offset: start, size })
+}

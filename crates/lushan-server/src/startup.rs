@@ -84,12 +84,13 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
     let control = std::sync::Arc::new(crate::control::Control::new(
         store.clone(),
         config.data_dir.join("jobs"),
-        exe,
+        exe.clone(),
         crate::control::ControlSettings {
             kill_wait_secs: config.kill_wait_secs,
             run_jobs_as_server_user: config.run_jobs_as_server_user,
         },
     ));
+    control.install_job_tools(&exe).with_context(|| "cannot install srun for jobs in the data directory")?;
     let services = Services::new(store.clone(), config.password_cost).with_control(control.clone());
     let first = bootstrap_if_new(&store, config.password_cost).await?;
     ensure_configured_sites(&store, &config).await?;

@@ -62,6 +62,16 @@ enum Command {
     /// Cancel jobs (alias: scancel).
     #[command(visible_alias = "scancel")]
     Cancel { job_ids: Vec<i64> },
+    /// Print a job's output; --follow keeps printing as it grows, until the job ends.
+    Logs {
+        job_id: i64,
+        /// Keep printing as the job writes, until it ends.
+        #[arg(short = 'f', long)]
+        follow: bool,
+        /// The job's standard error instead of its standard output.
+        #[arg(long)]
+        stderr: bool,
+    },
     /// Hold pending jobs: they will not start until released.
     Hold { job_ids: Vec<i64> },
     /// Release held jobs.
@@ -78,6 +88,11 @@ fn main() -> ExitCode {
     // The job supervisor must not start an async runtime or parse anything
     // else: it is the parent of the user's job.
     let raw: Vec<String> = std::env::args().collect();
+    // Inside a local job, `srun` is this binary under that name.
+    if raw.first().and_then(|a| std::path::Path::new(a).file_name()).is_some_and(|n| n == "srun") {
+        let code = lushan_backend::srun::run_srun(&raw[1..]);
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
     if raw.get(1).map(String::as_str) == Some("exec-job")
         && let Some(dir) = raw.get(2)
     {
@@ -121,6 +136,9 @@ async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
         Command::Jobs(jobs) => cli::jobs::jobs(&connection.client()?, jobs, out).await,
         Command::Show { job_id } => cli::jobs::show(&connection.client()?, job_id, out).await,
         Command::Cancel { job_ids } => cli::jobs::act(&connection.client()?, "cancel", &job_ids, out).await,
+        Command::Logs { job_id, follow, stderr } => {
+            cli::jobs::logs(&connection.client()?, job_id, follow, stderr, out).await
+        }
         Command::Hold { job_ids } => cli::jobs::act(&connection.client()?, "hold", &job_ids, out).await,
         Command::Release { job_ids } => cli::jobs::act(&connection.client()?, "release", &job_ids, out).await,
         Command::Acct(acct) => cli::jobs::acct(&connection.client()?, acct, out).await,

@@ -13,6 +13,10 @@ impl Output {
         Output { json }
     }
 
+    pub fn is_json(&self) -> bool {
+        self.json
+    }
+
     /// Prints `value` as JSON, or calls `human` to print it for people.
     pub fn print<T: Serialize>(&self, value: &T, human: impl FnOnce(&T)) {
         if self.json {

@@ -32,6 +32,8 @@ pub struct Control {
     backend: LocalBackend,
     wake: Notify,
     settings: ControlSettings,
+    /// Holds `srun` for jobs; put first on their PATH.
+    bin_dir: PathBuf,
 }
 
 /// How jobs are run.
@@ -47,7 +49,16 @@ impl Control {
     /// `exe` is the `lushan` binary (run as `lushan exec-job DIR` to
     /// supervise each job); job directories go under `jobs_dir`.
     pub fn new(store: Store, jobs_dir: PathBuf, exe: PathBuf, settings: ControlSettings) -> Control {
-        Control { store, backend: LocalBackend::new(jobs_dir, exe), wake: Notify::new(), settings }
+        let bin_dir = jobs_dir.join("bin");
+        Control { store, backend: LocalBackend::new(jobs_dir, exe), wake: Notify::new(), settings, bin_dir }
+    }
+
+    /// Makes `bin/srun` (a link to the `lushan` binary) that jobs find first on their PATH.
+    pub fn install_job_tools(&self, exe: &std::path::Path) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.bin_dir)?;
+        let link = self.bin_dir.join("srun");
+        let _ = std::fs::remove_file(&link);
+        std::os::unix::fs::symlink(exe, &link)
     }
 
     /// Runs a pass soon.
@@ -209,6 +220,32 @@ impl Control {
         Ok(())
     }
 
+    /// Reads a slice of a job's output as the job's user could.
+    pub fn read_output(
+        &self,
+        job: &JobRecord,
+        stderr: bool,
+        offset: u64,
+        limit: u64,
+    ) -> Result<lushan_backend::local::OutputChunk, String> {
+        let node = job.node_list.split(',').next().unwrap_or_default();
+        let path = output_path(job, if stderr { &job.stderr_path } else { &job.stdout_path }, node);
+        let owner = if nix::unistd::geteuid().is_root() && !self.settings.run_jobs_as_server_user {
+            let account = job.unix_account.as_deref().ok_or("the job's user has no Unix account")?;
+            let user = nix::unistd::User::from_name(account)
+                .ok()
+                .flatten()
+                .ok_or("the job's Unix account does not exist here")?;
+            Some(user.uid.as_raw())
+        } else {
+            None
+        };
+        lushan_backend::local::read_output(&path, offset, limit, owner).map_err(|err| match err.kind() {
+            std::io::ErrorKind::NotFound => format!("{} does not exist (yet)", path.display()),
+            _ => format!("cannot read {}: {err}", path.display()),
+        })
+    }
+
     fn launch_spec(
         &self,
         job: &JobRecord,
@@ -233,14 +270,6 @@ impl Control {
             Some(RunAs { uid: user.uid.as_raw(), gid: user.gid.as_raw() })
         } else {
             None
-        };
-        let ctx = PatternContext {
-            job_id: job.id.0 as u64,
-            array_job_id: job.id.0 as u64,
-            array_task_id: None,
-            job_name: &job.name,
-            user: &job.user_name,
-            node: &first.node_name,
         };
         let mut env: BTreeMap<String, String> = serde_json::from_str(&job.env_json).unwrap_or_default();
         let submit_dir = serde_json::from_str::<Value>(&job.request_json)
@@ -288,8 +317,10 @@ impl Control {
             // A job without GPUs must not see any.
             env.insert("CUDA_VISIBLE_DEVICES".into(), String::new());
         }
+        let path = env.get("PATH").cloned().unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+        env.insert("PATH".into(), format!("{}:{path}", self.bin_dir.display()));
         let args: Vec<String> = serde_json::from_str(&job.args_json).unwrap_or_default();
-        let expand = |pattern: &str| PathBuf::from(expand_pattern(pattern, &ctx));
+        let expand = |pattern: &str| output_path(job, pattern, &first.node_name);
         Ok(LaunchSpec {
             job_id: job.id.0,
             script: job.script.clone(),
@@ -307,6 +338,19 @@ impl Control {
             run_as,
         })
     }
+}
+
+/// A job's output path pattern (`slurm-%j.out`) for its first node.
+pub fn output_path(job: &JobRecord, pattern: &str, node: &str) -> PathBuf {
+    let ctx = PatternContext {
+        job_id: job.id.0 as u64,
+        array_job_id: job.id.0 as u64,
+        array_task_id: None,
+        job_name: &job.name,
+        user: &job.user_name,
+        node,
+    };
+    PathBuf::from(expand_pattern(pattern, &ctx))
 }
 
 /// What a running job holds, from its `alloc_json`.

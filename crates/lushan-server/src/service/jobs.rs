@@ -387,6 +387,28 @@ impl Services {
         Ok(self.store.job(job.id).await?)
     }
 
+    /// A slice of a job's stdout or stderr.
+    pub async fn job_output(
+        &self,
+        caller: &Caller,
+        id: i64,
+        stderr: bool,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(JobRecord, lushan_backend::local::OutputChunk), ServiceError> {
+        let job = self.job(caller, id).await?;
+        if job.state == JobState::Pending {
+            return Err(ServiceError::StateConflict(format!("job {id} has not started; it has no output yet")));
+        }
+        let Some(control) = &self.control else {
+            return Err(ServiceError::StateConflict(
+                "this server does not run jobs; read the output where the job ran".into(),
+            ));
+        };
+        let chunk = control.read_output(&job, stderr, offset, limit).map_err(ServiceError::StateConflict)?;
+        Ok((job, chunk))
+    }
+
     /// Holds (`held = true`) or releases a pending job.
     pub async fn hold_job(&self, caller: &Caller, id: i64, held: bool, now: i64) -> Result<JobRecord, ServiceError> {
         let job = self.job(caller, id).await?;

@@ -4,7 +4,8 @@
 
 use crate::output::{Output, fields, table, time};
 use anyhow::Context;
-use lushan_api::{Client, Job, JobSubmit, JobSubmitted};
+use lushan_api::{Client, Job, JobOutput, JobSubmit, JobSubmitted};
+use std::io::Write;
 
 #[derive(clap::Args)]
 pub struct SubmitArgs {
@@ -264,5 +265,36 @@ pub async fn acct(client: &Client, args: AcctArgs, out: &Output) -> anyhow::Resu
             table(&["jobid", "jobname", "partition", "account", "alloccpus", "state", "elapsed", "exitcode"], rows)
         );
     });
+    Ok(())
+}
+
+/// `lushan logs`: prints the output; with `--follow`, polls for more until
+/// the job has ended and everything is printed.
+pub async fn logs(client: &Client, job_id: i64, follow: bool, stderr: bool, out: &Output) -> anyhow::Result<()> {
+    let stream = if stderr { "stderr" } else { "stdout" };
+    let mut offset = 0u64;
+    let mut chunks = Vec::new();
+    loop {
+        let chunk: JobOutput =
+            client.get(&format!("/api/v1/jobs/{job_id}/output?stream={stream}&offset={offset}")).await?;
+        let ended = !matches!(chunk.job_state.as_str(), "PENDING" | "RUNNING");
+        let caught_up = chunk.next_offset >= chunk.size;
+        offset = chunk.next_offset;
+        if out.is_json() {
+            chunks.push(chunk);
+        } else {
+            print!("{}", chunk.data);
+            std::io::stdout().flush()?;
+        }
+        if caught_up && (!follow || ended) {
+            break;
+        }
+        if caught_up {
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        }
+    }
+    if out.is_json() {
+        out.print(&chunks, |_| {});
+    }
     Ok(())
 }

@@ -71,6 +71,8 @@ fn a_script_runs_unchanged_with_slurm_variables_and_its_exit_code() {
     assert!(out.contains(&format!("partition=local nodes=1 submit={work_text} cuda=[] args=first second")), "{out}");
     assert!(out.contains(&format!("inherited=yes pwd={work_text}")), "{out}");
     assert_eq!(std::fs::read_to_string(work.join(format!("err-{id}.txt"))).unwrap(), "oops\n");
+    assert_eq!(cli(&alice, &["logs", &id]).ok().stdout, out);
+    assert_eq!(cli(&alice, &["logs", "--stderr", &id]).ok().stdout, "oops\n");
 
     // --wrap, --parsable, and a job that succeeds.
     let parsable = crate::harness::cli_in(&alice, &work, &["submit", "--parsable", "--wrap", "echo wrapped"]).ok();
@@ -79,6 +81,20 @@ fn a_script_runs_unchanged_with_slurm_variables_and_its_exit_code() {
     let done = wait_state(&alice, &id, "COMPLETED", 30);
     assert_eq!(done["exit_code"], "0:0");
     assert_eq!(std::fs::read_to_string(work.join(format!("slurm-{id}.out"))).unwrap(), "wrapped\n");
+    // `srun` starts the command once per task, as in Slurm.
+    std::fs::write(
+        work.join("mpi.sh"),
+        "#!/bin/bash\n#SBATCH -n 2\nsrun bash -c 'echo rank $SLURM_PROCID of $SLURM_NTASKS' | sort\nsrun -n 1 --mpi=pmix true\n",
+    )
+    .unwrap();
+    let id = submit(&alice, &work, &["mpi.sh"]);
+    let ran = wait_for(30, "the srun job to end", || {
+        let j = job(&alice, &id);
+        (j["state"] != "PENDING" && j["state"] != "RUNNING").then_some(j)
+    });
+    assert_eq!(ran["state"], "COMPLETED", "{ran}");
+    let out = std::fs::read_to_string(work.join(format!("slurm-{id}.out"))).unwrap();
+    assert!(out.starts_with("rank 0 of 2\nrank 1 of 2\n"), "{out}");
     let acct = cli(&alice, &["acct"]).ok().stdout;
     assert!(acct.contains("COMPLETED") && acct.contains("FAILED"), "{acct}");
     server.stop();
@@ -102,6 +118,11 @@ fn limits_are_enforced_and_cancel_works() {
     assert!(timed_out["elapsed_secs"].as_i64().unwrap() >= 2, "{timed_out}");
     let oom = wait_state(&alice, &hungry, "OUT_OF_MEMORY", 30);
     assert!(oom["reason"].as_str().unwrap().contains("over its limit of 50 MiB"), "{oom}");
+
+    // Following a job's output until it ends.
+    let counting = submit(&alice, &work, &["--wrap", "for i in 1 2 3; do echo $i; sleep 0.4; done"]);
+    wait_state(&alice, &counting, "RUNNING", 30);
+    assert_eq!(cli(&alice, &["logs", "--follow", &counting]).ok().stdout, "1\n2\n3\n");
 
     // Cancelling a running job and a held one.
     let running = submit(&alice, &work, &["--wrap", "sleep 60"]);

@@ -7,7 +7,7 @@ use crate::http::{AppState, to_api};
 use crate::service::{Caller, JobSelection, ServiceError, SubmitJob};
 use axum::extract::State;
 use axum::http::StatusCode;
-use lushan_api::{ErrorBody, Job, JobQuery, JobSubmit, JobSubmitted};
+use lushan_api::{ErrorBody, Job, JobOutput, JobQuery, JobSubmit, JobSubmitted, OutputQuery};
 use lushan_model::{JobId, JobState};
 
 /// Submit a batch job. Answers 201 only after the job is stored.
@@ -130,4 +130,33 @@ pub async fn jobs_release(
 ) -> Result<Json<Job>, ApiError> {
     let now = now_ms();
     Ok(Json(to_api::job(state.services.hold_job(&caller, id, false, now).await?, now)))
+}
+
+/// Read a job's output (`lushan logs`): a slice from an offset, to follow it.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}/output", tag = "jobs", security(("bearer" = [])),
+    params(("id" = i64, Path, description = "job id"), OutputQuery),
+    responses((status = 200, body = JobOutput), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn jobs_output(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Query(query): Query<OutputQuery>,
+) -> Result<Json<JobOutput>, ApiError> {
+    const MAX: u64 = 1024 * 1024;
+    let stderr = match query.stream.as_deref() {
+        None | Some("stdout") => false,
+        Some("stderr") => true,
+        Some(other) => return Err(ServiceError::Invalid(format!("stream `{other}`: use stdout or stderr")).into()),
+    };
+    let limit = query.limit.unwrap_or(MAX).clamp(1, MAX);
+    let (job, chunk) = state.services.job_output(&caller, id, stderr, query.offset.unwrap_or(0), limit).await?;
+    Ok(Json(JobOutput {
+        job_id: job.id.0,
+        stream: if stderr { "stderr" } else { "stdout" }.into(),
+        offset: chunk.offset,
+        next_offset: chunk.offset + chunk.data.len() as u64,
+        size: chunk.size,
+        data: String::from_utf8_lossy(&chunk.data).into_owned(),
+        job_state: job.state.as_str().into(),
+    }))
 }

@@ -43,4 +43,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::jobs_cancel))
         .routes(routes!(jobs::jobs_hold))
         .routes(routes!(jobs::jobs_release))
+        .routes(routes!(jobs::jobs_output))
 }
