@@ -455,6 +455,15 @@ pub struct Job {
     pub stdout: String,
     pub stderr: String,
     pub comment: String,
+    /// For an array task: the array's id (`%A`) and the task's id (`%a`).
+    pub array_job_id: Option<i64>,
+    pub array_task_id: Option<i64>,
+    /// The array's `%N` throttle.
+    pub array_throttle: Option<i64>,
+    /// `--dependency` as given; empty for none.
+    pub dependency: String,
+    /// `--begin`, when given.
+    pub begin_time: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
@@ -477,6 +486,10 @@ pub struct JobQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(pattern = r"^[0-9]{1,18}(,[0-9]{1,18})*$")]
     pub ids: Option<String>,
+    /// Only the tasks of this job array.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 1)]
+    pub array: Option<i64>,
     /// Only jobs still pending or running (squeue's view).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,

@@ -93,6 +93,14 @@ pub enum PendingReason {
     Resources,
     /// Held by its user (`--hold`, `lushan hold`).
     JobHeldUser,
+    /// Waiting for the jobs it depends on.
+    Dependency,
+    /// Its dependency can no longer be met (e.g. afterok on a failed job).
+    DependencyNeverSatisfied,
+    /// Its array already runs as many tasks as its `%N` throttle allows.
+    JobArrayTaskLimit,
+    /// Its `--begin` time has not come.
+    BeginTime,
     /// Not evaluated yet.
     None,
 }
@@ -103,6 +111,10 @@ impl PendingReason {
             PendingReason::Priority => "Priority",
             PendingReason::Resources => "Resources",
             PendingReason::JobHeldUser => "JobHeldUser",
+            PendingReason::Dependency => "Dependency",
+            PendingReason::DependencyNeverSatisfied => "DependencyNeverSatisfied",
+            PendingReason::JobArrayTaskLimit => "JobArrayTaskLimit",
+            PendingReason::BeginTime => "BeginTime",
             PendingReason::None => "None",
         }
     }

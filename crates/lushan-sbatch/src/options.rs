@@ -47,21 +47,13 @@ const BINDING: &str = "tasks are bound to the job's cores by Lushan; finer bindi
 const NO_MAIL: &str = "no mail is sent; follow jobs with `lushan jobs` or `lushan logs --follow`";
 const CLIENT_ONLY: &str = "affects only what sbatch prints; Lushan's CLI has --json";
 const FREQ: &str = "CPU and GPU frequencies are not managed";
-/// Parsed and checked, but the local site does not run them yet (issue 4).
-const NOT_YET: &str = "parsed, but not run on this platform yet; submit the jobs one by one for now";
 const TOPOLOGY: &str = "node topology requests are not scheduled on";
 
 /// The table, in alphabetical order of long names.
 pub const OPTIONS: &[OptionSpec] = &[
     opt("account", Some('A'), R, S, "The project to charge (Slurm's account)."),
     opt("acctg-freq", None, R, I(NO_ACCOUNTING_FREQ), "Accounting and profiling sampling interval."),
-    opt(
-        "array",
-        Some('a'),
-        R,
-        Support::NotYet(NOT_YET),
-        "Job array: ranges `0-15`, steps `0-15:4`, lists `1,3,5`, throttle `%2`.",
-    ),
+    opt("array", Some('a'), R, S, "Job array: ranges `0-15`, steps `0-15:4`, lists `1,3,5`, throttle `%2`."),
     opt("batch", None, R, X("there is one kind of batch node; drop the option"), "Batch host features."),
     opt("bb", None, R, X(NO_BURST_BUFFER), "Burst buffer specification."),
     opt("bbf", None, R, X(NO_BURST_BUFFER), "Burst buffer specification file."),
@@ -69,7 +61,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         "begin",
         Some('b'),
         R,
-        Support::NotYet(NOT_YET),
+        S,
         "Start no earlier than: `now+60`, `now+2hours`, `16:00`, `2026-12-01T08:00`, `tomorrow`.",
     ),
     opt("chdir", Some('D'), R, S, "The job's working directory (default: the submit directory)."),
@@ -96,7 +88,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         "dependency",
         Some('d'),
         R,
-        Support::NotYet(NOT_YET),
+        S,
         "after, afterok, afternotok, afterany (`:JOB[:JOB]`, `+MIN` for after), singleton; `,` = all, `?` = any.",
     ),
     opt("distribution", Some('m'), R, I(BINDING), "Task distribution across nodes and sockets."),

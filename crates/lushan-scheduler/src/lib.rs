@@ -11,6 +11,8 @@
 //! Specific CPUs and GPUs are assigned, lowest ids first, so the backend can
 //! bind the job to exactly what it was given.
 
+pub mod dependency;
+
 use lushan_model::PendingReason;
 
 /// One node as the scheduler sees it.
@@ -43,6 +45,8 @@ pub struct PendingJob {
     pub gpus_per_node: u32,
     pub exclusive: bool,
     pub held: bool,
+    /// For an array task: its array's id and the array's `%N` throttle.
+    pub array: Option<(i64, Option<u32>)>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +59,8 @@ pub enum Policy {
 pub struct Snapshot {
     pub nodes: Vec<Node>,
     pub pending: Vec<PendingJob>,
+    /// How many tasks of each array run now, for `%N` throttles.
+    pub array_running: Vec<(i64, u32)>,
     pub now: i64,
 }
 
@@ -93,9 +99,17 @@ fn fifo(snapshot: &Snapshot) -> Plan {
     let mut nodes = snapshot.nodes.clone();
     let mut plan = Plan::default();
     let mut blocked = false;
+    let mut array_running: std::collections::BTreeMap<i64, u32> = snapshot.array_running.iter().copied().collect();
     for job in &snapshot.pending {
         if job.held {
             plan.pending.push((job.id, PendingReason::JobHeldUser));
+            continue;
+        }
+        // A throttled task waits without holding back other jobs, as in Slurm.
+        if let Some((array, Some(throttle))) = job.array
+            && array_running.get(&array).copied().unwrap_or(0) >= throttle
+        {
+            plan.pending.push((job.id, PendingReason::JobArrayTaskLimit));
             continue;
         }
         if blocked {
@@ -111,6 +125,9 @@ fn fifo(snapshot: &Snapshot) -> Plan {
                         node.busy_gpus.extend(&allocation.gpus);
                         node.exclusive |= job.exclusive;
                     }
+                }
+                if let Some((array, _)) = job.array {
+                    *array_running.entry(array).or_insert(0) += 1;
                 }
                 plan.starts.push(Start { job: job.id, allocations });
             }
@@ -191,6 +208,7 @@ mod tests {
             gpus_per_node: 0,
             exclusive: false,
             held: false,
+            array: None,
         }
     }
 
@@ -199,6 +217,7 @@ mod tests {
         let snapshot = Snapshot {
             nodes: vec![node(1, 4, 1000, 0)],
             pending: vec![job(1, 2), job(2, 1), job(3, 2), job(4, 1)],
+            array_running: vec![],
             now: 0,
         };
         let plan = schedule(Policy::Fifo, &snapshot);
@@ -217,7 +236,10 @@ mod tests {
         held.held = true;
         let mut gpu_job = job(2, 2);
         gpu_job.gpus_per_node = 1;
-        let plan = schedule(Policy::Fifo, &Snapshot { nodes: vec![n], pending: vec![held, gpu_job], now: 0 });
+        let plan = schedule(
+            Policy::Fifo,
+            &Snapshot { nodes: vec![n], pending: vec![held, gpu_job], array_running: vec![], now: 0 },
+        );
         assert_eq!(plan.pending, [(1, PendingReason::JobHeldUser)]);
         assert_eq!(plan.starts[0].allocations[0].cpus, [1, 3]);
         assert_eq!(plan.starts[0].allocations[0].gpus, [1]);
@@ -229,7 +251,12 @@ mod tests {
         exclusive.exclusive = true;
         let plan = schedule(
             Policy::Fifo,
-            &Snapshot { nodes: vec![node(1, 4, 1000, 0)], pending: vec![exclusive, job(2, 1)], now: 0 },
+            &Snapshot {
+                nodes: vec![node(1, 4, 1000, 0)],
+                pending: vec![exclusive, job(2, 1)],
+                array_running: vec![],
+                now: 0,
+            },
         );
         assert_eq!(plan.starts.len(), 1);
         assert_eq!(plan.starts[0].allocations[0].cpus, [0, 1, 2, 3]);
@@ -245,10 +272,26 @@ mod tests {
     }
 
     #[test]
+    fn array_throttles_hold_back_only_their_own_tasks() {
+        let task = |id, array| PendingJob { array: Some((array, Some(2))), ..job(id, 1) };
+        let snapshot = Snapshot {
+            nodes: vec![node(1, 8, 4000, 0)],
+            pending: vec![task(11, 10), task(12, 10), task(13, 10), job(20, 1)],
+            array_running: vec![(10, 1)],
+            now: 0,
+        };
+        let plan = schedule(Policy::Fifo, &snapshot);
+        let started: Vec<i64> = plan.starts.iter().map(|s| s.job).collect();
+        assert_eq!(started, [11, 20]);
+        assert_eq!(plan.pending, [(12, PendingReason::JobArrayTaskLimit), (13, PendingReason::JobArrayTaskLimit)]);
+    }
+
+    #[test]
     fn the_same_snapshot_gives_the_same_plan() {
         let snapshot = Snapshot {
             nodes: vec![node(1, 8, 4000, 2), node(2, 8, 4000, 0)],
             pending: (1..50).map(|i| job(i, (i % 5) as u32 + 1)).collect(),
+            array_running: vec![],
             now: 7,
         };
         assert_eq!(schedule(Policy::Fifo, &snapshot), schedule(Policy::Fifo, &snapshot));

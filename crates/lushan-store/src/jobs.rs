@@ -2,7 +2,7 @@
 //! guarded updates (`WHERE state = ...`), so a late or repeated event cannot
 //! undo a final state.
 
-use crate::{AuditEntry, Store, StoreError, append_audit, next_id, parse_text};
+use crate::{AuditEntry, Store, StoreError, append_audit, parse_text};
 use lushan_model::{JobId, JobState, PartitionId, ProjectId, SiteId, TenantId, UserId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -50,6 +50,14 @@ pub struct JobRecord {
     pub exit_signal: Option<i64>,
     pub node_list: String,
     pub alloc_json: String,
+    /// For an array task: the array's id (its first task's job id).
+    pub array_job_id: Option<JobId>,
+    pub array_task_id: Option<i64>,
+    pub array_throttle: Option<i64>,
+    /// `--dependency` as given, `""` for none.
+    pub dependency: String,
+    /// `--begin`, resolved at submission.
+    pub begin_time: Option<i64>,
 }
 
 /// A job to store. Output paths are sbatch patterns (`slurm-%j.out`),
@@ -83,6 +91,10 @@ pub struct NewJob {
     pub request_json: String,
     pub comment: String,
     pub idempotency_key: Option<String>,
+    /// Task ids and throttle for an array: one row per task.
+    pub array: Option<(Vec<u32>, Option<u32>)>,
+    pub dependency: String,
+    pub begin_time: Option<i64>,
 }
 
 /// Which jobs a listing returns.
@@ -94,6 +106,8 @@ pub struct JobFilter {
     pub projects: Option<Vec<ProjectId>>,
     /// Only these tenants' jobs.
     pub tenant: Option<TenantId>,
+    /// Only the tasks of these arrays.
+    pub arrays: Option<Vec<JobId>>,
     /// Only these states (`None`: all).
     pub states: Option<Vec<JobState>>,
     pub ids: Option<Vec<JobId>>,
@@ -104,7 +118,8 @@ const JOB_COLUMNS: &str = "SELECT j.id, j.name, j.user_id, u.name AS user_name, 
     j.tenant_id, j.site_id, s.name AS site_name, j.partition_id, pa.name AS partition_name, j.state, j.reason, j.submit_time,
     j.start_time, j.end_time, j.time_limit_secs, j.nodes, j.ntasks, j.cpus_per_task, j.cpus_per_node, j.mem_per_node_mb,
     j.gpus_per_node, j.exclusive, j.held, j.workdir, j.stdout_path, j.stderr_path, j.stdin_path, j.open_mode, j.script,
-    j.args_json, j.env_json, j.request_json, j.comment, j.exit_code, j.exit_signal, j.node_list, j.alloc_json
+    j.args_json, j.env_json, j.request_json, j.comment, j.exit_code, j.exit_signal, j.node_list, j.alloc_json,
+    j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time
     FROM jobs j JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
     JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
 
@@ -150,6 +165,11 @@ fn job_from_row(row: &AnyRow) -> Result<JobRecord, StoreError> {
         exit_signal: row.try_get("exit_signal")?,
         node_list: row.try_get("node_list")?,
         alloc_json: row.try_get("alloc_json")?,
+        array_job_id: row.try_get::<Option<i64>, _>("array_job_id")?.map(JobId),
+        array_task_id: row.try_get("array_task_id")?,
+        array_throttle: row.try_get("array_throttle")?,
+        dependency: row.try_get("dependency")?,
+        begin_time: row.try_get("begin_time")?,
     })
 }
 
@@ -177,57 +197,78 @@ impl Store {
             return Ok((existing, false));
         }
         let mut tx = self.begin().await?;
-        let id = next_id(&mut tx, "job").await?;
-        let inserted = sqlx::query(
-            "INSERT INTO jobs (id, name, user_id, project_id, tenant_id, site_id, partition_id, state, reason, submit_time,
-                time_limit_secs, nodes, ntasks, cpus_per_task, cpus_per_node, mem_per_node_mb, gpus_per_node, exclusive, held,
-                workdir, stdout_path, stderr_path, stdin_path, open_mode, script, args_json, env_json, request_json, comment,
-                node_list, alloc_json, idempotency_key)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-                $24, $25, $26, $27, $28, $29, '', '{}', $30)
-             ON CONFLICT (idempotency_key) DO NOTHING",
-        )
-        .bind(id)
-        .bind(&new.name)
-        .bind(new.user_id.0)
-        .bind(new.project_id.0)
-        .bind(new.tenant_id.0)
-        .bind(new.site_id.0)
-        .bind(new.partition_id.0)
-        .bind(JobState::Pending.as_str())
-        .bind(if new.held { "JobHeldUser" } else { "None" })
-        .bind(new.submit_time)
-        .bind(new.time_limit_secs)
-        .bind(new.nodes)
-        .bind(new.ntasks)
-        .bind(new.cpus_per_task)
-        .bind(new.cpus_per_node)
-        .bind(new.mem_per_node_mb)
-        .bind(new.gpus_per_node)
-        .bind(i64::from(new.exclusive))
-        .bind(i64::from(new.held))
-        .bind(&new.workdir)
-        .bind(&new.stdout_path)
-        .bind(&new.stderr_path)
-        .bind(&new.stdin_path)
-        .bind(&new.open_mode)
-        .bind(&new.script)
-        .bind(&new.args_json)
-        .bind(&new.env_json)
-        .bind(&new.request_json)
-        .bind(&new.comment)
-        .bind(new.idempotency_key.as_deref())
-        .execute(&mut *tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            // A concurrent submit with the same key won the race.
-            tx.rollback().await?;
-            let key = new.idempotency_key.as_deref().unwrap_or_default();
-            let existing = self
-                .job_by_idempotency_key(key)
-                .await?
-                .ok_or_else(|| StoreError::Corrupt("idempotency key without job".into()))?;
-            return Ok((existing, false));
+        let tasks: Vec<Option<u32>> = match &new.array {
+            Some((ids, _)) => ids.iter().map(|t| Some(*t)).collect(),
+            None => vec![None],
+        };
+        let count = i64::try_from(tasks.len()).unwrap_or(i64::MAX);
+        // One counter update for all the tasks: ids first..first+count.
+        let row =
+            sqlx::query("UPDATE counters SET next_value = next_value + $1 WHERE name = 'job' RETURNING next_value")
+                .bind(count)
+                .fetch_one(&mut *tx)
+                .await?;
+        let first: i64 = row.try_get::<i64, _>("next_value")? - count;
+        let id = first;
+        for (index, task) in tasks.iter().enumerate() {
+            let job_id = first + index as i64;
+            let inserted = sqlx::query(
+                "INSERT INTO jobs (id, name, user_id, project_id, tenant_id, site_id, partition_id, state, reason, submit_time,
+                    time_limit_secs, nodes, ntasks, cpus_per_task, cpus_per_node, mem_per_node_mb, gpus_per_node, exclusive, held,
+                    workdir, stdout_path, stderr_path, stdin_path, open_mode, script, args_json, env_json, request_json, comment,
+                    node_list, alloc_json, idempotency_key, array_job_id, array_task_id, array_throttle, dependency, begin_time)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
+                    $24, $25, $26, $27, $28, $29, '', '{}', $30, $31, $32, $33, $34, $35)
+                 ON CONFLICT (idempotency_key) DO NOTHING",
+            )
+            .bind(job_id)
+            .bind(&new.name)
+            .bind(new.user_id.0)
+            .bind(new.project_id.0)
+            .bind(new.tenant_id.0)
+            .bind(new.site_id.0)
+            .bind(new.partition_id.0)
+            .bind(JobState::Pending.as_str())
+            .bind(if new.held { "JobHeldUser" } else { "None" })
+            .bind(new.submit_time)
+            .bind(new.time_limit_secs)
+            .bind(new.nodes)
+            .bind(new.ntasks)
+            .bind(new.cpus_per_task)
+            .bind(new.cpus_per_node)
+            .bind(new.mem_per_node_mb)
+            .bind(new.gpus_per_node)
+            .bind(i64::from(new.exclusive))
+            .bind(i64::from(new.held))
+            .bind(&new.workdir)
+            .bind(&new.stdout_path)
+            .bind(&new.stderr_path)
+            .bind(&new.stdin_path)
+            .bind(&new.open_mode)
+            .bind(&new.script)
+            .bind(&new.args_json)
+            .bind(&new.env_json)
+            .bind(&new.request_json)
+            .bind(&new.comment)
+            // The key marks the submission, so only its first row carries it.
+            .bind(if index == 0 { new.idempotency_key.as_deref() } else { None })
+            .bind(task.map(|_| first))
+            .bind(task.map(i64::from))
+            .bind(new.array.as_ref().and_then(|(_, throttle)| throttle.map(i64::from)))
+            .bind(&new.dependency)
+            .bind(new.begin_time)
+            .execute(&mut *tx)
+            .await?;
+            if inserted.rows_affected() == 0 {
+                // A concurrent submit with the same key won the race.
+                tx.rollback().await?;
+                let key = new.idempotency_key.as_deref().unwrap_or_default();
+                let existing = self
+                    .job_by_idempotency_key(key)
+                    .await?
+                    .ok_or_else(|| StoreError::Corrupt("idempotency key without job".into()))?;
+                return Ok((existing, false));
+            }
         }
         append_audit(&mut tx, &AuditEntry { target: id.to_string(), ..audit.clone() }).await?;
         tx.commit().await?;
@@ -272,6 +313,12 @@ impl Store {
                 return Ok(Vec::new());
             }
             in_list(&mut builder, "j.id", ids, |j| j.0);
+        }
+        if let Some(arrays) = &filter.arrays {
+            if arrays.is_empty() {
+                return Ok(Vec::new());
+            }
+            in_list(&mut builder, "j.array_job_id", arrays, |j| j.0);
         }
         if let Some(tenant) = filter.tenant {
             builder.push(" AND j.tenant_id = ").push_bind(tenant.0);

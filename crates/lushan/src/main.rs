@@ -57,14 +57,14 @@ enum Command {
     /// List pending and running jobs (alias: squeue).
     #[command(visible_alias = "squeue")]
     Jobs(cli::jobs::JobsArgs),
-    /// Show one job in detail (like `scontrol show job`).
-    Show { job_id: i64 },
-    /// Cancel jobs (alias: scancel).
+    /// Show one job in detail (like `scontrol show job`); `123_4` names an array task.
+    Show { job_id: String },
+    /// Cancel jobs (alias: scancel): ids, whole arrays (`123`) or array tasks (`123_4`).
     #[command(visible_alias = "scancel")]
-    Cancel { job_ids: Vec<i64> },
+    Cancel { job_ids: Vec<String> },
     /// Print a job's output; --follow keeps printing as it grows, until the job ends.
     Logs {
-        job_id: i64,
+        job_id: String,
         /// Keep printing as the job writes, until it ends.
         #[arg(short = 'f', long)]
         follow: bool,
@@ -73,9 +73,9 @@ enum Command {
         stderr: bool,
     },
     /// Hold pending jobs: they will not start until released.
-    Hold { job_ids: Vec<i64> },
+    Hold { job_ids: Vec<String> },
     /// Release held jobs.
-    Release { job_ids: Vec<i64> },
+    Release { job_ids: Vec<String> },
     /// Accounting: jobs that ended and still run (alias: sacct).
     #[command(visible_alias = "sacct")]
     Acct(cli::jobs::AcctArgs),
@@ -134,10 +134,10 @@ async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
         Command::Admin(command) => cli::admin::run(&connection.client()?, command, out).await,
         Command::Submit(submit) => cli::jobs::submit(&connection.client()?, submit, out).await,
         Command::Jobs(jobs) => cli::jobs::jobs(&connection.client()?, jobs, out).await,
-        Command::Show { job_id } => cli::jobs::show(&connection.client()?, job_id, out).await,
+        Command::Show { job_id } => cli::jobs::show(&connection.client()?, &job_id, out).await,
         Command::Cancel { job_ids } => cli::jobs::act(&connection.client()?, "cancel", &job_ids, out).await,
         Command::Logs { job_id, follow, stderr } => {
-            cli::jobs::logs(&connection.client()?, job_id, follow, stderr, out).await
+            cli::jobs::logs(&connection.client()?, &job_id, follow, stderr, out).await
         }
         Command::Hold { job_ids } => cli::jobs::act(&connection.client()?, "hold", &job_ids, out).await,
         Command::Release { job_ids } => cli::jobs::act(&connection.client()?, "release", &job_ids, out).await,

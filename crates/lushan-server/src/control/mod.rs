@@ -13,8 +13,9 @@
 
 use crate::clock::now_ms;
 use lushan_backend::{JobProgress, LaunchSpec, LocalBackend, RunAs};
-use lushan_model::{JobId, JobState};
+use lushan_model::{DependencyCondition, JobId, JobRef, JobState, PendingReason};
 use lushan_sbatch::{PatternContext, expand_pattern};
+use lushan_scheduler::dependency::{DependencyStatus, RefState, evaluate};
 use lushan_scheduler::{Node, PendingJob, Policy, Snapshot};
 use lushan_store::{JobEnd, JobFilter, JobRecord, SiteRecord, Store, StoreError};
 use serde_json::{Value, json};
@@ -161,7 +162,15 @@ impl Control {
                 }
             }
         }
-        let queue: Vec<&JobRecord> = pending.iter().filter(|j| j.site_id == site.id).collect();
+        let now = now_ms();
+        let site_queue: Vec<&JobRecord> = pending.iter().filter(|j| j.site_id == site.id).collect();
+        let (queue, mut waiting) = self.eligible(&site_queue, running, now).await?;
+        let mut array_running: BTreeMap<i64, u32> = BTreeMap::new();
+        for job in running.iter().filter(|j| j.site_id == site.id) {
+            if let Some(array) = job.array_job_id {
+                *array_running.entry(array.0).or_insert(0) += 1;
+            }
+        }
         let snapshot = Snapshot {
             nodes,
             pending: queue
@@ -175,13 +184,15 @@ impl Control {
                     gpus_per_node: u32::try_from(j.gpus_per_node).unwrap_or(u32::MAX),
                     exclusive: j.exclusive,
                     held: j.held,
+                    array: j.array_job_id.map(|a| (a.0, j.array_throttle.and_then(|t| u32::try_from(t).ok()))),
                 })
                 .collect(),
-            now: now_ms(),
+            array_running: array_running.into_iter().collect(),
+            now,
         };
         let plan = lushan_scheduler::schedule(Policy::Fifo, &snapshot);
-        let reasons: Vec<(JobId, &str)> =
-            plan.pending.iter().map(|(id, reason)| (JobId(*id), reason.as_str())).collect();
+        waiting.extend(plan.pending.iter().map(|(id, reason)| (JobId(*id), *reason)));
+        let reasons: Vec<(JobId, &str)> = waiting.iter().map(|(id, reason)| (*id, reason.as_str())).collect();
         self.store.set_pending_reasons(&reasons).await?;
         for start in plan.starts {
             let Some(job) = queue.iter().find(|j| j.id.0 == start.job) else { continue };
@@ -205,6 +216,85 @@ impl Control {
             }
         }
         Ok(())
+    }
+
+    /// Splits a site's queue into the jobs the scheduler may start now and
+    /// the ones that wait for their `--begin` time or their dependencies.
+    async fn eligible<'a>(
+        &self,
+        queue: &[&'a JobRecord],
+        running: &[JobRecord],
+        now: i64,
+    ) -> Result<(Vec<&'a JobRecord>, Vec<(JobId, PendingReason)>), StoreError> {
+        // Everything the dependencies name, fetched once.
+        let mut parsed = BTreeMap::new();
+        let mut ids = Vec::new();
+        for job in queue.iter().filter(|j| !j.dependency.is_empty()) {
+            if let Ok(dependency) = lushan_sbatch::parse_dependency(&job.dependency) {
+                for condition in &dependency.conditions {
+                    if let Some(target) = dependency_target(condition) {
+                        ids.push(JobId(i64::try_from(target.job_id).unwrap_or(0)));
+                    }
+                }
+                parsed.insert(job.id, dependency);
+            }
+        }
+        let mut known = Vec::new();
+        if !ids.is_empty() {
+            known.extend(self.store.list_jobs(&JobFilter { ids: Some(ids.clone()), ..JobFilter::default() }).await?);
+            known.extend(self.store.list_jobs(&JobFilter { arrays: Some(ids), ..JobFilter::default() }).await?);
+        }
+        let refs = |target: JobRef| -> Vec<RefState> {
+            let as_ref = |j: &JobRecord| RefState { state: j.state, start_time: j.start_time, exit_code: j.exit_code };
+            let id = i64::try_from(target.job_id).unwrap_or(0);
+            let tasks: Vec<&JobRecord> = known.iter().filter(|j| j.array_job_id == Some(JobId(id))).collect();
+            match target.task_id {
+                Some(task) => tasks
+                    .iter()
+                    .filter(|j| j.array_task_id == Some(i64::from(task)))
+                    .map(|j| as_ref(j))
+                    .take(1)
+                    .collect(),
+                None if !tasks.is_empty() => tasks.iter().map(|j| as_ref(j)).collect(),
+                None => known.iter().filter(|j| j.id.0 == id).map(as_ref).take(1).collect(),
+            }
+        };
+        let mut ready = Vec::new();
+        let mut waiting = Vec::new();
+        let mut singletons_taken: Vec<(lushan_model::UserId, &str)> = Vec::new();
+        for job in queue {
+            if job.held {
+                ready.push(*job);
+                continue;
+            }
+            if job.begin_time.is_some_and(|begin| begin > now) {
+                waiting.push((job.id, PendingReason::BeginTime));
+                continue;
+            }
+            if let Some(dependency) = parsed.get(&job.id) {
+                let singleton = dependency.conditions.contains(&lushan_model::DependencyCondition::Singleton);
+                let clear = !singleton
+                    || (!running.iter().any(|r| r.user_id == job.user_id && r.name == job.name)
+                        && !singletons_taken.contains(&(job.user_id, job.name.as_str())));
+                match evaluate(dependency, &refs, clear, now) {
+                    DependencyStatus::Satisfied => {
+                        if singleton {
+                            singletons_taken.push((job.user_id, job.name.as_str()));
+                        }
+                    }
+                    DependencyStatus::Waiting => {
+                        waiting.push((job.id, PendingReason::Dependency));
+                        continue;
+                    }
+                    DependencyStatus::Never => {
+                        waiting.push((job.id, PendingReason::DependencyNeverSatisfied));
+                        continue;
+                    }
+                }
+            }
+            ready.push(*job);
+        }
+        Ok((ready, waiting))
     }
 
     async fn fail_launch(&self, id: JobId, detail: String) -> Result<(), StoreError> {
@@ -307,6 +397,19 @@ impl Control {
         for (key, value) in slurm {
             env.insert(key.into(), value);
         }
+        if let (Some(array), Some(task)) = (job.array_job_id, job.array_task_id) {
+            let spec = serde_json::from_str::<Value>(&job.request_json)
+                .ok()
+                .map(|v| v["array"].clone())
+                .unwrap_or(Value::Null);
+            let field = |name: &str| spec[name].as_u64().map(|n| n.to_string()).unwrap_or_default();
+            env.insert("SLURM_ARRAY_JOB_ID".into(), array.to_string());
+            env.insert("SLURM_ARRAY_TASK_ID".into(), task.to_string());
+            env.insert("SLURM_ARRAY_TASK_COUNT".into(), field("count"));
+            env.insert("SLURM_ARRAY_TASK_MIN".into(), field("min"));
+            env.insert("SLURM_ARRAY_TASK_MAX".into(), field("max"));
+            env.insert("SLURM_ARRAY_TASK_STEP".into(), field("step"));
+        }
         if !first.gpus.is_empty() {
             let ids = first.gpus.iter().map(ToString::to_string).collect::<Vec<_>>().join(",");
             env.insert("SLURM_GPUS".into(), (first.gpus.len() * allocations.len()).to_string());
@@ -340,12 +443,23 @@ impl Control {
     }
 }
 
+/// The job a dependency condition waits on.
+fn dependency_target(condition: &DependencyCondition) -> Option<JobRef> {
+    match condition {
+        DependencyCondition::After { job, .. }
+        | DependencyCondition::AfterOk(job)
+        | DependencyCondition::AfterNotOk(job)
+        | DependencyCondition::AfterAny(job) => Some(*job),
+        DependencyCondition::Singleton => None,
+    }
+}
+
 /// A job's output path pattern (`slurm-%j.out`) for its first node.
 pub fn output_path(job: &JobRecord, pattern: &str, node: &str) -> PathBuf {
     let ctx = PatternContext {
         job_id: job.id.0 as u64,
-        array_job_id: job.id.0 as u64,
-        array_task_id: None,
+        array_job_id: job.array_job_id.unwrap_or(job.id).0 as u64,
+        array_task_id: job.array_task_id.and_then(|t| u32::try_from(t).ok()),
         job_name: &job.name,
         user: &job.user_name,
         node,

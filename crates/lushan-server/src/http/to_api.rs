@@ -181,6 +181,11 @@ pub fn job(j: JobRecord, now: i64) -> api::Job {
         stdout,
         stderr: j.stderr_path,
         comment: j.comment,
+        array_job_id: j.array_job_id.map(|a| a.0),
+        array_task_id: j.array_task_id,
+        array_throttle: j.array_throttle,
+        dependency: j.dependency,
+        begin_time: j.begin_time.map(time),
     }
 }
 

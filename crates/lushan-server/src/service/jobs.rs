@@ -43,6 +43,7 @@ pub struct JobSelection {
     pub user: Option<String>,
     pub project: Option<String>,
     pub ids: Option<Vec<JobId>>,
+    pub array: Option<JobId>,
 }
 
 fn diagnostics_text(problems: &[Diagnostic]) -> String {
@@ -51,6 +52,44 @@ fn diagnostics_text(problems: &[Diagnostic]) -> String {
 
 fn joined(path: &str, base: &str) -> String {
     if path.starts_with('/') { path.to_owned() } else { format!("{}/{}", base.trim_end_matches('/'), path) }
+}
+
+/// The step of evenly spaced task ids (`0-15:4` gives 4), else 1.
+fn array_step(ids: &[u32]) -> u32 {
+    match ids {
+        [a, b, ..] if ids.windows(2).all(|w| w[1] - w[0] == b - a) => b - a,
+        _ => 1,
+    }
+}
+
+/// `--begin` as epoch milliseconds, in this machine's time zone.
+fn resolve_begin(begin: &lushan_model::BeginSpec, now: i64) -> Result<i64, ServiceError> {
+    use lushan_model::BeginSpec;
+    let bad = |e: jiff::Error| ServiceError::Invalid(format!("invalid --begin: {e}"));
+    let tz = jiff::tz::TimeZone::system();
+    let now_zoned = jiff::Timestamp::from_millisecond(now).map_err(bad)?.to_zoned(tz.clone());
+    let at = match *begin {
+        BeginSpec::FromNow { seconds } => return Ok(now + i64::try_from(seconds).unwrap_or(0) * 1000),
+        BeginSpec::At { year, month, day, hour, minute, second } => {
+            jiff::civil::DateTime::new(year, month, day, hour, minute, second, 0)
+                .map_err(bad)?
+                .to_zoned(tz)
+                .map_err(bad)?
+        }
+        BeginSpec::NextTimeOfDay { hour, minute, second } => {
+            let today = now_zoned.date().at(hour, minute, second, 0).to_zoned(tz).map_err(bad)?;
+            if today.timestamp().as_millisecond() > now {
+                today
+            } else {
+                today.checked_add(jiff::Span::new().days(1)).map_err(bad)?
+            }
+        }
+        BeginSpec::DayOffset { days } => {
+            let day = now_zoned.date().checked_add(jiff::Span::new().days(i64::from(days))).map_err(bad)?;
+            day.at(0, 0, 0, 0).to_zoned(tz).map_err(bad)?
+        }
+    };
+    Ok(at.timestamp().as_millisecond())
 }
 
 /// The scheduler's view of a site's nodes in one partition, empty.
@@ -91,18 +130,13 @@ impl Services {
             ServiceError::Invalid(format!("the job was not submitted:\n{}", diagnostics_text(&problems)))
         })?;
         let request = parsed.request;
-        let not_yet = [
-            (request.array.is_some(), "--array"),
-            (request.dependency.is_some(), "--dependency"),
-            (request.begin.is_some(), "--begin"),
-        ];
-        for (present, option) in not_yet {
-            if present {
-                return Err(ServiceError::Invalid(format!(
-                    "{option} is parsed but not run on this platform yet; submit the jobs one by one for now"
-                )));
-            }
+        if let Some(dependency) = &request.dependency {
+            self.check_dependency_targets(caller, dependency).await?;
         }
+        let begin_time = match &request.begin {
+            Some(begin) => Some(resolve_begin(begin, now)?),
+            None => None,
+        };
 
         let user = self.store.user_by_id(caller.user_id()).await?;
         let project = self.submit_project(caller, request.project.as_deref()).await?;
@@ -177,6 +211,7 @@ impl Services {
             gpus_per_node,
             exclusive: request.exclusive,
             held: false,
+            array: None,
         };
         if !lushan_scheduler::fits_empty(&probe, &node_pool) {
             let biggest = largest
@@ -201,7 +236,8 @@ impl Services {
             Some(dir) => joined(dir, &input.submit_dir),
             None => input.submit_dir.clone(),
         };
-        let stdout = joined(request.output.as_deref().unwrap_or("slurm-%j.out"), &workdir);
+        let default_output = if request.array.is_some() { "slurm-%A_%a.out" } else { "slurm-%j.out" };
+        let stdout = joined(request.output.as_deref().unwrap_or(default_output), &workdir);
         let stderr = request.error.as_deref().map(|e| joined(e, &workdir)).unwrap_or_else(|| stdout.clone());
         let stdin = request.input.as_deref().map(|i| joined(i, &workdir)).unwrap_or_else(|| "/dev/null".into());
         let env: BTreeMap<String, String> = match request.export.clone().unwrap_or_default() {
@@ -225,6 +261,13 @@ impl Services {
             "gpu_type": gpu_kind,
             "qos": request.qos.clone().unwrap_or_else(|| "normal".into()),
             "submit_dir": input.submit_dir,
+            "array": request.array.as_ref().map(|a| json!({
+                "count": a.task_ids.len(),
+                "min": a.task_ids.first(),
+                "max": a.task_ids.last(),
+                "step": array_step(&a.task_ids),
+                "text": a.text,
+            })),
         });
         let idempotency_key = match &input.idempotency_key {
             Some(key) if key.is_empty() || key.len() > 200 => {
@@ -264,6 +307,9 @@ impl Services {
             request_json: request_json.to_string(),
             comment: request.comment.clone().unwrap_or_default(),
             idempotency_key,
+            array: request.array.as_ref().map(|a| (a.task_ids.clone(), a.throttle)),
+            dependency: request.dependency.as_ref().map(|d| d.text.clone()).unwrap_or_default(),
+            begin_time,
         };
         let mut audit = audit_by(caller, now, "job.submit", "job", "");
         audit.tenant_id = Some(user.tenant_id);
@@ -272,6 +318,44 @@ impl Services {
             control.wake();
         }
         Ok(Submitted { job, warnings: parsed.warnings.iter().map(ToString::to_string).collect(), created })
+    }
+
+    /// Every job a dependency names must exist and be visible to the caller,
+    /// as sbatch refuses an invalid dependency at submission.
+    async fn check_dependency_targets(
+        &self,
+        caller: &Caller,
+        dependency: &lushan_model::Dependency,
+    ) -> Result<(), ServiceError> {
+        use lushan_model::DependencyCondition as C;
+        for condition in &dependency.conditions {
+            let target = match condition {
+                C::After { job, .. } | C::AfterOk(job) | C::AfterNotOk(job) | C::AfterAny(job) => job,
+                C::Singleton => continue,
+            };
+            let id = i64::try_from(target.job_id).unwrap_or(i64::MAX);
+            let found = self.job(caller, id).await.map_err(|_| {
+                ServiceError::Invalid(format!(
+                    "invalid --dependency: job {} does not exist (or is not yours to see)",
+                    target.job_id
+                ))
+            })?;
+            if let Some(task) = target.task_id {
+                let tasks = self
+                    .list_jobs(
+                        caller,
+                        JobSelection { array: Some(found.array_job_id.unwrap_or(found.id)), ..JobSelection::default() },
+                    )
+                    .await?;
+                if !tasks.iter().any(|t| t.array_task_id == Some(i64::from(task))) {
+                    return Err(ServiceError::Invalid(format!(
+                        "invalid --dependency: job {}_{task} does not exist",
+                        target.job_id
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The project a job is charged to: the one named, which the caller must

@@ -56,7 +56,10 @@ async fn impossible_or_wrong_jobs_are_refused_with_the_reason_and_change_nothing
         (job("#!/bin/sh\n", &["-A", "cfd-lab", "-n", "100000"]), "can never run in partition `local`"),
         (job("#!/bin/sh\n", &["-A", "cfd-lab", "--mem=100T"]), "its largest node has"),
         (job("#!/bin/sh\n", &["-A", "cfd-lab", "-M", "hpc9"]), "unknown site `hpc9`; sites: local"),
-        (job("#!/bin/sh\n", &["-A", "cfd-lab", "--array=1-3"]), "--array is parsed but not run on this platform yet"),
+        (
+            job("#!/bin/sh\n", &["-A", "cfd-lab", "--dependency=afterok:999"]),
+            "invalid --dependency: job 999 does not exist",
+        ),
     ];
     for (body, needle) in cases {
         let reply = p.call(Method::POST, "/api/v1/jobs", Some(&bob), Some(body)).await;
@@ -127,4 +130,46 @@ async fn pis_see_their_projects_jobs_members_only_their_own() {
     assert_eq!(active.body.as_array().unwrap().len(), 1, "{}", active.body);
     let bad = p.call(Method::GET, "/api/v1/jobs?state=DONE", Some(&alice), None).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn an_array_is_one_row_per_task_and_dependencies_name_real_jobs() {
+    let (p, alice, bob, _) = setup().await;
+    let reply =
+        p.call(Method::POST, "/api/v1/jobs", Some(&bob), Some(job("#!/bin/sh\n#SBATCH --array=1-5:2%2\n", &[]))).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let array = reply.body["job"]["array_job_id"].as_i64().unwrap();
+    assert_eq!(reply.body["job"]["stdout"], "/home/bob/slurm-%A_%a.out");
+    let tasks = p.call(Method::GET, &format!("/api/v1/jobs?array={array}"), Some(&bob), None).await;
+    let ids: Vec<(i64, i64)> = tasks
+        .body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["array_task_id"].as_i64().unwrap(), t["array_throttle"].as_i64().unwrap()))
+        .collect();
+    assert_eq!(ids, [(1, 2), (3, 2), (5, 2)]);
+    // A task that does not exist is refused.
+    let refused = p
+        .call(
+            Method::POST,
+            "/api/v1/jobs",
+            Some(&alice),
+            Some(job("#!/bin/sh\n", &["--dependency", &format!("afterok:{array}_9")])),
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    let ok = p
+        .call(
+            Method::POST,
+            "/api/v1/jobs",
+            Some(&bob),
+            Some(job("#!/bin/sh\n", &["-d", &format!("afterok:{array}_3,afterany:{array}")])),
+        )
+        .await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    assert_eq!(ok.body["job"]["dependency"], format!("afterok:{array}_3,afterany:{array}"));
+    let begin =
+        p.call(Method::POST, "/api/v1/jobs", Some(&bob), Some(job("#!/bin/sh\n", &["--begin=now+1hour"]))).await;
+    assert!(begin.body["job"]["begin_time"].is_string(), "{}", begin.body);
 }

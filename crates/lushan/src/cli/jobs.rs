@@ -135,22 +135,40 @@ pub async fn jobs(client: &Client, args: JobsArgs, out: &Output) -> anyhow::Resu
         jobs.retain(|j| &j.partition == partition);
     }
     out.print(&jobs, |jobs| {
-        let rows = jobs
-            .iter()
-            .map(|j| {
-                let where_or_why = if j.state == "PENDING" { format!("({})", j.reason) } else { j.node_list.clone() };
-                vec![
-                    j.job_id.to_string(),
-                    j.partition.clone(),
-                    j.name.clone(),
-                    j.user.clone(),
-                    short_state(&j.state).into(),
-                    duration(j.elapsed_secs),
-                    j.nodes.to_string(),
-                    where_or_why,
-                ]
-            })
-            .collect();
+        let mut rows: Vec<Vec<String>> = Vec::new();
+        let mut i = 0;
+        while i < jobs.len() {
+            let j = &jobs[i];
+            let mut shown = display_id(j);
+            // Pending tasks of one array, waiting for the same reason, show as one line.
+            if let (Some(array), "PENDING") = (j.array_job_id, j.state.as_str()) {
+                let mut tasks = vec![j.array_task_id.unwrap_or(0)];
+                while let Some(next) = jobs.get(i + 1)
+                    && next.array_job_id == Some(array)
+                    && next.state == "PENDING"
+                    && next.reason == j.reason
+                {
+                    tasks.push(next.array_task_id.unwrap_or(0));
+                    i += 1;
+                }
+                if tasks.len() > 1 || j.array_throttle.is_some() {
+                    let throttle = j.array_throttle.map(|t| format!("%{t}")).unwrap_or_default();
+                    shown = format!("{array}_[{}{throttle}]", ranges(&tasks));
+                }
+            }
+            let where_or_why = if j.state == "PENDING" { format!("({})", j.reason) } else { j.node_list.clone() };
+            rows.push(vec![
+                shown,
+                j.partition.clone(),
+                j.name.clone(),
+                j.user.clone(),
+                short_state(&j.state).into(),
+                duration(j.elapsed_secs),
+                j.nodes.to_string(),
+                where_or_why,
+            ]);
+            i += 1;
+        }
         println!("{}", table(&["jobid", "partition", "name", "user", "st", "time", "nodes", "nodelist(reason)"], rows));
     });
     Ok(())
@@ -170,13 +188,72 @@ fn short_state(state: &str) -> &'static str {
     }
 }
 
-pub async fn show(client: &Client, job_id: i64, out: &Output) -> anyhow::Result<()> {
-    let job: Job = client.get(&format!("/api/v1/jobs/{job_id}")).await?;
+/// The job ids a user's word names: `123` (a job, or every task of array
+/// 123 when `whole_arrays`), `123_4` (one array task).
+async fn resolve(client: &Client, word: &str, whole_arrays: bool) -> anyhow::Result<Vec<i64>> {
+    let bad = || anyhow::anyhow!("`{word}` is not a job id (e.g. 1234 or 1234_7)");
+    if let Some((array, task)) = word.split_once('_') {
+        let array: i64 = array.parse().map_err(|_| bad())?;
+        let task: i64 = task.parse().map_err(|_| bad())?;
+        let tasks: Vec<Job> = client.get(&format!("/api/v1/jobs?array={array}")).await?;
+        let found = tasks
+            .iter()
+            .find(|j| j.array_task_id == Some(task))
+            .ok_or_else(|| anyhow::anyhow!("job {word} not found"))?;
+        return Ok(vec![found.job_id]);
+    }
+    let id: i64 = word.parse().map_err(|_| bad())?;
+    if whole_arrays {
+        let job: Job = client.get(&format!("/api/v1/jobs/{id}")).await?;
+        if job.array_job_id == Some(id) {
+            let tasks: Vec<Job> = client.get(&format!("/api/v1/jobs?array={id}")).await?;
+            return Ok(tasks.iter().map(|t| t.job_id).collect());
+        }
+    }
+    Ok(vec![id])
+}
+
+/// `123_4` for an array task, `123` for a job.
+fn display_id(job: &Job) -> String {
+    match (job.array_job_id, job.array_task_id) {
+        (Some(array), Some(task)) => format!("{array}_{task}"),
+        _ => job.job_id.to_string(),
+    }
+}
+
+/// Task ids as Slurm writes them: `1-3,7,9-10`.
+fn ranges(ids: &[i64]) -> String {
+    let mut parts = Vec::new();
+    let mut i = 0;
+    while i < ids.len() {
+        let start = ids[i];
+        let mut end = start;
+        while i + 1 < ids.len() && ids[i + 1] == end + 1 {
+            i += 1;
+            end = ids[i];
+        }
+        parts.push(if start == end { start.to_string() } else { format!("{start}-{end}") });
+        i += 1;
+    }
+    parts.join(",")
+}
+
+pub async fn show(client: &Client, job_id: &str, out: &Output) -> anyhow::Result<()> {
+    let id = resolve(client, job_id, false)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("job {job_id} not found"))?;
+    let job: Job = client.get(&format!("/api/v1/jobs/{id}")).await?;
     out.print(&job, |j| {
         println!(
             "{}",
             fields(&[
                 ("JobId", j.job_id.to_string()),
+                ("ArrayJobId", j.array_job_id.map(|a| a.to_string()).unwrap_or_else(|| "(none)".into())),
+                ("ArrayTaskId", j.array_task_id.map(|a| a.to_string()).unwrap_or_else(|| "(none)".into())),
+                ("Dependency", if j.dependency.is_empty() { "(null)".into() } else { j.dependency.clone() }),
+                ("BeginTime", j.begin_time.as_deref().map(time).unwrap_or_else(|| "Unknown".into())),
                 ("JobName", j.name.clone()),
                 ("UserId", j.user.clone()),
                 ("Account", j.project.clone()),
@@ -208,11 +285,22 @@ pub async fn show(client: &Client, job_id: i64, out: &Output) -> anyhow::Result<
 }
 
 /// `cancel`, `hold` or `release` each job; reports every failure, exits 1 if any.
-pub async fn act(client: &Client, verb: &str, job_ids: &[i64], out: &Output) -> anyhow::Result<()> {
-    anyhow::ensure!(!job_ids.is_empty(), "name at least one job id");
+pub async fn act(client: &Client, verb: &str, words: &[String], out: &Output) -> anyhow::Result<()> {
+    anyhow::ensure!(!words.is_empty(), "name at least one job id");
+    let mut job_ids = Vec::new();
+    for word in words {
+        let whole = resolve(client, word, true).await?;
+        // A whole array: act on the tasks that can still be acted on.
+        if whole.len() > 1 {
+            let tasks: Vec<Job> = client.get(&format!("/api/v1/jobs?array={word}&active=true")).await?;
+            job_ids.extend(tasks.iter().filter(|t| verb == "cancel" || t.state == "PENDING").map(|t| t.job_id));
+        } else {
+            job_ids.extend(whole);
+        }
+    }
     let mut done = Vec::new();
     let mut failed = 0;
-    for id in job_ids {
+    for id in &job_ids {
         match client.post::<_, Job>(&format!("/api/v1/jobs/{id}/{verb}"), &()).await {
             Ok(job) => done.push(job),
             Err(err) => {
@@ -229,7 +317,7 @@ pub async fn act(client: &Client, verb: &str, job_ids: &[i64], out: &Output) -> 
                 "hold" => "held".to_owned(),
                 _ => "released".to_owned(),
             };
-            println!("Job {} {what}.", job.job_id);
+            println!("Job {} {what}.", display_id(job));
         }
     });
     anyhow::ensure!(
@@ -249,7 +337,7 @@ pub async fn acct(client: &Client, args: AcctArgs, out: &Output) -> anyhow::Resu
             .iter()
             .map(|j| {
                 vec![
-                    j.job_id.to_string(),
+                    display_id(j),
                     j.name.clone(),
                     j.partition.clone(),
                     j.project.clone(),
@@ -270,7 +358,12 @@ pub async fn acct(client: &Client, args: AcctArgs, out: &Output) -> anyhow::Resu
 
 /// `lushan logs`: prints the output; with `--follow`, polls for more until
 /// the job has ended and everything is printed.
-pub async fn logs(client: &Client, job_id: i64, follow: bool, stderr: bool, out: &Output) -> anyhow::Result<()> {
+pub async fn logs(client: &Client, job_word: &str, follow: bool, stderr: bool, out: &Output) -> anyhow::Result<()> {
+    let job_id = resolve(client, job_word, false)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow::anyhow!("job {job_word} not found"))?;
     let stream = if stderr { "stderr" } else { "stdout" };
     let mut offset = 0u64;
     let mut chunks = Vec::new();

@@ -173,3 +173,50 @@ fn jobs_survive_a_killed_server_and_their_ends_are_recorded_after_restart() {
     wait_for(30, "the released job to complete", || (state(&held)["state"] == "COMPLETED").then_some(()));
     server.stop();
 }
+
+#[test]
+fn arrays_dependencies_and_begin_times_behave_as_in_slurm() {
+    let sandbox = Sandbox::new();
+    let (server, alice) = platform(&sandbox);
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::write(
+        work.join("array.sh"),
+        "#!/bin/bash\n#SBATCH --array=0-6:2%2 -J sweep\n\
+         echo \"task $SLURM_ARRAY_TASK_ID of $SLURM_ARRAY_JOB_ID count=$SLURM_ARRAY_TASK_COUNT min=$SLURM_ARRAY_TASK_MIN max=$SLURM_ARRAY_TASK_MAX step=$SLURM_ARRAY_TASK_STEP\"\nsleep 0.3\n",
+    )
+    .unwrap();
+    // Held first, so the queue shows the compact form.
+    let array = submit(&alice, &work, &["--hold", "array.sh"]);
+    let queue = cli(&alice, &["squeue"]).ok().stdout;
+    assert!(queue.contains(&format!("{array}_[0,2,4,6%2]")), "{queue}");
+    let gate = submit(&alice, &work, &["--wrap", "exit 1"]);
+    let after_fail = submit(&alice, &work, &["-d", &format!("afterok:{gate}"), "--wrap", "echo never"]);
+    let after_any = submit(&alice, &work, &["-d", &format!("afterany:{gate}"), "--wrap", "echo after-any"]);
+    let after_array = submit(&alice, &work, &["-d", &format!("afterok:{array}"), "--wrap", "echo after-array"]);
+    let later = submit(&alice, &work, &["--begin=now+2", "--wrap", "echo later"]);
+    assert_eq!(job(&alice, &later)["reason"], "BeginTime");
+    cli(&alice, &["release", &array]).ok();
+
+    let tasks: Vec<Value> = wait_for(60, "the array to finish", || {
+        let done: Vec<Value> =
+            (0..4).map(|i| job(&alice, &format!("{array}_{}", i * 2))).filter(|t| t["state"] == "COMPLETED").collect();
+        (done.len() == 4).then_some(done)
+    });
+    assert_eq!(tasks.len(), 4);
+    let a: i64 = array.parse().unwrap();
+    for i in [0, 2, 4, 6] {
+        let text = std::fs::read_to_string(work.join(format!("slurm-{array}_{i}.out"))).unwrap();
+        assert_eq!(text, format!("task {i} of {a} count=4 min=0 max=6 step=2\n"));
+    }
+    wait_state(&alice, &after_any, "COMPLETED", 30);
+    wait_state(&alice, &after_array, "COMPLETED", 30);
+    wait_state(&alice, &later, "COMPLETED", 30);
+    let never = job(&alice, &after_fail);
+    assert_eq!(
+        (never["state"].as_str(), never["reason"].as_str()),
+        (Some("PENDING"), Some("DependencyNeverSatisfied"))
+    );
+    cli(&alice, &["cancel", &after_fail]).ok();
+    server.stop();
+}

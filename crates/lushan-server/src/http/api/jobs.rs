@@ -65,7 +65,7 @@ fn parse_selection(query: JobQuery) -> Result<JobSelection, ServiceError> {
         ),
         None => None,
     };
-    Ok(JobSelection { states, user: query.user, project: query.project, ids })
+    Ok(JobSelection { states, user: query.user, project: query.project, ids, array: query.array.map(JobId) })
 }
 
 /// Jobs the caller may see, oldest first.
