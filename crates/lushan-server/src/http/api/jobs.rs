@@ -65,6 +65,9 @@ fn parse_selection(query: JobQuery) -> Result<JobSelection, ServiceError> {
         ),
         None => None,
     };
+    if query.array.is_some_and(|a| a < 1) {
+        return Err(ServiceError::Invalid("array is a job id, 1 or more".into()));
+    }
     Ok(JobSelection { states, user: query.user, project: query.project, ids, array: query.array.map(JobId) })
 }
 
