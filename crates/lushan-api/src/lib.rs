@@ -464,6 +464,10 @@ pub struct Job {
     pub dependency: String,
     /// `--begin`, when given.
     pub begin_time: Option<String>,
+    /// Peak resident memory of the job's processes (KiB), once it ended.
+    pub max_rss_kib: Option<i64>,
+    /// CPU time (user + system) its processes used, in milliseconds, once it ended.
+    pub total_cpu_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
@@ -528,4 +532,12 @@ pub struct JobOutput {
     pub data: String,
     /// The job's state: once it has ended, the file will not grow.
     pub job_state: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobSignal {
+    /// `USR1`, `SIGUSR1` or a number from 1 to 64.
+    #[schema(pattern = r"^((SIG)?(HUP|INT|QUIT|KILL|USR1|USR2|ALRM|TERM|CONT|STOP)|[1-9]|[1-5][0-9]|6[0-4])$")]
+    pub signal: String,
 }

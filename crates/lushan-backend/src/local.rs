@@ -65,6 +65,8 @@ pub struct Outcome {
     pub start_ms: i64,
     pub end_ms: i64,
     pub max_rss_kib: i64,
+    /// User and system CPU time of the job's processes.
+    pub total_cpu_ms: i64,
     /// A sentence for the job's reason column when it did not complete.
     pub detail: String,
 }
@@ -163,6 +165,7 @@ fn outcome_from_json(value: &Value) -> Option<Outcome> {
         start_ms: value["start_ms"].as_i64()?,
         end_ms: value["end_ms"].as_i64()?,
         max_rss_kib: value["max_rss_kib"].as_i64()?,
+        total_cpu_ms: value["total_cpu_ms"].as_i64().unwrap_or(0),
         detail: value["detail"].as_str()?.to_owned(),
     })
 }
@@ -182,7 +185,7 @@ impl LocalBackend {
         let io = |source| BackendError::JobDir { path: dir.display().to_string(), source };
         std::fs::create_dir_all(&dir).map_err(io)?;
         // A relaunch after a requeue starts clean.
-        for stale in ["status.json", "cancel", "supervisor.pid"] {
+        for stale in ["status.json", "cancel", "signal", "supervisor.pid"] {
             let _ = std::fs::remove_file(dir.join(stale));
         }
         let script = dir.join("script");
@@ -247,6 +250,13 @@ impl LocalBackend {
         }
     }
 
+    /// Asks the supervisor to send `signal` to the job's processes.
+    pub fn signal(&self, job_id: i64, signal: i32) -> Result<(), BackendError> {
+        let dir = self.job_dir(job_id);
+        write_atomically(&dir.join("signal"), &format!("{signal}\n"))
+            .map_err(|source| BackendError::JobDir { path: dir.display().to_string(), source })
+    }
+
     /// Asks the supervisor to end the job (SIGTERM, grace, SIGKILL).
     pub fn cancel(&self, job_id: i64) -> Result<(), BackendError> {
         let dir = self.job_dir(job_id);
@@ -270,6 +280,7 @@ pub fn run_supervisor(dir: &Path) -> i32 {
             "start_ms": start_ms,
             "end_ms": now_ms(),
             "max_rss_kib": max_rss_kib,
+            "total_cpu_ms": children_cpu_ms(),
             "detail": detail,
         });
         match write_atomically(&dir.join("status.json"), &status.to_string()) {
@@ -290,6 +301,19 @@ pub fn run_supervisor(dir: &Path) -> i32 {
     match supervise(dir, &spec) {
         Ok(end) => finish(end.state, end.exit_code, end.signal, end.max_rss_kib, &end.detail),
         Err(detail) => finish(JobState::Failed, 1, 0, 0, &detail),
+    }
+}
+
+/// CPU time of every process this supervisor waited for, and their own
+/// waited-for descendants: the job's processes.
+fn children_cpu_ms() -> i64 {
+    use nix::sys::resource::{UsageWho, getrusage};
+    match getrusage(UsageWho::RUSAGE_CHILDREN) {
+        Ok(usage) => {
+            let ms = |t: nix::sys::time::TimeVal| t.tv_sec() * 1000 + t.tv_usec() / 1000;
+            ms(usage.user_time()) + ms(usage.system_time())
+        }
+        Err(_) => 0,
     }
 }
 
@@ -395,6 +419,15 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
             }
             if ending.is_some() {
                 signal_group(pgid, nix::sys::signal::Signal::SIGTERM);
+            }
+        }
+        // `lushan cancel --signal`: deliver, then forget the request.
+        if let Ok(text) = std::fs::read_to_string(dir.join("signal")) {
+            let _ = std::fs::remove_file(dir.join("signal"));
+            if let Some(signal) =
+                text.trim().parse::<i32>().ok().and_then(|n| nix::sys::signal::Signal::try_from(n).ok())
+            {
+                signal_group(pgid, signal);
             }
         }
         if last_memory_check.elapsed() >= Duration::from_millis(250) {

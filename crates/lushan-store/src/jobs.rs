@@ -58,6 +58,10 @@ pub struct JobRecord {
     pub dependency: String,
     /// `--begin`, resolved at submission.
     pub begin_time: Option<i64>,
+    /// Peak resident memory of the job's processes, in KiB.
+    pub max_rss_kib: Option<i64>,
+    /// CPU time (user + system) of the job's processes, in milliseconds.
+    pub total_cpu_ms: Option<i64>,
 }
 
 /// A job to store. Output paths are sbatch patterns (`slurm-%j.out`),
@@ -119,7 +123,7 @@ const JOB_COLUMNS: &str = "SELECT j.id, j.name, j.user_id, u.name AS user_name, 
     j.start_time, j.end_time, j.time_limit_secs, j.nodes, j.ntasks, j.cpus_per_task, j.cpus_per_node, j.mem_per_node_mb,
     j.gpus_per_node, j.exclusive, j.held, j.workdir, j.stdout_path, j.stderr_path, j.stdin_path, j.open_mode, j.script,
     j.args_json, j.env_json, j.request_json, j.comment, j.exit_code, j.exit_signal, j.node_list, j.alloc_json,
-    j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time
+    j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time, j.max_rss_kib, j.total_cpu_ms
     FROM jobs j JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
     JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
 
@@ -170,6 +174,8 @@ fn job_from_row(row: &AnyRow) -> Result<JobRecord, StoreError> {
         array_throttle: row.try_get("array_throttle")?,
         dependency: row.try_get("dependency")?,
         begin_time: row.try_get("begin_time")?,
+        max_rss_kib: row.try_get("max_rss_kib")?,
+        total_cpu_ms: row.try_get("total_cpu_ms")?,
     })
 }
 
@@ -373,7 +379,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE jobs SET state = $1, reason = $2, end_time = $3, exit_code = $4, exit_signal = $5,
-                start_time = COALESCE(start_time, $3)
+                start_time = COALESCE(start_time, $3), max_rss_kib = $8, total_cpu_ms = $9
              WHERE id = $6 AND state = $7",
         )
         .bind(end.state.as_str())
@@ -383,6 +389,8 @@ impl Store {
         .bind(end.exit_signal)
         .bind(id.0)
         .bind(from.as_str())
+        .bind(end.max_rss_kib)
+        .bind(end.total_cpu_ms)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -457,4 +465,6 @@ pub struct JobEnd {
     pub time: i64,
     pub exit_code: Option<i64>,
     pub exit_signal: Option<i64>,
+    pub max_rss_kib: Option<i64>,
+    pub total_cpu_ms: Option<i64>,
 }

@@ -61,7 +61,7 @@ enum Command {
     Show { job_id: String },
     /// Cancel jobs (alias: scancel): ids, whole arrays (`123`) or array tasks (`123_4`).
     #[command(visible_alias = "scancel")]
-    Cancel { job_ids: Vec<String> },
+    Cancel(cli::jobs::CancelArgs),
     /// Print a job's output; --follow keeps printing as it grows, until the job ends.
     Logs {
         job_id: String,
@@ -135,7 +135,7 @@ async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
         Command::Submit(submit) => cli::jobs::submit(&connection.client()?, submit, out).await,
         Command::Jobs(jobs) => cli::jobs::jobs(&connection.client()?, jobs, out).await,
         Command::Show { job_id } => cli::jobs::show(&connection.client()?, &job_id, out).await,
-        Command::Cancel { job_ids } => cli::jobs::act(&connection.client()?, "cancel", &job_ids, out).await,
+        Command::Cancel(cancel) => cli::jobs::cancel(&connection.client()?, cancel, out).await,
         Command::Logs { job_id, follow, stderr } => {
             cli::jobs::logs(&connection.client()?, &job_id, follow, stderr, out).await
         }

@@ -74,6 +74,11 @@ impl Control {
         Ok(())
     }
 
+    /// Asks a running job's supervisor to send it a signal.
+    pub fn signal(&self, job: JobId, signal: i32) -> Result<(), lushan_backend::BackendError> {
+        self.backend.signal(job.0, signal)
+    }
+
     /// Runs passes forever.
     pub async fn run(self: Arc<Self>) {
         loop {
@@ -125,10 +130,18 @@ impl Control {
                 time: outcome.end_ms,
                 exit_code: Some(outcome.exit_code),
                 exit_signal: Some(outcome.signal),
+                max_rss_kib: Some(outcome.max_rss_kib),
+                total_cpu_ms: Some(outcome.total_cpu_ms),
             },
-            JobProgress::Lost(detail) => {
-                JobEnd { state: JobState::NodeFail, reason: detail, time: now_ms(), exit_code: None, exit_signal: None }
-            }
+            JobProgress::Lost(detail) => JobEnd {
+                state: JobState::NodeFail,
+                reason: detail,
+                time: now_ms(),
+                exit_code: None,
+                exit_signal: None,
+                max_rss_kib: None,
+                total_cpu_ms: None,
+            },
         };
         self.store.end_job(job.id, JobState::Running, &end, None).await?;
         Ok(false)
@@ -305,9 +318,31 @@ impl Control {
             time: now_ms(),
             exit_code: Some(1),
             exit_signal: Some(0),
+            max_rss_kib: None,
+            total_cpu_ms: None,
         };
         self.store.end_job(id, JobState::Running, &end, None).await?;
         Ok(())
+    }
+
+    /// Why a user's jobs could not run here, if they could not: checked at
+    /// submission so the user hears it at once rather than from a failed job.
+    pub fn check_runnable(&self, user: &str, unix_account: Option<&str>) -> Result<(), String> {
+        if !nix::unistd::geteuid().is_root() || self.settings.run_jobs_as_server_user {
+            return Ok(());
+        }
+        let account = unix_account.ok_or_else(|| {
+            format!(
+                "user `{user}` has no Unix account to run jobs as; ask your tenant admin to set one (--unix-account)"
+            )
+        })?;
+        match nix::unistd::User::from_name(account) {
+            Ok(Some(found)) if !found.uid.is_root() => Ok(()),
+            Ok(Some(_)) => Err("jobs never run as root; map this user to an ordinary Unix account".into()),
+            _ => Err(format!(
+                "Unix account `{account}` of user `{user}` does not exist on this machine; ask the operator"
+            )),
+        }
     }
 
     /// Reads a slice of a job's output as the job's user could.

@@ -186,6 +186,8 @@ pub fn job(j: JobRecord, now: i64) -> api::Job {
         array_throttle: j.array_throttle,
         dependency: j.dependency,
         begin_time: j.begin_time.map(time),
+        max_rss_kib: j.max_rss_kib,
+        total_cpu_ms: j.total_cpu_ms,
     }
 }
 

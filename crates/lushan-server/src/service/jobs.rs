@@ -54,6 +54,33 @@ fn joined(path: &str, base: &str) -> String {
     if path.starts_with('/') { path.to_owned() } else { format!("{}/{}", base.trim_end_matches('/'), path) }
 }
 
+/// A signal by name (`USR1`, `SIGUSR1`) or number.
+fn parse_signal(text: &str) -> Result<i32, ServiceError> {
+    const NAMES: &[(&str, i32)] = &[
+        ("HUP", 1),
+        ("INT", 2),
+        ("QUIT", 3),
+        ("KILL", 9),
+        ("USR1", 10),
+        ("USR2", 12),
+        ("ALRM", 14),
+        ("TERM", 15),
+        ("CONT", 18),
+        ("STOP", 19),
+    ];
+    let upper = text.trim().to_ascii_uppercase();
+    let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+    if let Some((_, number)) = NAMES.iter().find(|(n, _)| *n == name) {
+        return Ok(*number);
+    }
+    match name.parse::<i32>() {
+        Ok(n) if (1..=64).contains(&n) => Ok(n),
+        _ => Err(ServiceError::Invalid(format!(
+            "unknown signal `{text}`; use a number from 1 to 64 or one of HUP INT QUIT KILL USR1 USR2 ALRM TERM CONT STOP"
+        ))),
+    }
+}
+
 /// The step of evenly spaced task ids (`0-15:4` gives 4), else 1.
 fn array_step(ids: &[u32]) -> u32 {
     match ids {
@@ -139,6 +166,9 @@ impl Services {
         };
 
         let user = self.store.user_by_id(caller.user_id()).await?;
+        if let Some(control) = &self.control {
+            control.check_runnable(&user.name, user.unix_account.as_deref()).map_err(ServiceError::Invalid)?;
+        }
         let project = self.submit_project(caller, request.project.as_deref()).await?;
 
         // Site and partition.
@@ -451,6 +481,8 @@ impl Services {
                     time: now,
                     exit_code: Some(0),
                     exit_signal: Some(0),
+                    max_rss_kib: None,
+                    total_cpu_ms: None,
                 };
                 if !self.store.end_job(job.id, JobState::Pending, &end, Some(&audit)).await? {
                     // It started meanwhile: cancel the running job instead.
@@ -469,6 +501,33 @@ impl Services {
             _ => return Err(ServiceError::StateConflict(format!("job {id} already ended ({})", job.state))),
         }
         Ok(self.store.job(job.id).await?)
+    }
+
+    /// Sends a signal (`USR1`, `SIGUSR1`, `10`) to a running job's processes.
+    pub async fn signal_job(
+        &self,
+        caller: &Caller,
+        id: i64,
+        signal: &str,
+        now: i64,
+    ) -> Result<JobRecord, ServiceError> {
+        let number = parse_signal(signal)?;
+        let job = self.job(caller, id).await?;
+        if job.state != JobState::Running {
+            return Err(ServiceError::StateConflict(format!(
+                "job {id} is {}; only running jobs take signals",
+                job.state
+            )));
+        }
+        let Some(control) = &self.control else {
+            return Err(ServiceError::StateConflict("this server does not run jobs".into()));
+        };
+        control.signal(job.id, number).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let mut audit = audit_by(caller, now, "job.signal", "job", &id.to_string());
+        audit.tenant_id = Some(job.tenant_id);
+        audit.after = Some(json!({"signal": number}).to_string());
+        self.store.append_audit_entry(&audit).await?;
+        Ok(job)
     }
 
     /// A slice of a job's stdout or stderr.

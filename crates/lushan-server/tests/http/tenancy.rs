@@ -120,6 +120,9 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
         ("get", "/api/v1/jobs/{id}") => cross(&format!("/api/v1/jobs/{}", w.b_job_id), None),
         ("post", "/api/v1/jobs/{id}/cancel") => cross(&format!("/api/v1/jobs/{}/cancel", w.b_job_id), None),
         ("post", "/api/v1/jobs/{id}/hold") => cross(&format!("/api/v1/jobs/{}/hold", w.b_job_id), None),
+        ("post", "/api/v1/jobs/{id}/signal") => {
+            cross(&format!("/api/v1/jobs/{}/signal", w.b_job_id), Some(json!({"signal": "USR1"})))
+        }
         ("get", "/api/v1/jobs/{id}/output") => cross(&format!("/api/v1/jobs/{}/output", w.b_job_id), None),
         ("post", "/api/v1/jobs/{id}/release") => cross(&format!("/api/v1/jobs/{}/release", w.b_job_id), None),
         _ => panic!("route {method} {route} has no case in the tenancy matrix: add one to tests/http/tenancy.rs"),

@@ -37,10 +37,78 @@ pub struct JobsArgs {
 }
 
 #[derive(clap::Args)]
+pub struct CancelArgs {
+    /// Job ids, arrays (`123`) or array tasks (`123_4`).
+    job_ids: Vec<String>,
+    /// Every active job of this user (that you may control).
+    #[arg(short = 'u', long)]
+    user: Option<String>,
+    /// Every active job with this name.
+    #[arg(short = 'n', long = "name")]
+    name: Option<String>,
+    /// Only jobs in these states (e.g. PENDING).
+    #[arg(short = 't', long = "state")]
+    state: Option<String>,
+    /// Send this signal to running jobs instead of cancelling them (e.g. USR1).
+    #[arg(short = 's', long = "signal")]
+    signal: Option<String>,
+}
+
+pub async fn cancel(client: &Client, args: CancelArgs, out: &Output) -> anyhow::Result<()> {
+    let mut words = args.job_ids.clone();
+    if args.user.is_some() || args.name.is_some() || args.state.is_some() {
+        let path = format!(
+            "/api/v1/jobs{}",
+            query(&[("active", Some("true".into())), ("user", args.user.clone()), ("state", args.state.clone())])
+        );
+        let jobs: Vec<Job> = client.get(&path).await?;
+        let selected = jobs.iter().filter(|j| args.name.as_ref().is_none_or(|n| &j.name == n)).filter(|j| {
+            args.job_ids.is_empty()
+                || args.job_ids.contains(&display_id(j))
+                || args.job_ids.contains(&j.job_id.to_string())
+        });
+        words = selected.map(|j| j.job_id.to_string()).collect();
+        if words.is_empty() {
+            out.print(&Vec::<Job>::new(), |_| println!("No active job matches."));
+            return Ok(());
+        }
+    }
+    match &args.signal {
+        None => act(client, "cancel", &words, out).await,
+        Some(signal) => {
+            let mut sent = Vec::new();
+            for word in &words {
+                for id in resolve(client, word, true).await? {
+                    let job: Job = client
+                        .post(&format!("/api/v1/jobs/{id}/signal"), &lushan_api::JobSignal { signal: signal.clone() })
+                        .await?;
+                    sent.push(job);
+                }
+            }
+            out.print(&sent, |jobs| {
+                for job in jobs {
+                    println!("Job {}: sent {signal}.", display_id(job));
+                }
+            });
+            Ok(())
+        }
+    }
+}
+
+#[derive(clap::Args)]
 pub struct AcctArgs {
     /// Only this user's jobs.
     #[arg(short = 'u', long)]
     user: Option<String>,
+    /// Only jobs that were still running at or after this time (YYYY-MM-DD[THH:MM[:SS]], today, now).
+    #[arg(short = 'S', long = "starttime")]
+    start: Option<String>,
+    /// Only jobs submitted before this time.
+    #[arg(short = 'E', long = "endtime")]
+    end: Option<String>,
+    /// Allocations only (Lushan records no job steps, so this changes nothing).
+    #[arg(short = 'X', long = "allocations")]
+    allocations: bool,
     /// Only these states, comma-separated.
     #[arg(short = 's', long = "state")]
     states: Option<String>,
@@ -329,9 +397,60 @@ pub async fn act(client: &Client, verb: &str, words: &[String], out: &Output) ->
     Ok(())
 }
 
+/// A time as sacct takes it, in this machine's time zone, as epoch ms.
+fn parse_time(text: &str) -> anyhow::Result<i64> {
+    let tz = jiff::tz::TimeZone::system();
+    let now = jiff::Timestamp::now();
+    let zoned = match text {
+        "now" => now.to_zoned(tz),
+        "today" => now.to_zoned(tz.clone()).date().at(0, 0, 0, 0).to_zoned(tz)?,
+        _ => {
+            let civil: jiff::civil::DateTime = match text.parse::<jiff::civil::DateTime>() {
+                Ok(dt) => dt,
+                Err(_) => text.parse::<jiff::civil::Date>().map(|d| d.at(0, 0, 0, 0)).map_err(|_| {
+                    anyhow::anyhow!("`{text}` is not a time: use YYYY-MM-DD[THH:MM[:SS]], today or now")
+                })?,
+            };
+            civil.to_zoned(tz)?
+        }
+    };
+    Ok(zoned.timestamp().as_millisecond())
+}
+
+fn millis(text: &Option<String>) -> Option<i64> {
+    text.as_deref().and_then(|t| t.parse::<jiff::Timestamp>().ok()).map(|t| t.as_millisecond())
+}
+
+/// `1.5G`-style sizes from KiB, as sacct prints MaxRSS.
+fn kib(value: Option<i64>) -> String {
+    match value {
+        None => String::new(),
+        Some(k) if k >= 1024 * 1024 => format!("{:.1}G", k as f64 / 1024.0 / 1024.0),
+        Some(k) if k >= 1024 => format!("{:.1}M", k as f64 / 1024.0),
+        Some(k) => format!("{k}K"),
+    }
+}
+
+/// CPU time as sacct prints TotalCPU: `MM:SS.mmm` or `HH:MM:SS`.
+fn cpu_time(ms: Option<i64>) -> String {
+    match ms {
+        None => String::new(),
+        Some(ms) if ms < 3_600_000 => format!("{:02}:{:02}.{:03}", ms / 60_000, ms / 1000 % 60, ms % 1000),
+        Some(ms) => duration(ms / 1000),
+    }
+}
+
 pub async fn acct(client: &Client, args: AcctArgs, out: &Output) -> anyhow::Result<()> {
+    let _ = args.allocations;
+    let start = args.start.as_deref().map(parse_time).transpose()?;
+    let end = args.end.as_deref().map(parse_time).transpose()?;
     let path = format!("/api/v1/jobs{}", query(&[("user", args.user), ("state", args.states), ("ids", args.jobs)]));
-    let jobs: Vec<Job> = client.get(&path).await?;
+    let mut jobs: Vec<Job> = client.get(&path).await?;
+    jobs.retain(|j| {
+        let still_running_at = |t: i64| millis(&j.end_time).is_none_or(|e| e >= t);
+        let submitted_before = |t: i64| millis(&Some(j.submit_time.clone())).is_some_and(|s| s <= t);
+        start.is_none_or(still_running_at) && end.is_none_or(submitted_before)
+    });
     out.print(&jobs, |jobs| {
         let rows = jobs
             .iter()
@@ -344,14 +463,25 @@ pub async fn acct(client: &Client, args: AcctArgs, out: &Output) -> anyhow::Resu
                     j.cpus.to_string(),
                     j.state.clone(),
                     duration(j.elapsed_secs),
+                    cpu_time(j.total_cpu_ms),
+                    kib(j.max_rss_kib),
                     if j.exit_code.is_empty() { "0:0".into() } else { j.exit_code.clone() },
                 ]
             })
             .collect();
-        println!(
-            "{}",
-            table(&["jobid", "jobname", "partition", "account", "alloccpus", "state", "elapsed", "exitcode"], rows)
-        );
+        let headers = [
+            "jobid",
+            "jobname",
+            "partition",
+            "account",
+            "alloccpus",
+            "state",
+            "elapsed",
+            "totalcpu",
+            "maxrss",
+            "exitcode",
+        ];
+        println!("{}", table(&headers, rows));
     });
     Ok(())
 }

@@ -95,8 +95,10 @@ fn a_script_runs_unchanged_with_slurm_variables_and_its_exit_code() {
     assert_eq!(ran["state"], "COMPLETED", "{ran}");
     let out = std::fs::read_to_string(work.join(format!("slurm-{id}.out"))).unwrap();
     assert!(out.starts_with("rank 0 of 2\nrank 1 of 2\n"), "{out}");
-    let acct = cli(&alice, &["acct"]).ok().stdout;
-    assert!(acct.contains("COMPLETED") && acct.contains("FAILED"), "{acct}");
+    let acct = cli(&alice, &["acct", "-X", "-S", "today"]).ok().stdout;
+    assert!(acct.contains("COMPLETED") && acct.contains("FAILED") && acct.contains("MAXRSS"), "{acct}");
+    let used = job(&alice, &id);
+    assert!(used["max_rss_kib"].as_i64().is_some() && used["total_cpu_ms"].as_i64().is_some(), "{used}");
     server.stop();
 }
 
@@ -123,6 +125,23 @@ fn limits_are_enforced_and_cancel_works() {
     let counting = submit(&alice, &work, &["--wrap", "for i in 1 2 3; do echo $i; sleep 0.4; done"]);
     wait_state(&alice, &counting, "RUNNING", 30);
     assert_eq!(cli(&alice, &["logs", "--follow", &counting]).ok().stdout, "1\n2\n3\n");
+
+    // Signals reach the job's processes; cancel by name.
+    let trapping = submit(
+        &alice,
+        &work,
+        &["-J", "trapper", "--wrap", "trap 'echo got-usr1; exit 0' USR1; while true; do sleep 0.1; done"],
+    );
+    wait_state(&alice, &trapping, "RUNNING", 30);
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    cli(&alice, &["scancel", "--signal=USR1", &trapping]).ok();
+    wait_state(&alice, &trapping, "COMPLETED", 30);
+    // Every process of the job gets it (the `sleep` too), as with scancel --signal.
+    let trapped = std::fs::read_to_string(work.join(format!("slurm-{trapping}.out"))).unwrap();
+    assert!(trapped.ends_with("got-usr1\n"), "{trapped}");
+    let named = submit(&alice, &work, &["-J", "by-name", "--hold", "--wrap", "true"]);
+    cli(&alice, &["scancel", "--name", "by-name"]).ok();
+    assert_eq!(job(&alice, &named)["state"], "CANCELLED");
 
     // Cancelling a running job and a held one.
     let running = submit(&alice, &work, &["--wrap", "sleep 60"]);
@@ -218,5 +237,45 @@ fn arrays_dependencies_and_begin_times_behave_as_in_slurm() {
         (Some("PENDING"), Some("DependencyNeverSatisfied"))
     );
     cli(&alice, &["cancel", &after_fail]).ok();
+    server.stop();
+}
+
+#[test]
+fn a_root_server_refuses_jobs_of_users_without_a_unix_account() {
+    let root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    if !root {
+        eprintln!("not root: jobs run as the server's user here, nothing to refuse");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data"]).unwrap();
+    let op = server.home.clone();
+    cli(&op, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
+    cli_with_stdin(
+        &op,
+        &[
+            "admin",
+            "user",
+            "create",
+            "alice",
+            "--tenant",
+            "jxu",
+            "--unix-account",
+            "no-such-account",
+            "--password-stdin",
+        ],
+        "alice-password\n",
+    )
+    .ok();
+    cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
+    let alice = sandbox.path("alice");
+    cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
+    let refused = cli(&alice, &["submit", "--wrap", "true"]);
+    assert_eq!(refused.code, 1);
+    assert!(
+        refused.stderr.contains("Unix account `no-such-account` of user `alice` does not exist on this machine"),
+        "{}",
+        refused.stderr
+    );
     server.stop();
 }

@@ -7,7 +7,7 @@ use crate::http::{AppState, to_api};
 use crate::service::{Caller, JobSelection, ServiceError, SubmitJob};
 use axum::extract::State;
 use axum::http::StatusCode;
-use lushan_api::{ErrorBody, Job, JobOutput, JobQuery, JobSubmit, JobSubmitted, OutputQuery};
+use lushan_api::{ErrorBody, Job, JobOutput, JobQuery, JobSignal, JobSubmit, JobSubmitted, OutputQuery};
 use lushan_model::{JobId, JobState};
 
 /// Submit a batch job. Answers 201 only after the job is stored.
@@ -162,4 +162,18 @@ pub async fn jobs_output(
         data: String::from_utf8_lossy(&chunk.data).into_owned(),
         job_state: job.state.as_str().into(),
     }))
+}
+
+/// Send a signal to a running job's processes (`scancel --signal`).
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/signal", tag = "jobs", security(("bearer" = [])), request_body = JobSignal,
+    params(("id" = i64, Path, description = "job id")),
+    responses((status = 200, body = Job), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn jobs_signal(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<i64>,
+    Json(body): Json<JobSignal>,
+) -> Result<Json<Job>, ApiError> {
+    let now = now_ms();
+    Ok(Json(to_api::job(state.services.signal_job(&caller, id, &body.signal, now).await?, now)))
 }

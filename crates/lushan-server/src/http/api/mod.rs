@@ -44,4 +44,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::jobs_hold))
         .routes(routes!(jobs::jobs_release))
         .routes(routes!(jobs::jobs_output))
+        .routes(routes!(jobs::jobs_signal))
 }
