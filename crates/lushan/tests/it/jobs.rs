@@ -279,3 +279,84 @@ fn a_root_server_refuses_jobs_of_users_without_a_unix_account() {
     );
     server.stop();
 }
+
+/// Eight clients submit as fast as they can; the server is killed with
+/// SIGKILL mid-storm and restarted; the clients retry what was not
+/// acknowledged, with the same idempotency keys. Every acknowledged job is
+/// there, and no submission is there twice.
+#[test]
+fn a_storm_of_submissions_survives_sigkill_without_loss_or_duplicates() {
+    let sandbox = Sandbox::new();
+    let (server, alice) = platform(&sandbox);
+    let config = std::fs::read_to_string(alice.join(".config/lushan/cli.toml")).unwrap();
+    let token = config.lines().find_map(|l| l.strip_prefix("token = \"")).unwrap().trim_end_matches('"').to_owned();
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let submit_one = |client: lushan_api::Client, key: String| async move {
+        let body = lushan_api::JobSubmit {
+            script: None,
+            options: vec!["--hold".into(), "--comment".into(), key.clone(), "--wrap".into(), "true".into()],
+            submit_dir: "/tmp".into(),
+            idempotency_key: Some(key),
+            ..Default::default()
+        };
+        client.post::<_, lushan_api::JobSubmitted>("/api/v1/jobs", &body).await
+    };
+    // Phase 1: the storm, cut short by SIGKILL.
+    let url = server.url.clone();
+    let (acknowledged, unacknowledged) = runtime.block_on(async {
+        let mut tasks = Vec::new();
+        for client_id in 0..8 {
+            let client = lushan_api::Client::new(&url, Some(token.clone()));
+            tasks.push(tokio::spawn(async move {
+                let (mut ok, mut failed) = (Vec::new(), Vec::new());
+                for n in 0..400 {
+                    let key = format!("c{client_id}-{n}");
+                    match submit_one(client.clone(), key.clone()).await {
+                        Ok(_) => ok.push(key),
+                        Err(_) => {
+                            failed.push(key);
+                            break;
+                        }
+                    }
+                }
+                (ok, failed)
+            }));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        server.kill9();
+        let (mut ok, mut failed) = (Vec::new(), Vec::new());
+        for task in tasks {
+            let (a, b) = task.await.unwrap();
+            ok.extend(a);
+            failed.extend(b);
+        }
+        (ok, failed)
+    });
+    assert!(acknowledged.len() > 50, "only {} submissions were acknowledged before the kill", acknowledged.len());
+
+    // Phase 2: restart; retry what was not acknowledged, with the same keys.
+    let config_path = sandbox.path("lushan.toml").display().to_string();
+    let server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config_path]).unwrap();
+    let client = lushan_api::Client::new(&server.url, Some(token));
+    let jobs: Vec<lushan_api::Job> = runtime.block_on(async {
+        for key in &unacknowledged {
+            submit_one(client.clone(), key.clone()).await.unwrap();
+        }
+        client.get("/api/v1/jobs").await.unwrap()
+    });
+    let mut comments: Vec<&str> = jobs.iter().map(|j| j.comment.as_str()).collect();
+    let total = comments.len();
+    comments.sort_unstable();
+    comments.dedup();
+    assert_eq!(comments.len(), total, "a submission was stored twice");
+    for key in acknowledged.iter().chain(&unacknowledged) {
+        assert!(comments.binary_search(&key.as_str()).is_ok(), "acknowledged job {key} is lost");
+    }
+    eprintln!(
+        "{} acknowledged before SIGKILL, {} retried after; {} jobs stored",
+        acknowledged.len(),
+        unacknowledged.len(),
+        total
+    );
+    server.stop();
+}
