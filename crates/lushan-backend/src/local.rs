@@ -16,13 +16,13 @@
 use crate::{BackendError, procfs};
 use lushan_model::JobState;
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Mutex;
+use std::process::{Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Who the job runs as when the server runs as root.
@@ -82,13 +82,17 @@ pub enum JobProgress {
     NotLaunched,
 }
 
+/// Called when a supervisor this process started has exited.
+pub type OnExit = Arc<dyn Fn() + Send + Sync>;
+
 /// Launches, polls and cancels local jobs.
 pub struct LocalBackend {
     jobs_dir: PathBuf,
     /// The `lushan` binary, run as `lushan exec-job DIR`.
     exe: PathBuf,
-    /// Supervisors started by this server process, reaped as they end.
-    children: Mutex<HashMap<i64, Child>>,
+    /// Jobs whose supervisor this process started and still runs.
+    live: Arc<Mutex<HashSet<i64>>>,
+    on_exit: OnExit,
 }
 
 const SUPERVISOR_MARKER: &str = "exec-job";
@@ -171,8 +175,11 @@ fn outcome_from_json(value: &Value) -> Option<Outcome> {
 }
 
 impl LocalBackend {
-    pub fn new(jobs_dir: PathBuf, exe: PathBuf) -> LocalBackend {
-        LocalBackend { jobs_dir, exe, children: Mutex::new(HashMap::new()) }
+    /// `on_exit` runs (on a helper thread) each time a supervisor started
+    /// here exits, so the caller can record the end at once instead of at
+    /// its next poll.
+    pub fn new(jobs_dir: PathBuf, exe: PathBuf, on_exit: OnExit) -> LocalBackend {
+        LocalBackend { jobs_dir, exe, live: Arc::new(Mutex::new(HashSet::new())), on_exit }
     }
 
     fn job_dir(&self, job_id: i64) -> PathBuf {
@@ -199,7 +206,7 @@ impl LocalBackend {
         }
         write_atomically(&dir.join("spec.json"), &spec_to_json(spec).to_string()).map_err(io)?;
         let log = std::fs::File::create(dir.join("supervisor.log")).map_err(io)?;
-        let child = Command::new(&self.exe)
+        let mut child = Command::new(&self.exe)
             .arg(SUPERVISOR_MARKER)
             .arg(&dir)
             .stdin(Stdio::null())
@@ -207,21 +214,27 @@ impl LocalBackend {
             .stderr(log)
             .spawn()
             .map_err(BackendError::Spawn)?;
-        self.children.lock().unwrap_or_else(|e| e.into_inner()).insert(spec.job_id, child);
+        self.live.lock().unwrap_or_else(|e| e.into_inner()).insert(spec.job_id);
+        // A waiter reaps the supervisor (no zombies) and reports its exit.
+        let (live, on_exit, job_id) = (self.live.clone(), self.on_exit.clone(), spec.job_id);
+        std::thread::spawn(move || {
+            let _ = child.wait();
+            live.lock().unwrap_or_else(|e| e.into_inner()).remove(&job_id);
+            on_exit();
+        });
         Ok(())
     }
 
     /// What became of a job this or an earlier server launched.
     pub fn poll(&self, job_id: i64) -> JobProgress {
         let dir = self.job_dir(job_id);
-        self.reap(job_id);
         if let Ok(text) = std::fs::read_to_string(dir.join("status.json")) {
             return match serde_json::from_str::<Value>(&text).ok().as_ref().and_then(outcome_from_json) {
                 Some(outcome) => JobProgress::Ended(outcome),
                 None => JobProgress::Lost(format!("unreadable status file {}", dir.join("status.json").display())),
             };
         }
-        if self.children.lock().unwrap_or_else(|e| e.into_inner()).contains_key(&job_id) {
+        if self.live.lock().unwrap_or_else(|e| e.into_inner()).contains(&job_id) {
             return JobProgress::Running;
         }
         match std::fs::read_to_string(dir.join("supervisor.pid")).ok().and_then(|t| t.trim().parse::<i32>().ok()) {
@@ -237,16 +250,6 @@ impl LocalBackend {
                 JobProgress::Lost("the job's supervisor never started; see supervisor.log in the job directory".into())
             }
             None => JobProgress::NotLaunched,
-        }
-    }
-
-    /// Collects an ended supervisor we started, so it leaves no zombie.
-    fn reap(&self, job_id: i64) {
-        let mut children = self.children.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(child) = children.get_mut(&job_id)
-            && !matches!(child.try_wait(), Ok(None))
-        {
-            children.remove(&job_id);
         }
     }
 

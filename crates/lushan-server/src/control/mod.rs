@@ -31,7 +31,7 @@ const PASS_INTERVAL: Duration = Duration::from_millis(500);
 pub struct Control {
     store: Store,
     backend: LocalBackend,
-    wake: Notify,
+    wake: Arc<Notify>,
     settings: ControlSettings,
     /// Holds `srun` for jobs; put first on their PATH.
     bin_dir: PathBuf,
@@ -51,7 +51,13 @@ impl Control {
     /// supervise each job); job directories go under `jobs_dir`.
     pub fn new(store: Store, jobs_dir: PathBuf, exe: PathBuf, settings: ControlSettings) -> Control {
         let bin_dir = jobs_dir.join("bin");
-        Control { store, backend: LocalBackend::new(jobs_dir, exe), wake: Notify::new(), settings, bin_dir }
+        let wake = Arc::new(Notify::new());
+        // A job that ends wakes the loop at once: its resources go to the next job.
+        let on_exit: lushan_backend::local::OnExit = {
+            let wake = wake.clone();
+            Arc::new(move || wake.notify_one())
+        };
+        Control { store, backend: LocalBackend::new(jobs_dir, exe, on_exit), wake, settings, bin_dir }
     }
 
     /// Makes `bin/srun` (a link to the `lushan` binary) that jobs find first on their PATH.
@@ -205,7 +211,14 @@ impl Control {
         };
         let plan = lushan_scheduler::schedule(Policy::Fifo, &snapshot);
         waiting.extend(plan.pending.iter().map(|(id, reason)| (JobId(*id), *reason)));
-        let reasons: Vec<(JobId, &str)> = waiting.iter().map(|(id, reason)| (*id, reason.as_str())).collect();
+        // Write only the reasons that changed: most passes change none.
+        let current: std::collections::HashMap<JobId, &str> =
+            site_queue.iter().filter(|j| !j.held).map(|j| (j.id, j.reason.as_str())).collect();
+        let reasons: Vec<(JobId, &str)> = waiting
+            .iter()
+            .filter(|(id, reason)| current.get(id).is_some_and(|now| *now != reason.as_str()))
+            .map(|(id, reason)| (*id, reason.as_str()))
+            .collect();
         self.store.set_pending_reasons(&reasons).await?;
         for start in plan.starts {
             let Some(job) = queue.iter().find(|j| j.id.0 == start.job) else { continue };
