@@ -323,6 +323,12 @@ pub struct Node {
     pub gpu_type: Option<String>,
     /// The tenant that owns the node (the centre or a co-builder).
     pub owner: String,
+    /// What running jobs hold now.
+    pub alloc_cpus: i64,
+    pub alloc_memory_mb: i64,
+    pub alloc_gpus: i64,
+    /// `idle`, `mixed` or `allocated`, as sinfo says it.
+    pub state: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

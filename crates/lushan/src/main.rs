@@ -45,6 +45,8 @@ enum Command {
     Project(cli::admin::ProjectMemberCommand),
     /// List sites, partitions and nodes.
     Sites,
+    /// Partitions and node states, as Slurm's sinfo shows them.
+    Sinfo,
     /// Manage your API tokens.
     #[command(subcommand)]
     Token(cli::session::TokenCommand),
@@ -130,6 +132,7 @@ async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
         Command::Projects => cli::admin::projects_list(&connection.client()?, out).await,
         Command::Project(command) => cli::admin::project_members(&connection.client()?, command, out).await,
         Command::Sites => cli::admin::sites(&connection.client()?, out).await,
+        Command::Sinfo => cli::admin::sinfo(&connection.client()?, out).await,
         Command::Token(command) => cli::session::token(&connection.client()?, command, out).await,
         Command::Admin(command) => cli::admin::run(&connection.client()?, command, out).await,
         Command::Submit(submit) => cli::jobs::submit(&connection.client()?, submit, out).await,

@@ -516,7 +516,7 @@ pub fn output_path(job: &JobRecord, pattern: &str, node: &str) -> PathBuf {
 }
 
 /// What a running job holds, from its `alloc_json`.
-fn parse_allocations(alloc_json: &str) -> Vec<lushan_scheduler::NodeAllocation> {
+pub fn parse_allocations(alloc_json: &str) -> Vec<lushan_scheduler::NodeAllocation> {
     let Ok(value) = serde_json::from_str::<Value>(alloc_json) else { return Vec::new() };
     let ids = |v: &Value| {
         v.as_array().map(|a| a.iter().filter_map(|x| x.as_u64().map(|x| x as u32)).collect()).unwrap_or_default()

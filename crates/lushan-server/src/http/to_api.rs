@@ -108,7 +108,9 @@ pub fn token(t: TokenRecord, now: i64) -> api::Token {
     }
 }
 
-pub fn site(s: SiteRecord) -> api::Site {
+/// A site, with what running jobs hold on each node (`usage`: node id,
+/// CPUs, memory MB, GPUs).
+pub fn site(s: SiteRecord, usage: &[(i64, u64, u64, u64)]) -> api::Site {
     api::Site {
         name: s.name,
         backend: s.backend,
@@ -121,13 +123,29 @@ pub fn site(s: SiteRecord) -> api::Site {
         nodes: s
             .nodes
             .into_iter()
-            .map(|n| api::Node {
-                name: n.name,
-                cpus: n.cpus,
-                memory_mb: n.memory_mb,
-                gpus: n.gpus,
-                gpu_type: n.gpu_type,
-                owner: n.owner_tenant,
+            .map(|n| {
+                let (cpus, mem, gpus) = usage
+                    .iter()
+                    .find(|u| u.0 == n.id.0)
+                    .map(|u| (u.1 as i64, u.2 as i64, u.3 as i64))
+                    .unwrap_or((0, 0, 0));
+                let state = match cpus {
+                    0 => "idle",
+                    c if c >= n.cpus => "allocated",
+                    _ => "mixed",
+                };
+                api::Node {
+                    name: n.name,
+                    cpus: n.cpus,
+                    memory_mb: n.memory_mb,
+                    gpus: n.gpus,
+                    gpu_type: n.gpu_type,
+                    owner: n.owner_tenant,
+                    alloc_cpus: cpus,
+                    alloc_memory_mb: mem,
+                    alloc_gpus: gpus,
+                    state: state.into(),
+                }
             })
             .collect(),
     }

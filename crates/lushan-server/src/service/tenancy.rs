@@ -462,6 +462,27 @@ impl Services {
         Ok(self.store.list_sites().await?)
     }
 
+    /// What running jobs hold on each node: (node id, CPUs, memory MB, GPUs).
+    pub async fn node_usage(&self, _caller: &Caller) -> Result<Vec<(i64, u64, u64, u64)>, ServiceError> {
+        let running = self
+            .store
+            .list_jobs(&lushan_store::JobFilter {
+                states: Some(vec![lushan_model::JobState::Running]),
+                ..Default::default()
+            })
+            .await?;
+        let mut usage: std::collections::BTreeMap<i64, (u64, u64, u64)> = std::collections::BTreeMap::new();
+        for job in running {
+            for a in crate::control::parse_allocations(&job.alloc_json) {
+                let entry = usage.entry(a.node).or_default();
+                entry.0 += a.cpus.len() as u64;
+                entry.1 += a.memory_mb;
+                entry.2 += a.gpus.len() as u64;
+            }
+        }
+        Ok(usage.into_iter().map(|(node, (c, m, g))| (node, c, m, g)).collect())
+    }
+
     /// Operators read the whole audit log; tenant admins their tenant's part.
     pub async fn audit_log(&self, caller: &Caller, limit: Option<i64>) -> Result<Vec<AuditRecord>, ServiceError> {
         let limit = limit.unwrap_or(100);

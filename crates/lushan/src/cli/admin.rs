@@ -392,6 +392,36 @@ pub async fn sites(client: &Client, out: &Output) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `sinfo`: one line per partition and node state.
+pub async fn sinfo(client: &Client, out: &Output) -> anyhow::Result<()> {
+    let sites: Vec<Site> = client.get("/api/v1/sites").await?;
+    out.print(&sites, |sites| {
+        let mut rows = Vec::new();
+        for site in sites {
+            for partition in &site.partitions {
+                let mut by_state: std::collections::BTreeMap<&str, Vec<&str>> = std::collections::BTreeMap::new();
+                for node in site.nodes.iter().filter(|n| partition.nodes.contains(&n.name)) {
+                    by_state.entry(node.state.as_str()).or_default().push(node.name.as_str());
+                }
+                let name = if partition.default { format!("{}*", partition.name) } else { partition.name.clone() };
+                for (state, nodes) in by_state {
+                    rows.push(vec![
+                        site.name.clone(),
+                        name.clone(),
+                        "up".into(),
+                        "365-00:00:00".into(),
+                        nodes.len().to_string(),
+                        state.to_owned(),
+                        nodes.join(","),
+                    ]);
+                }
+            }
+        }
+        println!("{}", table(&["cluster", "partition", "avail", "timelimit", "nodes", "state", "nodelist"], rows));
+    });
+    Ok(())
+}
+
 /// A name as one URL path segment: names are restricted, but a typo with a
 /// `/` or `?` must not turn into another route.
 fn segment(name: &str) -> String {

@@ -146,6 +146,8 @@ fn limits_are_enforced_and_cancel_works() {
     // Cancelling a running job and a held one.
     let running = submit(&alice, &work, &["--wrap", "sleep 60"]);
     wait_state(&alice, &running, "RUNNING", 30);
+    let sinfo = cli(&alice, &["sinfo"]).ok().stdout;
+    assert!(sinfo.contains("local*") && (sinfo.contains("mixed") || sinfo.contains("allocated")), "{sinfo}");
     let held = submit(&alice, &work, &["--hold", "--wrap", "true"]);
     assert_eq!(job(&alice, &held)["reason"], "JobHeldUser");
     cli(&alice, &["scancel", &running, &held]).ok();

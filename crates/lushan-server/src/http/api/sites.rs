@@ -12,7 +12,8 @@ use lushan_api::{AuditEvent, AuditQuery, ErrorBody, Site};
     responses((status = 200, body = Vec<Site>), (status = 401, body = ErrorBody)))]
 pub async fn sites_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Site>>, ApiError> {
     let sites = state.services.list_sites(&caller).await?;
-    Ok(Json(sites.into_iter().map(to_api::site).collect()))
+    let usage = state.services.node_usage(&caller).await?;
+    Ok(Json(sites.into_iter().map(|s| to_api::site(s, &usage)).collect()))
 }
 
 /// The audit log, newest first (operators: all; tenant admins: their tenant).
