@@ -6,6 +6,7 @@
 //!
 //! **Boundary:** the only crate that starts processes and sends signals.
 
+pub mod cgroup;
 pub mod local;
 mod procfs;
 pub mod srun;

@@ -54,6 +54,9 @@ pub struct LaunchSpec {
     /// 0: no limit.
     pub memory_limit_mb: u64,
     pub run_as: Option<RunAs>,
+    /// A delegated cgroup v2 subtree to put the job in; `None`: affinity
+    /// and the memory watcher.
+    pub cgroup_root: Option<PathBuf>,
 }
 
 /// How a job ended, as its supervisor saw it.
@@ -130,6 +133,7 @@ fn spec_to_json(spec: &LaunchSpec) -> Value {
         "cpus": spec.cpus,
         "memory_limit_mb": spec.memory_limit_mb,
         "run_as": spec.run_as.map(|r| json!({"uid": r.uid, "gid": r.gid})),
+        "cgroup_root": spec.cgroup_root,
     })
 }
 
@@ -158,6 +162,7 @@ fn spec_from_json(value: &Value, script: String) -> Option<LaunchSpec> {
             Value::Null => None,
             r => Some(RunAs { uid: r["uid"].as_u64()? as u32, gid: r["gid"].as_u64()? as u32 }),
         },
+        cgroup_root: value["cgroup_root"].as_str().map(PathBuf::from),
     })
 }
 
@@ -346,17 +351,22 @@ fn open_output(path: &Path, append: bool, run_as: Option<RunAs>) -> Result<std::
     Ok(file)
 }
 
-fn bind_to_cpus(cpus: &[u32]) {
-    use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
-    use nix::unistd::Pid;
-    let Ok(allowed) = sched_getaffinity(Pid::from_raw(0)) else { return };
+/// The machine's ids of the job's CPUs: the scheduler numbers the CPUs we
+/// may use 0, 1, 2...; the machine may number them otherwise.
+fn real_cpus(cpus: &[u32]) -> Vec<usize> {
+    use nix::sched::{CpuSet, sched_getaffinity};
+    let Ok(allowed) = sched_getaffinity(nix::unistd::Pid::from_raw(0)) else { return Vec::new() };
     let usable: Vec<usize> = (0..CpuSet::count()).filter(|i| allowed.is_set(*i).unwrap_or(false)).collect();
+    cpus.iter().filter_map(|cpu| usable.get(*cpu as usize).copied()).collect()
+}
+
+fn bind_to_cpus(cpus: &[u32]) {
+    use nix::sched::{CpuSet, sched_setaffinity};
+    use nix::unistd::Pid;
     let mut set = CpuSet::new();
     let mut any = false;
-    for cpu in cpus {
-        if let Some(real) = usable.get(*cpu as usize) {
-            any |= set.set(*real).is_ok();
-        }
+    for real in real_cpus(cpus) {
+        any |= set.set(real).is_ok();
     }
     if any && let Err(err) = sched_setaffinity(Pid::from_raw(0), &set) {
         eprintln!("cannot bind to CPUs {cpus:?}: {err}");
@@ -368,6 +378,18 @@ fn signal_group(pgid: i32, signal: nix::sys::signal::Signal) {
 }
 
 fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
+    // With a delegated cgroup the kernel enforces CPUs and memory for all of
+    // the job's processes; otherwise affinity and the watcher below do.
+    let cgroup = match spec.cgroup_root.as_deref().and_then(crate::cgroup::CgroupRoot::detect) {
+        Some(root) => {
+            let job = root
+                .create_job(spec.job_id, &real_cpus(&spec.cpus), spec.memory_limit_mb)
+                .map_err(|e| format!("cannot create the job's cgroup: {e}"))?;
+            job.add_process(std::process::id()).map_err(|e| format!("cannot enter the job's cgroup: {e}"))?;
+            Some(job)
+        }
+        None => None,
+    };
     bind_to_cpus(&spec.cpus);
     let stdout = open_output(&spec.stdout, spec.append, spec.run_as)?;
     let stderr = if spec.stderr == spec.stdout {
@@ -403,6 +425,18 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
                 signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
                 let exit_code = status.code().map(i64::from).unwrap_or(0);
                 let signal = status.signal().map(i64::from).unwrap_or(0);
+                if let Some(cgroup) = &cgroup {
+                    max_rss_kib = max_rss_kib.max(cgroup.peak_kib().unwrap_or(0));
+                    if ending.is_none() && cgroup.oom_killed() {
+                        ending = Some((
+                            JobState::OutOfMemory,
+                            "the kernel killed the job for using more memory than it asked for".into(),
+                            Instant::now(),
+                        ));
+                    }
+                    let _ = cgroup.kill();
+                    let _ = cgroup.remove();
+                }
                 let (state, detail) = match ending {
                     Some((state, detail, _)) => (state, detail),
                     None if exit_code == 0 && signal == 0 => (JobState::Completed, String::new()),
@@ -437,7 +471,7 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
             last_memory_check = Instant::now();
             let rss = procfs::group_rss_kib(pgid);
             max_rss_kib = max_rss_kib.max(rss);
-            if spec.memory_limit_mb > 0 && rss > spec.memory_limit_mb * 1024 && ending.is_none() {
+            if cgroup.is_none() && spec.memory_limit_mb > 0 && rss > spec.memory_limit_mb * 1024 && ending.is_none() {
                 // Over its memory: killed at once, as the kernel's OOM killer would.
                 ending = Some((
                     JobState::OutOfMemory,
@@ -451,6 +485,9 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
             && since.elapsed() >= Duration::from_secs(spec.kill_wait_secs)
         {
             signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
+            if let Some(cgroup) = &cgroup {
+                let _ = cgroup.kill();
+            }
         }
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -477,6 +514,7 @@ mod tests {
             cpus: vec![0, 1],
             memory_limit_mb: 100,
             run_as: Some(RunAs { uid: 1000, gid: 1000 }),
+            cgroup_root: Some("/sys/fs/cgroup/lushan".into()),
         };
         assert_eq!(spec_from_json(&spec_to_json(&spec), String::new()), Some(spec));
     }

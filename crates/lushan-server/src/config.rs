@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
 pub const DEFAULT_DATA_DIR: &str = "lushan-data";
+/// Where a delegated cgroup v2 subtree for jobs is looked for.
+pub const DEFAULT_CGROUP_ROOT: &str = "/sys/fs/cgroup/lushan";
 /// Slurm's default KillWait.
 pub const DEFAULT_KILL_WAIT_SECS: u64 = 30;
 
@@ -29,6 +31,10 @@ pub struct FileConfig {
     /// mapped Unix account. Off by default; when the server runs as root this
     /// runs jobs as root, so only an operator who means it turns it on.
     pub run_jobs_as_server_user: Option<bool>,
+    /// A cgroup v2 subtree delegated to Lushan for job limits. Default
+    /// `/sys/fs/cgroup/lushan`; used only if it has the cpuset, cpu and
+    /// memory controllers and can be written.
+    pub cgroup_root: Option<PathBuf>,
     #[serde(default)]
     pub sites: Vec<SiteConfig>,
 }
@@ -64,6 +70,7 @@ pub struct ServerConfig {
     pub password_cost: PasswordCost,
     pub kill_wait_secs: u64,
     pub run_jobs_as_server_user: bool,
+    pub cgroup_root: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -115,6 +122,7 @@ impl ServerConfig {
             password_cost,
             kill_wait_secs: from_file.kill_wait_secs.unwrap_or(DEFAULT_KILL_WAIT_SECS),
             run_jobs_as_server_user: from_file.run_jobs_as_server_user.unwrap_or(false),
+            cgroup_root: from_file.cgroup_root.unwrap_or_else(|| PathBuf::from(DEFAULT_CGROUP_ROOT)),
         })
     }
 

@@ -81,6 +81,13 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
     });
 
     let exe = std::env::current_exe().context("cannot find the lushan binary to supervise jobs with")?;
+    let cgroup = lushan_backend::cgroup::CgroupRoot::detect(&config.cgroup_root);
+    let limits = match &cgroup {
+        Some(root) => format!("cgroup v2 at {}", root.path().display()),
+        None => {
+            format!("CPU affinity and a memory watcher (no delegated cgroup v2 at {})", config.cgroup_root.display())
+        }
+    };
     let control = std::sync::Arc::new(crate::control::Control::new(
         store.clone(),
         config.data_dir.join("jobs"),
@@ -88,6 +95,7 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
         crate::control::ControlSettings {
             kill_wait_secs: config.kill_wait_secs,
             run_jobs_as_server_user: config.run_jobs_as_server_user,
+            cgroup_root: cgroup.as_ref().map(|c| c.path().to_owned()),
         },
     ));
     control.install_job_tools(&exe).with_context(|| "cannot install srun for jobs in the data directory")?;
@@ -116,6 +124,7 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
         }
         None => println!("Data directory {} reused; no new secrets.", config.data_dir.display()),
     }
+    println!("Job limits: {limits}");
     println!("Lushan is listening on {public_url}");
 
     let metrics = Metrics::global();

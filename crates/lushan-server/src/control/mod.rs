@@ -38,12 +38,14 @@ pub struct Control {
 }
 
 /// How jobs are run.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct ControlSettings {
     /// Slurm's KillWait.
     pub kill_wait_secs: u64,
     /// Run jobs as the server's user, not the submitter's Unix account.
     pub run_jobs_as_server_user: bool,
+    /// The delegated cgroup v2 subtree, when there is one.
+    pub cgroup_root: Option<PathBuf>,
 }
 
 impl Control {
@@ -487,6 +489,7 @@ impl Control {
             cpus: first.cpus.clone(),
             memory_limit_mb: first.memory_mb,
             run_as,
+            cgroup_root: self.settings.cgroup_root.clone(),
         })
     }
 }
