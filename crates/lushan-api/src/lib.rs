@@ -474,6 +474,10 @@ pub struct Job {
     pub max_rss_kib: Option<i64>,
     /// CPU time (user + system) its processes used, in milliseconds, once it ended.
     pub total_cpu_ms: Option<i64>,
+    /// With `?start=true`, for pending jobs: when it would start if every
+    /// running job ran to its time limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_start: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
@@ -503,6 +507,9 @@ pub struct JobQuery {
     /// Only jobs still pending or running (squeue's view).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Fill in `estimated_start` for pending jobs (`squeue --start`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]

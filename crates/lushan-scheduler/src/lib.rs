@@ -297,3 +297,147 @@ mod tests {
         assert_eq!(schedule(Policy::Fifo, &snapshot), schedule(Policy::Fifo, &snapshot));
     }
 }
+
+/// A running job, for estimates: what it holds and when its time limit ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RunningJob {
+    pub allocations: Vec<NodeAllocation>,
+    pub exclusive: bool,
+    /// `start + time limit`: the latest it can end.
+    pub ends_at: i64,
+}
+
+/// When each pending job would start under FIFO if every running job ran
+/// to its time limit (`squeue --start`): a pessimistic bound, as Slurm's.
+/// `None` for held jobs and jobs that could never start. `nodes` carry what
+/// `running` holds already; `time_limits` are in the order of `pending`.
+pub fn estimate_starts(
+    nodes: &[Node],
+    running: &[RunningJob],
+    pending: &[PendingJob],
+    time_limits: &[u64],
+    now: i64,
+) -> Vec<(i64, Option<i64>)> {
+    let mut nodes = nodes.to_vec();
+    // (end time, what it frees, exclusive)
+    let mut ends: Vec<(i64, Vec<NodeAllocation>, bool)> =
+        running.iter().map(|r| (r.ends_at, r.allocations.clone(), r.exclusive)).collect();
+    let mut clock = now;
+    let mut out = Vec::with_capacity(pending.len());
+    let release = |nodes: &mut Vec<Node>, allocations: &[NodeAllocation], exclusive: bool| {
+        for a in allocations {
+            if let Some(node) = nodes.iter_mut().find(|n| n.id == a.node) {
+                node.busy_cpus.retain(|c| !a.cpus.contains(c));
+                node.busy_gpus.retain(|g| !a.gpus.contains(g));
+                node.busy_memory_mb = node.busy_memory_mb.saturating_sub(a.memory_mb);
+                if exclusive {
+                    node.exclusive = false;
+                }
+            }
+        }
+    };
+    for (index, job) in pending.iter().enumerate() {
+        if job.held || !fits_empty(job, &nodes) {
+            out.push((job.id, None));
+            continue;
+        }
+        loop {
+            // Everything that ends by `clock` has freed its resources.
+            ends.sort_by_key(|e| e.0);
+            while ends.first().is_some_and(|e| e.0 <= clock) {
+                let (_, allocations, exclusive) = ends.remove(0);
+                release(&mut nodes, &allocations, exclusive);
+            }
+            if let Some(allocations) = place(job, &nodes) {
+                for a in &allocations {
+                    if let Some(node) = nodes.iter_mut().find(|n| n.id == a.node) {
+                        node.busy_cpus.extend(&a.cpus);
+                        node.busy_gpus.extend(&a.gpus);
+                        node.busy_memory_mb += a.memory_mb;
+                        node.exclusive |= job.exclusive;
+                    }
+                }
+                let limit = i64::try_from(time_limits.get(index).copied().unwrap_or(0)).unwrap_or(i64::MAX / 4);
+                ends.push((clock.saturating_add(limit.saturating_mul(1000)), allocations, job.exclusive));
+                out.push((job.id, Some(clock)));
+                break;
+            }
+            match ends.first() {
+                Some(next) => clock = next.0,
+                None => {
+                    out.push((job.id, None));
+                    break;
+                }
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod estimate_tests {
+    use super::*;
+
+    #[test]
+    fn starts_follow_the_time_limits_of_running_and_earlier_jobs() {
+        let node = Node {
+            id: 1,
+            name: "n1".into(),
+            partitions: vec![1],
+            cpus: 2,
+            memory_mb: 1000,
+            gpus: 0,
+            busy_cpus: vec![0, 1],
+            busy_memory_mb: 200,
+            busy_gpus: vec![],
+            exclusive: false,
+        };
+        let running = vec![
+            RunningJob {
+                allocations: vec![NodeAllocation {
+                    node: 1,
+                    node_name: "n1".into(),
+                    cpus: vec![0],
+                    memory_mb: 100,
+                    gpus: vec![],
+                }],
+                exclusive: false,
+                ends_at: 10_000,
+            },
+            RunningJob {
+                allocations: vec![NodeAllocation {
+                    node: 1,
+                    node_name: "n1".into(),
+                    cpus: vec![1],
+                    memory_mb: 100,
+                    gpus: vec![],
+                }],
+                exclusive: false,
+                ends_at: 20_000,
+            },
+        ];
+        let job = |id, cpus| PendingJob {
+            id,
+            partition: 1,
+            nodes: 1,
+            cpus_per_node: cpus,
+            memory_per_node_mb: 100,
+            gpus_per_node: 0,
+            exclusive: false,
+            held: false,
+            array: None,
+        };
+        let mut held = job(4, 1);
+        held.held = true;
+        let estimates = estimate_starts(
+            &[node],
+            &running,
+            &[job(1, 1), job(2, 2), job(3, 1), held, job(5, 3)],
+            &[5, 5, 5, 5, 5],
+            0,
+        );
+        // Job 1 takes the CPU freed at 10 s; job 2 needs both (20 s, when job 1's 5 s are over too);
+        // job 3 waits for job 2 (FIFO); job 4 is held; job 5 can never fit.
+        assert_eq!(estimates, [(1, Some(10_000)), (2, Some(20_000)), (3, Some(25_000)), (4, None), (5, None)]);
+    }
+}

@@ -16,7 +16,7 @@ use lushan_backend::{JobProgress, LaunchSpec, LocalBackend, RunAs};
 use lushan_model::{DependencyCondition, JobId, JobRef, JobState, PendingReason};
 use lushan_sbatch::{PatternContext, expand_pattern};
 use lushan_scheduler::dependency::{DependencyStatus, RefState, evaluate};
-use lushan_scheduler::{Node, PendingJob, Policy, Snapshot};
+use lushan_scheduler::{Node, PendingJob, Policy, RunningJob, Snapshot};
 use lushan_store::{JobEnd, JobFilter, JobRecord, SiteRecord, Store, StoreError};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -80,6 +80,45 @@ impl Control {
         self.backend.cancel(job.0)?;
         self.wake();
         Ok(())
+    }
+
+    /// Estimated start times of pending local jobs (`squeue --start`), if
+    /// every running job runs to its time limit; `None`: no estimate (held,
+    /// or waiting for a dependency or for ever).
+    pub async fn estimate_starts(&self) -> Result<std::collections::HashMap<JobId, Option<i64>>, StoreError> {
+        let sites = self.store.list_sites().await?;
+        let running =
+            self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Running]), ..JobFilter::default() }).await?;
+        let pending =
+            self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Pending]), ..JobFilter::default() }).await?;
+        let now = now_ms();
+        let mut out = std::collections::HashMap::new();
+        for site in sites.iter().filter(|s| s.backend == "local") {
+            let nodes = site_nodes(site, &running);
+            let on_site: Vec<RunningJob> = running
+                .iter()
+                .filter(|j| j.site_id == site.id)
+                .map(|j| RunningJob {
+                    allocations: parse_allocations(&j.alloc_json),
+                    exclusive: j.exclusive,
+                    ends_at: match j.time_limit_secs {
+                        0 => i64::MAX / 2,
+                        limit => j.start_time.unwrap_or(now).saturating_add(limit.saturating_mul(1000)),
+                    },
+                })
+                .collect();
+            // Jobs waiting on a dependency or a begin time get no estimate here.
+            let queue: Vec<&JobRecord> = pending
+                .iter()
+                .filter(|j| j.site_id == site.id && j.dependency.is_empty() && j.begin_time.is_none_or(|b| b <= now))
+                .collect();
+            let jobs: Vec<PendingJob> = queue.iter().map(|j| pending_job(j)).collect();
+            let limits: Vec<u64> = queue.iter().map(|j| u64::try_from(j.time_limit_secs).unwrap_or(0)).collect();
+            for (id, start) in lushan_scheduler::estimate_starts(&nodes, &on_site, &jobs, &limits, now) {
+                out.insert(JobId(id), start);
+            }
+        }
+        Ok(out)
     }
 
     /// Asks a running job's supervisor to send it a signal.
@@ -161,28 +200,7 @@ impl Control {
         running: &[JobRecord],
         pending: &[JobRecord],
     ) -> Result<(), StoreError> {
-        let mut nodes: Vec<Node> = Vec::new();
-        for partition in &site.partitions {
-            for mut node in crate::service::partition_nodes(site, &partition.name) {
-                match nodes.iter_mut().find(|n| n.id == node.id) {
-                    Some(existing) => existing.partitions.push(partition.id.0),
-                    None => {
-                        node.partitions = vec![partition.id.0];
-                        nodes.push(node);
-                    }
-                }
-            }
-        }
-        for job in running.iter().filter(|j| j.site_id == site.id) {
-            for allocation in parse_allocations(&job.alloc_json) {
-                if let Some(node) = nodes.iter_mut().find(|n| n.id == allocation.node) {
-                    node.busy_cpus.extend(&allocation.cpus);
-                    node.busy_gpus.extend(&allocation.gpus);
-                    node.busy_memory_mb += allocation.memory_mb;
-                    node.exclusive |= job.exclusive;
-                }
-            }
-        }
+        let nodes = site_nodes(site, running);
         let now = now_ms();
         let site_queue: Vec<&JobRecord> = pending.iter().filter(|j| j.site_id == site.id).collect();
         let (queue, mut waiting) = self.eligible(&site_queue, running, now).await?;
@@ -194,20 +212,7 @@ impl Control {
         }
         let snapshot = Snapshot {
             nodes,
-            pending: queue
-                .iter()
-                .map(|j| PendingJob {
-                    id: j.id.0,
-                    partition: j.partition_id.0,
-                    nodes: u32::try_from(j.nodes).unwrap_or(u32::MAX),
-                    cpus_per_node: u32::try_from(j.cpus_per_node).unwrap_or(u32::MAX),
-                    memory_per_node_mb: u64::try_from(j.mem_per_node_mb).unwrap_or(u64::MAX),
-                    gpus_per_node: u32::try_from(j.gpus_per_node).unwrap_or(u32::MAX),
-                    exclusive: j.exclusive,
-                    held: j.held,
-                    array: j.array_job_id.map(|a| (a.0, j.array_throttle.and_then(|t| u32::try_from(t).ok()))),
-                })
-                .collect(),
+            pending: queue.iter().map(|j| pending_job(j)).collect(),
             array_running: array_running.into_iter().collect(),
             now,
         };
@@ -491,6 +496,48 @@ impl Control {
             run_as,
             cgroup_root: self.settings.cgroup_root.clone(),
         })
+    }
+}
+
+/// A site's nodes as the scheduler sees them, with what `running` holds.
+fn site_nodes(site: &SiteRecord, running: &[JobRecord]) -> Vec<Node> {
+    let mut nodes: Vec<Node> = Vec::new();
+    for partition in &site.partitions {
+        for mut node in crate::service::partition_nodes(site, &partition.name) {
+            match nodes.iter_mut().find(|n| n.id == node.id) {
+                Some(existing) => existing.partitions.push(partition.id.0),
+                None => {
+                    node.partitions = vec![partition.id.0];
+                    nodes.push(node);
+                }
+            }
+        }
+    }
+    for job in running.iter().filter(|j| j.site_id == site.id) {
+        for allocation in parse_allocations(&job.alloc_json) {
+            if let Some(node) = nodes.iter_mut().find(|n| n.id == allocation.node) {
+                node.busy_cpus.extend(&allocation.cpus);
+                node.busy_gpus.extend(&allocation.gpus);
+                node.busy_memory_mb += allocation.memory_mb;
+                node.exclusive |= job.exclusive;
+            }
+        }
+    }
+    nodes
+}
+
+/// A pending job as the scheduler sees it.
+fn pending_job(j: &JobRecord) -> PendingJob {
+    PendingJob {
+        id: j.id.0,
+        partition: j.partition_id.0,
+        nodes: u32::try_from(j.nodes).unwrap_or(u32::MAX),
+        cpus_per_node: u32::try_from(j.cpus_per_node).unwrap_or(u32::MAX),
+        memory_per_node_mb: u64::try_from(j.mem_per_node_mb).unwrap_or(u64::MAX),
+        gpus_per_node: u32::try_from(j.gpus_per_node).unwrap_or(u32::MAX),
+        exclusive: j.exclusive,
+        held: j.held,
+        array: j.array_job_id.map(|a| (a.0, j.array_throttle.and_then(|t| u32::try_from(t).ok()))),
     }
 }
 

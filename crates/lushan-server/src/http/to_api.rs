@@ -206,6 +206,7 @@ pub fn job(j: JobRecord, now: i64) -> api::Job {
         begin_time: j.begin_time.map(time),
         max_rss_kib: j.max_rss_kib,
         total_cpu_ms: j.total_cpu_ms,
+        estimated_start: None,
     }
 }
 

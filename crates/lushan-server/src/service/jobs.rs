@@ -503,6 +503,14 @@ impl Services {
         Ok(self.store.job(job.id).await?)
     }
 
+    /// Estimated start times of pending jobs (see `Control::estimate_starts`).
+    pub async fn estimated_starts(&self) -> Result<std::collections::HashMap<JobId, Option<i64>>, ServiceError> {
+        match &self.control {
+            Some(control) => Ok(control.estimate_starts().await?),
+            None => Ok(std::collections::HashMap::new()),
+        }
+    }
+
     /// Sends a signal (`USR1`, `SIGUSR1`, `10`) to a running job's processes.
     pub async fn signal_job(
         &self,

@@ -34,6 +34,9 @@ pub struct JobsArgs {
     /// Only this partition.
     #[arg(short = 'p', long)]
     partition: Option<String>,
+    /// Pending jobs with their expected start time, as `squeue --start`.
+    #[arg(long)]
+    start: bool,
 }
 
 #[derive(clap::Args)]
@@ -194,13 +197,38 @@ pub async fn jobs(client: &Client, args: JobsArgs, out: &Output) -> anyhow::Resu
             ("active", Some("true".into())),
             ("user", user),
             ("project", args.project),
-            ("state", args.states),
-            ("ids", args.jobs)
+            ("state", if args.start { Some("PENDING".into()) } else { args.states }),
+            ("ids", args.jobs),
+            ("start", args.start.then(|| "true".into())),
         ])
     );
     let mut jobs: Vec<Job> = client.get(&path).await?;
     if let Some(partition) = &args.partition {
         jobs.retain(|j| &j.partition == partition);
+    }
+    if args.start {
+        out.print(&jobs, |jobs| {
+            let rows = jobs
+                .iter()
+                .map(|j| {
+                    vec![
+                        display_id(j),
+                        j.partition.clone(),
+                        j.name.clone(),
+                        j.user.clone(),
+                        short_state(&j.state).into(),
+                        j.estimated_start.as_deref().map(time).unwrap_or_else(|| "N/A".into()),
+                        j.nodes.to_string(),
+                        format!("({})", j.reason),
+                    ]
+                })
+                .collect();
+            println!(
+                "{}",
+                table(&["jobid", "partition", "name", "user", "st", "start_time", "nodes", "nodelist(reason)"], rows)
+            );
+        });
+        return Ok(());
     }
     out.print(&jobs, |jobs| {
         let mut rows: Vec<Vec<String>> = Vec::new();

@@ -146,6 +146,18 @@ fn limits_are_enforced_and_cancel_works() {
     // Cancelling a running job and a held one.
     let running = submit(&alice, &work, &["--wrap", "sleep 60"]);
     wait_state(&alice, &running, "RUNNING", 30);
+    let waiting = submit(&alice, &work, &["-n", "2", "--exclusive", "--wrap", "true"]);
+    let start = cli(&alice, &["--json", "squeue", "--start"]).ok().json();
+    let estimate = start
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["job_id"].as_i64().unwrap().to_string() == waiting)
+        .cloned()
+        .unwrap();
+    assert!(estimate["estimated_start"].is_string(), "{estimate}");
+    assert!(cli(&alice, &["squeue", "--start"]).ok().stdout.contains("START_TIME"));
+    cli(&alice, &["cancel", &waiting]).ok();
     let sinfo = cli(&alice, &["sinfo"]).ok().stdout;
     assert!(sinfo.contains("local*") && (sinfo.contains("mixed") || sinfo.contains("allocated")), "{sinfo}");
     let held = submit(&alice, &work, &["--hold", "--wrap", "true"]);

@@ -80,8 +80,19 @@ pub async fn jobs_list(
     Query(query): Query<JobQuery>,
 ) -> Result<Json<Vec<Job>>, ApiError> {
     let now = now_ms();
+    let with_start = query.start == Some(true);
     let jobs = state.services.list_jobs(&caller, parse_selection(query)?).await?;
-    Ok(Json(jobs.into_iter().map(|j| to_api::job(j, now)).collect()))
+    let estimates = if with_start { state.services.estimated_starts().await? } else { Default::default() };
+    Ok(Json(
+        jobs.into_iter()
+            .map(|j| {
+                let estimate = estimates.get(&j.id).copied().flatten();
+                let mut job = to_api::job(j, now);
+                job.estimated_start = estimate.map(to_api::time);
+                job
+            })
+            .collect(),
+    ))
 }
 
 /// One job.
