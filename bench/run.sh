@@ -6,4 +6,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p bench/results
 jobs="${1:-1000}"
+# The peer: a real Slurm on this machine, started unless SKIP_SLURM=1.
+if [ "${SKIP_SLURM:-0}" != 1 ]; then
+    bash bench/slurm-up.sh >/dev/null
+fi
 cargo bench --quiet -p lushan --bench e2e -- --jobs "$jobs" | tee "bench/results/$(date +%Y-%m-%d)-$jobs.txt"

@@ -200,13 +200,103 @@ fn squeue_ms(bin: &Path, server: &Server, work: &Path) -> anyhow::Result<f64> {
     Ok(percentile(&times, 0.5))
 }
 
-fn slurm_installed() -> bool {
-    Command::new("sbatch")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
+/// Whether a Slurm cluster answers here (`bench/slurm-up.sh` starts one).
+fn slurm_up() -> bool {
+    Command::new("sinfo").args(["-h", "-o", "%t"]).output().is_ok_and(|o| o.status.success() && !o.stdout.is_empty())
+}
+
+fn sbatch(args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("sbatch").args(args).output()?;
+    if !out.status.success() {
+        bail!("sbatch {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_owned())
+}
+
+/// `sbatch` of `n` held jobs from `clients` threads: (jobs/s, p50, p99).
+fn slurm_submit_rate(n: usize, clients: usize) -> anyhow::Result<(f64, f64, f64)> {
+    let started = Instant::now();
+    let threads: Vec<_> = (0..clients)
+        .map(|c| {
+            let count = n / clients + usize::from(c < n % clients);
+            std::thread::spawn(move || -> anyhow::Result<Vec<Duration>> {
+                let mut latencies = Vec::with_capacity(count);
+                for _ in 0..count {
+                    let t = Instant::now();
+                    sbatch(&["--parsable", "--hold", "-J", "lushanbench", "-o", "/dev/null", "--wrap", "true"])?;
+                    latencies.push(t.elapsed());
+                }
+                Ok(latencies)
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for thread in threads {
+        all.extend(thread.join().map_err(|_| anyhow::anyhow!("a submit thread panicked"))??);
+    }
+    let rate = n as f64 / started.elapsed().as_secs_f64();
+    all.sort_unstable();
+    Ok((rate, percentile(&all, 0.5), percentile(&all, 0.99)))
+}
+
+fn slurm_squeue_ms() -> anyhow::Result<f64> {
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let status = Command::new("squeue").stdout(Stdio::null()).status()?;
+        if !status.success() {
+            bail!("squeue failed");
+        }
+        times.push(t.elapsed());
+    }
+    times.sort_unstable();
+    Ok(percentile(&times, 0.5))
+}
+
+fn slurm_cancel_bench_jobs() -> anyhow::Result<()> {
+    Command::new("scancel").args(["-n", "lushanbench"]).status()?;
+    // Wait until they are gone, so they do not weigh on the next test.
+    for _ in 0..600 {
+        let out = Command::new("squeue").args(["-h", "-n", "lushanbench", "-t", "PD,R"]).output()?;
+        if out.stdout.is_empty() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    bail!("Slurm did not clear the cancelled jobs")
+}
+
+/// An array of `n` `true` tasks through Slurm, until none is left in squeue.
+fn slurm_drain(n: usize) -> anyhow::Result<f64> {
+    let started = Instant::now();
+    let array = format!("--array=0-{}", n - 1);
+    let id = sbatch(&["--parsable", "-J", "lushanbench", &array, "-o", "/dev/null", "--wrap", "true"])?;
+    loop {
+        let out = Command::new("squeue").args(["-h", "-r", "-j", &id]).output()?;
+        if out.status.success() && out.stdout.is_empty() {
+            return Ok(started.elapsed().as_secs_f64());
+        }
+        if started.elapsed() > Duration::from_secs(1800) {
+            bail!("Slurm's drain of {n} tasks did not finish in 30 minutes");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+struct SlurmNumbers {
+    submit1: (f64, f64, f64),
+    submit8: (f64, f64, f64),
+    squeue_ms: f64,
+    drain_s: f64,
+}
+
+fn slurm_numbers(jobs: usize) -> anyhow::Result<SlurmNumbers> {
+    let submit1 = slurm_submit_rate(jobs, 1)?;
+    let submit8 = slurm_submit_rate(jobs, 8)?;
+    let squeue_ms = slurm_squeue_ms()?;
+    slurm_cancel_bench_jobs()?;
+    let drain_s = slurm_drain(jobs)?;
+    Ok(SlurmNumbers { submit1, submit8, squeue_ms, drain_s })
 }
 
 fn main() -> anyhow::Result<()> {
@@ -226,7 +316,7 @@ fn main() -> anyhow::Result<()> {
     std::fs::create_dir_all(&work)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-    let slurm = if slurm_installed() { "installed, not yet driven by this bench" } else { "not installed" };
+    let slurm_running = slurm_up();
 
     let server = start(&bin, &work)?;
     let (rate1, p50_1, p99_1) = runtime.block_on(submit_rate(&server, jobs, 1, &work))?;
@@ -241,42 +331,79 @@ fn main() -> anyhow::Result<()> {
     let drain_secs = runtime.block_on(drain(&server, jobs, &drain_work))?;
     drop(server);
     let floor_secs = fork_floor(jobs, cpus, &work)?;
+    // Slurm runs alone, after Lushan has stopped, on the same machine.
+    let slurm = if slurm_running { Some(slurm_numbers(jobs)?) } else { None };
 
+    let slurm_json = slurm.as_ref().map(|n| {
+        json!({
+            "submit_1_client": {"jobs_per_s": n.submit1.0, "p50_ms": n.submit1.1, "p99_ms": n.submit1.2},
+            "submit_8_clients": {"jobs_per_s": n.submit8.0, "p50_ms": n.submit8.1, "p99_ms": n.submit8.2},
+            "drain_s": n.drain_s,
+            "squeue_ms": n.squeue_ms,
+        })
+    });
     let report = json!({
         "machine_cpus": cpus,
         "jobs": jobs,
-        "slurm": slurm,
-        "submit_1_client": {"jobs_per_s": rate1, "p50_ms": p50_1, "p99_ms": p99_1},
-        "submit_8_clients": {"jobs_per_s": rate8, "p50_ms": p50_8, "p99_ms": p99_8},
-        "drain": {"lushan_s": drain_secs, "fork_floor_s": floor_secs, "lushan_over_floor": drain_secs / floor_secs},
-        "squeue": {"jobs_in_store": queued, "lushan_ms": queue_ms},
+        "lushan": {
+            "submit_1_client": {"jobs_per_s": rate1, "p50_ms": p50_1, "p99_ms": p99_1},
+            "submit_8_clients": {"jobs_per_s": rate8, "p50_ms": p50_8, "p99_ms": p99_8},
+            "drain_s": drain_secs,
+            "jobs_list_ms": queue_ms,
+            "jobs_in_store": queued,
+        },
+        "fork_floor_s": floor_secs,
+        "slurm": slurm_json,
     });
     if json_out {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        println!("machine: {cpus} CPUs; {jobs} jobs per test; Slurm: {slurm}");
-        println!("{:<36} {:>14} {:>14} {:>10}", "metric", "lushan", "peer", "ratio");
-        println!("{:<36} {:>14.1} {:>14} {:>10}", "submit, 1 client (jobs/s)", rate1, "sbatch: n/a", "-");
-        println!("{:<36} {:>14} {:>14} {:>10}", "  p50 / p99 latency (ms)", format!("{p50_1:.1} / {p99_1:.1}"), "", "");
-        println!("{:<36} {:>14.1} {:>14} {:>10}", "submit, 8 clients (jobs/s)", rate8, "sbatch: n/a", "-");
-        println!("{:<36} {:>14} {:>14} {:>10}", "  p50 / p99 latency (ms)", format!("{p50_8:.1} / {p99_8:.1}"), "", "");
+        let na = || "n/a".to_owned();
         println!(
-            "{:<36} {:>14.2} {:>14.2} {:>10.2}",
-            format!("drain {jobs} x `true` (s; peer = fork floor)"),
+            "machine: {cpus} CPUs; {jobs} jobs per test; Slurm: {}",
+            if slurm.is_some() { "22.05, fast profile (bench/slurm-up.sh)" } else { "not running (bench/slurm-up.sh starts it)" }
+        );
+        println!("{:<40} {:>16} {:>16} {:>18}", "metric", "lushan", "slurm", "lushan / slurm");
+        let rate_row = |name: &str, ours: (f64, f64, f64), theirs: Option<(f64, f64, f64)>| {
+            println!(
+                "{:<40} {:>16.1} {:>16} {:>18}",
+                name,
+                ours.0,
+                theirs.map(|t| format!("{:.1}", t.0)).unwrap_or_else(na),
+                theirs.map(|t| format!("{:.2}x", ours.0 / t.0)).unwrap_or_else(na)
+            );
+            println!(
+                "{:<40} {:>16} {:>16} {:>18}",
+                "  p50 / p99 latency (ms)",
+                format!("{:.1} / {:.1}", ours.1, ours.2),
+                theirs.map(|t| format!("{:.1} / {:.1}", t.1, t.2)).unwrap_or_else(na),
+                ""
+            );
+        };
+        rate_row("submit, 1 client (jobs/s)", (rate1, p50_1, p99_1), slurm.as_ref().map(|n| n.submit1));
+        rate_row("submit, 8 clients (jobs/s)", (rate8, p50_8, p99_8), slurm.as_ref().map(|n| n.submit8));
+        println!(
+            "{:<40} {:>16.2} {:>16} {:>18}",
+            format!("drain {jobs} x `true` (s)"),
             drain_secs,
+            slurm.as_ref().map(|n| format!("{:.2}", n.drain_s)).unwrap_or_else(na),
+            slurm.as_ref().map(|n| format!("{:.2}x faster", n.drain_s / drain_secs)).unwrap_or_else(na)
+        );
+        println!(
+            "{:<40} {:>16.2} {:>16} {:>18}",
+            "  fork-and-wait floor (s)",
             floor_secs,
-            floor_secs / drain_secs
+            "",
+            format!("{:.3} of floor speed", floor_secs / drain_secs)
         );
         println!(
-            "{:<36} {:>14.1} {:>14} {:>10}",
-            format!("lushan jobs, {queued} in store (ms)"),
+            "{:<40} {:>16.1} {:>16} {:>18}",
+            format!("jobs / squeue, {queued} queued (ms)"),
             queue_ms,
-            "squeue: n/a",
-            "-"
+            slurm.as_ref().map(|n| format!("{:.1}", n.squeue_ms)).unwrap_or_else(na),
+            slurm.as_ref().map(|n| format!("{:.2}x", n.squeue_ms / queue_ms)).unwrap_or_else(na)
         );
-        println!(
-            "(ratio = peer / lushan for times: above 1 means Lushan is faster; for the floor, Lushan aims at 0.5 or more)"
-        );
+        println!("(submit: higher is better; drain and squeue: times, the last column says how many times faster Lushan is)");
     }
     let _ = std::fs::remove_dir_all(&work);
     Ok(())
