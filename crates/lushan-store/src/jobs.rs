@@ -118,12 +118,25 @@ pub struct JobFilter {
     pub limit: Option<i64>,
 }
 
+/// Every column: for one job (`Store::job`).
 const JOB_COLUMNS: &str = "SELECT j.id, j.name, j.user_id, u.name AS user_name, u.unix_account, j.project_id, p.name AS project_name,
     j.tenant_id, j.site_id, s.name AS site_name, j.partition_id, pa.name AS partition_name, j.state, j.reason, j.submit_time,
     j.start_time, j.end_time, j.time_limit_secs, j.nodes, j.ntasks, j.cpus_per_task, j.cpus_per_node, j.mem_per_node_mb,
     j.gpus_per_node, j.exclusive, j.held, j.workdir, j.stdout_path, j.stderr_path, j.stdin_path, j.open_mode, j.script,
     j.args_json, j.env_json, j.request_json, j.comment, j.exit_code, j.exit_signal, j.node_list, j.alloc_json,
     j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time, j.max_rss_kib, j.total_cpu_ms
+    FROM jobs j JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
+    JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
+
+/// The same without the bulky columns (script, arguments, environment,
+/// request): listings and scheduling passes do not need them, and the
+/// submitter's environment alone can be kilobytes per job.
+const JOB_SUMMARY_COLUMNS: &str = "SELECT j.id, j.name, j.user_id, u.name AS user_name, u.unix_account, j.project_id,
+    p.name AS project_name, j.tenant_id, j.site_id, s.name AS site_name, j.partition_id, pa.name AS partition_name, j.state,
+    j.reason, j.submit_time, j.start_time, j.end_time, j.time_limit_secs, j.nodes, j.ntasks, j.cpus_per_task, j.cpus_per_node,
+    j.mem_per_node_mb, j.gpus_per_node, j.exclusive, j.held, j.workdir, j.stdout_path, j.stderr_path, j.stdin_path, j.open_mode,
+    '' AS script, '[]' AS args_json, '{}' AS env_json, '{}' AS request_json, j.comment, j.exit_code, j.exit_signal, j.node_list,
+    j.alloc_json, j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time, j.max_rss_kib, j.total_cpu_ms
     FROM jobs j JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
     JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
 
@@ -298,9 +311,10 @@ impl Store {
         job_from_row(&row)
     }
 
-    /// Jobs matching `filter`, oldest first.
+    /// Jobs matching `filter`, oldest first, without their script,
+    /// arguments, environment and request (`Store::job` has those).
     pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobRecord>, StoreError> {
-        let mut builder = sqlx::QueryBuilder::<sqlx::Any>::new(JOB_COLUMNS);
+        let mut builder = sqlx::QueryBuilder::<sqlx::Any>::new(JOB_SUMMARY_COLUMNS);
         builder.push(" WHERE 1 = 1");
         if let Some(users) = &filter.users {
             if users.is_empty() {

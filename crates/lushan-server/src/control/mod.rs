@@ -237,6 +237,8 @@ impl Control {
             if !self.store.start_job(job.id, now_ms(), &node_list, &alloc_json).await? {
                 continue;
             }
+            // The queue was loaded without scripts and environments: fetch them now.
+            let job = &self.store.job(job.id).await?;
             let spec = match self.launch_spec(job, &start.allocations, &site.name) {
                 Ok(spec) => spec,
                 Err(detail) => {
