@@ -414,12 +414,28 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
     }
     let mut child = command.spawn().map_err(|err| format!("cannot start the job script: {err}"))?;
     let pgid = child.id() as i32;
+    // A waiter thread reports the exit the moment it happens; the loop below
+    // wakes for it, or every 20 ms to watch time, memory and requests.
+    let (exited_tx, exited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = exited_tx.send(child.wait());
+    });
     let started = Instant::now();
     let mut max_rss_kib = 0u64;
     let mut ending: Option<(JobState, String, Instant)> = None;
     let mut last_memory_check = Instant::now() - Duration::from_secs(1);
+    let mut exit = None;
     loop {
-        match child.try_wait() {
+        if exit.is_none() {
+            exit = match exited.recv_timeout(Duration::from_millis(20)) {
+                Ok(status) => Some(status),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    return Err("lost track of the job script".into());
+                }
+            };
+        }
+        match exit.take().transpose() {
             Ok(Some(status)) => {
                 // Whatever the script left behind in its group goes with it.
                 signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
@@ -489,7 +505,6 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
                 let _ = cgroup.kill();
             }
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
