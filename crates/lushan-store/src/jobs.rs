@@ -192,18 +192,10 @@ fn job_from_row(row: &AnyRow) -> Result<JobRecord, StoreError> {
     })
 }
 
-fn in_list<T: Copy>(
-    builder: &mut sqlx::QueryBuilder<sqlx::Any>,
-    column: &str,
-    values: &[T],
-    to_i64: impl Fn(T) -> i64,
-) {
-    builder.push(format!(" AND {column} IN ("));
-    let mut separated = builder.separated(", ");
-    for value in values {
-        separated.push_bind(to_i64(*value));
-    }
-    separated.push_unseparated(")");
+/// A value to bind to a numbered placeholder.
+enum Bind {
+    Int(i64),
+    Text(String),
 }
 
 impl Store {
@@ -314,51 +306,67 @@ impl Store {
     /// Jobs matching `filter`, oldest first, without their script,
     /// arguments, environment and request (`Store::job` has those).
     pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobRecord>, StoreError> {
-        let mut builder = sqlx::QueryBuilder::<sqlx::Any>::new(JOB_SUMMARY_COLUMNS);
-        builder.push(" WHERE 1 = 1");
+        // Placeholders are numbered by hand: sqlx's QueryBuilder writes `?`
+        // for the Any driver, which PostgreSQL does not accept.
+        let mut sql = format!("{JOB_SUMMARY_COLUMNS} WHERE 1 = 1");
+        let mut binds: Vec<Bind> = Vec::new();
+        let mut in_list = |sql: &mut String, column: &str, values: Vec<Bind>| {
+            let marks: Vec<String> = values
+                .into_iter()
+                .map(|value| {
+                    binds.push(value);
+                    format!("${}", binds.len())
+                })
+                .collect();
+            sql.push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
+        };
+        let ints = |values: &[i64]| values.iter().map(|v| Bind::Int(*v)).collect::<Vec<_>>();
         if let Some(users) = &filter.users {
             if users.is_empty() {
                 return Ok(Vec::new());
             }
-            in_list(&mut builder, "j.user_id", users, |u| u.0);
+            in_list(&mut sql, "j.user_id", ints(&users.iter().map(|u| u.0).collect::<Vec<_>>()));
         }
         if let Some(projects) = &filter.projects {
             if projects.is_empty() {
                 return Ok(Vec::new());
             }
-            in_list(&mut builder, "j.project_id", projects, |p| p.0);
+            in_list(&mut sql, "j.project_id", ints(&projects.iter().map(|p| p.0).collect::<Vec<_>>()));
         }
         if let Some(ids) = &filter.ids {
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
-            in_list(&mut builder, "j.id", ids, |j| j.0);
+            in_list(&mut sql, "j.id", ints(&ids.iter().map(|j| j.0).collect::<Vec<_>>()));
         }
         if let Some(arrays) = &filter.arrays {
             if arrays.is_empty() {
                 return Ok(Vec::new());
             }
-            in_list(&mut builder, "j.array_job_id", arrays, |j| j.0);
-        }
-        if let Some(tenant) = filter.tenant {
-            builder.push(" AND j.tenant_id = ").push_bind(tenant.0);
+            in_list(&mut sql, "j.array_job_id", ints(&arrays.iter().map(|j| j.0).collect::<Vec<_>>()));
         }
         if let Some(states) = &filter.states {
             if states.is_empty() {
                 return Ok(Vec::new());
             }
-            builder.push(" AND j.state IN (");
-            let mut separated = builder.separated(", ");
-            for state in states {
-                separated.push_bind(state.as_str());
-            }
-            separated.push_unseparated(")");
+            in_list(&mut sql, "j.state", states.iter().map(|s| Bind::Text(s.as_str().to_owned())).collect());
         }
-        builder.push(" ORDER BY j.id");
+        if let Some(tenant) = filter.tenant {
+            in_list(&mut sql, "j.tenant_id", vec![Bind::Int(tenant.0)]);
+        }
+        sql.push_str(" ORDER BY j.id");
         if let Some(limit) = filter.limit {
-            builder.push(" LIMIT ").push_bind(limit);
+            binds.push(Bind::Int(limit));
+            sql.push_str(&format!(" LIMIT ${}", binds.len()));
         }
-        let rows = builder.build().fetch_all(&self.pool).await?;
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for bind in binds {
+            query = match bind {
+                Bind::Int(v) => query.bind(v),
+                Bind::Text(v) => query.bind(v),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(job_from_row).collect()
     }
 

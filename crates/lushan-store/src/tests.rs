@@ -3,7 +3,7 @@
 //! test then gets a database of its own, dropped at the end.
 
 use super::*;
-use lushan_model::{ProjectRole, Role, Sector, Status, TenantId, UserId};
+use lushan_model::{JobState, ProjectId, ProjectRole, Role, Sector, Status, TenantId, UserId};
 
 struct TestDb {
     store: Store,
@@ -248,4 +248,135 @@ async fn concurrent_creates_get_distinct_ids() {
 fn urls_are_redacted_in_errors() {
     assert_eq!(redact_url("postgres://u:secret@h/db"), "postgres://u:***@h/db");
     assert_eq!(redact_url("sqlite://x.db"), "sqlite://x.db");
+}
+
+fn new_job(
+    user: &UserRecord,
+    project: ProjectId,
+    site: &SiteRecord,
+    key: Option<&str>,
+    array: Option<Vec<u32>>,
+) -> NewJob {
+    NewJob {
+        name: "j".into(),
+        user_id: user.id,
+        project_id: project,
+        tenant_id: user.tenant_id,
+        site_id: site.id,
+        partition_id: site.partitions[0].id,
+        submit_time: 10,
+        time_limit_secs: 60,
+        nodes: 1,
+        ntasks: 1,
+        cpus_per_task: 1,
+        cpus_per_node: 1,
+        mem_per_node_mb: 100,
+        gpus_per_node: 0,
+        exclusive: false,
+        held: false,
+        workdir: "/tmp".into(),
+        stdout_path: "slurm-%j.out".into(),
+        stderr_path: "slurm-%j.out".into(),
+        stdin_path: "/dev/null".into(),
+        open_mode: "truncate".into(),
+        script: "#!/bin/sh\ntrue\n".into(),
+        args_json: "[]".into(),
+        env_json: "{\"A\":\"1\"}".into(),
+        request_json: "{}".into(),
+        comment: String::new(),
+        idempotency_key: key.map(str::to_owned),
+        array: array.map(|ids| (ids, Some(2))),
+        dependency: String::new(),
+        begin_time: None,
+    }
+}
+
+async fn job_world(store: &Store) -> (UserRecord, ProjectId, SiteRecord) {
+    let nodes = vec![NewNode { name: "node1", cpus: 8, memory_mb: 16_000, gpus: 0, gpu_type: None }];
+    store.bootstrap(&boot(nodes), &audit("platform.bootstrap", "local")).await.unwrap();
+    let t = tenant(store, "jxu").await;
+    let alice = user(store, "alice", t.id).await;
+    let new = NewProject { name: "cfd", tenant_id: t.id, description: "", pi: alice.id, created_at: 5 };
+    let project = store.create_project(&new, &audit("project.create", "cfd")).await.unwrap();
+    let site = store.list_sites().await.unwrap().remove(0);
+    (alice, project.id, site)
+}
+
+#[tokio::test]
+async fn jobs_are_stored_once_and_arrays_get_consecutive_ids() {
+    on_every_backend(|store| async move {
+        let (alice, project, site) = job_world(&store).await;
+        let (first, created) = store
+            .submit_job(&new_job(&alice, project, &site, Some("1:k"), None), &audit("job.submit", ""))
+            .await
+            .unwrap();
+        assert!(created);
+        let (again, created) = store
+            .submit_job(&new_job(&alice, project, &site, Some("1:k"), None), &audit("job.submit", ""))
+            .await
+            .unwrap();
+        assert!(!created);
+        assert_eq!(again.id, first.id);
+        let (array, _) = store
+            .submit_job(&new_job(&alice, project, &site, None, Some(vec![0, 5, 9])), &audit("job.submit", ""))
+            .await
+            .unwrap();
+        let tasks = store.list_jobs(&JobFilter { arrays: Some(vec![array.id]), ..JobFilter::default() }).await.unwrap();
+        let ids: Vec<(i64, Option<i64>)> = tasks.iter().map(|t| (t.id.0, t.array_task_id)).collect();
+        assert_eq!(ids, [(array.id.0, Some(0)), (array.id.0 + 1, Some(5)), (array.id.0 + 2, Some(9))]);
+        assert!(tasks.iter().all(|t| t.array_job_id == Some(array.id) && t.array_throttle == Some(2)));
+        // Listings leave out the bulky columns; one job has them all.
+        assert_eq!(tasks[0].env_json, "{}");
+        assert_eq!(store.job(first.id).await.unwrap().env_json, "{\"A\":\"1\"}");
+        assert_eq!(store.list_jobs(&JobFilter::default()).await.unwrap().len(), 4);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn job_states_move_only_from_the_expected_state() {
+    on_every_backend(|store| async move {
+        let (alice, project, site) = job_world(&store).await;
+        let (job, _) =
+            store.submit_job(&new_job(&alice, project, &site, None, None), &audit("job.submit", "")).await.unwrap();
+        assert!(store.set_job_held(job.id, true, &audit("job.hold", "")).await.unwrap());
+        assert!(!store.start_job(job.id, 20, "node1", "{}").await.unwrap(), "a held job does not start");
+        assert!(store.set_job_held(job.id, false, &audit("job.release", "")).await.unwrap());
+        assert!(store.start_job(job.id, 20, "node1", "{}").await.unwrap());
+        assert!(!store.start_job(job.id, 21, "node1", "{}").await.unwrap(), "started twice");
+        assert!(!store.set_job_held(job.id, true, &audit("job.hold", "")).await.unwrap(), "a running job is not held");
+        let end = JobEnd {
+            state: JobState::Completed,
+            reason: String::new(),
+            time: 30,
+            exit_code: Some(0),
+            exit_signal: Some(0),
+            max_rss_kib: Some(1024),
+            total_cpu_ms: Some(5),
+        };
+        assert!(store.end_job(job.id, JobState::Running, &end, None).await.unwrap());
+        let late = JobEnd { state: JobState::Failed, ..end.clone() };
+        assert!(!store.end_job(job.id, JobState::Running, &late, None).await.unwrap(), "a second end changes nothing");
+        let stored = store.job(job.id).await.unwrap();
+        assert_eq!(
+            (stored.state, stored.start_time, stored.end_time, stored.max_rss_kib),
+            (JobState::Completed, Some(20), Some(30), Some(1024))
+        );
+        assert!(!store.requeue_job(job.id).await.unwrap());
+
+        let (other, _) =
+            store.submit_job(&new_job(&alice, project, &site, None, None), &audit("job.submit", "")).await.unwrap();
+        store.start_job(other.id, 40, "node1", "{}").await.unwrap();
+        assert!(store.requeue_job(other.id).await.unwrap());
+        let requeued = store.job(other.id).await.unwrap();
+        assert_eq!((requeued.state, requeued.start_time), (JobState::Pending, None));
+        store.set_pending_reasons(&[(other.id, "Resources")]).await.unwrap();
+        assert_eq!(store.job(other.id).await.unwrap().reason, "Resources");
+        let pending = store
+            .list_jobs(&JobFilter { states: Some(vec![JobState::Pending]), ..JobFilter::default() })
+            .await
+            .unwrap();
+        assert_eq!(pending.len(), 1);
+    })
+    .await;
 }

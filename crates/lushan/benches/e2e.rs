@@ -361,7 +361,11 @@ fn main() -> anyhow::Result<()> {
         let na = || "n/a".to_owned();
         println!(
             "machine: {cpus} CPUs; {jobs} jobs per test; Slurm: {}",
-            if slurm.is_some() { "22.05, fast profile (bench/slurm-up.sh)" } else { "not running (bench/slurm-up.sh starts it)" }
+            if slurm.is_some() {
+                "22.05, fast profile (bench/slurm-up.sh)"
+            } else {
+                "not running (bench/slurm-up.sh starts it)"
+            }
         );
         println!("{:<40} {:>16} {:>16} {:>18}", "metric", "lushan", "slurm", "lushan / slurm");
         let rate_row = |name: &str, ours: (f64, f64, f64), theirs: Option<(f64, f64, f64)>| {
@@ -403,7 +407,9 @@ fn main() -> anyhow::Result<()> {
             slurm.as_ref().map(|n| format!("{:.1}", n.squeue_ms)).unwrap_or_else(na),
             slurm.as_ref().map(|n| format!("{:.2}x", n.squeue_ms / queue_ms)).unwrap_or_else(na)
         );
-        println!("(submit: higher is better; drain and squeue: times, the last column says how many times faster Lushan is)");
+        println!(
+            "(submit: higher is better; drain and squeue: times, the last column says how many times faster Lushan is)"
+        );
     }
     let _ = std::fs::remove_dir_all(&work);
     Ok(())

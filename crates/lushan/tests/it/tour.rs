@@ -180,14 +180,40 @@ fn the_same_platform_runs_on_postgresql() {
     let runtime = tokio_runtime();
     let url = runtime.block_on(lushan_store::testing::create_scratch_database(&admin_url, "lushan_it")).unwrap();
     let sandbox = Sandbox::new();
-    let server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--database-url", &url]).unwrap();
+    let config = sandbox.path("lushan.toml");
+    std::fs::write(&config, "run_jobs_as_server_user = true\n").unwrap();
+    let config = config.display().to_string();
+    let args = ["up", "--listen", "127.0.0.1:0", "--data", "data", "--database-url", &url, "--config", &config];
+    let server = sandbox.start(&args).unwrap();
     assert!(server.banner_text().contains("on postgres"), "{}", server.banner_text());
     let home = server.home.clone();
     cli(&home, &["admin", "tenant", "create", "jxu", "--sector", "university", "--display-name", "江西大学"]).ok();
-    cli(&home, &["admin", "user", "create", "alice", "--tenant", "jxu"]).ok();
+    cli_with_stdin(
+        &home,
+        &["admin", "user", "create", "alice", "--tenant", "jxu", "--password-stdin"],
+        "alice-password\n",
+    )
+    .ok();
     cli(&home, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
     let tenant = cli(&home, &["--json", "admin", "tenant", "show", "jxu"]).ok().json();
     assert_eq!(tenant["display_name"], "江西大学");
+    // Jobs too: an array and a dependency, run to the end.
+    let alice = sandbox.path("alice");
+    cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let submit = |args: &[&str]| {
+        let mut all = vec!["--json", "submit"];
+        all.extend_from_slice(args);
+        crate::harness::cli_in(&alice, &work, &all).ok().json()["job"]["job_id"].as_i64().unwrap().to_string()
+    };
+    let array = submit(&["--array=1-3", "--wrap", "echo task $SLURM_ARRAY_TASK_ID"]);
+    let after = submit(&["-d", &format!("afterok:{array}"), "--wrap", "echo after"]);
+    crate::harness::wait_for(60, "the jobs to complete on PostgreSQL", || {
+        let job = cli(&alice, &["--json", "show", &after]).ok().json();
+        (job["state"] == "COMPLETED").then_some(())
+    });
+    assert_eq!(std::fs::read_to_string(work.join(format!("slurm-{array}_3.out"))).unwrap(), "task 3\n");
     server.stop();
     runtime.block_on(lushan_store::testing::drop_scratch_database(&admin_url, &url)).unwrap();
 }
