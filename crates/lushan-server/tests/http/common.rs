@@ -23,9 +23,14 @@ pub struct Reply {
 }
 
 impl Platform {
+    /// On PostgreSQL when `LUSHAN_TEST_DATABASE_URL` is set (as in CI, where
+    /// the real-binary suite covers SQLite), else on a temporary SQLite file.
     pub async fn new() -> Platform {
         let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}?mode=rwc", dir.path().join("lushan.db").display());
+        let url = match std::env::var("LUSHAN_TEST_DATABASE_URL") {
+            Ok(admin) => lushan_store::testing::create_scratch_database(&admin, "lushan_http_test").await.unwrap(),
+            Err(_) => format!("sqlite://{}?mode=rwc", dir.path().join("lushan.db").display()),
+        };
         let store = Store::connect(&url).await.unwrap();
         let first =
             lushan_server::startup::bootstrap_if_new(&store, PasswordCost::InsecureFast).await.unwrap().unwrap();

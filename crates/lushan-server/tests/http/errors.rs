@@ -184,7 +184,7 @@ async fn health_and_metrics_are_served() {
     let p = Platform::new().await;
     let health = p.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(health.status, StatusCode::OK);
-    assert_eq!(health.body["database"], "sqlite");
+    assert_eq!(health.body["database"], p.store.kind().as_str());
     p.call(Method::GET, "/api/v1/whoami", Some(&p.operator_token), None).await;
     let metrics = p.call(Method::GET, "/metrics", None, None).await;
     assert_eq!(metrics.status, StatusCode::OK);
