@@ -27,11 +27,16 @@ use tokio::sync::Notify;
 
 /// How often the loop looks even when nobody wakes it.
 const PASS_INTERVAL: Duration = Duration::from_millis(500);
+/// How long a pass woken by a submission waits for more submissions.
+const SUBMIT_GATHER: Duration = Duration::from_millis(10);
 
 pub struct Control {
     store: Store,
     backend: LocalBackend,
     wake: Arc<Notify>,
+    /// Set when a job ended: its resources wait for the next pass, which
+    /// then runs at once rather than after the submission gap.
+    urgent: Arc<std::sync::atomic::AtomicBool>,
     settings: ControlSettings,
     /// Holds `srun` for jobs; put first on their PATH.
     bin_dir: PathBuf,
@@ -55,11 +60,15 @@ impl Control {
         let bin_dir = jobs_dir.join("bin");
         let wake = Arc::new(Notify::new());
         // A job that ends wakes the loop at once: its resources go to the next job.
+        let urgent = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let on_exit: lushan_backend::local::OnExit = {
-            let wake = wake.clone();
-            Arc::new(move || wake.notify_one())
+            let (wake, urgent) = (wake.clone(), urgent.clone());
+            Arc::new(move || {
+                urgent.store(true, std::sync::atomic::Ordering::Relaxed);
+                wake.notify_one();
+            })
         };
-        Control { store, backend: LocalBackend::new(jobs_dir, exe, on_exit), wake, settings, bin_dir }
+        Control { store, backend: LocalBackend::new(jobs_dir, exe, on_exit), wake, urgent, settings, bin_dir }
     }
 
     /// Makes `bin/srun` (a link to the `lushan` binary) that jobs find first on their PATH.
@@ -134,7 +143,13 @@ impl Control {
             }
             tokio::select! {
                 () = tokio::time::sleep(PASS_INTERVAL) => {}
-                () = self.wake.notified() => {}
+                () = self.wake.notified() => {
+                    // Submissions come in bursts: gather them into one pass,
+                    // unless a job ended and its resources are waiting.
+                    if !self.urgent.swap(false, std::sync::atomic::Ordering::Relaxed) {
+                        tokio::time::sleep(SUBMIT_GATHER).await;
+                    }
+                }
             }
         }
     }
