@@ -108,6 +108,36 @@ pub(crate) async fn insert_user(tx: &mut Transaction<'static, Any>, new: &NewUse
 }
 
 impl Store {
+    /// `select` rows, only those whose `column` is `only` when given, in
+    /// `order`, at most `limit`.
+    async fn fetch_where(
+        &self,
+        select: &str,
+        column: &str,
+        only: Option<i64>,
+        order: &str,
+        limit: Option<i64>,
+    ) -> Result<Vec<AnyRow>, StoreError> {
+        let mut sql = select.to_owned();
+        let mut next = 1;
+        if only.is_some() {
+            sql.push_str(&format!(" WHERE {column} = ${next}"));
+            next += 1;
+        }
+        sql.push_str(&format!(" {order}"));
+        if limit.is_some() {
+            sql.push_str(&format!(" LIMIT ${next}"));
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if let Some(value) = only {
+            query = query.bind(value);
+        }
+        if let Some(limit) = limit {
+            query = query.bind(limit);
+        }
+        Ok(query.fetch_all(&self.pool).await?)
+    }
+
     pub async fn create_tenant(&self, new: &NewTenant<'_>, audit: &AuditEntry) -> Result<TenantRecord, StoreError> {
         let mut tx = self.begin().await?;
         let tenant = insert_tenant(&mut tx, new).await?;
@@ -126,19 +156,7 @@ impl Store {
     }
 
     pub async fn list_tenants(&self, only: Option<TenantId>) -> Result<Vec<TenantRecord>, StoreError> {
-        let found = match only {
-            None => {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{TENANT_COLUMNS} ORDER BY name")))
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            Some(id) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{TENANT_COLUMNS} WHERE id = $1 ORDER BY name")))
-                    .bind(id.0)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
+        let found = self.fetch_where(TENANT_COLUMNS, "id", only.map(|t| t.0), "ORDER BY name", None).await?;
         rows(found, tenant_from_row)
     }
 
@@ -191,19 +209,7 @@ impl Store {
     }
 
     pub async fn list_users(&self, only: Option<TenantId>) -> Result<Vec<UserRecord>, StoreError> {
-        let found = match only {
-            None => {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{USER_COLUMNS} ORDER BY u.name")))
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            Some(id) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{USER_COLUMNS} WHERE u.tenant_id = $1 ORDER BY u.name")))
-                    .bind(id.0)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
+        let found = self.fetch_where(USER_COLUMNS, "u.tenant_id", only.map(|t| t.0), "ORDER BY u.name", None).await?;
         rows(found, user_from_row)
     }
 
@@ -401,21 +407,8 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<crate::AuditRecord>, StoreError> {
         const COLUMNS: &str = "SELECT id, at, actor, action, target_kind, target, tenant_id, before_json, after_json, request_id FROM audit_log";
-        let found = match tenant {
-            None => {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} ORDER BY id DESC LIMIT $1")))
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-            Some(id) => {
-                sqlx::query(sqlx::AssertSqlSafe(format!("{COLUMNS} WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2")))
-                    .bind(id.0)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
-            }
-        };
+        let found =
+            self.fetch_where(COLUMNS, "tenant_id", tenant.map(|t| t.0), "ORDER BY id DESC", Some(limit)).await?;
         found
             .iter()
             .map(|row| {
