@@ -66,6 +66,7 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
             .with_context(|| format!("cannot resolve {}", config.data_dir.display()))?,
         ..config
     };
+    protect_database_files(&config)?;
     let url = config.database_url();
     let store = Store::connect(&url).await.with_context(|| "cannot open the database")?;
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| {
@@ -134,6 +135,34 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
     axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("the HTTP server failed")?;
     store.close().await;
     println!("Lushan stopped.");
+    Ok(())
+}
+
+/// The embedded database holds password and token hashes: readable by the
+/// server's user only. SQLite gives its WAL and shared-memory files the
+/// database file's mode, so creating the file 0600 first covers all three.
+/// The data directory stays traversable (0711) for jobs' directories.
+fn protect_database_files(config: &ServerConfig) -> anyhow::Result<()> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    if config.database_url.is_some() {
+        return Ok(());
+    }
+    let db = config.data_dir.join("lushan.db");
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(&db)
+        .with_context(|| format!("cannot create {}", db.display()))?;
+    for suffix in ["", "-wal", "-shm"] {
+        let path = config.data_dir.join(format!("lushan.db{suffix}"));
+        if path.exists() {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))
+                .with_context(|| format!("cannot restrict {}", path.display()))?;
+        }
+    }
+    std::fs::set_permissions(&config.data_dir, std::fs::Permissions::from_mode(0o711))
+        .with_context(|| format!("cannot set the mode of {}", config.data_dir.display()))?;
     Ok(())
 }
 

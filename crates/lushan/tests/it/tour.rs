@@ -11,6 +11,14 @@ fn the_tour_works_end_to_end() {
     assert!(banner.contains("operator:  admin"), "{banner}");
     assert!(banner.contains("password:  "), "{banner}");
     let op = server.home.clone();
+    // The database holds password and token hashes: the server's user only.
+    use std::os::unix::fs::PermissionsExt;
+    for file in ["lushan.db", "lushan.db-wal"] {
+        let mode = std::fs::metadata(sandbox.path("data").join(file)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file}");
+    }
+    let cli_config = std::fs::metadata(op.join(".config/lushan/cli.toml")).unwrap().permissions().mode() & 0o777;
+    assert_eq!(cli_config, 0o600);
 
     // The operator's CLI was configured by `up`.
     let me = cli(&op, &["--json", "whoami"]).ok().json();
