@@ -203,12 +203,10 @@ impl LocalBackend {
         let script = dir.join("script");
         std::fs::write(&script, &spec.script).map_err(io)?;
         std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
-        if let Some(run_as) = spec.run_as {
-            let owner = Some(nix::unistd::Uid::from_raw(run_as.uid));
-            let group = Some(nix::unistd::Gid::from_raw(run_as.gid));
-            let _ = nix::unistd::chown(&script, owner, group);
-            let _ = nix::unistd::chown(&dir, owner, group);
-        }
+        // The directory and everything the supervisor reads from it stay the
+        // server's (root's): a job's user who owned the directory could swap
+        // spec.json for one that runs as root. The script is 0755, so the
+        // user's processes can read and run it.
         write_atomically(&dir.join("spec.json"), &spec_to_json(spec).to_string()).map_err(io)?;
         let log = std::fs::File::create(dir.join("supervisor.log")).map_err(io)?;
         let mut child = Command::new(&self.exe)
@@ -333,22 +331,33 @@ struct End {
     detail: String,
 }
 
-fn open_output(path: &Path, append: bool, run_as: Option<RunAs>) -> Result<std::fs::File, String> {
-    let file = std::fs::OpenOptions::new()
+fn open_output(path: &Path, append: bool) -> Result<std::fs::File, String> {
+    std::fs::OpenOptions::new()
         .create(true)
         .write(true)
         .append(append)
         .truncate(!append)
         .open(path)
-        .map_err(|err| format!("cannot open {}: {err}", path.display()))?;
-    if let Some(run_as) = run_as {
-        let _ = nix::unistd::chown(
-            path,
-            Some(nix::unistd::Uid::from_raw(run_as.uid)),
-            Some(nix::unistd::Gid::from_raw(run_as.gid)),
-        );
+        .map_err(|err| format!("cannot open {}: {err}", path.display()))
+}
+
+/// Runs `open` with the job's user's effective ids, so a root supervisor
+/// opens the job's files with exactly the rights of the job's user: a job
+/// asking for `-o /etc/passwd` or `-i /etc/shadow` gets "permission
+/// denied", as it would under Slurm.
+fn as_user<T>(run_as: Option<RunAs>, open: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
+    use nix::unistd::{Gid, Uid, setegid, seteuid};
+    let Some(user) = run_as else { return open() };
+    setegid(Gid::from_raw(user.gid)).map_err(|e| format!("cannot take the job's group: {e}"))?;
+    if let Err(err) = seteuid(Uid::from_raw(user.uid)) {
+        let _ = setegid(Gid::from_raw(0));
+        return Err(format!("cannot take the job's user: {err}"));
     }
-    Ok(file)
+    let result = open();
+    // Back to root for the rest of the supervision (status file, signals).
+    seteuid(Uid::from_raw(0)).map_err(|e| format!("cannot return to root: {e}"))?;
+    setegid(Gid::from_raw(0)).map_err(|e| format!("cannot return to root's group: {e}"))?;
+    result
 }
 
 /// The machine's ids of the job's CPUs: the scheduler numbers the CPUs we
@@ -391,14 +400,17 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
         None => None,
     };
     bind_to_cpus(&spec.cpus);
-    let stdout = open_output(&spec.stdout, spec.append, spec.run_as)?;
-    let stderr = if spec.stderr == spec.stdout {
-        stdout.try_clone().map_err(|e| e.to_string())?
-    } else {
-        open_output(&spec.stderr, spec.append, spec.run_as)?
-    };
-    let stdin =
-        std::fs::File::open(&spec.stdin).map_err(|err| format!("cannot open input {}: {err}", spec.stdin.display()))?;
+    let (stdout, stderr, stdin) = as_user(spec.run_as, || {
+        let stdout = open_output(&spec.stdout, spec.append)?;
+        let stderr = if spec.stderr == spec.stdout {
+            stdout.try_clone().map_err(|e| e.to_string())?
+        } else {
+            open_output(&spec.stderr, spec.append)?
+        };
+        let stdin = std::fs::File::open(&spec.stdin)
+            .map_err(|err| format!("cannot open input {}: {err}", spec.stdin.display()))?;
+        Ok((stdout, stderr, stdin))
+    })?;
     let mut command = Command::new(dir.join("script"));
     command
         .args(&spec.args)

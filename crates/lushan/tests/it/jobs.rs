@@ -374,3 +374,49 @@ fn a_storm_of_submissions_survives_sigkill_without_loss_or_duplicates() {
     );
     server.stop();
 }
+
+#[test]
+fn a_root_server_runs_jobs_as_the_mapped_account_with_only_its_rights() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
+    if !root {
+        eprintln!("not root: jobs run as the server's user here");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data"]).unwrap();
+    let op = server.home.clone();
+    cli(&op, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
+    // `nobody` exists on every Debian machine.
+    cli_with_stdin(
+        &op,
+        &["admin", "user", "create", "alice", "--tenant", "jxu", "--unix-account", "nobody", "--password-stdin"],
+        "alice-password\n",
+    )
+    .ok();
+    cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
+    let alice = sandbox.path("alice");
+    cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::set_permissions(sandbox.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&work, std::fs::Permissions::from_mode(0o777)).unwrap();
+
+    let id = submit(&alice, &work, &["--wrap", "id -un"]);
+    wait_state(&alice, &id, "COMPLETED", 30);
+    let out = work.join(format!("slurm-{id}.out"));
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "nobody\n");
+    assert_eq!(std::fs::metadata(&out).unwrap().uid(), 65534);
+
+    // The job's files are opened with the job's rights, not root's.
+    let secret = sandbox.path("root-only");
+    std::fs::write(&secret, "keep out\n").unwrap();
+    std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let reads = submit(&alice, &work, &["-i", &secret.display().to_string(), "--wrap", "cat"]);
+    let failed = wait_state(&alice, &reads, "FAILED", 30);
+    assert!(failed["reason"].as_str().unwrap().contains("Permission denied"), "{failed}");
+    let writes = submit(&alice, &work, &["-o", &secret.display().to_string(), "--wrap", "echo overwritten"]);
+    wait_state(&alice, &writes, "FAILED", 30);
+    assert_eq!(std::fs::read_to_string(&secret).unwrap(), "keep out\n");
+    server.stop();
+}
