@@ -66,7 +66,7 @@ impl IntoResponse for ApiError {
 pub fn from_rejection(status: StatusCode, text: String) -> ApiError {
     match status {
         StatusCode::PAYLOAD_TOO_LARGE => {
-            ApiError::new(status, "payload_too_large", "the request body is too large (limit 64 KiB)")
+            ApiError::new(status, "payload_too_large", "the request body is too large (limit 4 MiB)")
         }
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ApiError::new(
             status,

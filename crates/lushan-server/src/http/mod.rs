@@ -22,8 +22,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use utoipa::OpenApi;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 
-/// Largest request body accepted.
-pub const BODY_LIMIT: usize = 64 * 1024;
+/// Largest request body accepted: a job submission carries its script and
+/// the submitter's whole environment, which with many modules loaded runs
+/// to tens of kilobytes.
+pub const BODY_LIMIT: usize = 4 * 1024 * 1024;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -80,7 +82,7 @@ fn document_body_errors(openapi: &mut utoipa::openapi::OpenApi) {
         for operation in [&mut item.post, &mut item.put, &mut item.patch].into_iter().flatten() {
             if operation.request_body.is_some() {
                 let responses = &mut operation.responses.responses;
-                responses.insert("413".into(), error("The body is larger than 64 KiB.").into());
+                responses.insert("413".into(), error("The body is larger than 4 MiB.").into());
                 responses.insert("415".into(), error("The body is not `application/json`.").into());
             }
         }

@@ -128,9 +128,17 @@ pub async fn submit(client: &Client, args: SubmitArgs, out: &Output) -> anyhow::
         return Ok(());
     }
     let split = lushan_sbatch::split_command_line(&args.words);
+    let wraps = split.options.iter().any(|o| o.starts_with("--wra"));
     let script = match &split.script {
         Some(path) => {
             Some(std::fs::read_to_string(path).with_context(|| format!("cannot read the batch script {path}"))?)
+        }
+        // As sbatch: no script named and no --wrap means the script comes on stdin.
+        None if !wraps && !std::io::IsTerminal::is_terminal(&std::io::stdin()) => {
+            let mut text = String::new();
+            std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+                .context("cannot read the batch script from stdin")?;
+            Some(text)
         }
         None => None,
     };

@@ -165,6 +165,21 @@ pub fn cli_in(home: &Path, dir: &Path, args: &[&str]) -> Run {
     finish(output)
 }
 
+/// Runs the CLI in `dir` with `stdin` as its standard input.
+pub fn cli_with_stdin_in(home: &Path, dir: &Path, args: &[&str], stdin: &str) -> Run {
+    std::fs::create_dir_all(home).unwrap();
+    let mut child = base_command(home)
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    finish(child.wait_with_output().unwrap())
+}
+
 pub fn cli_with_stdin(home: &Path, args: &[&str], stdin: &str) -> Run {
     std::fs::create_dir_all(home).unwrap();
     let mut child = base_command(home)

@@ -81,6 +81,18 @@ fn a_script_runs_unchanged_with_slurm_variables_and_its_exit_code() {
     let done = wait_state(&alice, &id, "COMPLETED", 30);
     assert_eq!(done["exit_code"], "0:0");
     assert_eq!(std::fs::read_to_string(work.join(format!("slurm-{id}.out"))).unwrap(), "wrapped\n");
+    // A script on standard input, as sbatch takes it.
+    let piped = crate::harness::cli_with_stdin_in(
+        &alice,
+        &work,
+        &["--json", "submit", "-J", "piped"],
+        "#!/bin/sh\necho from-stdin\n",
+    )
+    .ok();
+    let id = piped.json()["job"]["job_id"].as_i64().unwrap().to_string();
+    wait_state(&alice, &id, "COMPLETED", 30);
+    assert_eq!(std::fs::read_to_string(work.join(format!("slurm-{id}.out"))).unwrap(), "from-stdin\n");
+
     // `srun` starts the command once per task, as in Slurm.
     std::fs::write(
         work.join("mpi.sh"),
