@@ -126,7 +126,7 @@ fn limits_are_enforced_and_cancel_works() {
     let hungry = submit(
         &alice,
         &work,
-        &["--mem=50M", "--wrap", "python3 -c \"x = bytearray(300 * 1024 * 1024); import time; time.sleep(30)\""],
+        &["--mem=50M", "--wrap", "python3 -c \"x = b'x' * (300 * 1024 * 1024); import time; time.sleep(30)\""],
     );
     let timed_out = wait_state(&alice, &slow, "TIMEOUT", 30);
     assert!(timed_out["elapsed_secs"].as_i64().unwrap() >= 2, "{timed_out}");
@@ -139,13 +139,11 @@ fn limits_are_enforced_and_cancel_works() {
     assert_eq!(cli(&alice, &["logs", "--follow", &counting]).ok().stdout, "1\n2\n3\n");
 
     // Signals reach the job's processes; cancel by name.
-    let trapping = submit(
-        &alice,
-        &work,
-        &["-J", "trapper", "--wrap", "trap 'echo got-usr1; exit 0' USR1; while true; do sleep 0.1; done"],
-    );
-    wait_state(&alice, &trapping, "RUNNING", 30);
-    std::thread::sleep(std::time::Duration::from_millis(300));
+    let armed = work.join("trap-armed");
+    let script =
+        format!("trap 'echo got-usr1; exit 0' USR1; touch {}; while true; do sleep 0.1; done", armed.display());
+    let trapping = submit(&alice, &work, &["-J", "trapper", "--wrap", &script]);
+    wait_for(30, "the trap to be armed", || armed.exists().then_some(()));
     cli(&alice, &["scancel", "--signal=USR1", &trapping]).ok();
     wait_state(&alice, &trapping, "COMPLETED", 30);
     // Every process of the job gets it (the `sleep` too), as with scancel --signal.
@@ -358,7 +356,9 @@ fn a_storm_of_submissions_survives_sigkill_without_loss_or_duplicates() {
         }
         (ok, failed)
     });
-    assert!(acknowledged.len() > 50, "only {} submissions were acknowledged before the kill", acknowledged.len());
+    // Enough to be a storm on a slow machine, and to be cut mid-way.
+    assert!(acknowledged.len() > 10, "only {} submissions were acknowledged before the kill", acknowledged.len());
+    assert!(!unacknowledged.is_empty(), "the storm ended before the kill: nothing was cut mid-way");
 
     // Phase 2: restart; retry what was not acknowledged, with the same keys.
     let config_path = sandbox.path("lushan.toml").display().to_string();
