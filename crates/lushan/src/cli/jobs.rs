@@ -149,9 +149,9 @@ pub async fn submit(client: &Client, args: SubmitArgs, out: &Output) -> anyhow::
         args: split.script_args,
         env: std::env::vars().collect(),
         submit_dir: submit_dir.display().to_string(),
-        idempotency_key: None,
+        idempotency_key: Some(submission_key()),
     };
-    let submitted: JobSubmitted = client.post("/api/v1/jobs", &body).await?;
+    let submitted = submit_with_retries(client, &body).await?;
     for warning in &submitted.warnings {
         eprintln!("lushan: {warning}");
     }
@@ -164,6 +164,31 @@ pub async fn submit(client: &Client, args: SubmitArgs, out: &Output) -> anyhow::
         }
     });
     Ok(())
+}
+
+/// A key naming this one submission: retries carry it, so a job the server
+/// stored before the connection broke is returned, not stored twice.
+fn submission_key() -> String {
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+    format!("cli-{}-{nanos}", std::process::id())
+}
+
+/// Submits, retrying for up to about 30 s while the server cannot be
+/// reached (restarting, say); the idempotency key makes retries safe.
+async fn submit_with_retries(client: &Client, body: &JobSubmit) -> anyhow::Result<JobSubmitted> {
+    let mut delay = std::time::Duration::from_millis(250);
+    let mut waited = std::time::Duration::ZERO;
+    loop {
+        match client.post::<_, JobSubmitted>("/api/v1/jobs", body).await {
+            Err(lushan_api::ClientError::Transport { .. }) if waited < std::time::Duration::from_secs(30) => {
+                eprintln!("lushan: the server cannot be reached; retrying the submission in {} ms", delay.as_millis());
+                tokio::time::sleep(delay).await;
+                waited += delay;
+                delay = (delay * 2).min(std::time::Duration::from_secs(4));
+            }
+            other => return Ok(other?),
+        }
+    }
 }
 
 fn duration(secs: i64) -> String {

@@ -432,3 +432,51 @@ fn a_root_server_runs_jobs_as_the_mapped_account_with_only_its_rights() {
     assert_eq!(std::fs::read_to_string(&secret).unwrap(), "keep out\n");
     server.stop();
 }
+
+/// `lushan submit` retries while the server restarts, and the submission's
+/// idempotency key keeps the retries from storing the job twice.
+#[test]
+fn submit_retries_across_a_server_restart_and_stores_the_job_once() {
+    let sandbox = Sandbox::new();
+    // The restarted server must come back on the same address.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let listen = format!("127.0.0.1:{port}");
+    let config = sandbox.path("lushan.toml");
+    std::fs::write(&config, "run_jobs_as_server_user = true\n").unwrap();
+    let config = config.display().to_string();
+    let args = ["up", "--listen", listen.as_str(), "--data", "data", "--config", config.as_str()];
+    let server = sandbox.start(&args).unwrap();
+    let op = server.home.clone();
+    cli(&op, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
+    cli_with_stdin(
+        &op,
+        &["admin", "user", "create", "alice", "--tenant", "jxu", "--password-stdin"],
+        "alice-password\n",
+    )
+    .ok();
+    cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
+    let alice = sandbox.path("alice");
+    cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
+    server.stop();
+
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let submitting = std::process::Command::new(crate::harness::BIN)
+        .env("HOME", &alice)
+        .current_dir(&work)
+        .args(["--json", "submit", "-J", "patient", "--wrap", "true"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let server = sandbox.start(&args).unwrap();
+    let done = submitting.wait_with_output().unwrap();
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(String::from_utf8_lossy(&done.stderr).contains("retrying the submission"));
+    let jobs = cli(&alice, &["--json", "acct"]).ok().json();
+    let patient: Vec<&Value> = jobs.as_array().unwrap().iter().filter(|j| j["name"] == "patient").collect();
+    assert_eq!(patient.len(), 1, "{jobs}");
+    server.stop();
+}
