@@ -167,28 +167,21 @@ pub fn cli_in(home: &Path, dir: &Path, args: &[&str]) -> Run {
 
 /// Runs the CLI in `dir` with `stdin` as its standard input.
 pub fn cli_with_stdin_in(home: &Path, dir: &Path, args: &[&str], stdin: &str) -> Run {
-    std::fs::create_dir_all(home).unwrap();
-    let mut child = base_command(home)
-        .current_dir(dir)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
-    finish(child.wait_with_output().unwrap())
+    run_piped(home, Some(dir), args, stdin)
 }
 
 pub fn cli_with_stdin(home: &Path, args: &[&str], stdin: &str) -> Run {
+    run_piped(home, None, args, stdin)
+}
+
+fn run_piped(home: &Path, dir: Option<&Path>, args: &[&str], stdin: &str) -> Run {
     std::fs::create_dir_all(home).unwrap();
-    let mut child = base_command(home)
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut command = base_command(home);
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let mut child =
+        command.args(args).stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
     finish(child.wait_with_output().unwrap())
 }
