@@ -53,8 +53,10 @@ CONF
 chown munge:munge /run/munge
 
 alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
-if ! alive "$state/munged.pid"; then
-    runuser -u munge -- munged --num-threads=4 --pid-file="$state/munged.pid" --force
+# munged runs as munge and writes its own pid file where munge may write.
+munge_pid=/run/munge/munged.pid
+if ! alive "$munge_pid"; then
+    runuser -u munge -- munged --num-threads=4 --pid-file="$munge_pid" --force
 fi
 alive "$state/slurmctld.pid" || slurmctld
 alive "$state/slurmd.pid" || slurmd
