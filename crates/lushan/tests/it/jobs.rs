@@ -14,18 +14,30 @@ fn platform(sandbox: &Sandbox) -> (Server, PathBuf) {
     let server = sandbox
         .start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config.display().to_string()])
         .unwrap();
+    let alice = member_alice(sandbox, &server, None);
+    (server, alice)
+}
+
+/// Tenant `jxu`, its user `alice` (mapped to `unix_account` when given) as
+/// PI of project `cfd-lab`, signed in; returns alice's HOME.
+fn member_alice(sandbox: &Sandbox, server: &Server, unix_account: Option<&str>) -> PathBuf {
     let op = server.home.clone();
     cli(&op, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
-    cli_with_stdin(
-        &op,
-        &["admin", "user", "create", "alice", "--tenant", "jxu", "--password-stdin"],
-        "alice-password\n",
-    )
-    .ok();
+    let mut create = vec!["admin", "user", "create", "alice", "--tenant", "jxu", "--password-stdin"];
+    if let Some(account) = unix_account {
+        create.extend(["--unix-account", account]);
+    }
+    cli_with_stdin(&op, &create, "alice-password\n").ok();
     cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
     let alice = sandbox.path("alice");
     cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
-    (server, alice)
+    alice
+}
+
+/// Whether the tests run as root (as in CI): only then are jobs run as
+/// mapped accounts.
+fn running_as_root() -> bool {
+    std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false)
 }
 
 fn job(home: &Path, id: &str) -> Value {
@@ -266,34 +278,13 @@ fn arrays_dependencies_and_begin_times_behave_as_in_slurm() {
 
 #[test]
 fn a_root_server_refuses_jobs_of_users_without_a_unix_account() {
-    let root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
-    if !root {
+    if !running_as_root() {
         eprintln!("not root: jobs run as the server's user here, nothing to refuse");
         return;
     }
     let sandbox = Sandbox::new();
     let server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data"]).unwrap();
-    let op = server.home.clone();
-    cli(&op, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
-    cli_with_stdin(
-        &op,
-        &[
-            "admin",
-            "user",
-            "create",
-            "alice",
-            "--tenant",
-            "jxu",
-            "--unix-account",
-            "no-such-account",
-            "--password-stdin",
-        ],
-        "alice-password\n",
-    )
-    .ok();
-    cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
-    let alice = sandbox.path("alice");
-    cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
+    let alice = member_alice(&sandbox, &server, Some("no-such-account"));
     let refused = cli(&alice, &["submit", "--wrap", "true"]);
     assert_eq!(refused.code, 1);
     assert!(
@@ -390,25 +381,14 @@ fn a_storm_of_submissions_survives_sigkill_without_loss_or_duplicates() {
 #[test]
 fn a_root_server_runs_jobs_as_the_mapped_account_with_only_its_rights() {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
-    let root = std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false);
-    if !root {
+    if !running_as_root() {
         eprintln!("not root: jobs run as the server's user here");
         return;
     }
     let sandbox = Sandbox::new();
     let server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data"]).unwrap();
-    let op = server.home.clone();
-    cli(&op, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
     // `nobody` exists on every Debian machine.
-    cli_with_stdin(
-        &op,
-        &["admin", "user", "create", "alice", "--tenant", "jxu", "--unix-account", "nobody", "--password-stdin"],
-        "alice-password\n",
-    )
-    .ok();
-    cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
-    let alice = sandbox.path("alice");
-    cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
+    let alice = member_alice(&sandbox, &server, Some("nobody"));
     let work = sandbox.path("work");
     std::fs::create_dir_all(&work).unwrap();
     std::fs::set_permissions(sandbox.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
@@ -446,17 +426,7 @@ fn submit_retries_across_a_server_restart_and_stores_the_job_once() {
     let config = config.display().to_string();
     let args = ["up", "--listen", listen.as_str(), "--data", "data", "--config", config.as_str()];
     let server = sandbox.start(&args).unwrap();
-    let op = server.home.clone();
-    cli(&op, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
-    cli_with_stdin(
-        &op,
-        &["admin", "user", "create", "alice", "--tenant", "jxu", "--password-stdin"],
-        "alice-password\n",
-    )
-    .ok();
-    cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
-    let alice = sandbox.path("alice");
-    cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
+    let alice = member_alice(&sandbox, &server, None);
     server.stop();
 
     let work = sandbox.path("work");
