@@ -303,18 +303,9 @@ pub async fn jobs(client: &Client, args: JobsArgs, out: &Output) -> anyhow::Resu
     Ok(())
 }
 
+/// squeue's two-letter state, from the state the API spells out.
 fn short_state(state: &str) -> &'static str {
-    match state {
-        "PENDING" => "PD",
-        "RUNNING" => "R",
-        "COMPLETED" => "CD",
-        "FAILED" => "F",
-        "CANCELLED" => "CA",
-        "TIMEOUT" => "TO",
-        "OUT_OF_MEMORY" => "OOM",
-        "NODE_FAIL" => "NF",
-        _ => "?",
-    }
+    state.parse::<lushan_model::JobState>().map(lushan_model::JobState::short).unwrap_or("?")
 }
 
 /// The job ids a user's word names: `123` (a job, or every task of array
