@@ -325,39 +325,62 @@ impl Store {
     }
 
     pub async fn project_members(&self, id: ProjectId) -> Result<Vec<MemberRecord>, StoreError> {
-        let found = sqlx::query(
-            "SELECT m.user_id, u.name, u.display_name, m.role, m.added_at
+        let mut members = self.members_of_projects(&[id]).await?;
+        Ok(members.pop().map(|(_, m)| m).unwrap_or_default())
+    }
+
+    /// The members of each of `projects`, in one query, in the order given.
+    pub async fn members_of_projects(
+        &self,
+        projects: &[ProjectId],
+    ) -> Result<Vec<(ProjectId, Vec<MemberRecord>)>, StoreError> {
+        if projects.is_empty() {
+            return Ok(Vec::new());
+        }
+        // Placeholders numbered by hand: $1, $2, ... work on both databases.
+        let marks: Vec<String> = (1..=projects.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT m.project_id, m.user_id, u.name, u.display_name, m.role, m.added_at
              FROM project_members m JOIN users u ON u.id = m.user_id
-             WHERE m.project_id = $1 ORDER BY u.name",
+             WHERE m.project_id IN ({}) ORDER BY u.name",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for project in projects {
+            query = query.bind(project.0);
+        }
+        let mut by_project: Vec<(ProjectId, Vec<MemberRecord>)> = projects.iter().map(|p| (*p, Vec::new())).collect();
+        for row in query.fetch_all(&self.pool).await? {
+            let project = ProjectId(row.try_get("project_id")?);
+            let member = MemberRecord {
+                user_id: UserId(row.try_get("user_id")?),
+                user_name: row.try_get("name")?,
+                display_name: row.try_get("display_name")?,
+                role: parse_text("role", row.try_get("role")?)?,
+                added_at: row.try_get("added_at")?,
+            };
+            if let Some((_, members)) = by_project.iter_mut().find(|(p, _)| *p == project) {
+                members.push(member);
+            }
+        }
+        Ok(by_project)
+    }
+
+    /// Every project the user belongs to, with their role in it, in one query.
+    pub async fn memberships_of(&self, user: UserId) -> Result<Vec<(ProjectId, String, ProjectRole)>, StoreError> {
+        let found = sqlx::query(
+            "SELECT p.id, p.name, m.role FROM project_members m JOIN projects p ON p.id = m.project_id
+             WHERE m.user_id = $1 ORDER BY p.name",
         )
-        .bind(id.0)
+        .bind(user.0)
         .fetch_all(&self.pool)
         .await?;
         found
             .iter()
             .map(|row| {
-                Ok(MemberRecord {
-                    user_id: UserId(row.try_get("user_id")?),
-                    user_name: row.try_get("name")?,
-                    display_name: row.try_get("display_name")?,
-                    role: parse_text("role", row.try_get("role")?)?,
-                    added_at: row.try_get("added_at")?,
-                })
+                Ok((ProjectId(row.try_get("id")?), row.try_get("name")?, parse_text("role", row.try_get("role")?)?))
             })
             .collect()
-    }
-
-    /// The user's role in the project, if they are a member.
-    pub async fn membership(&self, project: ProjectId, user: UserId) -> Result<Option<ProjectRole>, StoreError> {
-        let row = sqlx::query("SELECT role FROM project_members WHERE project_id = $1 AND user_id = $2")
-            .bind(project.0)
-            .bind(user.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(row) => Ok(Some(parse_text("role", row.try_get("role")?)?)),
-            None => Ok(None),
-        }
     }
 
     /// Adds a member, or changes the role of an existing one.

@@ -146,9 +146,11 @@ async fn projects_are_scoped_by_tenant_and_membership() {
 
         store.put_member(cfd.id, bob.id, ProjectRole::Member, 6, &audit("project.add-member", "bob")).await.unwrap();
         store.put_member(cfd.id, bob.id, ProjectRole::Manager, 7, &audit("project.add-member", "bob")).await.unwrap();
-        assert_eq!(store.membership(cfd.id, bob.id).await.unwrap(), Some(ProjectRole::Manager));
-        assert_eq!(store.membership(cfd.id, alice.id).await.unwrap(), Some(ProjectRole::Pi));
-        assert_eq!(store.membership(cfd.id, carol.id).await.unwrap(), None);
+        let role_in_cfd =
+            |found: Vec<(ProjectId, String, ProjectRole)>| found.into_iter().find(|m| m.0 == cfd.id).map(|m| m.2);
+        assert_eq!(role_in_cfd(store.memberships_of(bob.id).await.unwrap()), Some(ProjectRole::Manager));
+        assert_eq!(role_in_cfd(store.memberships_of(alice.id).await.unwrap()), Some(ProjectRole::Pi));
+        assert_eq!(role_in_cfd(store.memberships_of(carol.id).await.unwrap()), None);
 
         let names = |v: Vec<ProjectRecord>| v.into_iter().map(|p| p.name).collect::<Vec<_>>();
         assert_eq!(names(store.list_projects(ProjectScope::All).await.unwrap()), ["bio", "cfd-lab"]);
@@ -158,6 +160,12 @@ async fn projects_are_scoped_by_tenant_and_membership() {
             names(store.list_projects(ProjectScope::MemberOf(UserId(999))).await.unwrap()),
             Vec::<String>::new()
         );
+
+        let bulk = store.members_of_projects(&[cfd.id, ProjectId(999)]).await.unwrap();
+        assert_eq!(bulk[0].1.iter().map(|m| m.user_name.as_str()).collect::<Vec<_>>(), ["alice", "bob"]);
+        assert!(bulk[1].1.is_empty());
+        let mine = store.memberships_of(bob.id).await.unwrap();
+        assert_eq!(mine, [(cfd.id, "cfd-lab".to_owned(), ProjectRole::Manager)]);
 
         store.remove_member(cfd.id, bob.id, &audit("project.remove-member", "bob")).await.unwrap();
         let err = store.remove_member(cfd.id, bob.id, &audit("project.remove-member", "bob")).await.unwrap_err();

@@ -5,7 +5,7 @@
 //! tenant's admins; operators. Who controls it: the same people.
 
 use super::{Caller, ServiceError, Services, audit_by};
-use lushan_model::{Export, GpuRequest, JobId, JobState, MemRequest, ProjectId, ProjectRole, Role, Status, TimeLimit};
+use lushan_model::{Export, GpuRequest, JobId, JobState, MemRequest, ProjectId, Role, Status, TimeLimit};
 use lushan_sbatch::{Diagnostic, SubmitInput};
 use lushan_scheduler::{Node, PendingJob};
 use lushan_store::{JobEnd, JobFilter, JobRecord, NewJob, ProjectScope, SiteRecord};
@@ -420,18 +420,14 @@ impl Services {
             Role::TenantAdmin => Ok(JobFilter { tenant: Some(caller.tenant_id()), ..JobFilter::default() }),
             Role::Member | Role::Reviewer => {
                 // Own jobs, plus every job of projects they manage.
-                let projects = self.store.list_projects(ProjectScope::MemberOf(caller.user_id())).await?;
-                let mut managed = Vec::new();
-                for project in projects {
-                    if self
-                        .store
-                        .membership(project.id, caller.user_id())
-                        .await?
-                        .is_some_and(ProjectRole::manages_members)
-                    {
-                        managed.push(project.id);
-                    }
-                }
+                let managed: Vec<ProjectId> = self
+                    .store
+                    .memberships_of(caller.user_id())
+                    .await?
+                    .into_iter()
+                    .filter(|(_, _, role)| role.manages_members())
+                    .map(|(id, _, _)| id)
+                    .collect();
                 Ok(JobFilter { users: Some(vec![caller.user_id()]), projects: Some(managed), ..JobFilter::default() })
             }
         }

@@ -5,7 +5,7 @@
 
 use super::auth::{check_password_rules, generate_password, hash_password};
 use super::{Caller, ServiceError, Services, audit_by};
-use lushan_model::{Name, NameKind, ProjectRole, Role, Sector, Status, TenantId};
+use lushan_model::{Name, NameKind, ProjectId, ProjectRole, Role, Sector, Status, TenantId};
 use lushan_store::{
     AuditRecord, MemberRecord, NewProject, NewTenant, NewUser, ProjectRecord, ProjectScope, SiteRecord, TenantRecord,
     UserRecord,
@@ -230,14 +230,8 @@ impl Services {
 
     /// The caller's projects and their role in each.
     pub async fn my_memberships(&self, caller: &Caller) -> Result<Vec<(String, ProjectRole)>, ServiceError> {
-        let projects = self.store.list_projects(ProjectScope::MemberOf(caller.user_id())).await?;
-        let mut memberships = Vec::with_capacity(projects.len());
-        for project in projects {
-            if let Some(role) = self.store.membership(project.id, caller.user_id()).await? {
-                memberships.push((project.name, role));
-            }
-        }
-        Ok(memberships)
+        let memberships = self.store.memberships_of(caller.user_id()).await?;
+        Ok(memberships.into_iter().map(|(_, name, role)| (name, role)).collect())
     }
 
     pub async fn me(&self, caller: &Caller) -> Result<UserRecord, ServiceError> {
@@ -314,11 +308,9 @@ impl Services {
             Role::Reviewer | Role::Member => ProjectScope::MemberOf(caller.user_id()),
         };
         let projects = self.store.list_projects(scope).await?;
-        let mut out = Vec::with_capacity(projects.len());
-        for project in projects {
-            let members = self.store.project_members(project.id).await?;
-            out.push((project, members));
-        }
+        let ids: Vec<ProjectId> = projects.iter().map(|p| p.id).collect();
+        let members = self.store.members_of_projects(&ids).await?;
+        let out: Vec<_> = projects.into_iter().zip(members.into_iter().map(|(_, m)| m)).collect();
         Ok(out)
     }
 
