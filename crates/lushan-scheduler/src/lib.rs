@@ -441,3 +441,84 @@ mod estimate_tests {
         assert_eq!(estimates, [(1, Some(10_000)), (2, Some(20_000)), (3, Some(25_000)), (4, None), (5, None)]);
     }
 }
+
+/// What a request asks of each node, once sbatch's defaults are applied.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PerNode {
+    pub nodes: u32,
+    pub ntasks: u32,
+    pub cpus_per_task: u32,
+    pub cpus_per_node: u64,
+    /// 0 means all of each node's memory.
+    pub memory_mb: u64,
+    pub gpu_kind: Option<String>,
+    pub gpus: u32,
+}
+
+/// sbatch's arithmetic: one node and one task by default; tasks spread
+/// evenly over the nodes unless `--ntasks-per-node` says; without `--mem`,
+/// `default_mem_per_cpu` for each CPU (Slurm's DefMemPerCPU); `--gpus` is
+/// shared out over the nodes. Never overflows, whatever the request.
+pub fn per_node(request: &lushan_model::JobRequest, default_mem_per_cpu: u64) -> PerNode {
+    use lushan_model::{GpuRequest, MemRequest};
+    let nodes = request.nodes.unwrap_or(1).max(1);
+    let cpus_per_task = request.cpus_per_task.unwrap_or(1);
+    let ntasks =
+        request.ntasks.unwrap_or_else(|| request.ntasks_per_node.map(|n| n.saturating_mul(nodes)).unwrap_or(nodes));
+    let tasks_per_node = request.ntasks_per_node.unwrap_or_else(|| ntasks.div_ceil(nodes));
+    let cpus_per_node = u64::from(tasks_per_node) * u64::from(cpus_per_task);
+    let memory_mb = match request.mem {
+        Some(MemRequest::PerNode(mb)) => mb,
+        Some(MemRequest::PerCpu(mb)) => mb.saturating_mul(cpus_per_node),
+        None => default_mem_per_cpu.saturating_mul(cpus_per_node),
+    };
+    let (gpu_kind, gpus) = match &request.gpus {
+        Some(GpuRequest::PerNode { kind, count }) => (kind.clone(), *count),
+        Some(GpuRequest::Total { kind, count }) => (kind.clone(), count.div_ceil(nodes)),
+        None => (None, 0),
+    };
+    PerNode { nodes, ntasks, cpus_per_task, cpus_per_node, memory_mb, gpu_kind, gpus }
+}
+
+#[cfg(test)]
+mod per_node_tests {
+    use super::*;
+    use lushan_model::{GpuRequest, JobRequest, MemRequest};
+
+    #[test]
+    fn sbatch_defaults_and_spreading() {
+        let plain = per_node(&JobRequest::default(), 500);
+        assert_eq!((plain.nodes, plain.ntasks, plain.cpus_per_node, plain.memory_mb), (1, 1, 1, 500));
+        let spread = JobRequest { nodes: Some(2), ntasks: Some(5), cpus_per_task: Some(2), ..JobRequest::default() };
+        let spread = per_node(&spread, 100);
+        assert_eq!((spread.cpus_per_node, spread.memory_mb), (6, 600));
+        let per_node_tasks = JobRequest {
+            nodes: Some(3),
+            ntasks_per_node: Some(4),
+            mem: Some(MemRequest::PerCpu(10)),
+            ..JobRequest::default()
+        };
+        let per_node_tasks = per_node(&per_node_tasks, 100);
+        assert_eq!((per_node_tasks.ntasks, per_node_tasks.cpus_per_node, per_node_tasks.memory_mb), (12, 4, 40));
+        let gpus = JobRequest {
+            nodes: Some(2),
+            gpus: Some(GpuRequest::Total { kind: Some("a100".into()), count: 3 }),
+            ..JobRequest::default()
+        };
+        assert_eq!(per_node(&gpus, 0).gpus, 2);
+    }
+
+    #[test]
+    fn huge_requests_saturate_instead_of_overflowing() {
+        let huge = JobRequest {
+            nodes: Some(1_000_000),
+            ntasks_per_node: Some(1_000_000),
+            cpus_per_task: Some(1_000_000),
+            mem: Some(MemRequest::PerCpu(1 << 40)),
+            ..JobRequest::default()
+        };
+        let result = per_node(&huge, 0);
+        assert_eq!(result.ntasks, 1_000_000u32.saturating_mul(1_000_000));
+        assert_eq!(result.memory_mb, u64::MAX);
+    }
+}

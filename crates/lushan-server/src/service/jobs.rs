@@ -5,7 +5,7 @@
 //! tenant's admins; operators. Who controls it: the same people.
 
 use super::{Caller, ServiceError, Services, audit_by};
-use lushan_model::{Export, GpuRequest, JobId, JobState, MemRequest, ProjectId, Role, Status, TimeLimit};
+use lushan_model::{Export, JobId, JobState, ProjectId, Role, Status, TimeLimit};
 use lushan_sbatch::{Diagnostic, SubmitInput};
 use lushan_scheduler::{Node, PendingJob};
 use lushan_store::{JobEnd, JobFilter, JobRecord, NewJob, ProjectScope, SiteRecord};
@@ -203,25 +203,19 @@ impl Services {
             return Err(ServiceError::Invalid(format!("unknown QOS `{qos}`; you may use: {}", QOS_NAMES.join(", "))));
         }
 
-        // Resources per node.
-        let nodes = request.nodes.unwrap_or(1);
-        let cpus_per_task = request.cpus_per_task.unwrap_or(1);
-        let ntasks = request.ntasks.unwrap_or_else(|| request.ntasks_per_node.map(|n| n * nodes).unwrap_or(nodes));
-        let tasks_per_node = request.ntasks_per_node.unwrap_or_else(|| ntasks.div_ceil(nodes));
-        let cpus_per_node = u64::from(tasks_per_node) * u64::from(cpus_per_task);
+        // Resources per node, by sbatch's rules (pure, in the scheduler crate).
         let node_pool = partition_nodes(site, &partition.name);
         let largest = node_pool.iter().max_by_key(|n| (n.cpus, n.memory_mb, n.gpus));
         let default_mem_per_cpu = largest.map(|n| n.memory_mb / u64::from(n.cpus.max(1))).unwrap_or(0);
-        let mem_per_node_mb = match request.mem {
-            Some(MemRequest::PerNode(mb)) => mb,
-            Some(MemRequest::PerCpu(mb)) => mb.saturating_mul(cpus_per_node),
-            None => default_mem_per_cpu * cpus_per_node,
-        };
-        let (gpu_kind, gpus_per_node) = match &request.gpus {
-            Some(GpuRequest::PerNode { kind, count }) => (kind.clone(), *count),
-            Some(GpuRequest::Total { kind, count }) => (kind.clone(), count.div_ceil(nodes)),
-            None => (None, 0),
-        };
+        let lushan_scheduler::PerNode {
+            nodes,
+            ntasks,
+            cpus_per_task,
+            cpus_per_node,
+            memory_mb: mem_per_node_mb,
+            gpu_kind,
+            gpus: gpus_per_node,
+        } = lushan_scheduler::per_node(&request, default_mem_per_cpu);
         if let Some(kind) = &gpu_kind {
             let kinds: Vec<&str> = site.nodes.iter().filter_map(|n| n.gpu_type.as_deref()).collect();
             if !kinds.contains(&kind.as_str()) {

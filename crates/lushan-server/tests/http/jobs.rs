@@ -44,7 +44,11 @@ async fn a_job_is_stored_with_what_it_asked_for() {
 async fn impossible_or_wrong_jobs_are_refused_with_the_reason_and_change_nothing() {
     let (p, _, bob, _) = setup().await;
     let before = p.audit_len().await;
-    let cases: [(Value, &str); 9] = [
+    let cases: [(Value, &str); 10] = [
+        (
+            job("#!/bin/sh\n", &["-A", "cfd-lab", "-N", "1000000", "--ntasks-per-node=1000000", "-c", "1000000"]),
+            "can never run in partition `local`",
+        ),
         (job("#!/bin/sh\n#SBATCH --time=abc\n", &["-A", "cfd-lab"]), "line 2: --time=abc"),
         (job("#!/bin/sh\n#SBATCH --bogus\n", &["-A", "cfd-lab"]), "unrecognized option `--bogus`"),
         (job("#!/bin/sh\n", &["-A", "bio"]), "you are not a member of project `bio`; your projects: cfd-lab"),
