@@ -12,6 +12,9 @@
 //! bind the job to exactly what it was given.
 
 pub mod dependency;
+pub mod fairshare;
+pub mod pool;
+pub mod priority;
 
 use lushan_model::PendingReason;
 
@@ -118,14 +121,7 @@ fn fifo(snapshot: &Snapshot) -> Plan {
         }
         match place(job, &nodes) {
             Some(allocations) => {
-                for allocation in &allocations {
-                    if let Some(node) = nodes.iter_mut().find(|n| n.id == allocation.node) {
-                        node.busy_cpus.extend(&allocation.cpus);
-                        node.busy_memory_mb += allocation.memory_mb;
-                        node.busy_gpus.extend(&allocation.gpus);
-                        node.exclusive |= job.exclusive;
-                    }
-                }
+                occupy(&mut nodes, &allocations, job.exclusive);
                 if let Some((array, _)) = job.array {
                     *array_running.entry(array).or_insert(0) += 1;
                 }
@@ -138,6 +134,18 @@ fn fifo(snapshot: &Snapshot) -> Plan {
         }
     }
     plan
+}
+
+/// Marks what a started job was given as busy.
+fn occupy(nodes: &mut [Node], allocations: &[NodeAllocation], exclusive: bool) {
+    for allocation in allocations {
+        if let Some(node) = nodes.iter_mut().find(|n| n.id == allocation.node) {
+            node.busy_cpus.extend(&allocation.cpus);
+            node.busy_memory_mb += allocation.memory_mb;
+            node.busy_gpus.extend(&allocation.gpus);
+            node.exclusive |= exclusive;
+        }
+    }
 }
 
 /// The lowest-numbered free ids of `0..total`, if there are `want` of them.
@@ -349,14 +357,7 @@ pub fn estimate_starts(
                 release(&mut nodes, &allocations, exclusive);
             }
             if let Some(allocations) = place(job, &nodes) {
-                for a in &allocations {
-                    if let Some(node) = nodes.iter_mut().find(|n| n.id == a.node) {
-                        node.busy_cpus.extend(&a.cpus);
-                        node.busy_gpus.extend(&a.gpus);
-                        node.busy_memory_mb += a.memory_mb;
-                        node.exclusive |= job.exclusive;
-                    }
-                }
+                occupy(&mut nodes, &allocations, job.exclusive);
                 let limit = i64::try_from(time_limits.get(index).copied().unwrap_or(0)).unwrap_or(i64::MAX / 4);
                 ends.push((clock.saturating_add(limit.saturating_mul(1000)), allocations, job.exclusive));
                 out.push((job.id, Some(clock)));
