@@ -81,6 +81,8 @@ enum Command {
     /// Accounting: jobs that ended and still run (alias: sacct).
     #[command(visible_alias = "sacct")]
     Acct(cli::jobs::AcctArgs),
+    /// Replay a workload trace (SWF, plain or gzipped) through the scheduler with a simulated clock.
+    Simulate(cli::simulate::SimulateArgs),
     /// Internal: supervise one job (started by the server).
     #[command(hide = true)]
     ExecJob { dir: std::path::PathBuf },
@@ -145,6 +147,7 @@ async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
         Command::Hold { job_ids } => cli::jobs::act(&connection.client()?, "hold", &job_ids, out).await,
         Command::Release { job_ids } => cli::jobs::act(&connection.client()?, "release", &job_ids, out).await,
         Command::Acct(acct) => cli::jobs::acct(&connection.client()?, acct, out).await,
+        Command::Simulate(simulate) => cli::simulate::run(simulate, out),
         Command::ExecJob { .. } => anyhow::bail!("exec-job is started by the server only"),
     }
 }

@@ -5,6 +5,7 @@ pub mod admin;
 pub mod jobs;
 pub mod server;
 pub mod session;
+pub mod simulate;
 
 use anyhow::Context;
 use lushan_api::{CliConfig, Client};

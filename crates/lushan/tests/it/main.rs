@@ -3,4 +3,5 @@
 
 mod harness;
 mod jobs;
+mod simulate;
 mod tour;
