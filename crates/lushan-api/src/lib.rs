@@ -323,6 +323,9 @@ pub struct Node {
     pub gpu_type: Option<String>,
     /// The tenant that owns the node (the centre or a co-builder).
     pub owner: String,
+    /// What `-C/--constraint` matches (Slurm's node `Features`).
+    #[serde(default)]
+    pub features: Vec<String>,
     /// What running jobs hold now.
     pub alloc_cpus: i64,
     pub alloc_memory_mb: i64,

@@ -101,6 +101,21 @@ pub enum PendingReason {
     JobArrayTaskLimit,
     /// Its `--begin` time has not come.
     BeginTime,
+    /// Its project runs as many jobs as the project may (Slurm's GrpJobs).
+    AssocGrpJobsLimit,
+    /// Its project would use more cores than the project may (GrpTRES=cpu).
+    AssocGrpCpuLimit,
+    /// Its project would use more GPUs than the project may (GrpTRES=gres/gpu).
+    AssocGrpGRES,
+    /// Its user runs as many jobs as a user may (MaxJobsPerUser).
+    QOSMaxJobsPerUserLimit,
+    /// Its user would use more cores than a user may (MaxTRESPerUser=cpu).
+    QOSMaxCpuPerUserLimit,
+    /// Its user would use more GPUs than a user may (MaxTRESPerUser=gres/gpu).
+    QOSMaxGRESPerUser,
+    /// No set of the partition's nodes can ever serve it (its features, or
+    /// the nodes changed after it was submitted).
+    BadConstraints,
     /// Not evaluated yet.
     None,
 }
@@ -115,6 +130,13 @@ impl PendingReason {
             PendingReason::DependencyNeverSatisfied => "DependencyNeverSatisfied",
             PendingReason::JobArrayTaskLimit => "JobArrayTaskLimit",
             PendingReason::BeginTime => "BeginTime",
+            PendingReason::AssocGrpJobsLimit => "AssocGrpJobsLimit",
+            PendingReason::AssocGrpCpuLimit => "AssocGrpCpuLimit",
+            PendingReason::AssocGrpGRES => "AssocGrpGRES",
+            PendingReason::QOSMaxJobsPerUserLimit => "QOSMaxJobsPerUserLimit",
+            PendingReason::QOSMaxCpuPerUserLimit => "QOSMaxCpuPerUserLimit",
+            PendingReason::QOSMaxGRESPerUser => "QOSMaxGRESPerUser",
+            PendingReason::BadConstraints => "BadConstraints",
             PendingReason::None => "None",
         }
     }

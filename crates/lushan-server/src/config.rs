@@ -37,6 +37,61 @@ pub struct FileConfig {
     pub cgroup_root: Option<PathBuf>,
     #[serde(default)]
     pub sites: Vec<SiteConfig>,
+    /// How the local site orders its queue and backfills.
+    pub scheduler: Option<SchedulerConfig>,
+}
+
+/// `[scheduler]`: Slurm's PriorityType, PriorityWeight*, PriorityMaxAge,
+/// PriorityDecayHalfLife and SchedulerType, in Lushan's words. Defaults:
+/// multifactor, EASY backfilling, weights 1000 (age) / 10000 (fair-share) /
+/// 100 (job size), 7-day max age and half-life.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SchedulerConfig {
+    /// `multifactor` or `fcfs`.
+    pub order: Option<String>,
+    /// `easy`, `conservative` or `none`.
+    pub backfill: Option<String>,
+    /// With `conservative`: how many waiting jobs get a reservation.
+    pub reservations: Option<usize>,
+    pub weight_age: Option<u32>,
+    pub weight_fairshare: Option<u32>,
+    pub weight_job_size: Option<u32>,
+    pub max_age_hours: Option<u32>,
+    pub half_life_hours: Option<u32>,
+}
+
+impl SchedulerConfig {
+    /// The policy and the fair-share half-life in milliseconds.
+    fn policy(&self) -> Result<(lushan_scheduler::Policy, i64), String> {
+        use lushan_scheduler::pool::Backfill;
+        use lushan_scheduler::priority::{Order, Weights};
+        const HOUR_MS: i64 = 3_600_000;
+        let defaults = Weights::default();
+        let weights = Weights {
+            age: self.weight_age.unwrap_or(defaults.age),
+            fairshare: self.weight_fairshare.unwrap_or(defaults.fairshare),
+            job_size: self.weight_job_size.unwrap_or(defaults.job_size),
+            max_age: i64::from(self.max_age_hours.unwrap_or(168)) * HOUR_MS,
+            ..defaults
+        };
+        let order = match self.order.as_deref().unwrap_or("multifactor") {
+            "multifactor" => Order::Multifactor(weights),
+            "fcfs" => Order::Fcfs,
+            other => return Err(format!("scheduler.order `{other}`: use `multifactor` or `fcfs`")),
+        };
+        let backfill = match (self.backfill.as_deref().unwrap_or("easy"), self.reservations) {
+            ("easy", None) => Backfill::Easy,
+            ("none", None) => Backfill::None,
+            ("conservative", depth) => Backfill::Conservative { depth: depth.unwrap_or(100).max(1) },
+            ("easy" | "none", Some(_)) => {
+                return Err("scheduler.reservations only applies to backfill = \"conservative\"".into());
+            }
+            (other, _) => return Err(format!("scheduler.backfill `{other}`: use `easy`, `conservative` or `none`")),
+        };
+        let half_life = i64::from(self.half_life_hours.unwrap_or(168)) * HOUR_MS;
+        Ok((lushan_scheduler::Policy { order, backfill }, half_life))
+    }
 }
 
 /// A site named in the configuration; created at start if missing.
@@ -71,6 +126,8 @@ pub struct ServerConfig {
     pub kill_wait_secs: u64,
     pub run_jobs_as_server_user: bool,
     pub cgroup_root: PathBuf,
+    pub policy: lushan_scheduler::Policy,
+    pub half_life_ms: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -83,6 +140,8 @@ pub enum ConfigError {
     Listen(String),
     #[error("site `{name}`: {message}")]
     Site { name: String, message: String },
+    #[error("invalid configuration file: {0}")]
+    Scheduler(String),
 }
 
 impl ServerConfig {
@@ -113,7 +172,11 @@ impl ServerConfig {
             Ok("1") => PasswordCost::InsecureFast,
             _ => PasswordCost::Standard,
         };
+        let (policy, half_life_ms) =
+            from_file.scheduler.clone().unwrap_or_default().policy().map_err(ConfigError::Scheduler)?;
         Ok(ServerConfig {
+            policy,
+            half_life_ms,
             listen,
             database_url: overrides.database_url.or(from_file.database_url),
             data_dir: overrides.data_dir.or(from_file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
@@ -163,6 +226,35 @@ mod tests {
         std::fs::write(&path, "[[sites]]\nname = \"hpc1\"\nbackend = \"pbs\"\n").unwrap();
         let err = ServerConfig::load(Some(&path), Overrides::default()).unwrap_err();
         assert!(err.to_string().contains("backend `pbs` is not available"), "{err}");
+    }
+
+    #[test]
+    fn the_scheduler_section_sets_the_policy_and_bad_values_are_explained() {
+        use lushan_scheduler::pool::Backfill;
+        use lushan_scheduler::priority::Order;
+        let default = ServerConfig::load(None, Overrides::default()).unwrap();
+        assert!(matches!(default.policy.order, Order::Multifactor(_)));
+        assert_eq!(default.policy.backfill, Backfill::Easy);
+        assert_eq!(default.half_life_ms, 7 * 24 * 3_600_000);
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lushan.toml");
+        std::fs::write(&path, "[scheduler]\norder = \"fcfs\"\nbackfill = \"conservative\"\nreservations = 50\n")
+            .unwrap();
+        let config = ServerConfig::load(Some(&path), Overrides::default()).unwrap();
+        assert_eq!(config.policy.order, Order::Fcfs);
+        assert_eq!(config.policy.backfill, Backfill::Conservative { depth: 50 });
+
+        for (text, says) in [
+            ("order = \"lottery\"", "scheduler.order `lottery`: use `multifactor` or `fcfs`"),
+            ("backfill = \"eager\"", "use `easy`, `conservative` or `none`"),
+            ("reservations = 5", "only applies to backfill = \"conservative\""),
+            ("weight_age = -1", "invalid value"),
+        ] {
+            std::fs::write(&path, format!("[scheduler]\n{text}\n")).unwrap();
+            let err = ServerConfig::load(Some(&path), Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains(says), "{text}: {err}");
+        }
     }
 
     #[test]

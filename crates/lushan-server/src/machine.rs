@@ -11,6 +11,9 @@ pub struct MachineInfo {
     pub memory_mb: i64,
     pub gpus: i64,
     pub gpu_type: Option<String>,
+    /// What `-C/--constraint` can ask for, comma-separated: the CPU
+    /// architecture, its widest vector extensions, and the GPU type.
+    pub features: String,
 }
 
 pub fn discover() -> MachineInfo {
@@ -23,7 +26,30 @@ pub fn discover() -> MachineInfo {
     let memory_mb =
         std::fs::read_to_string("/proc/meminfo").ok().and_then(|text| parse_meminfo_mb(&text)).unwrap_or(1024);
     let (gpus, gpu_type) = nvidia_gpus();
-    MachineInfo { hostname, cpus, memory_mb, gpus, gpu_type }
+    let cpu_flags = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let features = features(std::env::consts::ARCH, &cpu_flags, gpu_type.as_deref());
+    MachineInfo { hostname, cpus, memory_mb, gpus, gpu_type, features }
+}
+
+/// `x86_64,avx2,avx512,h100`: the features users name in `-C`, as sites
+/// commonly label nodes in slurm.conf.
+fn features(arch: &str, cpuinfo: &str, gpu_type: Option<&str>) -> String {
+    let flags: Vec<&str> = cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags") || l.starts_with("Features"))
+        .and_then(|l| l.split_once(':'))
+        .map(|(_, f)| f.split_whitespace().collect())
+        .unwrap_or_default();
+    let mut out = vec![arch.to_string()];
+    for (flag, feature) in [("avx2", "avx2"), ("avx512f", "avx512"), ("sve", "sve")] {
+        if flags.contains(&flag) {
+            out.push(feature.to_string());
+        }
+    }
+    if let Some(gpu) = gpu_type {
+        out.push(gpu.to_string());
+    }
+    out.join(",")
 }
 
 fn parse_meminfo_mb(text: &str) -> Option<i64> {
@@ -65,5 +91,12 @@ mod tests {
         assert_eq!(parse_meminfo_mb("nothing"), None);
         assert_eq!(gpu_type_of("NVIDIA H100 80GB HBM3"), "h100");
         assert_eq!(gpu_type_of("Tesla V100-SXM2-32GB"), "v100-sxm2-32gb");
+    }
+
+    #[test]
+    fn features_name_the_architecture_vector_units_and_gpus() {
+        let cpuinfo = "processor : 0\nflags\t\t: fpu sse avx avx2 avx512f avx512bw\n";
+        assert_eq!(features("x86_64", cpuinfo, Some("h100")), "x86_64,avx2,avx512,h100");
+        assert_eq!(features("aarch64", "Features\t: fp asimd\n", None), "aarch64");
     }
 }

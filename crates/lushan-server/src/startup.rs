@@ -97,6 +97,8 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
             kill_wait_secs: config.kill_wait_secs,
             run_jobs_as_server_user: config.run_jobs_as_server_user,
             cgroup_root: cgroup.as_ref().map(|c| c.path().to_owned()),
+            policy: config.policy,
+            half_life_ms: config.half_life_ms,
         },
     ));
     control.install_job_tools(&exe).with_context(|| "cannot install srun for jobs in the data directory")?;
@@ -273,6 +275,7 @@ fn this_node(machine: &machine::MachineInfo) -> NewNode<'_> {
         memory_mb: machine.memory_mb,
         gpus: machine.gpus,
         gpu_type: machine.gpu_type.as_deref(),
+        features: &machine.features,
     }
 }
 

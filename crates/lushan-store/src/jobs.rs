@@ -9,6 +9,16 @@ use sqlx::any::AnyRow;
 
 /// A job as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageByHour {
+    pub tenant_id: TenantId,
+    pub project_id: ProjectId,
+    pub user_id: UserId,
+    /// Hours since the epoch (UTC) in which the jobs ended.
+    pub hour: i64,
+    pub core_ms: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobRecord {
     pub id: JobId,
     pub name: String,
@@ -45,6 +55,8 @@ pub struct JobRecord {
     pub args_json: String,
     pub env_json: String,
     pub request_json: String,
+    /// `-C/--constraint` as given ('' for none).
+    pub constraint_expr: String,
     pub comment: String,
     pub exit_code: Option<i64>,
     pub exit_signal: Option<i64>,
@@ -93,6 +105,7 @@ pub struct NewJob {
     pub args_json: String,
     pub env_json: String,
     pub request_json: String,
+    pub constraint_expr: String,
     pub comment: String,
     pub idempotency_key: Option<String>,
     /// Task ids and throttle for an array: one row per task.
@@ -124,7 +137,8 @@ const JOB_COLUMNS: &str = "SELECT j.id, j.name, j.user_id, u.name AS user_name, 
     j.start_time, j.end_time, j.time_limit_secs, j.nodes, j.ntasks, j.cpus_per_task, j.cpus_per_node, j.mem_per_node_mb,
     j.gpus_per_node, j.exclusive, j.held, j.workdir, j.stdout_path, j.stderr_path, j.stdin_path, j.open_mode, j.script,
     j.args_json, j.env_json, j.request_json, j.comment, j.exit_code, j.exit_signal, j.node_list, j.alloc_json,
-    j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time, j.max_rss_kib, j.total_cpu_ms
+    j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time, j.max_rss_kib, j.total_cpu_ms,
+    j.constraint_expr
     FROM jobs j JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
     JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
 
@@ -136,7 +150,8 @@ const JOB_SUMMARY_COLUMNS: &str = "SELECT j.id, j.name, j.user_id, u.name AS use
     j.reason, j.submit_time, j.start_time, j.end_time, j.time_limit_secs, j.nodes, j.ntasks, j.cpus_per_task, j.cpus_per_node,
     j.mem_per_node_mb, j.gpus_per_node, j.exclusive, j.held, j.workdir, j.stdout_path, j.stderr_path, j.stdin_path, j.open_mode,
     '' AS script, '[]' AS args_json, '{}' AS env_json, '{}' AS request_json, j.comment, j.exit_code, j.exit_signal, j.node_list,
-    j.alloc_json, j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time, j.max_rss_kib, j.total_cpu_ms
+    j.alloc_json, j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time, j.max_rss_kib, j.total_cpu_ms,
+    j.constraint_expr
     FROM jobs j JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
     JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
 
@@ -177,6 +192,7 @@ fn job_from_row(row: &AnyRow) -> Result<JobRecord, StoreError> {
         args_json: row.try_get("args_json")?,
         env_json: row.try_get("env_json")?,
         request_json: row.try_get("request_json")?,
+        constraint_expr: row.try_get("constraint_expr")?,
         comment: row.try_get("comment")?,
         exit_code: row.try_get("exit_code")?,
         exit_signal: row.try_get("exit_signal")?,
@@ -227,9 +243,10 @@ impl Store {
                 "INSERT INTO jobs (id, name, user_id, project_id, tenant_id, site_id, partition_id, state, reason, submit_time,
                     time_limit_secs, nodes, ntasks, cpus_per_task, cpus_per_node, mem_per_node_mb, gpus_per_node, exclusive, held,
                     workdir, stdout_path, stderr_path, stdin_path, open_mode, script, args_json, env_json, request_json, comment,
-                    node_list, alloc_json, idempotency_key, array_job_id, array_task_id, array_throttle, dependency, begin_time)
+                    node_list, alloc_json, idempotency_key, array_job_id, array_task_id, array_throttle, dependency, begin_time,
+                    constraint_expr)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-                    $24, $25, $26, $27, $28, $29, '', '{}', $30, $31, $32, $33, $34, $35)
+                    $24, $25, $26, $27, $28, $29, '', '{}', $30, $31, $32, $33, $34, $35, $36)
                  ON CONFLICT (idempotency_key) DO NOTHING",
             )
             .bind(job_id)
@@ -268,6 +285,7 @@ impl Store {
             .bind(new.array.as_ref().and_then(|(_, throttle)| throttle.map(i64::from)))
             .bind(&new.dependency)
             .bind(new.begin_time)
+            .bind(&new.constraint_expr)
             .execute(&mut *tx)
             .await?;
             if inserted.rows_affected() == 0 {
@@ -301,6 +319,34 @@ impl Store {
             .await?
             .ok_or_else(|| StoreError::NotFound { what: "job", key: id.to_string() })?;
         job_from_row(&row)
+    }
+
+    /// Core-milliseconds of jobs that ended at or after `since`, per
+    /// tenant, project, user and hour of their end: the scheduler's
+    /// fair-share input, decayed by the caller. Cores are nodes x cores per
+    /// node as requested.
+    pub async fn usage_by_hour(&self, since: i64) -> Result<Vec<UsageByHour>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT tenant_id, project_id, user_id, end_time / 3600000 AS hour,
+                CAST(SUM(nodes * cpus_per_node * (end_time - start_time)) AS BIGINT) AS core_ms
+             FROM jobs WHERE end_time >= $1 AND start_time IS NOT NULL
+             GROUP BY tenant_id, project_id, user_id, end_time / 3600000
+             ORDER BY tenant_id, project_id, user_id, hour",
+        )
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UsageByHour {
+                    tenant_id: TenantId(row.try_get("tenant_id")?),
+                    project_id: ProjectId(row.try_get("project_id")?),
+                    user_id: UserId(row.try_get("user_id")?),
+                    hour: row.try_get("hour")?,
+                    core_ms: row.try_get("core_ms")?,
+                })
+            })
+            .collect()
     }
 
     /// Jobs matching `filter`, oldest first, without their script,

@@ -23,7 +23,7 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 use std::str::FromStr;
 
 pub use error::StoreError;
-pub use jobs::{JobEnd, JobFilter, JobRecord, NewJob};
+pub use jobs::{JobEnd, JobFilter, JobRecord, NewJob, UsageByHour};
 pub use records::*;
 
 /// Which database the store talks to.

@@ -89,6 +89,8 @@ pub struct NodeRecord {
     pub gpus: i64,
     pub gpu_type: Option<String>,
     pub owner_tenant: String,
+    /// Slurm's node `Features`, what `-C/--constraint` matches.
+    pub features: Vec<String>,
 }
 
 /// One administrative action, written in the same transaction as the change.
@@ -166,6 +168,8 @@ pub struct NewNode<'a> {
     pub memory_mb: i64,
     pub gpus: i64,
     pub gpu_type: Option<&'a str>,
+    /// Comma-separated.
+    pub features: &'a str,
 }
 
 /// A site with one default partition holding all its nodes.

@@ -36,7 +36,8 @@ async fn insert_site(
     for node in &site.nodes {
         let node_id = next_id(tx, "node").await?;
         sqlx::query(
-            "INSERT INTO nodes (id, site_id, name, cpus, memory_mb, gpus, gpu_type, owner_tenant_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO nodes (id, site_id, name, cpus, memory_mb, gpus, gpu_type, owner_tenant_id, features)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(node_id)
         .bind(site_id)
@@ -46,6 +47,7 @@ async fn insert_site(
         .bind(node.gpus)
         .bind(node.gpu_type)
         .bind(owner.0)
+        .bind(node.features)
         .execute(&mut **tx)
         .await
         .map_err(conflict_on_unique("node", node.name))?;
@@ -130,7 +132,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         let node_rows = sqlx::query(
-            "SELECT n.id, n.site_id, n.name, n.cpus, n.memory_mb, n.gpus, n.gpu_type, t.name AS owner
+            "SELECT n.id, n.site_id, n.name, n.cpus, n.memory_mb, n.gpus, n.gpu_type, n.features, t.name AS owner
              FROM nodes n JOIN tenants t ON t.id = n.owner_tenant_id ORDER BY n.name",
         )
         .fetch_all(&self.pool)
@@ -176,6 +178,12 @@ impl Store {
                     gpus: n.try_get("gpus")?,
                     gpu_type: n.try_get("gpu_type")?,
                     owner_tenant: n.try_get("owner")?,
+                    features: n
+                        .try_get::<String, _>("features")?
+                        .split(',')
+                        .filter(|f| !f.is_empty())
+                        .map(String::from)
+                        .collect(),
                 });
             }
             sites.push(SiteRecord {

@@ -179,10 +179,10 @@ async fn projects_are_scoped_by_tenant_and_membership() {
 async fn bootstrap_happens_once() {
     on_every_backend(|store| async move {
         assert!(!store.is_bootstrapped().await.unwrap());
-        let nodes = vec![NewNode { name: "node1", cpus: 8, memory_mb: 16_000, gpus: 0, gpu_type: None }];
+        let nodes = vec![NewNode { name: "node1", cpus: 8, memory_mb: 16_000, gpus: 0, gpu_type: None, features: "" }];
         assert!(store.bootstrap(&boot(nodes), &audit("platform.bootstrap", "local")).await.unwrap());
         assert!(store.is_bootstrapped().await.unwrap());
-        let again = vec![NewNode { name: "node1", cpus: 8, memory_mb: 16_000, gpus: 0, gpu_type: None }];
+        let again = vec![NewNode { name: "node1", cpus: 8, memory_mb: 16_000, gpus: 0, gpu_type: None, features: "" }];
         assert!(!store.bootstrap(&boot(again), &audit("platform.bootstrap", "local")).await.unwrap());
 
         let admin = store.user_by_name("admin").await.unwrap();
@@ -291,6 +291,7 @@ fn new_job(
         args_json: "[]".into(),
         env_json: "{\"A\":\"1\"}".into(),
         request_json: "{}".into(),
+        constraint_expr: String::new(),
         comment: String::new(),
         idempotency_key: key.map(str::to_owned),
         array: array.map(|ids| (ids, Some(2))),
@@ -300,7 +301,7 @@ fn new_job(
 }
 
 async fn job_world(store: &Store) -> (UserRecord, ProjectId, SiteRecord) {
-    let nodes = vec![NewNode { name: "node1", cpus: 8, memory_mb: 16_000, gpus: 0, gpu_type: None }];
+    let nodes = vec![NewNode { name: "node1", cpus: 8, memory_mb: 16_000, gpus: 0, gpu_type: None, features: "" }];
     store.bootstrap(&boot(nodes), &audit("platform.bootstrap", "local")).await.unwrap();
     let t = tenant(store, "jxu").await;
     let alice = user(store, "alice", t.id).await;

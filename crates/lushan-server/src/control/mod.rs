@@ -16,7 +16,8 @@ use lushan_backend::{JobProgress, LaunchSpec, LocalBackend, RunAs};
 use lushan_model::{DependencyCondition, JobId, JobRef, JobState, PendingReason};
 use lushan_sbatch::{PatternContext, expand_pattern};
 use lushan_scheduler::dependency::{DependencyStatus, RefState, evaluate};
-use lushan_scheduler::{Node, PendingJob, Policy, RunningJob, Snapshot};
+use lushan_scheduler::fairshare;
+use lushan_scheduler::{Constraint, Node, PendingJob, Policy, RunningJob, Snapshot, Usage};
 use lushan_store::{JobEnd, JobFilter, JobRecord, SiteRecord, Store, StoreError};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -29,6 +30,9 @@ use tokio::sync::Notify;
 const PASS_INTERVAL: Duration = Duration::from_millis(500);
 /// How long a pass woken by a submission waits for more submissions.
 const SUBMIT_GATHER: Duration = Duration::from_millis(10);
+/// How often ended jobs' usage is re-read for fair-share.
+const USAGE_REFRESH_MS: i64 = 60_000;
+const HOUR_MS: i64 = 3_600_000;
 
 pub struct Control {
     store: Store,
@@ -40,6 +44,9 @@ pub struct Control {
     settings: ControlSettings,
     /// Holds `srun` for jobs; put first on their PATH.
     bin_dir: PathBuf,
+    /// Ended jobs' decayed usage, when it was read, and the jobs running
+    /// at the last pass (sorted ids).
+    ended_usage: std::sync::Mutex<(i64, Vec<Usage>, Vec<i64>)>,
 }
 
 /// How jobs are run.
@@ -51,6 +58,10 @@ pub struct ControlSettings {
     pub run_jobs_as_server_user: bool,
     /// The delegated cgroup v2 subtree, when there is one.
     pub cgroup_root: Option<PathBuf>,
+    /// How the local site orders its queue and backfills.
+    pub policy: Policy,
+    /// Fair-share usage half-life (Slurm's PriorityDecayHalfLife), in ms.
+    pub half_life_ms: i64,
 }
 
 impl Control {
@@ -68,7 +79,15 @@ impl Control {
                 wake.notify_one();
             })
         };
-        Control { store, backend: LocalBackend::new(jobs_dir, exe, on_exit), wake, urgent, settings, bin_dir }
+        Control {
+            store,
+            backend: LocalBackend::new(jobs_dir, exe, on_exit),
+            wake,
+            urgent,
+            settings,
+            bin_dir,
+            ended_usage: std::sync::Mutex::new((i64::MIN / 2, Vec::new(), Vec::new())),
+        }
     }
 
     /// Makes `bin/srun` (a link to the `lushan` binary) that jobs find first on their PATH.
@@ -91,9 +110,10 @@ impl Control {
         Ok(())
     }
 
-    /// Estimated start times of pending local jobs (`squeue --start`), if
-    /// every running job runs to its time limit; `None`: no estimate (held,
-    /// or waiting for a dependency or for ever).
+    /// Estimated start times of pending local jobs (`squeue --start`): the
+    /// site's policy with a reservation for every job, as if every running
+    /// job ran to its time limit; `None`: no estimate (held, over a limit,
+    /// or waiting for a dependency, a begin time or for ever).
     pub async fn estimate_starts(&self) -> Result<std::collections::HashMap<JobId, Option<i64>>, StoreError> {
         let sites = self.store.list_sites().await?;
         let running =
@@ -101,33 +121,80 @@ impl Control {
         let pending =
             self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Pending]), ..JobFilter::default() }).await?;
         let now = now_ms();
+        let usage = self.usage(&running, now).await?;
         let mut out = std::collections::HashMap::new();
         for site in sites.iter().filter(|s| s.backend == "local") {
-            let nodes = site_nodes(site, &running);
-            let on_site: Vec<RunningJob> = running
-                .iter()
-                .filter(|j| j.site_id == site.id)
-                .map(|j| RunningJob {
-                    allocations: parse_allocations(&j.alloc_json),
-                    exclusive: j.exclusive,
-                    ends_at: match j.time_limit_secs {
-                        0 => i64::MAX / 2,
-                        limit => j.start_time.unwrap_or(now).saturating_add(limit.saturating_mul(1000)),
-                    },
-                })
-                .collect();
             // Jobs waiting on a dependency or a begin time get no estimate here.
             let queue: Vec<&JobRecord> = pending
                 .iter()
                 .filter(|j| j.site_id == site.id && j.dependency.is_empty() && j.begin_time.is_none_or(|b| b <= now))
                 .collect();
-            let jobs: Vec<PendingJob> = queue.iter().map(|j| pending_job(j)).collect();
-            let limits: Vec<u64> = queue.iter().map(|j| u64::try_from(j.time_limit_secs).unwrap_or(0)).collect();
-            for (id, start) in lushan_scheduler::estimate_starts(&nodes, &on_site, &jobs, &limits, now) {
-                out.insert(JobId(id), start);
+            let snapshot = site_snapshot(site, &running, &queue, usage.clone(), now);
+            let estimates: std::collections::HashMap<i64, i64> =
+                lushan_scheduler::estimate_starts(&self.settings.policy, &snapshot).into_iter().collect();
+            for job in queue {
+                out.insert(job.id, estimates.get(&job.id.0).copied());
             }
         }
         Ok(out)
+    }
+
+    /// Fair-share input: every (tenant, project, user)'s core time, decayed
+    /// by the half-life; ended jobs from the store (re-read once a minute),
+    /// running jobs up to now.
+    async fn usage(&self, running: &[JobRecord], now: i64) -> Result<Vec<Usage>, StoreError> {
+        if !matches!(self.settings.policy.order, lushan_scheduler::priority::Order::Multifactor(_)) {
+            return Ok(Vec::new());
+        }
+        let half_life = self.settings.half_life_ms;
+        // Re-read when a job ended since the last read too: its usage moves
+        // from the running jobs to the store's.
+        let mut running_ids: Vec<i64> = running.iter().map(|j| j.id.0).collect();
+        running_ids.sort_unstable();
+        let stale = self
+            .ended_usage
+            .lock()
+            .map(|u| now - u.0 >= USAGE_REFRESH_MS || u.2.iter().any(|id| running_ids.binary_search(id).is_err()))
+            .unwrap_or(true);
+        if stale {
+            // Older usage weighs less than 1/16 of new: leave it out.
+            let rows = self.store.usage_by_hour(now.saturating_sub(half_life.saturating_mul(4))).await?;
+            let fresh: Vec<Usage> = rows
+                .iter()
+                .map(|r| Usage {
+                    tenant: r.tenant_id.0,
+                    project: r.project_id.0,
+                    user: r.user_id.0,
+                    // Each hour's usage as of the middle of that hour.
+                    usage: fairshare::decay(
+                        r.core_ms as f64 / 1000.0,
+                        now - (r.hour * HOUR_MS + HOUR_MS / 2),
+                        half_life,
+                    ),
+                })
+                .collect();
+            if let Ok(mut cached) = self.ended_usage.lock() {
+                *cached = (now, fresh, Vec::new());
+            }
+        }
+        let mut usage = match self.ended_usage.lock() {
+            Ok(mut cached) => {
+                cached.2.clone_from(&running_ids);
+                cached.1.clone()
+            }
+            Err(_) => Vec::new(),
+        };
+        for job in running {
+            let cores = job.nodes.saturating_mul(job.cpus_per_node);
+            let elapsed = now.saturating_sub(job.start_time.unwrap_or(now)).max(0);
+            usage.push(Usage {
+                tenant: job.tenant_id.0,
+                project: job.project_id.0,
+                user: job.user_id.0,
+                usage: (cores as f64) * (elapsed as f64) / 1000.0,
+            });
+        }
+        Ok(usage)
     }
 
     /// Asks a running job's supervisor to send it a signal.
@@ -215,23 +282,12 @@ impl Control {
         running: &[JobRecord],
         pending: &[JobRecord],
     ) -> Result<(), StoreError> {
-        let nodes = site_nodes(site, running);
         let now = now_ms();
         let site_queue: Vec<&JobRecord> = pending.iter().filter(|j| j.site_id == site.id).collect();
         let (queue, mut waiting) = self.eligible(&site_queue, running, now).await?;
-        let mut array_running: BTreeMap<i64, u32> = BTreeMap::new();
-        for job in running.iter().filter(|j| j.site_id == site.id) {
-            if let Some(array) = job.array_job_id {
-                *array_running.entry(array.0).or_insert(0) += 1;
-            }
-        }
-        let snapshot = Snapshot {
-            nodes,
-            pending: queue.iter().map(|j| pending_job(j)).collect(),
-            array_running: array_running.into_iter().collect(),
-            now,
-        };
-        let plan = lushan_scheduler::schedule(Policy::Fifo, &snapshot);
+        let usage = self.usage(running, now).await?;
+        let snapshot = site_snapshot(site, running, &queue, usage, now);
+        let plan = lushan_scheduler::schedule(&self.settings.policy, &snapshot);
         waiting.extend(plan.pending.iter().map(|(id, reason)| (JobId(*id), *reason)));
         // Write only the reasons that changed: most passes change none.
         let current: std::collections::HashMap<JobId, &str> =
@@ -516,6 +572,45 @@ impl Control {
     }
 }
 
+/// The scheduler's view of a site: its nodes with what `running` holds,
+/// the running jobs' time limits, and `queue` (the jobs it may start now).
+fn site_snapshot(
+    site: &SiteRecord,
+    running: &[JobRecord],
+    queue: &[&JobRecord],
+    usage: Vec<Usage>,
+    now: i64,
+) -> Snapshot {
+    let on_site: Vec<&JobRecord> = running.iter().filter(|j| j.site_id == site.id).collect();
+    let mut array_running: BTreeMap<i64, u32> = BTreeMap::new();
+    for job in &on_site {
+        if let Some(array) = job.array_job_id {
+            *array_running.entry(array.0).or_insert(0) += 1;
+        }
+    }
+    Snapshot {
+        nodes: site_nodes(site, running),
+        running: on_site
+            .iter()
+            .map(|j| RunningJob {
+                allocations: parse_allocations(&j.alloc_json),
+                exclusive: j.exclusive,
+                ends_at: match j.time_limit_secs {
+                    0 => i64::MAX / 4,
+                    limit => j.start_time.unwrap_or(now).saturating_add(limit.saturating_mul(1000)),
+                },
+                project: j.project_id.0,
+                user: j.user_id.0,
+            })
+            .collect(),
+        pending: queue.iter().map(|j| pending_job(j)).collect(),
+        array_running: array_running.into_iter().collect(),
+        usage,
+        limits: Vec::new(),
+        now,
+    }
+}
+
 /// A site's nodes as the scheduler sees them, with what `running` holds.
 fn site_nodes(site: &SiteRecord, running: &[JobRecord]) -> Vec<Node> {
     let mut nodes: Vec<Node> = Vec::new();
@@ -536,7 +631,6 @@ fn site_nodes(site: &SiteRecord, running: &[JobRecord]) -> Vec<Node> {
                 node.busy_cpus.extend(&allocation.cpus);
                 node.busy_gpus.extend(&allocation.gpus);
                 node.busy_memory_mb += allocation.memory_mb;
-                node.exclusive |= job.exclusive;
             }
         }
     }
@@ -555,6 +649,20 @@ fn pending_job(j: &JobRecord) -> PendingJob {
         exclusive: j.exclusive,
         held: j.held,
         array: j.array_job_id.map(|a| (a.0, j.array_throttle.and_then(|t| u32::try_from(t).ok()))),
+        // Age counts from when the job became eligible, as Slurm's.
+        submit: j.begin_time.map_or(j.submit_time, |b| b.max(j.submit_time)),
+        time_limit: j.time_limit_secs.saturating_mul(1000),
+        tenant: j.tenant_id.0,
+        project: j.project_id.0,
+        user: j.user_id.0,
+        // Checked at submission; a constraint that no longer parses matches
+        // nothing rather than everything.
+        constraint: match j.constraint_expr.as_str() {
+            "" => None,
+            text => Some(
+                Constraint::parse(text).unwrap_or(Constraint { any_of: vec![vec!["(invalid constraint)".into()]] }),
+            ),
+        },
     }
 }
 

@@ -141,6 +141,7 @@ pub fn site(s: SiteRecord, usage: &[(i64, u64, u64, u64)]) -> api::Site {
                     gpus: n.gpus,
                     gpu_type: n.gpu_type,
                     owner: n.owner_tenant,
+                    features: n.features,
                     alloc_cpus: cpus,
                     alloc_memory_mb: mem,
                     alloc_gpus: gpus,

@@ -135,7 +135,7 @@ pub fn partition_nodes(site: &SiteRecord, partition: &str) -> Vec<Node> {
             busy_cpus: vec![],
             busy_memory_mb: 0,
             busy_gpus: vec![],
-            exclusive: false,
+            features: n.features.clone(),
         })
         .collect()
 }
@@ -226,6 +226,22 @@ impl Services {
                 )));
             }
         }
+        let constraint = match &request.constraint {
+            None => None,
+            Some(text) => Some(lushan_scheduler::Constraint::parse(text).map_err(ServiceError::Invalid)?),
+        };
+        if let Some(constraint) = &constraint {
+            let mut here: Vec<&str> = node_pool.iter().flat_map(|n| n.features.iter().map(String::as_str)).collect();
+            here.sort_unstable();
+            here.dedup();
+            if let Some(unknown) = constraint.features().find(|f| !here.contains(f)) {
+                return Err(ServiceError::Invalid(format!(
+                    "no node of partition `{}` has the feature `{unknown}` (-C/--constraint); features here: {}",
+                    partition.name,
+                    if here.is_empty() { "none".to_owned() } else { here.join(", ") }
+                )));
+            }
+        }
         let probe = PendingJob {
             id: 0,
             partition: partition.id.0,
@@ -236,6 +252,12 @@ impl Services {
             exclusive: request.exclusive,
             held: false,
             array: None,
+            submit: now,
+            time_limit: 0,
+            tenant: 0,
+            project: 0,
+            user: 0,
+            constraint: constraint.clone(),
         };
         if !lushan_scheduler::fits_empty(&probe, &node_pool) {
             let biggest = largest
@@ -329,6 +351,7 @@ impl Services {
             args_json: json!(input.args).to_string(),
             env_json: json!(env).to_string(),
             request_json: request_json.to_string(),
+            constraint_expr: request.constraint.clone().unwrap_or_default(),
             comment: request.comment.clone().unwrap_or_default(),
             idempotency_key,
             array: request.array.as_ref().map(|a| (a.task_ids.clone(), a.throttle)),

@@ -382,12 +382,16 @@ pub async fn sites(client: &Client, out: &Output) -> anyhow::Result<()> {
                         node.cpus.to_string(),
                         node.memory_mb.to_string(),
                         gpus,
+                        if node.features.is_empty() { "-".to_owned() } else { node.features.join(",") },
                         node.owner.clone(),
                     ]);
                 }
             }
         }
-        println!("{}", table(&["site", "backend", "partition", "node", "cpus", "memory (MB)", "gres", "owner"], rows));
+        println!(
+            "{}",
+            table(&["site", "backend", "partition", "node", "cpus", "memory (MB)", "gres", "features", "owner"], rows)
+        );
     });
     Ok(())
 }

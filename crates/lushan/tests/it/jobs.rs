@@ -450,3 +450,77 @@ fn submit_retries_across_a_server_restart_and_stores_the_job_once() {
     assert_eq!(patient.len(), 1, "{jobs}");
     server.stop();
 }
+
+/// The local site's scheduler: multifactor priority with fair-share and
+/// EASY backfilling (the default), `squeue --start` from its reservations,
+/// and `-C/--constraint` matched against the node's features.
+#[test]
+fn the_local_site_backfills_and_orders_by_fair_share() {
+    let sandbox = Sandbox::new();
+    let (server, alice) = platform(&sandbox);
+    let op = server.home.clone();
+    cli(&op, &["admin", "tenant", "create", "acme", "--sector", "enterprise"]).ok();
+    cli_with_stdin(&op, &["admin", "user", "create", "bob", "--tenant", "acme", "--password-stdin"], "bob-password\n")
+        .ok();
+    cli(&op, &["admin", "project", "create", "cae-sim", "--tenant", "acme", "--pi", "bob"]).ok();
+    let bob = sandbox.path("bob");
+    cli_with_stdin(&bob, &["login", "--url", &server.url, "bob", "--password-stdin"], "bob-password\n").ok();
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+
+    // Constraints: a feature no node has is refused and the ones that exist
+    // are listed; the machine's architecture is one of them.
+    let refused = crate::harness::cli_in(&alice, &work, &["submit", "-C", "quantum", "--wrap", "true"]);
+    assert_eq!(refused.code, 1);
+    let arch = std::env::consts::ARCH;
+    assert!(
+        refused.stderr.contains("has the feature `quantum`") && refused.stderr.contains(arch),
+        "{}",
+        refused.stderr
+    );
+    // As Slurm, every feature named must exist, even in an OR.
+    let or_unknown = format!("{arch}|no-such-arch");
+    assert_eq!(crate::harness::cli_in(&alice, &work, &["submit", "-C", &or_unknown, "--wrap", "true"]).code, 1);
+    let matched = submit(&alice, &work, &["-C", arch, "--wrap", "true"]);
+    wait_state(&alice, &matched, "COMPLETED", 30);
+
+    let cpus = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    if cpus < 2 {
+        eprintln!("one CPU: backfilling needs a free CPU beside a running job; skipped");
+        server.stop();
+        return;
+    }
+    let all = cpus.to_string();
+    let all_but_one = (cpus - 1).to_string();
+    // Alice's long job leaves one CPU free; her next job needs every CPU and
+    // is reserved for when the first one's 10-minute limit ends.
+    let blocker = submit(&alice, &work, &["-c", &all_but_one, "-t", "10", "--wrap", "sleep 4"]);
+    wait_state(&alice, &blocker, "RUNNING", 30);
+    let whole = submit(&alice, &work, &["-c", &all, "-t", "5", "--wrap", "true"]);
+    // Her one-minute job comes after it in priority (same user, later,
+    // smaller) but fits the free CPU and ends before that reservation: EASY
+    // starts it now, strict priority order would not.
+    let short = submit(&alice, &work, &["-c", "1", "-t", "1", "--wrap", "sleep 1"]);
+    wait_for(30, "the short job to be backfilled", || (job(&alice, &short)["start_time"].is_string()).then_some(()));
+    assert_eq!(job(&alice, &blocker)["state"], "RUNNING", "the short job started beside the blocker, not after it");
+    let waiting = job(&alice, &whole);
+    assert_eq!((waiting["state"].as_str(), waiting["reason"].as_str()), (Some("PENDING"), Some("Resources")));
+    let start = cli(&alice, &["--json", "squeue", "--start"]).ok().json();
+    let estimate = start
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|j| j["job_id"].as_i64().unwrap().to_string() == whole)
+        .map(|j| j["estimated_start"].clone())
+        .unwrap();
+    let blocker_start = job(&alice, &blocker)["start_time"].as_str().unwrap().to_owned();
+    assert!(estimate.as_str().is_some_and(|e| e > blocker_start.as_str()), "{estimate} after {blocker_start}");
+
+    // Bob, who has used far less than alice, submits a whole-machine job
+    // after hers: fair-share puts it first once the machine frees up.
+    let bobs = submit(&bob, &work, &["-c", &all, "-t", "5", "--wrap", "sleep 2"]);
+    wait_state(&bob, &bobs, "RUNNING", 60);
+    assert_eq!(job(&alice, &whole)["state"], "PENDING", "alice's earlier job waits behind bob's");
+    wait_state(&alice, &whole, "COMPLETED", 60);
+    server.stop();
+}

@@ -1,0 +1,599 @@
+//! Planning on a cluster of nodes: the pass the platform's sites run.
+//!
+//! Where [`crate::pool`] sees identical processors, this pass sees nodes with
+//! cores, memory and GPUs, partitions, features, multi-node jobs and
+//! `--exclusive`. One pass:
+//!
+//! 1. orders the queue ([`Order::Fcfs`], or Slurm's multifactor priority
+//!    with the Fair Tree over centre -> tenant -> project -> user);
+//! 2. builds a *timeline* per node: its free cores, memory and GPUs now, and
+//!    what each running job gives back at the end of its time limit;
+//! 3. walks the queue: a job starts now if enough nodes have room for it now
+//!    *and* for its whole time limit on the timelines (so it breaks no
+//!    reservation made for a job ahead of it); otherwise, while reservations
+//!    are left ([`Backfill::Easy`]: one, [`Backfill::Conservative`]: `depth`),
+//!    it gets the earliest start the timelines allow, on specific nodes,
+//!    which the jobs behind it must respect. Without backfilling the first
+//!    job that cannot start blocks its partition (Slurm's main scheduler).
+//!
+//! Jobs over a project or user limit, held jobs, throttled array tasks and
+//! jobs no node can serve wait with their own reason and hold nothing back. A job that waits for
+//! resources gets `Resources` if it is the first of its partition to wait,
+//! else `Priority`, as in Slurm.
+//!
+//! Times are in one unit throughout (the platform uses milliseconds): `now`,
+//! submit times, time limits, running jobs' ends and the multifactor
+//! `max_age`.
+//!
+//! **Invariants** (property-tested in `tests/cluster.rs`): no node ever has
+//! more cores, memory or GPUs given out than it has, and no core or GPU id is
+//! given twice; with runtimes equal to time limits no job started by
+//! backfilling delays a reservation ahead of it; the same snapshot gives the
+//! same plan; a job that fits the empty cluster eventually starts.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use lushan_model::PendingReason;
+
+use crate::fairshare::{self, Association};
+use crate::pool::Backfill;
+use crate::priority::{self, Factors, Order};
+use crate::{Node, NodeAllocation, PendingJob, Plan, Snapshot, Start, take_free};
+
+/// How a site schedules.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Policy {
+    pub order: Order,
+    /// [`Backfill::Simplified`] exists for trace replays only; here it
+    /// behaves as [`Backfill::Easy`].
+    pub backfill: Backfill,
+}
+
+impl Policy {
+    /// Submission order, and the first job that cannot start blocks its
+    /// partition: what the local site did before the scheduler existed.
+    pub const FIFO: Policy = Policy { order: Order::Fcfs, backfill: Backfill::None };
+}
+
+/// A node's cores, memory and GPUs, as counts.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+struct Amount {
+    cpus: u32,
+    memory_mb: u64,
+    gpus: u32,
+}
+
+impl Amount {
+    fn covers(&self, need: &Amount) -> bool {
+        self.cpus >= need.cpus && self.memory_mb >= need.memory_mb && self.gpus >= need.gpus
+    }
+
+    fn minus(self, other: &Amount) -> Amount {
+        Amount {
+            cpus: self.cpus.saturating_sub(other.cpus),
+            memory_mb: self.memory_mb.saturating_sub(other.memory_mb),
+            gpus: self.gpus.saturating_sub(other.gpus),
+        }
+    }
+
+    fn plus(self, other: &Amount) -> Amount {
+        Amount {
+            cpus: self.cpus.saturating_add(other.cpus),
+            memory_mb: self.memory_mb.saturating_add(other.memory_mb),
+            gpus: self.gpus.saturating_add(other.gpus),
+        }
+    }
+
+    fn of(allocation: &NodeAllocation) -> Amount {
+        Amount {
+            cpus: u32::try_from(allocation.cpus.len()).unwrap_or(u32::MAX),
+            memory_mb: allocation.memory_mb,
+            gpus: u32::try_from(allocation.gpus.len()).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// A node's free resources over time: a step function, `steps[i] = (from,
+/// free)` holding from `from` until the next step. The first step is `now`.
+#[derive(Clone, Debug)]
+struct Timeline {
+    steps: Vec<(i64, Amount)>,
+}
+
+impl Timeline {
+    /// `releases`: what running jobs give back, and when. A job still
+    /// running past its time limit gives its resources back no earlier than
+    /// `now + 1`: it may end any moment, but they are not free now.
+    fn new(now: i64, free: Amount, mut releases: Vec<(i64, Amount)>) -> Timeline {
+        releases.sort_by_key(|r| r.0);
+        let mut steps = vec![(now, free)];
+        let mut current = free;
+        for (end, amount) in releases {
+            current = current.plus(&amount);
+            let at = end.max(now.saturating_add(1));
+            match steps.last_mut() {
+                Some(last) if last.0 == at => last.1 = current,
+                _ => steps.push((at, current)),
+            }
+        }
+        Timeline { steps }
+    }
+
+    fn now(&self) -> Amount {
+        self.steps[0].1
+    }
+
+    /// Whether `need` is free over `[start, end)`.
+    fn fits(&self, start: i64, end: i64, need: &Amount) -> bool {
+        let first = self.index_at(start);
+        self.steps[first..].iter().take_while(|s| s.0 < end).all(|s| s.1.covers(need))
+    }
+
+    /// The earliest step from which `need` is free for `duration`.
+    fn earliest(&self, duration: i64, need: &Amount) -> Option<i64> {
+        let mut candidate = 0;
+        while candidate < self.steps.len() {
+            let start = self.steps[candidate].0;
+            let end = start.saturating_add(duration);
+            match self.steps[candidate..].iter().take_while(|s| s.0 < end).position(|s| !s.1.covers(need)) {
+                None => return Some(start),
+                Some(offset) => candidate += offset + 1,
+            }
+        }
+        None
+    }
+
+    /// Takes `need` over `[start, end)` (it must be free).
+    fn take(&mut self, start: i64, end: i64, need: &Amount) {
+        let first = self.split(start);
+        let last = self.split(end);
+        for step in &mut self.steps[first..last] {
+            step.1 = step.1.minus(need);
+        }
+    }
+
+    fn index_at(&self, time: i64) -> usize {
+        self.steps.partition_point(|s| s.0 <= time).saturating_sub(1)
+    }
+
+    fn split(&mut self, time: i64) -> usize {
+        let index = self.index_at(time);
+        if self.steps[index].0 == time || time < self.steps[0].0 {
+            return index;
+        }
+        let free = self.steps[index].1;
+        self.steps.insert(index + 1, (time, free));
+        index + 1
+    }
+}
+
+/// A node during a pass: the ids in use now, and its timeline.
+struct NodeState<'a> {
+    node: &'a Node,
+    busy_cpus: Vec<u32>,
+    busy_gpus: Vec<u32>,
+    timeline: Timeline,
+}
+
+/// What a job needs on one node.
+fn need_on(job: &PendingJob, node: &Node) -> Amount {
+    if job.exclusive {
+        return Amount { cpus: node.cpus, memory_mb: node.memory_mb, gpus: node.gpus };
+    }
+    Amount {
+        cpus: job.cpus_per_node,
+        memory_mb: if job.memory_per_node_mb == 0 { node.memory_mb } else { job.memory_per_node_mb },
+        gpus: job.gpus_per_node,
+    }
+}
+
+/// Whether a node may ever serve a job: its partition, its features, and
+/// room enough when empty.
+pub(crate) fn serves(job: &PendingJob, node: &Node) -> bool {
+    node.partitions.contains(&job.partition)
+        && job.constraint.as_ref().is_none_or(|c| c.matches(&node.features))
+        && Amount { cpus: node.cpus, memory_mb: node.memory_mb, gpus: node.gpus }.covers(&need_on(job, node))
+}
+
+/// A job's time limit as a duration: at least 1, and "none" (0) as far
+/// beyond any other time as the arithmetic allows.
+fn duration(job: &PendingJob) -> i64 {
+    if job.time_limit <= 0 { i64::MAX / 4 } else { job.time_limit }
+}
+
+/// What a job asks for, but for its time limit: two jobs of one shape that
+/// failed to start now fail alike, whatever their order.
+#[derive(Clone, PartialEq, Eq, Hash)]
+struct Shape {
+    partition: i64,
+    nodes: u32,
+    cpus_per_node: u32,
+    memory_per_node_mb: u64,
+    gpus_per_node: u32,
+    exclusive: bool,
+    constraint: Option<crate::Constraint>,
+}
+
+impl Shape {
+    fn of(job: &PendingJob) -> Shape {
+        Shape {
+            partition: job.partition,
+            nodes: job.nodes,
+            cpus_per_node: job.cpus_per_node,
+            memory_per_node_mb: job.memory_per_node_mb,
+            gpus_per_node: job.gpus_per_node,
+            exclusive: job.exclusive,
+            constraint: job.constraint.clone(),
+        }
+    }
+}
+
+/// One scheduling pass over a cluster of nodes.
+pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
+    let now = snapshot.now;
+    let position: HashMap<i64, usize> = snapshot.nodes.iter().enumerate().map(|(i, n)| (n.id, i)).collect();
+    let mut releases: Vec<Vec<(i64, Amount)>> = vec![Vec::new(); snapshot.nodes.len()];
+    for job in &snapshot.running {
+        for allocation in &job.allocations {
+            if let Some(&i) = position.get(&allocation.node) {
+                releases[i].push((job.ends_at, Amount::of(allocation)));
+            }
+        }
+    }
+    let mut nodes: Vec<NodeState> = snapshot
+        .nodes
+        .iter()
+        .zip(releases)
+        .map(|(node, releases)| {
+            let busy = Amount {
+                cpus: u32::try_from(node.busy_cpus.len()).unwrap_or(u32::MAX),
+                memory_mb: node.busy_memory_mb,
+                gpus: u32::try_from(node.busy_gpus.len()).unwrap_or(u32::MAX),
+            };
+            let total = Amount { cpus: node.cpus, memory_mb: node.memory_mb, gpus: node.gpus };
+            NodeState {
+                node,
+                busy_cpus: node.busy_cpus.clone(),
+                busy_gpus: node.busy_gpus.clone(),
+                timeline: Timeline::new(now, total.minus(&busy), releases),
+            }
+        })
+        .collect();
+
+    let depth = match policy.backfill {
+        Backfill::None => 0,
+        Backfill::Easy | Backfill::Simplified => 1,
+        Backfill::Conservative { depth } => depth,
+    };
+    let mut usage = Usage::new(snapshot);
+    let mut plan = Plan::default();
+    let mut array_running: BTreeMap<i64, u32> = snapshot.array_running.iter().copied().collect();
+    let mut blocked: BTreeSet<i64> = BTreeSet::new();
+    let mut reservations = 0usize;
+    // The shortest time limit each shape failed to start with now: starts and
+    // reservations only take resources during a pass, so a job of that shape
+    // with as long a limit fails too.
+    let mut failed: HashMap<Shape, i64> = HashMap::new();
+    let mut possible: HashMap<Shape, bool> = HashMap::new();
+
+    for index in queue_order(policy, snapshot) {
+        let job = &snapshot.pending[index];
+        if job.held {
+            plan.pending.push((job.id, PendingReason::JobHeldUser));
+            continue;
+        }
+        // A throttled task waits without holding back other jobs, as in Slurm.
+        if let Some((array, Some(throttle))) = job.array
+            && array_running.get(&array).copied().unwrap_or(0) >= throttle
+        {
+            plan.pending.push((job.id, PendingReason::JobArrayTaskLimit));
+            continue;
+        }
+        if let Some(reason) = usage.over_limit(snapshot, job) {
+            plan.pending.push((job.id, reason));
+            continue;
+        }
+        if depth == 0 && blocked.contains(&job.partition) {
+            plan.pending.push((job.id, PendingReason::Priority));
+            continue;
+        }
+        let shape = Shape::of(job);
+        // A job no set of nodes can ever serve (nodes or features changed
+        // since it was submitted) waits without holding anything back.
+        let possible = *possible.entry(shape.clone()).or_insert_with(|| crate::fits_empty(job, &snapshot.nodes));
+        if !possible {
+            plan.pending.push((job.id, PendingReason::BadConstraints));
+            continue;
+        }
+        let duration = duration(job);
+        let hopeless = failed.get(&shape).is_some_and(|&d| d <= duration);
+        if !hopeless {
+            if let Some(allocations) = start_now(&mut nodes, job, now, duration) {
+                if let Some((array, _)) = job.array {
+                    *array_running.entry(array).or_insert(0) += 1;
+                }
+                usage.add(job, &allocations);
+                plan.starts.push(Start { job: job.id, allocations });
+                continue;
+            }
+            let entry = failed.entry(shape).or_insert(duration);
+            *entry = (*entry).min(duration);
+        }
+        let reason = if blocked.insert(job.partition) { PendingReason::Resources } else { PendingReason::Priority };
+        plan.pending.push((job.id, reason));
+        if reservations < depth
+            && let Some(at) = reserve(&mut nodes, job, duration)
+        {
+            reservations += 1;
+            plan.estimates.push((job.id, at));
+        }
+    }
+    plan
+}
+
+/// Pending jobs' indices in the order they are tried.
+fn queue_order(policy: &Policy, snapshot: &Snapshot) -> Vec<usize> {
+    let pending = &snapshot.pending;
+    let mut order: Vec<usize> = (0..pending.len()).collect();
+    match policy.order {
+        Order::Fcfs => order.sort_by_key(|&i| (pending[i].submit, pending[i].id)),
+        Order::Sjf => order.sort_by_key(|&i| (pending[i].time_limit, pending[i].submit, pending[i].id)),
+        Order::F1 => {
+            let score = |job: &PendingJob| {
+                let procs = u64::from(job.nodes) * u64::from(job.cpus_per_node);
+                priority::f1_score(job.time_limit, procs, job.submit)
+            };
+            order.sort_by(|&a, &b| {
+                score(&pending[a])
+                    .total_cmp(&score(&pending[b]))
+                    .then((pending[a].submit, pending[a].id).cmp(&(pending[b].submit, pending[b].id)))
+            });
+        }
+        Order::Multifactor(weights) => {
+            let fairshare = fair_share(snapshot);
+            let mut partition_cpus: BTreeMap<i64, u64> = BTreeMap::new();
+            for node in &snapshot.nodes {
+                for &p in &node.partitions {
+                    *partition_cpus.entry(p).or_insert(0) += u64::from(node.cpus);
+                }
+            }
+            let priorities: Vec<u64> = pending
+                .iter()
+                .map(|job| {
+                    let factors = Factors {
+                        age: snapshot.now.saturating_sub(job.submit),
+                        fairshare: fairshare.get(&(job.tenant, job.project, job.user)).copied().unwrap_or(0.0),
+                        procs: u64::from(job.nodes) * u64::from(job.cpus_per_node),
+                        total_procs: partition_cpus.get(&job.partition).copied().unwrap_or(0),
+                        partition: 0.0,
+                        qos: 0.0,
+                    };
+                    priority::multifactor(&weights, &factors)
+                })
+                .collect();
+            order.sort_by_key(|&i| (std::cmp::Reverse(priorities[i]), pending[i].submit, pending[i].id));
+        }
+    }
+    order
+}
+
+/// Each (tenant, project, user)'s Fair Tree factor, from the snapshot's
+/// decayed usage; every association has one share.
+pub fn fair_share(snapshot: &Snapshot) -> BTreeMap<(i64, i64, i64), f64> {
+    let mut usage: BTreeMap<(i64, i64, i64), f64> = BTreeMap::new();
+    for u in &snapshot.usage {
+        *usage.entry((u.tenant, u.project, u.user)).or_insert(0.0) += u.usage;
+    }
+    for job in &snapshot.pending {
+        usage.entry((job.tenant, job.project, job.user)).or_insert(0.0);
+    }
+    let mut associations = vec![Association { parent: None, shares: 1, usage: 0.0 }];
+    let mut tenants: BTreeMap<i64, usize> = BTreeMap::new();
+    let mut projects: BTreeMap<(i64, i64), usize> = BTreeMap::new();
+    let mut users: Vec<((i64, i64, i64), usize)> = Vec::new();
+    for (&(tenant, project, user), &used) in &usage {
+        let t = *tenants.entry(tenant).or_insert_with(|| {
+            associations.push(Association { parent: Some(0), shares: 1, usage: 0.0 });
+            associations.len() - 1
+        });
+        let p = *projects.entry((tenant, project)).or_insert_with(|| {
+            associations.push(Association { parent: Some(t), shares: 1, usage: 0.0 });
+            associations.len() - 1
+        });
+        associations.push(Association { parent: Some(p), shares: 1, usage: used });
+        users.push(((tenant, project, user), associations.len() - 1));
+    }
+    let factors = fairshare::fair_tree(&associations);
+    users.into_iter().map(|(key, i)| (key, factors[i])).collect()
+}
+
+/// Starts `job` now on the first nodes (in snapshot order) with room for it
+/// now and for its whole time limit, and gives it specific cores and GPUs.
+fn start_now(nodes: &mut [NodeState], job: &PendingJob, now: i64, duration: i64) -> Option<Vec<NodeAllocation>> {
+    let end = now.saturating_add(duration);
+    let mut chosen: Vec<(usize, Amount)> = Vec::with_capacity(job.nodes as usize);
+    for (i, state) in nodes.iter().enumerate() {
+        if chosen.len() == job.nodes as usize {
+            break;
+        }
+        if !serves(job, state.node) {
+            continue;
+        }
+        let need = need_on(job, state.node);
+        if !state.timeline.now().covers(&need) || !state.timeline.fits(now, end, &need) {
+            continue;
+        }
+        chosen.push((i, need));
+    }
+    if chosen.len() < job.nodes as usize || chosen.is_empty() {
+        return None;
+    }
+    let mut allocations = Vec::with_capacity(chosen.len());
+    for &(i, need) in &chosen {
+        let state = &nodes[i];
+        let cpus = take_free(state.node.cpus, &state.busy_cpus, need.cpus)?;
+        let gpus = take_free(state.node.gpus, &state.busy_gpus, need.gpus)?;
+        allocations.push(NodeAllocation {
+            node: state.node.id,
+            node_name: state.node.name.clone(),
+            cpus,
+            memory_mb: need.memory_mb,
+            gpus,
+        });
+    }
+    for (&(i, need), allocation) in chosen.iter().zip(&allocations) {
+        let state = &mut nodes[i];
+        state.busy_cpus.extend(&allocation.cpus);
+        state.busy_gpus.extend(&allocation.gpus);
+        state.timeline.take(now, end, &need);
+    }
+    Some(allocations)
+}
+
+/// Reserves the earliest start at which `job.nodes` nodes have room for the
+/// whole time limit; returns that start.
+fn reserve(nodes: &mut [NodeState], job: &PendingJob, duration: i64) -> Option<i64> {
+    let k = job.nodes as usize;
+    if k == 0 {
+        return None;
+    }
+    // Each serving node's own earliest start; the k-th smallest is a lower
+    // bound for the job, and usually its start.
+    let mut earliest: Vec<(i64, usize, Amount)> = Vec::new();
+    for (i, state) in nodes.iter().enumerate() {
+        if !serves(job, state.node) {
+            continue;
+        }
+        let need = need_on(job, state.node);
+        if let Some(at) = state.timeline.earliest(duration, &need) {
+            earliest.push((at, i, need));
+        }
+    }
+    if earliest.len() < k {
+        return None;
+    }
+    // Nodes are chosen at a time as a start at that time would choose them
+    // (the first that fit, in node order), so that the job starts where it
+    // was reserved and the reservations behind it stay valid.
+    let mut starts: Vec<i64> = earliest.iter().map(|e| e.0).collect();
+    starts.sort_unstable();
+    let lower = starts[k - 1];
+    let mut times: Vec<i64> = earliest
+        .iter()
+        .flat_map(|&(_, i, _)| nodes[i].timeline.steps.iter().map(|s| s.0))
+        .filter(|&t| t >= lower)
+        .collect();
+    times.sort_unstable();
+    times.dedup();
+    for at in times {
+        let end = at.saturating_add(duration);
+        let chosen: Vec<(usize, Amount)> = earliest
+            .iter()
+            .filter(|&&(e, i, need)| e <= at && nodes[i].timeline.fits(at, end, &need))
+            .map(|&(_, i, need)| (i, need))
+            .take(k)
+            .collect();
+        if chosen.len() == k {
+            for (i, need) in chosen {
+                nodes[i].timeline.take(at, end, &need);
+            }
+            return Some(at);
+        }
+    }
+    None
+}
+
+/// What projects and users have running, for their limits.
+struct Usage {
+    jobs: HashMap<Scope, u64>,
+    cpus: HashMap<Scope, u64>,
+    gpus: HashMap<Scope, u64>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+enum Scope {
+    Project(i64),
+    User(i64),
+}
+
+impl Usage {
+    fn new(snapshot: &Snapshot) -> Usage {
+        let mut usage = Usage { jobs: HashMap::new(), cpus: HashMap::new(), gpus: HashMap::new() };
+        if snapshot.limits.is_empty() {
+            return usage;
+        }
+        for job in &snapshot.running {
+            usage.count(job.project, job.user, &job.allocations);
+        }
+        usage
+    }
+
+    fn count(&mut self, project: i64, user: i64, allocations: &[NodeAllocation]) {
+        let cpus: u64 = allocations.iter().map(|a| a.cpus.len() as u64).sum();
+        let gpus: u64 = allocations.iter().map(|a| a.gpus.len() as u64).sum();
+        for scope in [Scope::Project(project), Scope::User(user)] {
+            *self.jobs.entry(scope).or_insert(0) += 1;
+            *self.cpus.entry(scope).or_insert(0) += cpus;
+            *self.gpus.entry(scope).or_insert(0) += gpus;
+        }
+    }
+
+    fn add(&mut self, job: &PendingJob, allocations: &[NodeAllocation]) {
+        self.count(job.project, job.user, allocations);
+    }
+
+    /// The first limit `job` would go over if it started now.
+    fn over_limit(&self, snapshot: &Snapshot, job: &PendingJob) -> Option<PendingReason> {
+        if snapshot.limits.is_empty() {
+            return None;
+        }
+        let cpus = u64::from(job.nodes) * u64::from(job.cpus_per_node);
+        let gpus = u64::from(job.nodes) * u64::from(job.gpus_per_node);
+        for limit in &snapshot.limits {
+            let (scope, reasons) = match limit.scope {
+                crate::LimitScope::Project(p) if p == job.project => (
+                    Scope::Project(p),
+                    [PendingReason::AssocGrpJobsLimit, PendingReason::AssocGrpCpuLimit, PendingReason::AssocGrpGRES],
+                ),
+                crate::LimitScope::User(u) if u == job.user => (
+                    Scope::User(u),
+                    [
+                        PendingReason::QOSMaxJobsPerUserLimit,
+                        PendingReason::QOSMaxCpuPerUserLimit,
+                        PendingReason::QOSMaxGRESPerUser,
+                    ],
+                ),
+                _ => continue,
+            };
+            let used = |map: &HashMap<Scope, u64>| map.get(&scope).copied().unwrap_or(0);
+            if limit.max_running_jobs.is_some_and(|max| used(&self.jobs) + 1 > max) {
+                return Some(reasons[0]);
+            }
+            if limit.max_cpus.is_some_and(|max| used(&self.cpus) + cpus > max) {
+                return Some(reasons[1]);
+            }
+            if limit.max_gpus.is_some_and(|max| used(&self.gpus) + gpus > max) {
+                return Some(reasons[2]);
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeline_gives_back_at_time_limits_and_never_now_for_overdue_jobs() {
+        let free = Amount { cpus: 2, memory_mb: 100, gpus: 0 };
+        let four = Amount { cpus: 4, memory_mb: 100, gpus: 1 };
+        let mut timeline = Timeline::new(10, free, vec![(50, four), (5, four)]);
+        assert_eq!(timeline.steps[1].0, 11, "an overdue job frees nothing now");
+        let need = Amount { cpus: 6, memory_mb: 200, gpus: 1 };
+        assert_eq!(timeline.earliest(100, &need), Some(11));
+        timeline.take(11, 111, &need);
+        assert!(!timeline.fits(50, 60, &Amount { cpus: 5, memory_mb: 0, gpus: 0 }));
+        assert!(timeline.fits(111, 200, &Amount { cpus: 10, memory_mb: 300, gpus: 2 }));
+    }
+}

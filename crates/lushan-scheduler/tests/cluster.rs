@@ -1,0 +1,234 @@
+//! Property tests of the cluster planner on random clusters and queues,
+//! replayed with a clock that jumps from one job end to the next (every job
+//! runs exactly its time limit, or less where a test says so).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use lushan_scheduler::pool::Backfill;
+use lushan_scheduler::priority::{Order, Weights};
+use lushan_scheduler::{Constraint, Node, PendingJob, Policy, RunningJob, Snapshot, fits_empty, schedule};
+use proptest::prelude::*;
+
+const FEATURES: [&str; 2] = ["a", "b"];
+
+fn cluster() -> impl Strategy<Value = Vec<Node>> {
+    prop::collection::vec((1u32..9, 1u64..5, 0u32..3, 1u8..4, 0u8..4), 1..7).prop_map(|nodes| {
+        nodes
+            .into_iter()
+            .enumerate()
+            .map(|(i, (cpus, memory_gb, gpus, partitions, features))| Node {
+                id: i as i64 + 1,
+                name: format!("n{}", i + 1),
+                // Bit 0: partition 1, bit 1: partition 2 (some nodes in both).
+                partitions: [1, 2].into_iter().filter(|p| partitions & (1 << (p - 1)) != 0).collect(),
+                cpus,
+                memory_mb: memory_gb * 1000,
+                gpus,
+                features: FEATURES
+                    .iter()
+                    .enumerate()
+                    .filter(|(b, _)| features & (1 << b) != 0)
+                    .map(|(_, f)| f.to_string())
+                    .collect(),
+                busy_cpus: vec![],
+                busy_memory_mb: 0,
+                busy_gpus: vec![],
+            })
+            .collect()
+    })
+}
+
+fn queue() -> impl Strategy<Value = Vec<PendingJob>> {
+    let job = (1u32..3, 1u32..9, 0u64..4, 0u32..3, 1i64..50, 0i64..40, 0u8..12, 1i64..3, 1i64..4);
+    prop::collection::vec(job, 0..30).prop_map(|jobs| {
+        jobs.into_iter()
+            .enumerate()
+            .map(|(i, (nodes, cpus, memory_gb, gpus, time, submit, flags, partition, user))| PendingJob {
+                id: i as i64 + 1,
+                partition,
+                nodes,
+                cpus_per_node: cpus,
+                // 0: the whole node's memory.
+                memory_per_node_mb: memory_gb * 700,
+                gpus_per_node: gpus,
+                exclusive: flags == 0,
+                held: false,
+                array: None,
+                submit,
+                time_limit: time * 10,
+                tenant: user % 2,
+                project: user,
+                user,
+                constraint: match flags {
+                    1 => Some(Constraint::parse("a").unwrap()),
+                    2 => Some(Constraint::parse("a|b").unwrap()),
+                    3 => Some(Constraint::parse("a&b").unwrap()),
+                    _ => None,
+                },
+            })
+            .collect()
+    })
+}
+
+fn policies() -> Vec<Policy> {
+    let mut out = Vec::new();
+    for order in [Order::Fcfs, Order::Multifactor(Weights { max_age: 500, ..Weights::default() })] {
+        for backfill in [
+            Backfill::None,
+            Backfill::Easy,
+            Backfill::Conservative { depth: 3 },
+            Backfill::Conservative { depth: usize::MAX },
+        ] {
+            out.push(Policy { order, backfill });
+        }
+    }
+    out
+}
+
+/// What happened in a replay.
+#[derive(Default, Debug)]
+struct Replay {
+    starts: BTreeMap<i64, i64>,
+    /// Every estimate each job got, in pass order.
+    estimates: BTreeMap<i64, Vec<i64>>,
+}
+
+/// Replays `queue` on `nodes` from time 0 with no further submissions. A
+/// job runs `runtime(job)`; the clock moves to the next end after each pass.
+/// Checks after every pass that no node is over-allocated.
+fn replay(
+    nodes: &[Node],
+    queue: &[PendingJob],
+    policy: &Policy,
+    runtime: &dyn Fn(&PendingJob) -> i64,
+) -> Result<Replay, String> {
+    let mut snapshot = Snapshot { nodes: nodes.to_vec(), pending: queue.to_vec(), ..Snapshot::default() };
+    // (real end, job id) of each running job, beside the snapshot's entry.
+    let mut ends: Vec<(i64, i64)> = Vec::new();
+    let mut out = Replay::default();
+    for _ in 0..10_000 {
+        let plan = schedule(policy, &snapshot);
+        if plan != schedule(policy, &snapshot) {
+            return Err("the same snapshot gave two plans".into());
+        }
+        for &(job, at) in &plan.estimates {
+            if at < snapshot.now {
+                return Err(format!("job {job} expected at {at}, before now ({})", snapshot.now));
+            }
+            out.estimates.entry(job).or_default().push(at);
+        }
+        for start in &plan.starts {
+            let Some(index) = snapshot.pending.iter().position(|j| j.id == start.job) else {
+                return Err(format!("job {} started but was not pending", start.job));
+            };
+            let job = snapshot.pending.remove(index);
+            if start.allocations.len() != job.nodes as usize {
+                return Err(format!("job {} got {} nodes of {}", job.id, start.allocations.len(), job.nodes));
+            }
+            let mut seen = BTreeSet::new();
+            for allocation in &start.allocations {
+                if !seen.insert(allocation.node) {
+                    return Err(format!("job {} got node {} twice", job.id, allocation.node));
+                }
+                let node = snapshot.nodes.iter_mut().find(|n| n.id == allocation.node).unwrap();
+                if !node.partitions.contains(&job.partition)
+                    || job.constraint.as_ref().is_some_and(|c| !c.matches(&node.features))
+                {
+                    return Err(format!("job {} on node {} outside its partition or constraint", job.id, node.name));
+                }
+                if job.exclusive
+                    && (!node.busy_cpus.is_empty() || node.busy_memory_mb > 0 || !node.busy_gpus.is_empty())
+                {
+                    return Err(format!("exclusive job {} shares node {}", job.id, node.name));
+                }
+                for &cpu in &allocation.cpus {
+                    if cpu >= node.cpus || node.busy_cpus.contains(&cpu) {
+                        return Err(format!("job {} got cpu {cpu} of {} twice or out of range", job.id, node.name));
+                    }
+                    node.busy_cpus.push(cpu);
+                }
+                for &gpu in &allocation.gpus {
+                    if gpu >= node.gpus || node.busy_gpus.contains(&gpu) {
+                        return Err(format!("job {} got gpu {gpu} of {} twice or out of range", job.id, node.name));
+                    }
+                    node.busy_gpus.push(gpu);
+                }
+                node.busy_memory_mb += allocation.memory_mb;
+                if node.busy_memory_mb > node.memory_mb {
+                    return Err(format!(
+                        "node {} gives out {} MB of {}",
+                        node.name, node.busy_memory_mb, node.memory_mb
+                    ));
+                }
+            }
+            out.starts.insert(job.id, snapshot.now);
+            ends.push((snapshot.now + runtime(&job), job.id));
+            snapshot.running.push(RunningJob {
+                allocations: start.allocations.clone(),
+                exclusive: job.exclusive,
+                ends_at: snapshot.now + job.time_limit,
+                project: job.project,
+                user: job.user,
+            });
+        }
+        // Next event: the earliest end.
+        let Some(&(next, _)) = ends.iter().min() else { break };
+        snapshot.now = next;
+        while let Some(i) = ends.iter().position(|e| e.0 <= snapshot.now) {
+            ends.remove(i);
+            let running = snapshot.running.remove(i);
+            for allocation in &running.allocations {
+                let node = snapshot.nodes.iter_mut().find(|n| n.id == allocation.node).unwrap();
+                node.busy_cpus.retain(|c| !allocation.cpus.contains(c));
+                node.busy_gpus.retain(|g| !allocation.gpus.contains(g));
+                node.busy_memory_mb -= allocation.memory_mb;
+            }
+        }
+    }
+    Ok(out)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// Nothing over-allocated, deterministic, and every job that fits the
+    /// empty cluster starts, whatever the runtimes.
+    #[test]
+    fn every_job_that_fits_starts_and_no_node_is_over_allocated(
+        nodes in cluster(),
+        queue in queue(),
+        early in prop::collection::vec(0i64..100, 30),
+    ) {
+        for policy in policies() {
+            // Some jobs end well before their time limits.
+            let runtime = |job: &PendingJob| (job.time_limit * early[(job.id as usize) % early.len()] / 100).max(1);
+            let replay = replay(&nodes, &queue, &policy, &runtime).map_err(|e| TestCaseError::fail(format!("{policy:?}: {e}")))?;
+            for job in &queue {
+                prop_assert_eq!(
+                    replay.starts.contains_key(&job.id),
+                    fits_empty(job, &nodes),
+                    "{:?}: job {} fits the empty cluster but never started, or started but never fits", policy, job.id
+                );
+            }
+        }
+    }
+
+    /// With runtimes equal to time limits, backfilling never delays a
+    /// reservation: each job's expected start only moves earlier, and it
+    /// starts no later than its last one.
+    #[test]
+    fn backfilling_never_delays_a_reservation(nodes in cluster(), queue in queue()) {
+        for backfill in [Backfill::Easy, Backfill::Conservative { depth: 3 }, Backfill::Conservative { depth: usize::MAX }] {
+            let policy = Policy { order: Order::Fcfs, backfill };
+            let replay = replay(&nodes, &queue, &policy, &|job| job.time_limit)
+                .map_err(|e| TestCaseError::fail(format!("{policy:?}: {e}")))?;
+            for (job, estimates) in &replay.estimates {
+                for pair in estimates.windows(2) {
+                    prop_assert!(pair[1] <= pair[0], "{:?}: job {} expected at {:?} over the passes", backfill, job, estimates);
+                }
+                let start = replay.starts.get(job).copied().unwrap_or(i64::MAX);
+                prop_assert!(start <= *estimates.last().unwrap(), "{:?}: job {} expected at {:?}, started at {}", backfill, job, estimates, start);
+            }
+        }
+    }
+}
