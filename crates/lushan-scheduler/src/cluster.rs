@@ -38,6 +38,7 @@ use lushan_model::PendingReason;
 use crate::fairshare::{self, Association};
 use crate::pool::Backfill;
 use crate::priority::{self, Factors, Order};
+use crate::timeline::{Resources, Timeline};
 use crate::{Node, NodeAllocation, PendingJob, Plan, Snapshot, Start, take_free};
 
 /// How a site schedules.
@@ -63,7 +64,7 @@ struct Amount {
     gpus: u32,
 }
 
-impl Amount {
+impl Resources for Amount {
     fn covers(&self, need: &Amount) -> bool {
         self.cpus >= need.cpus && self.memory_mb >= need.memory_mb && self.gpus >= need.gpus
     }
@@ -83,7 +84,9 @@ impl Amount {
             gpus: self.gpus.saturating_add(other.gpus),
         }
     }
+}
 
+impl Amount {
     fn of(allocation: &NodeAllocation) -> Amount {
         Amount {
             cpus: u32::try_from(allocation.cpus.len()).unwrap_or(u32::MAX),
@@ -93,86 +96,12 @@ impl Amount {
     }
 }
 
-/// A node's free resources over time: a step function, `steps[i] = (from,
-/// free)` holding from `from` until the next step. The first step is `now`.
-#[derive(Clone, Debug)]
-struct Timeline {
-    steps: Vec<(i64, Amount)>,
-}
-
-impl Timeline {
-    /// `releases`: what running jobs give back, and when. A job still
-    /// running past its time limit gives its resources back no earlier than
-    /// `now + 1`: it may end any moment, but they are not free now.
-    fn new(now: i64, free: Amount, mut releases: Vec<(i64, Amount)>) -> Timeline {
-        releases.sort_by_key(|r| r.0);
-        let mut steps = vec![(now, free)];
-        let mut current = free;
-        for (end, amount) in releases {
-            current = current.plus(&amount);
-            let at = end.max(now.saturating_add(1));
-            match steps.last_mut() {
-                Some(last) if last.0 == at => last.1 = current,
-                _ => steps.push((at, current)),
-            }
-        }
-        Timeline { steps }
-    }
-
-    fn now(&self) -> Amount {
-        self.steps[0].1
-    }
-
-    /// Whether `need` is free over `[start, end)`.
-    fn fits(&self, start: i64, end: i64, need: &Amount) -> bool {
-        let first = self.index_at(start);
-        self.steps[first..].iter().take_while(|s| s.0 < end).all(|s| s.1.covers(need))
-    }
-
-    /// The earliest step from which `need` is free for `duration`.
-    fn earliest(&self, duration: i64, need: &Amount) -> Option<i64> {
-        let mut candidate = 0;
-        while candidate < self.steps.len() {
-            let start = self.steps[candidate].0;
-            let end = start.saturating_add(duration);
-            match self.steps[candidate..].iter().take_while(|s| s.0 < end).position(|s| !s.1.covers(need)) {
-                None => return Some(start),
-                Some(offset) => candidate += offset + 1,
-            }
-        }
-        None
-    }
-
-    /// Takes `need` over `[start, end)` (it must be free).
-    fn take(&mut self, start: i64, end: i64, need: &Amount) {
-        let first = self.split(start);
-        let last = self.split(end);
-        for step in &mut self.steps[first..last] {
-            step.1 = step.1.minus(need);
-        }
-    }
-
-    fn index_at(&self, time: i64) -> usize {
-        self.steps.partition_point(|s| s.0 <= time).saturating_sub(1)
-    }
-
-    fn split(&mut self, time: i64) -> usize {
-        let index = self.index_at(time);
-        if self.steps[index].0 == time || time < self.steps[0].0 {
-            return index;
-        }
-        let free = self.steps[index].1;
-        self.steps.insert(index + 1, (time, free));
-        index + 1
-    }
-}
-
 /// A node during a pass: the ids in use now, and its timeline.
 struct NodeState<'a> {
     node: &'a Node,
     busy_cpus: Vec<u32>,
     busy_gpus: Vec<u32>,
-    timeline: Timeline,
+    timeline: Timeline<Amount>,
 }
 
 /// What a job needs on one node.
@@ -244,7 +173,8 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
         .nodes
         .iter()
         .zip(releases)
-        .map(|(node, releases)| {
+        .map(|(node, mut releases)| {
+            releases.sort_by_key(|r| r.0);
             let busy = Amount {
                 cpus: u32::try_from(node.busy_cpus.len()).unwrap_or(u32::MAX),
                 memory_mb: node.busy_memory_mb,
@@ -478,11 +408,8 @@ fn reserve(nodes: &mut [NodeState], job: &PendingJob, duration: i64) -> Option<i
     let mut starts: Vec<i64> = earliest.iter().map(|e| e.0).collect();
     starts.sort_unstable();
     let lower = starts[k - 1];
-    let mut times: Vec<i64> = earliest
-        .iter()
-        .flat_map(|&(_, i, _)| nodes[i].timeline.steps.iter().map(|s| s.0))
-        .filter(|&t| t >= lower)
-        .collect();
+    let mut times: Vec<i64> =
+        earliest.iter().flat_map(|&(_, i, _)| nodes[i].timeline.changes()).filter(|&t| t >= lower).collect();
     times.sort_unstable();
     times.dedup();
     for at in times {
@@ -577,23 +504,5 @@ impl Usage {
             }
         }
         None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_timeline_gives_back_at_time_limits_and_never_now_for_overdue_jobs() {
-        let free = Amount { cpus: 2, memory_mb: 100, gpus: 0 };
-        let four = Amount { cpus: 4, memory_mb: 100, gpus: 1 };
-        let mut timeline = Timeline::new(10, free, vec![(50, four), (5, four)]);
-        assert_eq!(timeline.steps[1].0, 11, "an overdue job frees nothing now");
-        let need = Amount { cpus: 6, memory_mb: 200, gpus: 1 };
-        assert_eq!(timeline.earliest(100, &need), Some(11));
-        timeline.take(11, 111, &need);
-        assert!(!timeline.fits(50, 60, &Amount { cpus: 5, memory_mb: 0, gpus: 0 }));
-        assert!(timeline.fits(111, 200, &Amount { cpus: 10, memory_mb: 300, gpus: 2 }));
     }
 }

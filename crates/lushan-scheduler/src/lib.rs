@@ -19,6 +19,7 @@ pub mod dependency;
 pub mod fairshare;
 pub mod pool;
 pub mod priority;
+pub mod timeline;
 
 pub use cluster::Policy;
 

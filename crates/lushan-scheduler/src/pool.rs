@@ -29,6 +29,8 @@
 //! by EASY or conservative backfilling delays the reservation of a job ahead
 //! of it; the same input gives the same output.
 
+use crate::timeline::Timeline;
+
 /// A waiting job as the pool planner sees it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Waiting {
@@ -156,7 +158,7 @@ pub fn pass(
             }
         }
         Backfill::Conservative { depth } => {
-            let mut profile = Profile::new(now, free, running);
+            let mut profile = Profile::new(now, free, running.iter().copied());
             let mut reserved = 0usize;
             let mut indices: Vec<usize> = (head..queue.len()).collect();
             if order != BackfillOrder::Queue {
@@ -169,14 +171,15 @@ pub fn pass(
                 if reserved >= depth {
                     // Past the reservation depth a job may still start now if
                     // it delays no reservation, but gets none of its own.
-                    if profile.fits(now, job.procs, job.estimate) {
-                        profile.take(now, job.procs, job.estimate);
+                    let end = now.saturating_add(job.estimate.max(1));
+                    if profile.fits(now, end, &job.procs) {
+                        profile.take(now, end, &job.procs);
                         result.started.push(index);
                     }
                     continue;
                 }
-                let Some(start) = profile.earliest(job.procs, job.estimate) else { continue };
-                profile.take(start, job.procs, job.estimate);
+                let Some(start) = profile.earliest(job.estimate, &job.procs) else { continue };
+                profile.take(start, start.saturating_add(job.estimate.max(1)), &job.procs);
                 if start == now {
                     result.started.push(index);
                 } else {
@@ -254,81 +257,8 @@ fn simplified_shadow(free: u64, procs: u64, running: &[(i64, u64)], now: i64) ->
     shadow
 }
 
-/// Free processors over time: a step function, `steps[i] = (from, free)`
-/// holding from `from` until the next step.
-#[derive(Clone, Debug)]
-pub struct Profile {
-    steps: Vec<(i64, u64)>,
-}
-
-impl Profile {
-    /// The profile at `now` if no job starts: running jobs free their
-    /// processors at their expected ends. A job still running at or past its
-    /// expected end is overdue: it may end any moment, but its processors are
-    /// not free now, so they count from the next second (counting them now
-    /// started jobs on processors that were still in use).
-    pub fn new(now: i64, free: u64, running: &[(i64, u64)]) -> Profile {
-        let mut steps = vec![(now, free)];
-        let mut current = free;
-        for &(end, freed) in running {
-            current += freed;
-            let at = end.max(now.saturating_add(1));
-            match steps.last_mut() {
-                Some(last) if last.0 == at => last.1 = current,
-                _ => steps.push((at, current)),
-            }
-        }
-        Profile { steps }
-    }
-
-    /// Whether `procs` are free from `start` for `duration` seconds.
-    pub fn fits(&self, start: i64, procs: u64, duration: i64) -> bool {
-        let end = start.saturating_add(duration.max(1));
-        let first = self.index_at(start);
-        self.steps[first..].iter().take_while(|s| s.0 < end).all(|s| s.1 >= procs)
-    }
-
-    /// The earliest step at which `procs` are free for `duration` seconds.
-    pub fn earliest(&self, procs: u64, duration: i64) -> Option<i64> {
-        let duration = duration.max(1);
-        let mut candidate = 0;
-        while candidate < self.steps.len() {
-            let start = self.steps[candidate].0;
-            let end = start.saturating_add(duration);
-            match self.steps[candidate..].iter().take_while(|s| s.0 < end).position(|s| s.1 < procs) {
-                None => return Some(start),
-                Some(offset) => candidate += offset + 1,
-            }
-        }
-        None
-    }
-
-    /// Takes `procs` from `start` for `duration` seconds (they must be free).
-    pub fn take(&mut self, start: i64, procs: u64, duration: i64) {
-        let end = start.saturating_add(duration.max(1));
-        let first = self.split(start);
-        let last = self.split(end);
-        for step in &mut self.steps[first..last] {
-            step.1 -= procs;
-        }
-    }
-
-    /// The index of the step in force at `time`.
-    fn index_at(&self, time: i64) -> usize {
-        self.steps.partition_point(|s| s.0 <= time).saturating_sub(1)
-    }
-
-    /// Makes `time` a step boundary and returns its index.
-    fn split(&mut self, time: i64) -> usize {
-        let index = self.index_at(time);
-        if self.steps[index].0 == time || time < self.steps[0].0 {
-            return index;
-        }
-        let free = self.steps[index].1;
-        self.steps.insert(index + 1, (time, free));
-        index + 1
-    }
-}
+/// Free processors over time.
+pub type Profile = Timeline<u64>;
 
 #[cfg(test)]
 mod tests {
@@ -418,17 +348,5 @@ mod tests {
         let easy = pass(100, 5, &queue, &running, Backfill::Easy, BackfillOrder::Queue, None);
         assert_eq!(easy.started, Vec::<usize>::new());
         assert_eq!(easy.reservation, Some((0, 100)));
-    }
-
-    #[test]
-    fn profile_finds_the_earliest_window_and_takes_it() {
-        let mut profile = Profile::new(0, 2, &[(10, 2), (20, 4)]);
-        assert_eq!(profile.earliest(4, 5), Some(10));
-        assert_eq!(profile.earliest(8, 5), Some(20));
-        assert_eq!(profile.earliest(9, 5), None);
-        profile.take(10, 4, 5);
-        assert!(!profile.fits(12, 1, 1));
-        assert!(profile.fits(15, 4, 5));
-        assert_eq!(profile.earliest(3, 100), Some(15));
     }
 }
