@@ -39,7 +39,7 @@ use crate::fairshare::{self, Association};
 use crate::pool::Backfill;
 use crate::priority::{self, Factors, Order};
 use crate::timeline::{Resources, Timeline};
-use crate::{Node, NodeAllocation, PendingJob, Plan, Snapshot, Start, take_free};
+use crate::{Limit, LimitScope, Node, NodeAllocation, PendingJob, Plan, Snapshot, Start, take_free};
 
 /// How a site schedules.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -195,7 +195,7 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
         Backfill::Easy | Backfill::Simplified => 1,
         Backfill::Conservative { depth } => depth,
     };
-    let mut usage = Usage::new(snapshot);
+    let mut in_use = InUse::new(snapshot);
     let mut plan = Plan::default();
     let mut array_running: BTreeMap<i64, u32> = snapshot.array_running.iter().copied().collect();
     let mut blocked: BTreeSet<i64> = BTreeSet::new();
@@ -219,7 +219,7 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
             plan.pending.push((job.id, PendingReason::JobArrayTaskLimit));
             continue;
         }
-        if let Some(reason) = usage.over_limit(snapshot, job) {
+        if let Some(reason) = in_use.over_limit(job) {
             plan.pending.push((job.id, reason));
             continue;
         }
@@ -230,8 +230,15 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
         let shape = Shape::of(job);
         // A job no set of nodes can ever serve (nodes or features changed
         // since it was submitted) waits without holding anything back.
-        let possible = *possible.entry(shape.clone()).or_insert_with(|| crate::fits_empty(job, &snapshot.nodes));
-        if !possible {
+        let serveable = match possible.get(&shape) {
+            Some(&known) => known,
+            None => {
+                let known = crate::fits_empty(job, &snapshot.nodes);
+                possible.insert(shape.clone(), known);
+                known
+            }
+        };
+        if !serveable {
             plan.pending.push((job.id, PendingReason::BadConstraints));
             continue;
         }
@@ -242,7 +249,7 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
                 if let Some((array, _)) = job.array {
                     *array_running.entry(array).or_insert(0) += 1;
                 }
-                usage.add(job, &allocations);
+                in_use.count(job.project, job.user, &allocations);
                 plan.starts.push(Start { job: job.id, allocations });
                 continue;
             }
@@ -430,76 +437,85 @@ fn reserve(nodes: &mut [NodeState], job: &PendingJob, duration: i64) -> Option<i
     None
 }
 
-/// What projects and users have running, for their limits.
-struct Usage {
-    jobs: HashMap<Scope, u64>,
-    cpus: HashMap<Scope, u64>,
-    gpus: HashMap<Scope, u64>,
+/// What each project and user has running, and the limits on them, indexed
+/// by whom they limit: a pass looks a job's limits up instead of scanning
+/// them all for every job.
+struct InUse<'a> {
+    /// The limits on each scope, with their place in the snapshot (a job
+    /// over several limits waits for the first).
+    limits: HashMap<LimitScope, Vec<(usize, &'a Limit)>>,
+    running: HashMap<LimitScope, Running>,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-enum Scope {
-    Project(i64),
-    User(i64),
+/// Counts of a scope's running jobs.
+#[derive(Clone, Copy, Default)]
+struct Running {
+    jobs: u64,
+    cpus: u64,
+    gpus: u64,
 }
 
-impl Usage {
-    fn new(snapshot: &Snapshot) -> Usage {
-        let mut usage = Usage { jobs: HashMap::new(), cpus: HashMap::new(), gpus: HashMap::new() };
-        if snapshot.limits.is_empty() {
-            return usage;
+impl<'a> InUse<'a> {
+    fn new(snapshot: &'a Snapshot) -> InUse<'a> {
+        let mut in_use = InUse { limits: HashMap::new(), running: HashMap::new() };
+        for (index, limit) in snapshot.limits.iter().enumerate() {
+            in_use.limits.entry(limit.scope).or_default().push((index, limit));
         }
-        for job in &snapshot.running {
-            usage.count(job.project, job.user, &job.allocations);
+        if !in_use.limits.is_empty() {
+            for job in &snapshot.running {
+                in_use.count(job.project, job.user, &job.allocations);
+            }
         }
-        usage
+        in_use
     }
 
+    /// Counts a job that runs, or has just been started, against its
+    /// project and user.
     fn count(&mut self, project: i64, user: i64, allocations: &[NodeAllocation]) {
+        if self.limits.is_empty() {
+            return;
+        }
         let cpus: u64 = allocations.iter().map(|a| a.cpus.len() as u64).sum();
         let gpus: u64 = allocations.iter().map(|a| a.gpus.len() as u64).sum();
-        for scope in [Scope::Project(project), Scope::User(user)] {
-            *self.jobs.entry(scope).or_insert(0) += 1;
-            *self.cpus.entry(scope).or_insert(0) += cpus;
-            *self.gpus.entry(scope).or_insert(0) += gpus;
+        for scope in [LimitScope::Project(project), LimitScope::User(user)] {
+            let running = self.running.entry(scope).or_default();
+            running.jobs += 1;
+            running.cpus += cpus;
+            running.gpus += gpus;
         }
-    }
-
-    fn add(&mut self, job: &PendingJob, allocations: &[NodeAllocation]) {
-        self.count(job.project, job.user, allocations);
     }
 
     /// The first limit `job` would go over if it started now.
-    fn over_limit(&self, snapshot: &Snapshot, job: &PendingJob) -> Option<PendingReason> {
-        if snapshot.limits.is_empty() {
+    fn over_limit(&self, job: &PendingJob) -> Option<PendingReason> {
+        if self.limits.is_empty() {
             return None;
         }
+        let none = Vec::new();
+        let on = |scope| self.limits.get(&scope).unwrap_or(&none);
+        let (project, user) = (LimitScope::Project(job.project), LimitScope::User(job.user));
+        let mut applying: Vec<&(usize, &Limit)> = on(project).iter().chain(on(user)).collect();
+        applying.sort_by_key(|(index, _)| *index);
         let cpus = u64::from(job.nodes) * u64::from(job.cpus_per_node);
         let gpus = u64::from(job.nodes) * u64::from(job.gpus_per_node);
-        for limit in &snapshot.limits {
-            let (scope, reasons) = match limit.scope {
-                crate::LimitScope::Project(p) if p == job.project => (
-                    Scope::Project(p),
-                    [PendingReason::AssocGrpJobsLimit, PendingReason::AssocGrpCpuLimit, PendingReason::AssocGrpGRES],
-                ),
-                crate::LimitScope::User(u) if u == job.user => (
-                    Scope::User(u),
-                    [
-                        PendingReason::QOSMaxJobsPerUserLimit,
-                        PendingReason::QOSMaxCpuPerUserLimit,
-                        PendingReason::QOSMaxGRESPerUser,
-                    ],
-                ),
-                _ => continue,
+        for (_, limit) in applying {
+            let reasons = match limit.scope {
+                LimitScope::Project(_) => {
+                    [PendingReason::AssocGrpJobsLimit, PendingReason::AssocGrpCpuLimit, PendingReason::AssocGrpGRES]
+                }
+                LimitScope::User(_) => [
+                    PendingReason::QOSMaxJobsPerUserLimit,
+                    PendingReason::QOSMaxCpuPerUserLimit,
+                    PendingReason::QOSMaxGRESPerUser,
+                ],
             };
-            let used = |map: &HashMap<Scope, u64>| map.get(&scope).copied().unwrap_or(0);
-            if limit.max_running_jobs.is_some_and(|max| used(&self.jobs) + 1 > max) {
+            let used = self.running.get(&limit.scope).copied().unwrap_or_default();
+            if limit.max_running_jobs.is_some_and(|max| used.jobs + 1 > max) {
                 return Some(reasons[0]);
             }
-            if limit.max_cpus.is_some_and(|max| used(&self.cpus) + cpus > max) {
+            if limit.max_cpus.is_some_and(|max| used.cpus + cpus > max) {
                 return Some(reasons[1]);
             }
-            if limit.max_gpus.is_some_and(|max| used(&self.gpus) + gpus > max) {
+            if limit.max_gpus.is_some_and(|max| used.gpus + gpus > max) {
                 return Some(reasons[2]);
             }
         }

@@ -87,7 +87,7 @@ pub struct Usage {
 }
 
 /// Whose running jobs a [`Limit`] counts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LimitScope {
     /// All of a project's jobs (Slurm's association `Grp*` limits).
     Project(i64),
