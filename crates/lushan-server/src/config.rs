@@ -140,8 +140,8 @@ pub enum ConfigError {
     Listen(String),
     #[error("site `{name}`: {message}")]
     Site { name: String, message: String },
-    #[error("invalid configuration file: {0}")]
-    Scheduler(String),
+    #[error("invalid configuration file {path}: {message}")]
+    Scheduler { path: PathBuf, message: String },
 }
 
 impl ServerConfig {
@@ -172,8 +172,9 @@ impl ServerConfig {
             Ok("1") => PasswordCost::InsecureFast,
             _ => PasswordCost::Standard,
         };
-        let (policy, half_life_ms) =
-            from_file.scheduler.clone().unwrap_or_default().policy().map_err(ConfigError::Scheduler)?;
+        let (policy, half_life_ms) = from_file.scheduler.clone().unwrap_or_default().policy().map_err(|message| {
+            ConfigError::Scheduler { path: file.map(Path::to_owned).unwrap_or_default(), message }
+        })?;
         Ok(ServerConfig {
             policy,
             half_life_ms,

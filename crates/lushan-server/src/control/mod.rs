@@ -238,8 +238,9 @@ impl Control {
         }
         let pending =
             self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Pending]), ..JobFilter::default() }).await?;
+        let usage = self.usage(&still_running, now_ms()).await?;
         for site in local {
-            self.schedule_site(site, &still_running, &pending).await?;
+            self.schedule_site(site, &still_running, &pending, &usage).await?;
         }
         Ok(())
     }
@@ -281,12 +282,12 @@ impl Control {
         site: &SiteRecord,
         running: &[JobRecord],
         pending: &[JobRecord],
+        usage: &[Usage],
     ) -> Result<(), StoreError> {
         let now = now_ms();
         let site_queue: Vec<&JobRecord> = pending.iter().filter(|j| j.site_id == site.id).collect();
         let (queue, mut waiting) = self.eligible(&site_queue, running, now).await?;
-        let usage = self.usage(running, now).await?;
-        let snapshot = site_snapshot(site, running, &queue, usage, now);
+        let snapshot = site_snapshot(site, running, &queue, usage.to_vec(), now);
         let plan = lushan_scheduler::schedule(&self.settings.policy, &snapshot);
         waiting.extend(plan.pending.iter().map(|(id, reason)| (JobId(*id), *reason)));
         // Write only the reasons that changed: most passes change none.
