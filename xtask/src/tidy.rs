@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Crates that must stay pure: no IO, no clock, no randomness.
-pub const PURE_CRATES: &[&str] = &["lushan-model", "lushan-sbatch", "lushan-scheduler", "lushan-sim"];
+pub const PURE_CRATES: &[&str] = &["lushan-model", "lushan-sbatch", "lushan-scheduler", "lushan-sim", "lushan-ledger"];
 
 /// Dependencies that mean IO; a pure crate must not reach them.
 const IO_CRATES: &[&str] = &["tokio", "sqlx", "axum", "hyper", "reqwest", "nix", "mio"];

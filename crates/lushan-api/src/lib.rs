@@ -416,6 +416,207 @@ pub struct JobSubmit {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 200)]
     pub idempotency_key: Option<String>,
+    /// What pays (`lushan submit --allocation`): `wallet`, or a grant's id.
+    /// By default the project's grant that covers the partition, else the
+    /// tenant's wallet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64)]
+    pub allocation: Option<String>,
+}
+
+/// What a job would cost at worst and who would pay (`submit --estimate`).
+/// Amounts are exact decimals as strings, in `unit`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobEstimate {
+    /// `wallet` or `grant`.
+    pub funding: String,
+    /// The grant's id, when a grant pays.
+    pub grant_id: Option<i64>,
+    /// Who pays, in words: `tenant jxu`, `grant 3 of project cfd-lab`.
+    pub payer: String,
+    /// `CNY` (a wallet) or `SU` (a grant's service units, core-hours).
+    pub unit: String,
+    pub site: String,
+    pub partition: String,
+    pub price: Price,
+    /// The tenant's sector discount, in percent.
+    pub discount_percent: String,
+    pub cores: i64,
+    pub gpus: i64,
+    pub memory_mb: i64,
+    pub time_limit_secs: i64,
+    /// Array tasks (each holds its own worst case), else 1.
+    pub tasks: i64,
+    /// The worst case of one job (or one task): the time limit x the resources x the price.
+    pub worst_case_per_job: String,
+    /// The whole hold a submission would place.
+    pub worst_case: String,
+    /// What the funding has available now (balance + credit limit - holds).
+    pub available: String,
+    /// Whether a submission would be accepted now.
+    pub covered: bool,
+    /// Why it costs nothing, when it does not.
+    pub free_because: Option<String>,
+}
+
+/// A tenant's money. Exact decimals in CNY, as strings.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Wallet {
+    pub tenant: String,
+    /// What the tenant owns: spendable plus held.
+    pub balance: String,
+    /// Reserved for its pending and running jobs' worst cases.
+    pub held: String,
+    /// What new jobs may still hold: balance - held + credit limit.
+    pub available: String,
+    pub credit_limit: String,
+    /// As a co-builder: its share of what guests paid for its nodes.
+    pub earnings: String,
+    /// Its sector's discount on charges, in percent.
+    pub discount_percent: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TopUp {
+    /// CNY, up to two decimals: `5000`, `12.40`.
+    #[schema(max_length = 24)]
+    pub amount: String,
+    /// The payment's reference (an invoice, a transfer); posting the same one twice is refused.
+    #[schema(min_length = 1, max_length = 100)]
+    pub reference: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Adjustment {
+    /// CNY: positive refunds, negative debits.
+    #[schema(max_length = 24)]
+    pub amount: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub reference: String,
+    /// Why; printed on the statement.
+    #[schema(min_length = 1, max_length = 500)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreditLimit {
+    /// CNY the wallet may go below zero.
+    #[schema(max_length = 24)]
+    pub credit_limit: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StatementQuery {
+    /// `YYYY-MM`, in the server's time zone (default: this month).
+    #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    #[param(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+    pub month: Option<String>,
+}
+
+/// Every movement of a tenant's balance in a month.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Statement {
+    pub tenant: String,
+    pub month: String,
+    pub from: String,
+    pub to: String,
+    pub opening_balance: String,
+    pub closing_balance: String,
+    /// Held at the end of the month for jobs not yet settled.
+    pub held_at_close: String,
+    pub lines: Vec<StatementLine>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct StatementLine {
+    pub transaction_id: i64,
+    pub time: String,
+    /// `top-up`, `settlement` (a job's charge), `adjustment`.
+    pub kind: String,
+    pub job_id: Option<i64>,
+    pub reference: String,
+    pub memo: String,
+    /// The change to the balance: negative for charges.
+    pub amount: String,
+    /// The balance after it.
+    pub balance: String,
+}
+
+/// A price in force. Rates are CNY per hour, up to six decimals.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Price {
+    pub id: i64,
+    pub site: String,
+    /// Absent: every partition of the site.
+    pub partition: Option<String>,
+    /// Absent: every QOS.
+    pub qos: Option<String>,
+    pub core_hour: String,
+    pub gpu_hour: String,
+    pub gb_hour: String,
+    /// What a GPU-hour costs a grant, in core-hours (service units).
+    pub su_per_gpu_hour: i64,
+    pub since: String,
+    pub set_by: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PriceList {
+    pub prices: Vec<Price>,
+    pub discounts: Vec<SectorDiscount>,
+    /// The co-builders' share of what guests pay for their nodes, in percent.
+    pub owner_share_percent: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SectorDiscount {
+    pub sector: Sector,
+    pub percent: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PriceSet {
+    #[schema(max_length = 64)]
+    pub site: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64)]
+    pub partition: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64)]
+    pub qos: Option<String>,
+    /// CNY per core-hour, up to six decimals.
+    #[schema(max_length = 24)]
+    pub core_hour: String,
+    #[serde(default = "zero_rate")]
+    #[schema(max_length = 24)]
+    pub gpu_hour: String,
+    #[serde(default = "zero_rate")]
+    #[schema(max_length = 24)]
+    pub gb_hour: String,
+    #[serde(default = "default_su_per_gpu_hour")]
+    #[schema(minimum = 0, maximum = 1000000)]
+    pub su_per_gpu_hour: i64,
+}
+
+fn zero_rate() -> String {
+    "0".into()
+}
+
+fn default_su_per_gpu_hour() -> i64 {
+    16
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Percent {
+    /// From 0 to 100, up to two decimals.
+    #[schema(max_length = 24)]
+    pub percent: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -556,4 +757,124 @@ pub struct JobSignal {
     /// `USR1`, `SIGUSR1` or a number from 1 to 64.
     #[schema(pattern = r"^((SIG)?(HUP|INT|QUIT|KILL|USR1|USR2|ALRM|TERM|CONT|STOP)|[1-9]|[1-5][0-9]|6[0-4])$")]
     pub signal: String,
+}
+
+/// A public-welfare allocation: requested, reviewed, decided, spent.
+/// Service units (SU) are core-hours, as exact decimals in strings.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Grant {
+    pub id: i64,
+    pub project: String,
+    pub tenant: String,
+    /// requested, approved, rejected, or expired (approved, past its last day).
+    pub state: String,
+    pub requested_core_hours: i64,
+    pub requested_gpu_hours: i64,
+    /// Absent until approved.
+    pub awarded_su: Option<String>,
+    pub used_su: String,
+    /// Held for the project's pending and running jobs.
+    pub held_su: String,
+    pub remaining_su: String,
+    /// Absent: every site.
+    pub site: Option<String>,
+    /// Absent: every partition.
+    pub partition: Option<String>,
+    /// First day, `YYYY-MM-DD`.
+    pub from: String,
+    /// Last day, `YYYY-MM-DD`.
+    pub to: String,
+    pub reason: String,
+    pub decision_reason: String,
+    pub requested_by: String,
+    pub requested_at: String,
+    pub decided_by: Option<String>,
+    pub decided_at: Option<String>,
+    /// The grant this one renews.
+    pub renews: Option<i64>,
+    pub reviews: Vec<GrantReview>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct GrantReview {
+    /// The reviewer's name for operators and reviewers; `reviewer N` for the requesters.
+    pub reviewer: String,
+    pub score: i64,
+    pub comment: String,
+    pub time: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantRequest {
+    #[schema(max_length = 64)]
+    pub project: String,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 100000000)]
+    pub core_hours: i64,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 100000000)]
+    pub gpu_hours: i64,
+    /// First day, `YYYY-MM-DD`.
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub from: String,
+    /// Last day, `YYYY-MM-DD`.
+    #[schema(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub to: String,
+    /// What the hours are for; reviewers read it.
+    #[schema(min_length = 1, max_length = 4000)]
+    pub reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64)]
+    pub site: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64)]
+    pub partition: Option<String>,
+    /// The grant this request renews.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1)]
+    pub renews: Option<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantScore {
+    /// 1 (poor) to 5 (excellent).
+    #[schema(minimum = 1, maximum = 5)]
+    pub score: i64,
+    #[serde(default)]
+    #[schema(max_length = 4000)]
+    pub comment: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantDecision {
+    /// Approve fewer core-hours than requested (default: as requested).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 100000000)]
+    pub core_hours: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 0, maximum = 100000000)]
+    pub gpu_hours: Option<i64>,
+    /// Why (required to reject); the PI reads it.
+    #[serde(default)]
+    #[schema(max_length = 4000)]
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct GrantQuery {
+    /// requested, approved or rejected.
+    pub state: Option<String>,
+    pub project: Option<String>,
+}
+
+/// `lushan balance --json`: the wallet, when the caller may see it, and
+/// the approved grants of the caller's projects in that tenant.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct BalanceView {
+    pub wallet: Option<Wallet>,
+    pub grants: Vec<Grant>,
 }

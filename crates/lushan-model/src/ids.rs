@@ -31,4 +31,6 @@ id_type!(
     NodeId,
     /// A job (each array task has its own).
     JobId,
+    /// A public-welfare grant (an allocation of service units).
+    GrantId,
 );

@@ -7,16 +7,18 @@
 mod duration;
 mod ids;
 mod job;
+mod money;
 mod name;
 mod roles;
 mod state;
 
 pub use duration::{DurationError, parse_duration_secs};
-pub use ids::{JobId, NodeId, PartitionId, ProjectId, SiteId, TenantId, TokenId, UserId};
+pub use ids::{GrantId, JobId, NodeId, PartitionId, ProjectId, SiteId, TenantId, TokenId, UserId};
 pub use job::{
     ArraySpec, BeginSpec, Dependency, DependencyCondition, Export, GpuRequest, JobRef, JobRequest, MemRequest,
     OpenMode, TimeLimit,
 };
+pub use money::{AmountError, BasisPoints, Money, Rate};
 pub use name::{Name, NameError, NameKind};
 pub use roles::{ParseEnumError, ProjectRole, Role, Sector, Status};
 pub use state::{JobState, PendingReason};

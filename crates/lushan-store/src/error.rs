@@ -12,6 +12,9 @@ pub enum StoreError {
     BadUrl { url: String },
     #[error("the database schema could not be migrated: {0}")]
     Migration(String),
+    /// A ledger rule refused the change (e.g. a hold the wallet cannot cover).
+    #[error("{0}")]
+    Ledger(lushan_ledger::LedgerError),
     #[error("the database is unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
 }

@@ -112,6 +112,10 @@ pub struct NewJob {
     pub array: Option<(Vec<u32>, Option<u32>)>,
     pub dependency: String,
     pub begin_time: Option<i64>,
+    /// How it is paid for: the hold is placed in the same transaction that
+    /// stores the job, or the job is refused. `None` only for callers that
+    /// do not bill (tests of the job machinery).
+    pub billing: Option<crate::JobBilling>,
 }
 
 /// Which jobs a listing returns.
@@ -229,6 +233,14 @@ impl Store {
             None => vec![None],
         };
         let count = i64::try_from(tasks.len()).unwrap_or(i64::MAX);
+        // Check-and-hold is atomic: the funding's row lock is held from this
+        // check to the commit that places the holds (a refused job uses no id).
+        if let Some(billing) = &new.billing
+            && let Err(err) = crate::ledger::check_holds(&mut tx, billing, count).await
+        {
+            tx.rollback().await?;
+            return Err(err);
+        }
         // One counter update for all the tasks: ids first..first+count.
         let row =
             sqlx::query("UPDATE counters SET next_value = next_value + $1 WHERE name = 'job' RETURNING next_value")
@@ -236,6 +248,7 @@ impl Store {
                 .fetch_one(&mut *tx)
                 .await?;
         let first: i64 = row.try_get::<i64, _>("next_value")? - count;
+
         let id = first;
         for (index, task) in tasks.iter().enumerate() {
             let job_id = first + index as i64;
@@ -297,6 +310,12 @@ impl Store {
                     .await?
                     .ok_or_else(|| StoreError::Corrupt("idempotency key without job".into()))?;
                 return Ok((existing, false));
+            }
+        }
+        if let Some(billing) = &new.billing {
+            for index in 0..count {
+                crate::ledger::place_job_hold(&mut tx, JobId(first + index), new.tenant_id, billing, new.submit_time)
+                    .await?;
             }
         }
         append_audit(&mut tx, &AuditEntry { target: id.to_string(), ..audit.clone() }).await?;
@@ -435,8 +454,9 @@ impl Store {
     }
 
     /// Records the end of a job that is `from` (RUNNING, or PENDING for a
-    /// cancel). Returns false if it was not in that state: a repeated or
-    /// late event changes nothing.
+    /// cancel) and settles its charge in the same transaction, so a job is
+    /// charged exactly once. Returns false if it was not in that state: a
+    /// repeated or late event changes nothing.
     pub async fn end_job(
         &self,
         id: JobId,
@@ -465,6 +485,7 @@ impl Store {
             tx.rollback().await?;
             return Ok(false);
         }
+        crate::ledger::settle_job_in(&mut tx, id, &end.nodes, end.time).await?;
         if let Some(audit) = audit {
             append_audit(&mut tx, audit).await?;
         }
@@ -535,4 +556,7 @@ pub struct JobEnd {
     pub exit_signal: Option<i64>,
     pub max_rss_kib: Option<i64>,
     pub total_cpu_ms: Option<i64>,
+    /// The nodes it held and their owners, for the charge and the owners'
+    /// shares (empty for a job that never started).
+    pub nodes: Vec<lushan_ledger::NodeShare>,
 }

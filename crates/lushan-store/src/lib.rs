@@ -11,7 +11,9 @@
 //! store never reads the clock.
 
 mod error;
+mod grants;
 mod jobs;
+mod ledger;
 mod records;
 mod sites;
 mod tenancy;
@@ -23,7 +25,9 @@ use sqlx::{Any, AnyPool, Row, Transaction};
 use std::str::FromStr;
 
 pub use error::StoreError;
+pub use grants::{GrantFilter, GrantRecord, GrantState, NewGrant, ReviewRecord};
 pub use jobs::{JobEnd, JobFilter, JobRecord, NewJob, UsageByHour};
+pub use ledger::{JobBilling, JobChargeRecord, NewPrice, PriceRecord, Statement, StatementLine, TxMeta, WalletRecord};
 pub use records::*;
 
 /// Which database the store talks to.

@@ -89,6 +89,7 @@ pub struct NodeRecord {
     pub gpus: i64,
     pub gpu_type: Option<String>,
     pub owner_tenant: String,
+    pub owner_tenant_id: TenantId,
     /// Slurm's node `Features`, what `-C/--constraint` matches.
     pub features: Vec<String>,
 }

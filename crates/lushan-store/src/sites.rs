@@ -57,6 +57,23 @@ async fn insert_site(
             .execute(&mut **tx)
             .await?;
     }
+    // A new site is priced at the default until the operator sets its own
+    // (docs/billing.md): a job is never run without a price.
+    let price_id = next_id(tx, "price").await?;
+    let price = lushan_ledger::DEFAULT_PRICE;
+    sqlx::query(
+        "INSERT INTO prices (id, site_id, partition_id, qos, core_hour_micro, gpu_hour_micro, gb_hour_micro,
+            su_per_gpu_hour, created_at, created_by) VALUES ($1, $2, NULL, '', $3, $4, $5, $6, $7, 'lushan')",
+    )
+    .bind(price_id)
+    .bind(site_id)
+    .bind(price.core_hour.0)
+    .bind(price.gpu_hour.0)
+    .bind(price.gb_hour.0)
+    .bind(price.su_per_gpu_hour)
+    .bind(site.created_at)
+    .execute(&mut **tx)
+    .await?;
     Ok(SiteId(site_id))
 }
 
@@ -132,7 +149,7 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         let node_rows = sqlx::query(
-            "SELECT n.id, n.site_id, n.name, n.cpus, n.memory_mb, n.gpus, n.gpu_type, n.features, t.name AS owner
+            "SELECT n.id, n.site_id, n.name, n.cpus, n.memory_mb, n.gpus, n.gpu_type, n.features, n.owner_tenant_id, t.name AS owner
              FROM nodes n JOIN tenants t ON t.id = n.owner_tenant_id ORDER BY n.name",
         )
         .fetch_all(&self.pool)
@@ -178,6 +195,7 @@ impl Store {
                     gpus: n.try_get("gpus")?,
                     gpu_type: n.try_get("gpu_type")?,
                     owner_tenant: n.try_get("owner")?,
+                    owner_tenant_id: TenantId(n.try_get("owner_tenant_id")?),
                     features: n
                         .try_get::<String, _>("features")?
                         .split(',')

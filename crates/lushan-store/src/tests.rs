@@ -297,6 +297,7 @@ fn new_job(
         array: array.map(|ids| (ids, Some(2))),
         dependency: String::new(),
         begin_time: None,
+        billing: None,
     }
 }
 
@@ -362,6 +363,7 @@ async fn job_states_move_only_from_the_expected_state() {
             exit_signal: Some(0),
             max_rss_kib: Some(1024),
             total_cpu_ms: Some(5),
+            nodes: vec![],
         };
         assert!(store.end_job(job.id, JobState::Running, &end, None).await.unwrap());
         let late = JobEnd { state: JobState::Failed, ..end.clone() };
@@ -388,4 +390,125 @@ async fn job_states_move_only_from_the_expected_state() {
         assert_eq!(pending.len(), 1);
     })
     .await;
+}
+
+mod ledger {
+    use super::*;
+    use lushan_ledger::{Account, Funding, LedgerError, Money, NodeShare};
+
+    fn billing(tenant: TenantId, price_id: i64, hold: i64) -> JobBilling {
+        JobBilling {
+            funding: Funding::Wallet(tenant),
+            price_id,
+            discount: lushan_ledger::BasisPoints(0),
+            hold_per_job: hold,
+            payer: "tenant jxu".into(),
+        }
+    }
+
+    async fn top_up(store: &Store, tenant: TenantId, fen: i64, reference: &str) -> bool {
+        let entry = lushan_ledger::top_up(tenant, Money(fen), reference).unwrap();
+        let meta = TxMeta { at: 5, tenant_id: Some(tenant), reference: reference.into(), ..TxMeta::default() };
+        store.post(&entry, &meta, &audit("wallet.top-up", "jxu")).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_job_is_held_at_submission_and_settled_once_at_its_end() {
+        on_every_backend(|store| async move {
+            let (alice, project, site) = job_world(&store).await;
+            let price = store.price_for(site.id, site.partitions[0].id, "normal").await.unwrap().unwrap();
+            assert_eq!(price.price, lushan_ledger::DEFAULT_PRICE, "a new site gets the default price");
+            assert!(top_up(&store, alice.tenant_id, 1_000, "INV-1").await);
+            assert!(!top_up(&store, alice.tenant_id, 1_000, "INV-1").await, "a reference is posted once");
+
+            let mut job = new_job(&alice, project, &site, None, None);
+            job.billing = Some(billing(alice.tenant_id, price.id, 400));
+            let (stored, _) = store.submit_job(&job, &audit("job.submit", "")).await.unwrap();
+            let wallet = store.wallet(alice.tenant_id).await.unwrap();
+            assert_eq!((wallet.spendable, wallet.held, wallet.balance()), (Money(600), Money(400), Money(1_000)));
+
+            // 2 cores for an hour on a node of tenant 1 (the centre): 0.20 CNY.
+            store.start_job(stored.id, 10_000, "node1", "{}").await.unwrap();
+            let centre = TenantId(1);
+            let end = JobEnd {
+                state: JobState::Completed,
+                reason: String::new(),
+                time: 10_000 + 3_600_000,
+                exit_code: Some(0),
+                exit_signal: Some(0),
+                max_rss_kib: None,
+                total_cpu_ms: None,
+                nodes: vec![NodeShare { owner: centre, cores: 2 }],
+            };
+            assert!(store.end_job(stored.id, JobState::Running, &end, None).await.unwrap());
+            assert!(!store.end_job(stored.id, JobState::Running, &end, None).await.unwrap());
+            let wallet = store.wallet(alice.tenant_id).await.unwrap();
+            assert_eq!((wallet.spendable, wallet.held), (Money(980), Money(0)));
+            let charge = store.job_charge(stored.id).await.unwrap().unwrap();
+            assert_eq!((charge.held, charge.charged, charge.core_seconds), (400, Some(20), Some(7_200)));
+
+            // A pending job cancelled costs nothing; its hold comes back.
+            let mut job = new_job(&alice, project, &site, None, None);
+            job.billing = Some(billing(alice.tenant_id, price.id, 300));
+            let (cancelled, _) = store.submit_job(&job, &audit("job.submit", "")).await.unwrap();
+            let end = JobEnd { state: JobState::Cancelled, time: 20_000_000, nodes: vec![], ..end.clone() };
+            assert!(store.end_job(cancelled.id, JobState::Pending, &end, None).await.unwrap());
+            let wallet = store.wallet(alice.tenant_id).await.unwrap();
+            assert_eq!((wallet.spendable, wallet.held), (Money(980), Money(0)));
+
+            let statement = store.statement(alice.tenant_id, 0, i64::MAX).await.unwrap();
+            let lines: Vec<(&str, i64, i64)> =
+                statement.lines.iter().map(|l| (l.kind.as_str(), l.amount.0, l.balance.0)).collect();
+            assert_eq!(lines, [("top-up", 1_000, 1_000), ("settlement", -20, 980)]);
+            assert_eq!((statement.opening, statement.closing), (Money(0), Money(980)));
+            let later = store.statement(alice.tenant_id, 6, i64::MAX).await.unwrap();
+            assert_eq!((later.opening, later.lines.len()), (Money(1_000), 1));
+
+            // The centre's revenue is what the tenant paid; the ledger sums to zero.
+            let mut conn = store.pool.acquire().await.unwrap();
+            let revenue = crate::ledger::account_balance(&mut conn, Account::Revenue).await.unwrap();
+            assert_eq!(revenue, 20);
+            let total: i64 = sqlx::query("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS t FROM ledger_postings")
+                .fetch_one(&mut *conn)
+                .await
+                .unwrap()
+                .try_get("t")
+                .unwrap();
+            assert_eq!(total, 0);
+        })
+        .await;
+    }
+
+    /// N clients submit at once against a balance that covers exactly K
+    /// holds: exactly K are accepted, whatever the interleaving.
+    #[tokio::test]
+    async fn concurrent_submissions_accept_exactly_what_the_balance_covers() {
+        on_every_backend(|store| async move {
+            let (alice, project, site) = job_world(&store).await;
+            let price = store.price_for(site.id, site.partitions[0].id, "normal").await.unwrap().unwrap();
+            top_up(&store, alice.tenant_id, 5 * 250 + 249, "INV-2").await;
+            let mut clients = Vec::new();
+            for _ in 0..12 {
+                let store = store.clone();
+                let mut job = new_job(&alice, project, &site, None, None);
+                job.billing = Some(billing(alice.tenant_id, price.id, 250));
+                clients.push(tokio::spawn(async move { store.submit_job(&job, &audit("job.submit", "")).await }));
+            }
+            let mut accepted = 0;
+            for client in clients {
+                match client.await.unwrap() {
+                    Ok(_) => accepted += 1,
+                    Err(StoreError::Ledger(LedgerError::InsufficientFunds { available, required, .. })) => {
+                        assert!(available.0 < 250 && required.0 == 250, "{available} {required}");
+                    }
+                    Err(other) => panic!("unexpected error: {other}"),
+                }
+            }
+            assert_eq!(accepted, 5);
+            let wallet = store.wallet(alice.tenant_id).await.unwrap();
+            assert_eq!((wallet.spendable, wallet.held), (Money(249), Money(1_250)));
+            assert_eq!(store.list_jobs(&JobFilter::default()).await.unwrap().len(), 5, "refused jobs are not stored");
+        })
+        .await;
+    }
 }

@@ -53,6 +53,16 @@ enum Command {
     /// Administration: tenants, users, projects, audit log.
     #[command(subcommand)]
     Admin(cli::admin::AdminCommand),
+    /// Your tenant's wallet: balance, held, available, credit limit.
+    Balance(cli::billing::BalanceArgs),
+    /// Every charge, top-up and adjustment of a month, with opening and closing balances.
+    Statement(cli::billing::StatementArgs),
+    /// Public-welfare allocations: request, review, approve, renew.
+    #[command(subcommand)]
+    Alloc(cli::billing::AllocCommand),
+    /// Prices: `lushan price list`.
+    #[command(subcommand)]
+    Price(cli::billing::PriceCommand),
     /// Submit a batch script: `lushan submit [sbatch options] job.sh [args]` (alias: sbatch).
     #[command(visible_alias = "sbatch", disable_help_flag = true)]
     Submit(cli::jobs::SubmitArgs),
@@ -137,6 +147,10 @@ async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
         Command::Sinfo => cli::admin::sinfo(&connection.client()?, out).await,
         Command::Token(command) => cli::session::token(&connection.client()?, command, out).await,
         Command::Admin(command) => cli::admin::run(&connection.client()?, command, out).await,
+        Command::Balance(args) => cli::billing::balance(&connection.client()?, args, out).await,
+        Command::Statement(args) => cli::billing::statement(&connection.client()?, args, out).await,
+        Command::Alloc(command) => cli::billing::alloc(&connection.client()?, command, out).await,
+        Command::Price(command) => cli::billing::price(&connection.client()?, command, out).await,
         Command::Submit(submit) => cli::jobs::submit(&connection.client()?, submit, out).await,
         Command::Jobs(jobs) => cli::jobs::jobs(&connection.client()?, jobs, out).await,
         Command::Show { job_id } => cli::jobs::show(&connection.client()?, &job_id, out).await,

@@ -232,7 +232,7 @@ impl Control {
             if !local.iter().any(|s| s.id == job.site_id) {
                 continue;
             }
-            if self.observe(&job).await? {
+            if self.observe(&job, &sites).await? {
                 still_running.push(job);
             }
         }
@@ -246,7 +246,7 @@ impl Control {
     }
 
     /// Records what became of a running job; true if it still runs.
-    async fn observe(&self, job: &JobRecord) -> Result<bool, StoreError> {
+    async fn observe(&self, job: &JobRecord, sites: &[SiteRecord]) -> Result<bool, StoreError> {
         let end = match self.backend.poll(job.id.0) {
             JobProgress::Running => return Ok(true),
             JobProgress::NotLaunched => {
@@ -262,6 +262,7 @@ impl Control {
                 exit_signal: Some(outcome.signal),
                 max_rss_kib: Some(outcome.max_rss_kib),
                 total_cpu_ms: Some(outcome.total_cpu_ms),
+                nodes: node_shares(job, sites),
             },
             JobProgress::Lost(detail) => JobEnd {
                 state: JobState::NodeFail,
@@ -271,6 +272,7 @@ impl Control {
                 exit_signal: None,
                 max_rss_kib: None,
                 total_cpu_ms: None,
+                nodes: node_shares(job, sites),
             },
         };
         self.store.end_job(job.id, JobState::Running, &end, None).await?;
@@ -414,6 +416,8 @@ impl Control {
             exit_signal: Some(0),
             max_rss_kib: None,
             total_cpu_ms: None,
+            // It never ran: nothing to charge for (its start and end are the same instant).
+            nodes: Vec::new(),
         };
         self.store.end_job(id, JobState::Running, &end, None).await?;
         Ok(())
@@ -689,6 +693,19 @@ pub fn output_path(job: &JobRecord, pattern: &str, node: &str) -> PathBuf {
         node,
     };
     PathBuf::from(expand_pattern(pattern, &ctx))
+}
+
+/// The nodes a job held and who owns them, for its charge: cores per node
+/// from its allocation, owners from its site.
+pub fn node_shares(job: &JobRecord, sites: &[SiteRecord]) -> Vec<lushan_ledger::NodeShare> {
+    let Some(site) = sites.iter().find(|s| s.id == job.site_id) else { return Vec::new() };
+    parse_allocations(&job.alloc_json)
+        .iter()
+        .filter_map(|a| {
+            let node = site.nodes.iter().find(|n| n.id.0 == a.node)?;
+            Some(lushan_ledger::NodeShare { owner: node.owner_tenant_id, cores: a.cpus.len() as i64 })
+        })
+        .collect()
 }
 
 /// What a running job holds, from its `alloc_json`.

@@ -28,6 +28,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict { .. } => StatusCode::CONFLICT,
             ServiceError::Invalid(_) => StatusCode::BAD_REQUEST,
             ServiceError::StateConflict(_) => StatusCode::CONFLICT,
+            ServiceError::InsufficientFunds(_) => StatusCode::PAYMENT_REQUIRED,
             ServiceError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -226,6 +226,148 @@ pub fn audit(a: AuditRecord) -> api::AuditEvent {
     }
 }
 
+pub fn wallet(b: crate::service::Balance) -> api::Wallet {
+    api::Wallet {
+        tenant: b.tenant.name,
+        balance: b.wallet.balance().to_string(),
+        held: b.wallet.held.to_string(),
+        available: b.wallet.available().to_string(),
+        credit_limit: b.wallet.credit_limit.to_string(),
+        earnings: b.wallet.earnings.to_string(),
+        discount_percent: b.discount.to_string(),
+    }
+}
+
+pub fn statement(tenant: &str, month: &str, s: crate::service::Statement) -> api::Statement {
+    api::Statement {
+        tenant: tenant.to_owned(),
+        month: month.to_owned(),
+        from: time(s.from),
+        to: time(s.to),
+        opening_balance: s.opening.to_string(),
+        closing_balance: s.closing.to_string(),
+        held_at_close: s.held.to_string(),
+        lines: s
+            .lines
+            .into_iter()
+            .map(|l| api::StatementLine {
+                transaction_id: l.transaction_id,
+                time: time(l.at),
+                kind: l.kind,
+                job_id: l.job_id.map(|j| j.0),
+                reference: l.reference,
+                memo: l.memo,
+                amount: l.amount.to_string(),
+                balance: l.balance.to_string(),
+            })
+            .collect(),
+    }
+}
+
+pub fn price(p: crate::service::PriceRecord) -> api::Price {
+    api::Price {
+        id: p.id,
+        site: p.site_name,
+        partition: p.partition_name,
+        qos: (!p.qos.is_empty()).then_some(p.qos),
+        core_hour: p.price.core_hour.to_string(),
+        gpu_hour: p.price.gpu_hour.to_string(),
+        gb_hour: p.price.gb_hour.to_string(),
+        su_per_gpu_hour: p.price.su_per_gpu_hour,
+        since: time(p.created_at),
+        set_by: p.created_by,
+    }
+}
+
+pub fn price_list(
+    (prices, discounts, share): (
+        Vec<crate::service::PriceRecord>,
+        Vec<(Sector, lushan_ledger::BasisPoints)>,
+        lushan_ledger::BasisPoints,
+    ),
+) -> api::PriceList {
+    api::PriceList {
+        prices: prices.into_iter().map(price).collect(),
+        discounts: discounts
+            .into_iter()
+            .map(|(s, bp)| api::SectorDiscount { sector: sector(s), percent: bp.to_string() })
+            .collect(),
+        owner_share_percent: share.to_string(),
+    }
+}
+
+pub fn estimate(q: &crate::service::Quote) -> api::JobEstimate {
+    let (funding, grant_id) = match q.funding {
+        lushan_ledger::Funding::Wallet(_) => ("wallet", None),
+        lushan_ledger::Funding::Grant(g) => ("grant", Some(g.0)),
+    };
+    let unit = q.funding.commodity().as_str();
+    let bare = |amount: i64| q.amount_text(amount).trim_end_matches(unit).trim_end().to_owned();
+    api::JobEstimate {
+        funding: funding.into(),
+        grant_id,
+        payer: q.payer.clone(),
+        unit: unit.into(),
+        site: q.price.site_name.clone(),
+        partition: q.partition.clone(),
+        price: price(q.price.clone()),
+        discount_percent: q.discount.to_string(),
+        cores: q.resources.cores,
+        gpus: q.resources.gpus,
+        memory_mb: q.resources.memory_mb,
+        time_limit_secs: q.limit_secs,
+        tasks: q.count,
+        worst_case_per_job: bare(q.hold_per_job),
+        worst_case: bare(q.total()),
+        available: bare(q.available),
+        covered: q.covered(),
+        free_because: q.free_because.clone(),
+    }
+}
+
+/// Epoch milliseconds as the server's local date.
+fn date(ms: i64) -> String {
+    jiff::Timestamp::from_millisecond(ms)
+        .map(|t| t.to_zoned(jiff::tz::TimeZone::system()).date().to_string())
+        .unwrap_or_else(|_| ms.to_string())
+}
+
+pub fn grant(g: crate::service::GrantRecord, now: i64) -> api::Grant {
+    use lushan_ledger::Units;
+    let state = match g.state {
+        crate::service::GrantState::Approved if g.ends_at <= now => "expired",
+        other => other.as_str(),
+    };
+    api::Grant {
+        id: g.id.0,
+        project: g.project_name.clone(),
+        tenant: g.tenant_name.clone(),
+        state: state.into(),
+        requested_core_hours: g.requested_core_hours,
+        requested_gpu_hours: g.requested_gpu_hours,
+        awarded_su: g.awarded.map(|u| Units(u).to_string()),
+        used_su: Units(g.used()).to_string(),
+        held_su: Units(g.held).to_string(),
+        remaining_su: Units(g.remaining).to_string(),
+        site: g.site_name.clone(),
+        partition: g.partition_name.clone(),
+        from: date(g.starts_at),
+        to: date(g.ends_at - 86_400_000),
+        reason: g.reason.clone(),
+        decision_reason: g.decision_reason.clone(),
+        requested_by: g.requested_by.clone(),
+        requested_at: time(g.requested_at),
+        decided_by: g.decided_by.clone(),
+        decided_at: g.decided_at.map(time),
+        renews: g.renews.map(|r| r.0),
+        reviews: g
+            .reviews
+            .into_iter()
+            .map(|r| api::GrantReview { reviewer: r.reviewer, score: r.score, comment: r.comment, time: time(r.at) })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -20,6 +20,9 @@ pub enum ServiceError {
     /// (e.g. the object is disabled, or the user is the PI).
     #[error("{0}")]
     StateConflict(String),
+    /// The job's funding cannot cover its worst case (HTTP 402).
+    #[error("{0}")]
+    InsufficientFunds(String),
     #[error("too many failed logins for `{user}`; try again in {retry_after_secs} s")]
     TooManyAttempts { user: String, retry_after_secs: u64 },
     #[error("the database is unavailable; try again shortly (the server log has the cause)")]
@@ -38,6 +41,7 @@ impl ServiceError {
             ServiceError::Conflict { .. } => "conflict",
             ServiceError::Invalid(_) => "invalid_input",
             ServiceError::StateConflict(_) => "conflict",
+            ServiceError::InsufficientFunds(_) => "insufficient_funds",
             ServiceError::TooManyAttempts { .. } => "too_many_attempts",
             ServiceError::Unavailable(_) => "unavailable",
             ServiceError::Internal(_) => "internal",
@@ -55,8 +59,24 @@ impl From<StoreError> for ServiceError {
             StoreError::NotFound { what, key } => ServiceError::NotFound { what, key, hint: String::new() },
             StoreError::Conflict { what, key } => ServiceError::Conflict { what, key },
             StoreError::Corrupt(detail) => ServiceError::Internal(detail),
+            StoreError::Ledger(err) => ledger_error(err),
             other => ServiceError::Unavailable(other),
         }
+    }
+}
+
+/// A ledger refusal in the user's words, with what to do about it.
+pub(crate) fn ledger_error(err: lushan_ledger::LedgerError) -> ServiceError {
+    use lushan_ledger::LedgerError as L;
+    match err {
+        L::InsufficientFunds { .. } => ServiceError::InsufficientFunds(format!(
+            "{err}: ask your tenant admin for a top-up, or lower --time or the resources asked for"
+        )),
+        L::InsufficientUnits { .. } => ServiceError::InsufficientFunds(format!(
+            "{err}: ask your PI to renew the grant, or submit with --allocation wallet to pay from the tenant's wallet"
+        )),
+        L::NotPositive(_) | L::ZeroAdjustment | L::Overflow => ServiceError::Invalid(err.to_string()),
+        L::SharesExceedTotal | L::Unbalanced { .. } => ServiceError::Internal(err.to_string()),
     }
 }
 

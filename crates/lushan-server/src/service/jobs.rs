@@ -27,6 +27,17 @@ pub struct SubmitJob {
     pub env: BTreeMap<String, String>,
     pub submit_dir: String,
     pub idempotency_key: Option<String>,
+    /// What pays for it (`--allocation`): `wallet`, or a grant's id; by
+    /// default the project's grant that covers the partition, else the wallet.
+    pub allocation: Option<String>,
+}
+
+/// A job checked and priced, ready to store (or only to show, for
+/// `submit --estimate`).
+pub struct Prepared {
+    pub new: NewJob,
+    pub warnings: Vec<String>,
+    pub quote: super::billing::Quote,
 }
 
 /// The outcome of a submission.
@@ -141,8 +152,31 @@ pub fn partition_nodes(site: &SiteRecord, partition: &str) -> Vec<Node> {
 }
 
 impl Services {
-    /// Parses, checks and stores a job; answers only after it is committed.
+    /// Parses, checks, prices and stores a job with its hold; answers only
+    /// after both are committed.
     pub async fn submit_job(&self, caller: &Caller, input: SubmitJob, now: i64) -> Result<Submitted, ServiceError> {
+        let Prepared { new, warnings, quote: _ } = self.prepare_job(caller, input, now).await?;
+        let mut audit = audit_by(caller, now, "job.submit", "job", "");
+        audit.tenant_id = Some(new.tenant_id);
+        let (job, created) = self.store.submit_job(&new, &audit).await?;
+        if let Some(control) = &self.control {
+            control.wake();
+        }
+        Ok(Submitted { job, warnings, created })
+    }
+
+    /// What a job would cost at worst and who would pay, without submitting it.
+    pub async fn estimate_job(
+        &self,
+        caller: &Caller,
+        input: SubmitJob,
+        now: i64,
+    ) -> Result<super::billing::Quote, ServiceError> {
+        Ok(self.prepare_job(caller, input, now).await?.quote)
+    }
+
+    /// Everything a submission does short of storing the job.
+    async fn prepare_job(&self, caller: &Caller, input: SubmitJob, now: i64) -> Result<Prepared, ServiceError> {
         if !input.submit_dir.starts_with('/') {
             return Err(ServiceError::Invalid("submit_dir must be an absolute path".into()));
         }
@@ -276,6 +310,24 @@ impl Services {
             Some(TimeLimit::Unlimited) => MAX_TIME_LIMIT_SECS,
             None => DEFAULT_TIME_LIMIT_SECS,
         };
+        let quote = self
+            .quote_job(super::billing::QuoteInput {
+                user: &user,
+                project,
+                site,
+                partition,
+                qos: request.qos.as_deref().unwrap_or("normal"),
+                resources: lushan_ledger::Resources {
+                    cores: i64::from(nodes).saturating_mul(i64::try_from(cpus_per_node).unwrap_or(i64::MAX)),
+                    gpus: i64::from(nodes).saturating_mul(i64::from(gpus_per_node)),
+                    memory_mb: i64::from(nodes).saturating_mul(i64::try_from(mem_per_node_mb).unwrap_or(i64::MAX)),
+                },
+                limit_secs: i64::try_from(time_limit_secs).unwrap_or(i64::MAX),
+                count: request.array.as_ref().map_or(1, |a| a.task_ids.len() as i64),
+                allocation: input.allocation.as_deref(),
+                now,
+            })
+            .await?;
 
         // Files and environment.
         let workdir = match &request.workdir {
@@ -357,14 +409,9 @@ impl Services {
             array: request.array.as_ref().map(|a| (a.task_ids.clone(), a.throttle)),
             dependency: request.dependency.as_ref().map(|d| d.text.clone()).unwrap_or_default(),
             begin_time,
+            billing: Some(quote.billing()),
         };
-        let mut audit = audit_by(caller, now, "job.submit", "job", "");
-        audit.tenant_id = Some(user.tenant_id);
-        let (job, created) = self.store.submit_job(&new, &audit).await?;
-        if let Some(control) = &self.control {
-            control.wake();
-        }
-        Ok(Submitted { job, warnings: parsed.warnings.iter().map(ToString::to_string).collect(), created })
+        Ok(Prepared { new, warnings: parsed.warnings.iter().map(ToString::to_string).collect(), quote })
     }
 
     /// Every job a dependency names must exist and be visible to the caller,
@@ -496,6 +543,7 @@ impl Services {
                     exit_signal: Some(0),
                     max_rss_kib: None,
                     total_cpu_ms: None,
+                    nodes: Vec::new(),
                 };
                 if !self.store.end_job(job.id, JobState::Pending, &end, Some(&audit)).await? {
                     // It started meanwhile: cancel the running job instead.

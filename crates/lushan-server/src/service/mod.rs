@@ -3,15 +3,19 @@
 //! The REST API calls these functions and nothing else; the portal will too.
 
 mod auth;
+mod billing;
 mod caller;
 mod error;
+mod grants;
 mod jobs;
 mod tenancy;
 mod tokens;
 
 pub use auth::{LoginLimiter, PasswordCost, generate_password, generate_token, hash_password, hash_token};
+pub use billing::{Balance, Quote, StatementPeriod};
 pub use caller::Caller;
 pub use error::ServiceError;
+pub use grants::{GrantRequestInput, day_start};
 pub use jobs::{DEFAULT_TIME_LIMIT_SECS, JobSelection, SubmitJob, Submitted, partition_nodes};
 pub use tenancy::{NewProjectInput, NewUserInput};
 
@@ -19,7 +23,8 @@ use lushan_store::{AuditEntry, Store};
 
 /// The records the use cases return, for `http::to_api` to convert.
 pub use lushan_store::{
-    AuditRecord, JobRecord, MemberRecord, ProjectRecord, SiteRecord, TenantRecord, TokenRecord, UserRecord,
+    AuditRecord, GrantRecord, GrantState, JobRecord, MemberRecord, PriceRecord, ProjectRecord, SiteRecord, Statement,
+    TenantRecord, TokenRecord, UserRecord,
 };
 use std::sync::Arc;
 

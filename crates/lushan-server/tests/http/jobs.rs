@@ -15,6 +15,7 @@ async fn setup() -> (Platform, String, String, String) {
     p.admin(Method::POST, "/api/v1/projects", json!({"name": "cfd-lab", "tenant": "jxu", "pi": "alice"})).await;
     p.admin(Method::POST, "/api/v1/projects/cfd-lab/members", json!({"user": "bob"})).await;
     p.admin(Method::POST, "/api/v1/projects", json!({"name": "bio", "tenant": "jxu", "pi": "carol"})).await;
+    p.admin(Method::POST, "/api/v1/tenants/jxu/wallet/top-ups", json!({"amount": "1000", "reference": "T-1"})).await;
     (p, pi, member, other)
 }
 

@@ -2,6 +2,7 @@
 
 mod common;
 mod errors;
+mod grants;
 mod jobs;
 mod openapi;
 mod tenancy;

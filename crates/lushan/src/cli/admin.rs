@@ -18,6 +18,8 @@ pub enum AdminCommand {
     /// Projects (operators; tenant admins for their tenant).
     #[command(subcommand)]
     Project(ProjectCommand),
+    #[command(flatten)]
+    Billing(super::billing::BillingAdminCommand),
     /// The audit log, newest first.
     Audit {
         /// How many events.
@@ -217,6 +219,7 @@ pub async fn run(client: &Client, command: AdminCommand, out: &Output) -> anyhow
         AdminCommand::Tenant(command) => tenant(client, command, out).await,
         AdminCommand::User(command) => user(client, command, out).await,
         AdminCommand::Project(command) => project(client, command, out).await,
+        AdminCommand::Billing(command) => super::billing::admin(client, command, out).await,
         AdminCommand::Audit { limit } => {
             let events: Vec<AuditEvent> = client.get(&format!("/api/v1/audit?limit={limit}")).await?;
             out.print(&events, |events| {

@@ -123,11 +123,12 @@ pub struct AcctArgs {
 pub async fn submit(client: &Client, args: SubmitArgs, out: &Output) -> anyhow::Result<()> {
     if args.words.iter().any(|w| w == "--help" || w == "-h") {
         println!(
-            "usage: lushan submit [sbatch options] SCRIPT [ARGS...]\n       lushan submit [sbatch options] --wrap \"COMMAND\"\n\nEvery sbatch option and what Lushan does with it: docs/user/sbatch.md"
+            "usage: lushan submit [--estimate] [--allocation wallet|GRANT] [sbatch options] SCRIPT [ARGS...]\n       lushan submit [sbatch options] --wrap \"COMMAND\"\n\n  --estimate            print the worst-case cost and who would pay; submit nothing\n  --allocation WHAT     pay from `wallet` or a grant (default: the project's grant, else the wallet)\n\nEvery sbatch option and what Lushan does with it: docs/user/sbatch.md"
         );
         return Ok(());
     }
-    let split = lushan_sbatch::split_command_line(&args.words);
+    let (words, estimate, allocation) = lushan_options(&args.words);
+    let split = lushan_sbatch::split_command_line(&words);
     let wraps = split.options.iter().any(|o| o.starts_with("--wra"));
     let script = match &split.script {
         Some(path) => {
@@ -150,7 +151,13 @@ pub async fn submit(client: &Client, args: SubmitArgs, out: &Output) -> anyhow::
         env: std::env::vars().collect(),
         submit_dir: submit_dir.display().to_string(),
         idempotency_key: Some(submission_key()),
+        allocation,
     };
+    if estimate {
+        let estimate: lushan_api::JobEstimate = client.post("/api/v1/jobs/estimate", &body).await?;
+        out.print(&estimate, super::billing::print_estimate);
+        return Ok(());
+    }
     let submitted = submit_with_retries(client, &body).await?;
     for warning in &submitted.warnings {
         eprintln!("lushan: {warning}");
@@ -164,6 +171,38 @@ pub async fn submit(client: &Client, args: SubmitArgs, out: &Output) -> anyhow::
         }
     });
     Ok(())
+}
+
+/// Takes Lushan's own submit options (`--estimate`, `--allocation X`) out
+/// of the sbatch words before the script; the rest goes to the one parser.
+fn lushan_options(words: &[String]) -> (Vec<String>, bool, Option<String>) {
+    let script = lushan_sbatch::split_command_line(words).script;
+    let script_at = script.as_ref().and_then(|s| words.iter().position(|w| w == s)).unwrap_or(words.len());
+    let (mut kept, mut estimate, mut allocation) = (Vec::new(), false, None);
+    let mut i = 0;
+    while i < words.len() {
+        let word = &words[i];
+        if i < script_at || (i == script_at && i > 0 && words[i - 1] == "--allocation") {
+            if word == "--estimate" {
+                estimate = true;
+                i += 1;
+                continue;
+            }
+            if let Some(value) = word.strip_prefix("--allocation=") {
+                allocation = Some(value.to_owned());
+                i += 1;
+                continue;
+            }
+            if word == "--allocation" {
+                allocation = words.get(i + 1).cloned();
+                i += 2;
+                continue;
+            }
+        }
+        kept.push(word.clone());
+        i += 1;
+    }
+    (kept, estimate, allocation)
 }
 
 /// A key naming this one submission: retries carry it, so a job the server

@@ -2,6 +2,7 @@
 //! through `lushan_api::Client` and prints through `crate::output`.
 
 pub mod admin;
+pub mod billing;
 pub mod jobs;
 pub mod server;
 pub mod session;

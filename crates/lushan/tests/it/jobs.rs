@@ -29,6 +29,7 @@ fn member_alice(sandbox: &Sandbox, server: &Server, unix_account: Option<&str>) 
     }
     cli_with_stdin(&op, &create, "alice-password\n").ok();
     cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
+    cli(&op, &["admin", "topup", "jxu", "1000", "--ref", "TEST-JXU"]).ok();
     let alice = sandbox.path("alice");
     cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
     alice
@@ -463,6 +464,7 @@ fn the_local_site_backfills_and_orders_by_fair_share() {
     cli_with_stdin(&op, &["admin", "user", "create", "bob", "--tenant", "acme", "--password-stdin"], "bob-password\n")
         .ok();
     cli(&op, &["admin", "project", "create", "cae-sim", "--tenant", "acme", "--pi", "bob"]).ok();
+    cli(&op, &["admin", "topup", "acme", "1000", "--ref", "TEST-ACME"]).ok();
     let bob = sandbox.path("bob");
     cli_with_stdin(&bob, &["login", "--url", &server.url, "bob", "--password-stdin"], "bob-password\n").ok();
     let work = sandbox.path("work");

@@ -203,6 +203,7 @@ fn the_same_platform_runs_on_postgresql() {
     )
     .ok();
     cli(&home, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
+    cli(&home, &["admin", "topup", "jxu", "100", "--ref", "PG-1"]).ok();
     let tenant = cli(&home, &["--json", "admin", "tenant", "show", "jxu"]).ok().json();
     assert_eq!(tenant["display_name"], "江西大学");
     // Jobs too: an array and a dependency, run to the end.
@@ -222,6 +223,12 @@ fn the_same_platform_runs_on_postgresql() {
         (job["state"] == "COMPLETED").then_some(())
     });
     assert_eq!(std::fs::read_to_string(work.join(format!("slurm-{array}_3.out"))).unwrap(), "task 3\n");
+    // Four jobs held their worst case at submission and were settled at their ends.
+    let wallet = cli(&home, &["--json", "balance", "--tenant", "jxu"]).ok().json()["wallet"].clone();
+    assert_eq!(wallet["held"], "0.00", "{wallet}");
+    let statement = cli(&home, &["--json", "statement", "--tenant", "jxu"]).ok().json();
+    let settled = statement["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "settlement").count();
+    assert!(settled <= 4 && statement["lines"][0]["kind"] == "top-up", "{statement}");
     server.stop();
     runtime.block_on(lushan_store::testing::drop_scratch_database(&admin_url, &url)).unwrap();
 }

@@ -13,21 +13,15 @@ use lushan_model::{JobId, JobState};
 /// Submit a batch job. Answers 201 only after the job is stored.
 #[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), request_body = JobSubmit,
     responses((status = 201, body = JobSubmitted), (status = 200, description = "An earlier submission with the same idempotency key", body = JobSubmitted),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 402, description = "The job's funding cannot cover its worst case; the message says both amounts", body = ErrorBody)))]
 pub async fn jobs_create(
     State(state): State<AppState>,
     caller: Caller,
     Json(body): Json<JobSubmit>,
 ) -> Result<(StatusCode, Json<JobSubmitted>), ApiError> {
     let now = now_ms();
-    let input = SubmitJob {
-        script: body.script,
-        options: body.options,
-        args: body.args,
-        env: body.env,
-        submit_dir: body.submit_dir,
-        idempotency_key: body.idempotency_key,
-    };
+    let input = submit_input(body);
     let submitted = state.services.submit_job(&caller, input, now).await?;
     let status = if submitted.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((
@@ -38,6 +32,18 @@ pub async fn jobs_create(
             created: submitted.created,
         }),
     ))
+}
+
+pub(super) fn submit_input(body: JobSubmit) -> SubmitJob {
+    SubmitJob {
+        script: body.script,
+        options: body.options,
+        args: body.args,
+        env: body.env,
+        submit_dir: body.submit_dir,
+        idempotency_key: body.idempotency_key,
+        allocation: body.allocation,
+    }
 }
 
 fn parse_selection(query: JobQuery) -> Result<JobSelection, ServiceError> {

@@ -2,6 +2,8 @@
 //! description. Each handler extracts typed input, calls one service
 //! function and converts the result with `to_api`.
 
+pub mod billing;
+pub mod grants;
 pub mod jobs;
 pub mod projects;
 pub mod session;
@@ -45,4 +47,18 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::jobs_release))
         .routes(routes!(jobs::jobs_output))
         .routes(routes!(jobs::jobs_signal))
+        .routes(routes!(billing::jobs_estimate))
+        .routes(routes!(billing::wallet_show))
+        .routes(routes!(billing::wallet_top_up))
+        .routes(routes!(billing::wallet_adjust))
+        .routes(routes!(billing::wallet_credit_limit))
+        .routes(routes!(billing::statement_show))
+        .routes(routes!(billing::prices_list, billing::prices_set))
+        .routes(routes!(billing::discounts_set))
+        .routes(routes!(billing::owner_share_set))
+        .routes(routes!(grants::grants_list, grants::grants_request))
+        .routes(routes!(grants::grants_show))
+        .routes(routes!(grants::grants_review))
+        .routes(routes!(grants::grants_approve))
+        .routes(routes!(grants::grants_reject))
 }

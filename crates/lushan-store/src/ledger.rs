@@ -1,0 +1,684 @@
+//! The ledger's tables: prices, discounts, wallets, transactions and
+//! postings, and each job's charge. The rules (what a job costs, which
+//! postings a hold or a settlement makes) are `lushan_ledger`'s; this module
+//! persists them. Every transaction is inserted under its unique key with
+//! `ON CONFLICT DO NOTHING`, so posting it twice changes nothing.
+
+use crate::{AuditEntry, Store, StoreError, append_audit, next_id};
+use lushan_ledger::{
+    Account, BasisPoints, Funding, LedgerError, Money, NodeShare, Price, Rate, Resources, Sharing, Transaction,
+};
+use lushan_model::{GrantId, JobId, PartitionId, Sector, SiteId, TenantId};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row};
+
+/// A price as stored (the newest row per site, partition and QOS is in force).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PriceRecord {
+    pub id: i64,
+    pub site_id: SiteId,
+    pub site_name: String,
+    /// `None`: every partition of the site.
+    pub partition_id: Option<PartitionId>,
+    pub partition_name: Option<String>,
+    /// `""`: every QOS.
+    pub qos: String,
+    pub price: Price,
+    pub created_at: i64,
+    pub created_by: String,
+}
+
+pub struct NewPrice<'a> {
+    pub site_id: SiteId,
+    pub partition_id: Option<PartitionId>,
+    pub qos: &'a str,
+    pub price: Price,
+    pub created_at: i64,
+    pub created_by: &'a str,
+}
+
+/// A tenant's money: spendable (holds taken out), held for its jobs, its
+/// credit limit, and what it earned as a co-builder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WalletRecord {
+    pub tenant_id: TenantId,
+    pub spendable: Money,
+    pub held: Money,
+    pub credit_limit: Money,
+    pub earnings: Money,
+}
+
+impl WalletRecord {
+    /// What the tenant owns: spendable plus held.
+    pub fn balance(&self) -> Money {
+        Money(self.spendable.0 + self.held.0)
+    }
+
+    /// What new jobs may still hold.
+    pub fn available(&self) -> Money {
+        Money(self.spendable.0 + self.credit_limit.0)
+    }
+}
+
+/// Who and what a transaction is about, beside its postings.
+#[derive(Clone, Debug, Default)]
+pub struct TxMeta {
+    pub at: i64,
+    pub tenant_id: Option<TenantId>,
+    pub job_id: Option<JobId>,
+    pub grant_id: Option<GrantId>,
+    pub reference: String,
+    pub memo: String,
+    pub actor: String,
+}
+
+/// One line of a tenant's statement: a transaction that changed its
+/// balance (holds move money inside the balance, so they are not lines).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatementLine {
+    pub transaction_id: i64,
+    pub at: i64,
+    pub kind: String,
+    pub key: String,
+    pub job_id: Option<JobId>,
+    pub reference: String,
+    pub memo: String,
+    pub amount: Money,
+    pub balance: Money,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Statement {
+    pub tenant_id: TenantId,
+    pub from: i64,
+    pub to: i64,
+    pub opening: Money,
+    pub closing: Money,
+    pub lines: Vec<StatementLine>,
+    /// Held at the end of the period (for jobs not yet settled).
+    pub held: Money,
+}
+
+/// How a job being submitted is paid for (`NewJob::billing`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobBilling {
+    pub funding: Funding,
+    pub price_id: i64,
+    pub discount: BasisPoints,
+    /// The worst case of one job (or of each array task), in the funding's unit.
+    pub hold_per_job: i64,
+    /// Named in the refusal when the funding cannot cover the hold ("tenant jxu").
+    pub payer: String,
+}
+
+/// A job's charge as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobChargeRecord {
+    pub job_id: JobId,
+    pub tenant_id: TenantId,
+    pub funding: Funding,
+    pub price_id: i64,
+    pub discount: BasisPoints,
+    pub held: i64,
+    pub charged: Option<i64>,
+    pub settled_at: Option<i64>,
+    pub core_seconds: Option<i64>,
+    pub gpu_seconds: Option<i64>,
+    pub owner_share: Option<Money>,
+}
+
+/// `meta` key of the co-builders' share of guest charges, in basis points.
+const OWNER_SHARE: &str = "owner_share_bp";
+
+const PRICE_COLUMNS: &str = "SELECT pr.id, pr.site_id, s.name AS site_name, pr.partition_id, pa.name AS partition_name,
+    pr.qos, pr.core_hour_micro, pr.gpu_hour_micro, pr.gb_hour_micro, pr.su_per_gpu_hour, pr.created_at, pr.created_by
+    FROM prices pr JOIN sites s ON s.id = pr.site_id LEFT JOIN partitions pa ON pa.id = pr.partition_id";
+
+fn price_from_row(row: &AnyRow) -> Result<PriceRecord, StoreError> {
+    Ok(PriceRecord {
+        id: row.try_get("id")?,
+        site_id: SiteId(row.try_get("site_id")?),
+        site_name: row.try_get("site_name")?,
+        partition_id: row.try_get::<Option<i64>, _>("partition_id")?.map(PartitionId),
+        partition_name: row.try_get("partition_name")?,
+        qos: row.try_get("qos")?,
+        price: Price {
+            core_hour: Rate(row.try_get("core_hour_micro")?),
+            gpu_hour: Rate(row.try_get("gpu_hour_micro")?),
+            gb_hour: Rate(row.try_get("gb_hour_micro")?),
+            su_per_gpu_hour: row.try_get("su_per_gpu_hour")?,
+        },
+        created_at: row.try_get("created_at")?,
+        created_by: row.try_get("created_by")?,
+    })
+}
+
+fn funding_from(kind: &str, tenant: TenantId, grant: Option<i64>) -> Result<Funding, StoreError> {
+    match (kind, grant) {
+        ("wallet", _) => Ok(Funding::Wallet(tenant)),
+        ("grant", Some(g)) => Ok(Funding::Grant(GrantId(g))),
+        _ => Err(StoreError::Corrupt(format!("job charge with funding `{kind}`"))),
+    }
+}
+
+fn funding_columns(funding: Funding) -> (&'static str, Option<i64>) {
+    match funding {
+        Funding::Wallet(_) => ("wallet", None),
+        Funding::Grant(g) => ("grant", Some(g.0)),
+    }
+}
+
+/// The sum of an account's postings.
+pub(crate) async fn account_balance(conn: &mut sqlx::AnyConnection, account: Account) -> Result<i64, StoreError> {
+    let row =
+        sqlx::query("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM ledger_postings WHERE account = $1")
+            .bind(account.to_string())
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(row.try_get("total")?)
+}
+
+/// Inserts a transaction and its postings unless its key was posted
+/// before. Returns whether it was new.
+pub(crate) async fn insert_transaction(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    entry: &Transaction,
+    meta: &TxMeta,
+) -> Result<bool, StoreError> {
+    let id = next_id(tx, "ledger").await?;
+    let inserted = sqlx::query(
+        "INSERT INTO ledger_transactions (id, txn_key, kind, at, tenant_id, job_id, grant_id, reference, memo, actor)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (txn_key) DO NOTHING",
+    )
+    .bind(id)
+    .bind(entry.key())
+    .bind(entry.kind().as_str())
+    .bind(meta.at)
+    .bind(meta.tenant_id.map(|t| t.0))
+    .bind(meta.job_id.map(|j| j.0))
+    .bind(meta.grant_id.map(|g| g.0))
+    .bind(&meta.reference)
+    .bind(&meta.memo)
+    .bind(&meta.actor)
+    .execute(&mut **tx)
+    .await?;
+    if inserted.rows_affected() == 0 {
+        return Ok(false);
+    }
+    for posting in entry.postings() {
+        sqlx::query("INSERT INTO ledger_postings (transaction_id, account, commodity, amount) VALUES ($1, $2, $3, $4)")
+            .bind(id)
+            .bind(posting.account.to_string())
+            .bind(posting.account.commodity().as_str())
+            .bind(posting.amount)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(true)
+}
+
+/// Takes the tenant's wallet row lock (creating the row if needed) and
+/// returns its credit limit. On SQLite the write transaction already
+/// serialises writers; on PostgreSQL the row lock does, until commit.
+async fn lock_wallet(tx: &mut sqlx::Transaction<'static, Any>, tenant: TenantId) -> Result<Money, StoreError> {
+    sqlx::query(
+        "INSERT INTO wallets (tenant_id, credit_limit_fen, lock_seq) VALUES ($1, 0, 0) ON CONFLICT (tenant_id) DO NOTHING",
+    )
+    .bind(tenant.0)
+    .execute(&mut **tx)
+    .await?;
+    let row = sqlx::query("UPDATE wallets SET lock_seq = lock_seq + 1 WHERE tenant_id = $1 RETURNING credit_limit_fen")
+        .bind(tenant.0)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(Money(row.try_get("credit_limit_fen")?))
+}
+
+/// Checks that `billing`'s funding covers `count` holds, inside the
+/// submission's transaction, after taking the funding's lock.
+pub(crate) async fn check_holds(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    billing: &JobBilling,
+    count: i64,
+) -> Result<(), StoreError> {
+    let required = billing.hold_per_job.checked_mul(count).ok_or(StoreError::Ledger(LedgerError::Overflow))?;
+    match billing.funding {
+        Funding::Wallet(tenant) => {
+            let credit = lock_wallet(tx, tenant).await?;
+            if required == 0 {
+                return Ok(());
+            }
+            let spendable = account_balance(tx, Account::Wallet(tenant)).await?;
+            lushan_ledger::check_available(&billing.payer, Money(spendable), credit, Money(required))
+                .map_err(StoreError::Ledger)
+        }
+        Funding::Grant(grant) => {
+            let locked = sqlx::query("UPDATE grants SET lock_seq = lock_seq + 1 WHERE id = $1")
+                .bind(grant.0)
+                .execute(&mut **tx)
+                .await?;
+            if locked.rows_affected() == 0 {
+                return Err(StoreError::NotFound { what: "grant", key: grant.to_string() });
+            }
+            let available = account_balance(tx, Account::Units(grant)).await?;
+            if required > available {
+                return Err(StoreError::Ledger(LedgerError::InsufficientUnits {
+                    grant,
+                    available: lushan_ledger::Units(available).to_string(),
+                    required: lushan_ledger::Units(required).to_string(),
+                }));
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Places a job's hold and records how it is paid for.
+pub(crate) async fn place_job_hold(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    job: JobId,
+    tenant: TenantId,
+    billing: &JobBilling,
+    at: i64,
+) -> Result<(), StoreError> {
+    let entry = lushan_ledger::place_hold(job, billing.funding, billing.hold_per_job).map_err(StoreError::Ledger)?;
+    let grant = match billing.funding {
+        Funding::Grant(g) => Some(g),
+        Funding::Wallet(_) => None,
+    };
+    let meta = TxMeta {
+        at,
+        tenant_id: Some(tenant),
+        job_id: Some(job),
+        grant_id: grant,
+        reference: String::new(),
+        memo: format!("hold for job {job}"),
+        actor: "lushan".into(),
+    };
+    insert_transaction(tx, &entry, &meta).await?;
+    let (kind, grant_id) = funding_columns(billing.funding);
+    sqlx::query(
+        "INSERT INTO job_charges (job_id, tenant_id, funding, grant_id, price_id, discount_bp, held)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(job.0)
+    .bind(tenant.0)
+    .bind(kind)
+    .bind(grant_id)
+    .bind(billing.price_id)
+    .bind(billing.discount.0)
+    .bind(billing.hold_per_job)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Settles a job that just ended, inside the transaction that recorded its
+/// end: the charge for its elapsed time on the nodes it held, the rest of
+/// its hold released. Does nothing for a job with no charge record (ended
+/// before the ledger existed) or one already settled.
+pub(crate) async fn settle_job_in(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    job: JobId,
+    nodes: &[NodeShare],
+    at: i64,
+) -> Result<(), StoreError> {
+    let row = sqlx::query(
+        "SELECT c.tenant_id, c.funding, c.grant_id, c.discount_bp, c.held, j.start_time, j.end_time, j.nodes,
+            j.cpus_per_node, j.gpus_per_node, j.mem_per_node_mb, pr.core_hour_micro, pr.gpu_hour_micro,
+            pr.gb_hour_micro, pr.su_per_gpu_hour
+         FROM job_charges c JOIN jobs j ON j.id = c.job_id JOIN prices pr ON pr.id = c.price_id
+         WHERE c.job_id = $1 AND c.settled_at IS NULL",
+    )
+    .bind(job.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(()) };
+    let tenant = TenantId(row.try_get("tenant_id")?);
+    let funding = funding_from(&row.try_get::<String, _>("funding")?, tenant, row.try_get("grant_id")?)?;
+    let held: i64 = row.try_get("held")?;
+    let start: Option<i64> = row.try_get("start_time")?;
+    let end: Option<i64> = row.try_get("end_time")?;
+    let seconds = match (start, end) {
+        (Some(s), Some(e)) if e > s => (e - s) / 1000,
+        _ => 0,
+    };
+    let job_nodes: i64 = row.try_get("nodes")?;
+    let allocated_cores: i64 = nodes.iter().map(|n| n.cores).sum();
+    let resources = Resources {
+        cores: if allocated_cores > 0 {
+            allocated_cores
+        } else {
+            job_nodes.saturating_mul(row.try_get::<i64, _>("cpus_per_node")?)
+        },
+        gpus: job_nodes.saturating_mul(row.try_get::<i64, _>("gpus_per_node")?),
+        memory_mb: job_nodes.saturating_mul(row.try_get::<i64, _>("mem_per_node_mb")?),
+    };
+    let price = Price {
+        core_hour: Rate(row.try_get("core_hour_micro")?),
+        gpu_hour: Rate(row.try_get("gpu_hour_micro")?),
+        gb_hour: Rate(row.try_get("gb_hour_micro")?),
+        su_per_gpu_hour: row.try_get("su_per_gpu_hour")?,
+    };
+    let discount = BasisPoints(row.try_get("discount_bp")?);
+    let charge = match funding {
+        Funding::Wallet(_) => {
+            let sharing = sharing(tx).await?;
+            lushan_ledger::charge_wallet(&price, &resources, seconds, &[discount], tenant, nodes, sharing)
+        }
+        Funding::Grant(_) => lushan_ledger::charge_grant(&price, &resources, seconds, tenant, nodes),
+    }
+    .map_err(StoreError::Ledger)?;
+    let entry = lushan_ledger::settle(job, funding, held, &charge).map_err(StoreError::Ledger)?;
+    let shared: i64 = charge.owner_shares.iter().map(|(_, s)| *s).sum();
+    let meta = TxMeta {
+        at,
+        tenant_id: Some(tenant),
+        job_id: Some(job),
+        grant_id: match funding {
+            Funding::Grant(g) => Some(g),
+            Funding::Wallet(_) => None,
+        },
+        reference: String::new(),
+        memo: format!(
+            "job {job}: {seconds} s x {} cores{}",
+            resources.cores,
+            if resources.gpus > 0 { format!(", {} GPUs", resources.gpus) } else { String::new() }
+        ),
+        actor: "lushan".into(),
+    };
+    insert_transaction(tx, &entry, &meta).await?;
+    sqlx::query(
+        "UPDATE job_charges SET charged = $1, settled_at = $2, core_seconds = $3, gpu_seconds = $4, owner_share_fen = $5
+         WHERE job_id = $6 AND settled_at IS NULL",
+    )
+    .bind(charge.total)
+    .bind(at)
+    .bind(resources.cores.saturating_mul(seconds))
+    .bind(resources.gpus.saturating_mul(seconds))
+    .bind(shared)
+    .bind(job.0)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// The centre's tenant and the co-builders' share.
+async fn sharing(tx: &mut sqlx::Transaction<'static, Any>) -> Result<Sharing, StoreError> {
+    let centre = sqlx::query("SELECT id FROM tenants WHERE sector = $1 ORDER BY id LIMIT 1")
+        .bind(Sector::Centre.as_str())
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|row| row.try_get::<i64, _>("id"))
+        .transpose()?
+        .unwrap_or(0);
+    let share = sqlx::query("SELECT value FROM meta WHERE key = $1")
+        .bind(OWNER_SHARE)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|row| row.try_get::<String, _>("value"))
+        .transpose()?
+        .and_then(|v| v.parse().ok())
+        .map(BasisPoints)
+        .unwrap_or(lushan_ledger::DEFAULT_OWNER_SHARE);
+    Ok(Sharing { centre: TenantId(centre), owner_share: share })
+}
+
+impl Store {
+    /// Posts a top-up, an adjustment or another movement with its audit
+    /// row. Returns false, and changes nothing, if its key was posted before.
+    pub async fn post(&self, entry: &Transaction, meta: &TxMeta, audit: &AuditEntry) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        if !insert_transaction(&mut tx, entry, meta).await? {
+            tx.rollback().await?;
+            return Ok(false);
+        }
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn wallet(&self, tenant: TenantId) -> Result<WalletRecord, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let credit = sqlx::query("SELECT credit_limit_fen FROM wallets WHERE tenant_id = $1")
+            .bind(tenant.0)
+            .fetch_optional(&mut *conn)
+            .await?
+            .map(|row| row.try_get::<i64, _>("credit_limit_fen"))
+            .transpose()?
+            .unwrap_or(0);
+        Ok(WalletRecord {
+            tenant_id: tenant,
+            spendable: Money(account_balance(&mut conn, Account::Wallet(tenant)).await?),
+            held: Money(account_balance(&mut conn, Account::Held(tenant)).await?),
+            credit_limit: Money(credit),
+            earnings: Money(account_balance(&mut conn, Account::Earnings(tenant)).await?),
+        })
+    }
+
+    /// Sets how far below zero a tenant's wallet may go.
+    pub async fn set_credit_limit(&self, tenant: TenantId, limit: Money, audit: &AuditEntry) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO wallets (tenant_id, credit_limit_fen, lock_seq) VALUES ($1, $2, 0)
+             ON CONFLICT (tenant_id) DO UPDATE SET credit_limit_fen = $2",
+        )
+        .bind(tenant.0)
+        .bind(limit.0)
+        .execute(&mut *tx)
+        .await?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A tenant's statement for `[from, to)`: the balance before, every
+    /// transaction that changed it, and the balance after.
+    pub async fn statement(&self, tenant: TenantId, from: i64, to: i64) -> Result<Statement, StoreError> {
+        let wallet = Account::Wallet(tenant).to_string();
+        let held = Account::Held(tenant).to_string();
+        let mut conn = self.pool.acquire().await?;
+        let sum_before = |at: i64| {
+            sqlx::query(
+                "SELECT CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) AS total FROM ledger_postings p
+                 JOIN ledger_transactions t ON t.id = p.transaction_id WHERE p.account IN ($1, $2) AND t.at < $3",
+            )
+            .bind(wallet.clone())
+            .bind(held.clone())
+            .bind(at)
+        };
+        let opening: i64 = sum_before(from).fetch_one(&mut *conn).await?.try_get("total")?;
+        let held_at_end: i64 = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(p.amount), 0) AS BIGINT) AS total FROM ledger_postings p
+             JOIN ledger_transactions t ON t.id = p.transaction_id WHERE p.account = $1 AND t.at < $2",
+        )
+        .bind(&held)
+        .bind(to)
+        .fetch_one(&mut *conn)
+        .await?
+        .try_get("total")?;
+        let rows = sqlx::query(
+            "SELECT t.id, t.at, t.kind, t.txn_key, t.job_id, t.reference, t.memo,
+                CAST(SUM(p.amount) AS BIGINT) AS amount
+             FROM ledger_transactions t JOIN ledger_postings p ON p.transaction_id = t.id
+             WHERE p.account IN ($1, $2) AND t.at >= $3 AND t.at < $4
+             GROUP BY t.id, t.at, t.kind, t.txn_key, t.job_id, t.reference, t.memo
+             ORDER BY t.at, t.id",
+        )
+        .bind(&wallet)
+        .bind(&held)
+        .bind(from)
+        .bind(to)
+        .fetch_all(&mut *conn)
+        .await?;
+        let mut balance = opening;
+        let mut lines = Vec::new();
+        for row in rows {
+            let amount: i64 = row.try_get("amount")?;
+            if amount == 0 {
+                continue;
+            }
+            balance += amount;
+            lines.push(StatementLine {
+                transaction_id: row.try_get("id")?,
+                at: row.try_get("at")?,
+                kind: row.try_get("kind")?,
+                key: row.try_get("txn_key")?,
+                job_id: row.try_get::<Option<i64>, _>("job_id")?.map(JobId),
+                reference: row.try_get("reference")?,
+                memo: row.try_get("memo")?,
+                amount: Money(amount),
+                balance: Money(balance),
+            });
+        }
+        Ok(Statement {
+            tenant_id: tenant,
+            from,
+            to,
+            opening: Money(opening),
+            closing: Money(balance),
+            lines,
+            held: Money(held_at_end),
+        })
+    }
+
+    /// Adds a price row; it is in force from now for new jobs.
+    pub async fn set_price(&self, new: &NewPrice<'_>, audit: &AuditEntry) -> Result<PriceRecord, StoreError> {
+        let mut tx = self.begin().await?;
+        let id = next_id(&mut tx, "price").await?;
+        sqlx::query(
+            "INSERT INTO prices (id, site_id, partition_id, qos, core_hour_micro, gpu_hour_micro, gb_hour_micro,
+                su_per_gpu_hour, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(id)
+        .bind(new.site_id.0)
+        .bind(new.partition_id.map(|p| p.0))
+        .bind(new.qos)
+        .bind(new.price.core_hour.0)
+        .bind(new.price.gpu_hour.0)
+        .bind(new.price.gb_hour.0)
+        .bind(new.price.su_per_gpu_hour)
+        .bind(new.created_at)
+        .bind(new.created_by)
+        .execute(&mut *tx)
+        .await?;
+        append_audit(&mut tx, &AuditEntry { target: id.to_string(), ..audit.clone() }).await?;
+        tx.commit().await?;
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!("{PRICE_COLUMNS} WHERE pr.id = $1")))
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?;
+        price_from_row(&row)
+    }
+
+    /// The prices in force: the newest row per site, partition and QOS.
+    pub async fn list_prices(&self) -> Result<Vec<PriceRecord>, StoreError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "{PRICE_COLUMNS} WHERE pr.id = (SELECT MAX(p2.id) FROM prices p2 WHERE p2.site_id = pr.site_id
+                AND COALESCE(p2.partition_id, 0) = COALESCE(pr.partition_id, 0) AND p2.qos = pr.qos)
+             ORDER BY s.name, COALESCE(pa.name, ''), pr.qos"
+        )))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(price_from_row).collect()
+    }
+
+    /// The price in force for a job: the most specific of partition and
+    /// QOS, partition, site and QOS, site.
+    pub async fn price_for(
+        &self,
+        site: SiteId,
+        partition: PartitionId,
+        qos: &str,
+    ) -> Result<Option<PriceRecord>, StoreError> {
+        let prices = self.list_prices().await?;
+        let rank = |p: &PriceRecord| match (p.partition_id == Some(partition), p.qos == qos) {
+            (true, true) => 0,
+            (true, false) if p.qos.is_empty() => 1,
+            (false, true) if p.partition_id.is_none() => 2,
+            (false, false) if p.partition_id.is_none() && p.qos.is_empty() => 3,
+            _ => 9,
+        };
+        Ok(prices.into_iter().filter(|p| p.site_id == site && rank(p) < 9).min_by_key(rank))
+    }
+
+    pub async fn set_sector_discount(
+        &self,
+        sector: Sector,
+        discount: BasisPoints,
+        now: i64,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO sector_discounts (sector, discount_bp, updated_at) VALUES ($1, $2, $3)
+             ON CONFLICT (sector) DO UPDATE SET discount_bp = $2, updated_at = $3",
+        )
+        .bind(sector.as_str())
+        .bind(discount.0)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Discounts by sector; sectors without a row have none.
+    pub async fn sector_discounts(&self) -> Result<Vec<(Sector, BasisPoints)>, StoreError> {
+        let rows = sqlx::query("SELECT sector, discount_bp FROM sector_discounts ORDER BY sector")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((crate::parse_text("sector", row.try_get("sector")?)?, BasisPoints(row.try_get("discount_bp")?)))
+            })
+            .collect()
+    }
+
+    /// The co-builders' share of guest charges.
+    pub async fn owner_share(&self) -> Result<BasisPoints, StoreError> {
+        let mut tx = self.begin().await?;
+        let share = sharing(&mut tx).await?.owner_share;
+        tx.rollback().await?;
+        Ok(share)
+    }
+
+    pub async fn set_owner_share(&self, share: BasisPoints, audit: &AuditEntry) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2")
+            .bind(OWNER_SHARE)
+            .bind(share.0.to_string())
+            .execute(&mut *tx)
+            .await?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// How a job is paid for, if the ledger knows it.
+    pub async fn job_charge(&self, job: JobId) -> Result<Option<JobChargeRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT job_id, tenant_id, funding, grant_id, price_id, discount_bp, held, charged, settled_at, core_seconds,
+                gpu_seconds, owner_share_fen FROM job_charges WHERE job_id = $1",
+        )
+        .bind(job.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let tenant = TenantId(row.try_get("tenant_id")?);
+        Ok(Some(JobChargeRecord {
+            job_id: job,
+            tenant_id: tenant,
+            funding: funding_from(&row.try_get::<String, _>("funding")?, tenant, row.try_get("grant_id")?)?,
+            price_id: row.try_get("price_id")?,
+            discount: BasisPoints(row.try_get("discount_bp")?),
+            held: row.try_get("held")?,
+            charged: row.try_get("charged")?,
+            settled_at: row.try_get("settled_at")?,
+            core_seconds: row.try_get("core_seconds")?,
+            gpu_seconds: row.try_get("gpu_seconds")?,
+            owner_share: row.try_get::<Option<i64>, _>("owner_share_fen")?.map(Money),
+        }))
+    }
+}
