@@ -878,3 +878,79 @@ pub struct BalanceView {
     pub wallet: Option<Wallet>,
     pub grants: Vec<Grant>,
 }
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NodeOwner {
+    /// The tenant that co-built the node (`centre` to give it back).
+    #[schema(max_length = 64)]
+    pub owner: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UsageReportQuery {
+    /// sector, tenant (default), project, partition or user.
+    pub by: Option<String>,
+    /// First day, `YYYY-MM-DD` (server time zone; default: the first of this month).
+    pub from: Option<String>,
+    /// Last day, included (default: today).
+    pub to: Option<String>,
+}
+
+/// Usage of the jobs settled in a period, by one dimension. Hours and
+/// amounts are exact decimals as strings.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UsageReport {
+    pub by: String,
+    pub from: String,
+    pub to: String,
+    pub rows: Vec<UsageReportRow>,
+    pub total: UsageReportRow,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UsageReportRow {
+    /// The sector, tenant, project, partition or user; `total` for the sum.
+    pub key: String,
+    pub jobs: i64,
+    pub core_hours: String,
+    pub gpu_hours: String,
+    /// CNY charged to wallets.
+    pub cny_charged: String,
+    /// Service units used from grants.
+    pub su_used: String,
+    /// Core-hours delivered to grant-funded (public-welfare) jobs.
+    pub welfare_core_hours: String,
+}
+
+/// What ran on a co-builder's nodes in a month, who ran it, what it earned.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Settlement {
+    pub owner: String,
+    pub month: String,
+    pub jobs: Vec<SettlementJob>,
+    /// Core-hours guests used on the owner's nodes.
+    pub guest_core_hours: String,
+    /// Core-hours the owner's own jobs used there (free).
+    pub own_core_hours: String,
+    /// CNY earned: the owner's share of what guests paid.
+    pub earned: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SettlementJob {
+    pub job_id: i64,
+    pub user: String,
+    pub tenant: String,
+    pub project: String,
+    /// The owner's own job (free on its nodes).
+    pub own: bool,
+    /// Core-hours held on the owner's nodes.
+    pub core_hours: String,
+    /// `wallet` or `grant`.
+    pub funding: String,
+    /// The job's whole charge, in CNY (wallet) or SU (grant).
+    pub charged: String,
+    pub earned: String,
+}

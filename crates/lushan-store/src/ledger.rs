@@ -682,3 +682,188 @@ impl Store {
         }))
     }
 }
+
+/// What a usage report groups by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UsageDimension {
+    Sector,
+    Tenant,
+    Project,
+    Partition,
+    User,
+}
+
+impl UsageDimension {
+    fn column(self) -> &'static str {
+        match self {
+            UsageDimension::Sector => "t.sector",
+            UsageDimension::Tenant => "t.name",
+            UsageDimension::Project => "p.name",
+            UsageDimension::Partition => "pa.name",
+            UsageDimension::User => "u.name",
+        }
+    }
+}
+
+/// Which settled jobs a usage report counts (settled in `[from, to)`).
+#[derive(Clone, Debug)]
+pub struct UsageQuery {
+    pub by: UsageDimension,
+    pub from: i64,
+    pub to: i64,
+    pub tenant: Option<TenantId>,
+    /// Only these users' jobs, or these projects' (either matches).
+    pub users_or_projects: Option<(Vec<lushan_model::UserId>, Vec<lushan_model::ProjectId>)>,
+}
+
+/// One row of a usage report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UsageRow {
+    pub key: String,
+    pub jobs: i64,
+    pub core_seconds: i64,
+    pub gpu_seconds: i64,
+    /// Money charged to wallets, in fen.
+    pub charged: Money,
+    /// Service units used from grants, in core-seconds.
+    pub units: i64,
+    /// Core-seconds of grant-funded (public-welfare) jobs.
+    pub welfare_core_seconds: i64,
+}
+
+/// A settled job, for a co-builder's settlement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettledJob {
+    pub job_id: JobId,
+    pub site_id: SiteId,
+    pub user_name: String,
+    pub tenant_id: TenantId,
+    pub tenant_name: String,
+    pub project_name: String,
+    pub alloc_json: String,
+    pub elapsed_secs: i64,
+    pub funding: String,
+    pub charged: i64,
+    pub settled_at: i64,
+}
+
+impl Store {
+    /// Core-hours, GPU-hours, money and service units of the jobs settled
+    /// in a period, grouped by `query.by`.
+    pub async fn usage_report(&self, query: &UsageQuery) -> Result<Vec<UsageRow>, StoreError> {
+        let column = query.by.column();
+        let mut sql = format!(
+            "SELECT {column} AS usage_key, CAST(COUNT(*) AS BIGINT) AS jobs,
+                CAST(COALESCE(SUM(c.core_seconds), 0) AS BIGINT) AS core_seconds,
+                CAST(COALESCE(SUM(c.gpu_seconds), 0) AS BIGINT) AS gpu_seconds,
+                CAST(COALESCE(SUM(CASE WHEN c.funding = 'wallet' THEN c.charged ELSE 0 END), 0) AS BIGINT) AS charged,
+                CAST(COALESCE(SUM(CASE WHEN c.funding = 'grant' THEN c.charged ELSE 0 END), 0) AS BIGINT) AS units,
+                CAST(COALESCE(SUM(CASE WHEN c.funding = 'grant' THEN c.core_seconds ELSE 0 END), 0) AS BIGINT)
+                    AS welfare_core_seconds
+             FROM job_charges c JOIN jobs j ON j.id = c.job_id JOIN tenants t ON t.id = c.tenant_id
+             JOIN projects p ON p.id = j.project_id JOIN users u ON u.id = j.user_id
+             JOIN partitions pa ON pa.id = j.partition_id
+             WHERE c.settled_at >= $1 AND c.settled_at < $2"
+        );
+        let mut binds = vec![query.from, query.to];
+        if let Some(tenant) = query.tenant {
+            binds.push(tenant.0);
+            sql.push_str(&format!(" AND c.tenant_id = ${}", binds.len()));
+        }
+        if let Some((users, projects)) = &query.users_or_projects {
+            let mut marks = |ids: Vec<i64>| {
+                ids.into_iter()
+                    .map(|id| {
+                        binds.push(id);
+                        format!("${}", binds.len())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            let users = marks(users.iter().map(|u| u.0).collect());
+            let projects = marks(projects.iter().map(|p| p.0).collect());
+            let users = if users.is_empty() { "NULL".to_owned() } else { users };
+            let projects = if projects.is_empty() { "NULL".to_owned() } else { projects };
+            sql.push_str(&format!(" AND (j.user_id IN ({users}) OR j.project_id IN ({projects}))"));
+        }
+        sql.push_str(&format!(" GROUP BY {column} ORDER BY {column}"));
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for value in binds {
+            q = q.bind(value);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(UsageRow {
+                    key: row.try_get("usage_key")?,
+                    jobs: row.try_get("jobs")?,
+                    core_seconds: row.try_get("core_seconds")?,
+                    gpu_seconds: row.try_get("gpu_seconds")?,
+                    charged: Money(row.try_get("charged")?),
+                    units: row.try_get("units")?,
+                    welfare_core_seconds: row.try_get("welfare_core_seconds")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Jobs settled in `[from, to)` on the given sites, oldest first.
+    pub async fn settled_jobs(&self, sites: &[SiteId], from: i64, to: i64) -> Result<Vec<SettledJob>, StoreError> {
+        if sites.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (0..sites.len()).map(|i| format!("${}", i + 3)).collect();
+        let sql = format!(
+            "SELECT j.id, j.site_id, u.name AS user_name, c.tenant_id, t.name AS tenant_name, p.name AS project_name,
+                j.alloc_json, COALESCE(j.end_time - j.start_time, 0) / 1000 AS elapsed_secs, c.funding, c.charged,
+                c.settled_at
+             FROM job_charges c JOIN jobs j ON j.id = c.job_id JOIN users u ON u.id = j.user_id
+             JOIN tenants t ON t.id = c.tenant_id JOIN projects p ON p.id = j.project_id
+             WHERE c.settled_at >= $1 AND c.settled_at < $2 AND j.site_id IN ({}) ORDER BY c.settled_at, j.id",
+            marks.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from).bind(to);
+        for site in sites {
+            q = q.bind(site.0);
+        }
+        let rows = q.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(SettledJob {
+                    job_id: JobId(row.try_get("id")?),
+                    site_id: SiteId(row.try_get("site_id")?),
+                    user_name: row.try_get("user_name")?,
+                    tenant_id: TenantId(row.try_get("tenant_id")?),
+                    tenant_name: row.try_get("tenant_name")?,
+                    project_name: row.try_get("project_name")?,
+                    alloc_json: row.try_get("alloc_json")?,
+                    elapsed_secs: row.try_get("elapsed_secs")?,
+                    funding: row.try_get("funding")?,
+                    charged: row.try_get::<Option<i64>, _>("charged")?.unwrap_or(0),
+                    settled_at: row.try_get("settled_at")?,
+                })
+            })
+            .collect()
+    }
+
+    /// What a co-builder earned per job in `[from, to)`.
+    pub async fn earnings_by_job(
+        &self,
+        owner: TenantId,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<(JobId, Money)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT t.job_id, CAST(SUM(p.amount) AS BIGINT) AS earned FROM ledger_postings p
+             JOIN ledger_transactions t ON t.id = p.transaction_id
+             WHERE p.account = $1 AND t.at >= $2 AND t.at < $3 AND t.job_id IS NOT NULL
+             GROUP BY t.job_id ORDER BY t.job_id",
+        )
+        .bind(Account::Earnings(owner).to_string())
+        .bind(from)
+        .bind(to)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(|row| Ok((JobId(row.try_get("job_id")?), Money(row.try_get("earned")?)))).collect()
+    }
+}

@@ -27,7 +27,10 @@ use std::str::FromStr;
 pub use error::StoreError;
 pub use grants::{GrantFilter, GrantRecord, GrantState, NewGrant, ReviewRecord};
 pub use jobs::{JobEnd, JobFilter, JobRecord, NewJob, UsageByHour};
-pub use ledger::{JobBilling, JobChargeRecord, NewPrice, PriceRecord, Statement, StatementLine, TxMeta, WalletRecord};
+pub use ledger::{
+    JobBilling, JobChargeRecord, NewPrice, PriceRecord, SettledJob, Statement, StatementLine, TxMeta, UsageDimension,
+    UsageQuery, UsageRow, WalletRecord,
+};
 pub use records::*;
 
 /// Which database the store talks to.

@@ -217,3 +217,30 @@ impl Store {
         Ok(sites)
     }
 }
+
+impl Store {
+    /// Gives a node to a tenant (a co-builder) or back to the centre. Jobs
+    /// that end afterwards are shared with the new owner.
+    pub async fn set_node_owner(
+        &self,
+        site: SiteId,
+        node: &str,
+        owner: TenantId,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("UPDATE nodes SET owner_tenant_id = $1 WHERE site_id = $2 AND name = $3")
+            .bind(owner.0)
+            .bind(site.0)
+            .bind(node)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound { what: "node", key: node.to_owned() });
+        }
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -60,6 +60,11 @@ enum Command {
     /// Public-welfare allocations: request, review, approve, renew.
     #[command(subcommand)]
     Alloc(cli::billing::AllocCommand),
+    /// Reports: `lushan report usage --by sector|tenant|project|partition|user`.
+    #[command(subcommand)]
+    Report(cli::billing::ReportCommand),
+    /// A co-builder's month: what ran on its nodes, who ran it, what it earned.
+    Settlement(cli::billing::SettlementArgs),
     /// Prices: `lushan price list`.
     #[command(subcommand)]
     Price(cli::billing::PriceCommand),
@@ -150,6 +155,8 @@ async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
         Command::Balance(args) => cli::billing::balance(&connection.client()?, args, out).await,
         Command::Statement(args) => cli::billing::statement(&connection.client()?, args, out).await,
         Command::Alloc(command) => cli::billing::alloc(&connection.client()?, command, out).await,
+        Command::Report(command) => cli::billing::report(&connection.client()?, command, out).await,
+        Command::Settlement(args) => cli::billing::settlement(&connection.client()?, args, out).await,
         Command::Price(command) => cli::billing::price(&connection.client()?, command, out).await,
         Command::Submit(submit) => cli::jobs::submit(&connection.client()?, submit, out).await,
         Command::Jobs(jobs) => cli::jobs::jobs(&connection.client()?, jobs, out).await,

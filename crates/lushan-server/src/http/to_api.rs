@@ -368,6 +368,68 @@ pub fn grant(g: crate::service::GrantRecord, now: i64) -> api::Grant {
     }
 }
 
+fn usage_row(r: &crate::service::UsageRow) -> api::UsageReportRow {
+    use lushan_ledger::Units;
+    api::UsageReportRow {
+        key: r.key.clone(),
+        jobs: r.jobs,
+        core_hours: Units(r.core_seconds).to_string(),
+        gpu_hours: Units(r.gpu_seconds).to_string(),
+        cny_charged: r.charged.to_string(),
+        su_used: Units(r.units).to_string(),
+        welfare_core_hours: Units(r.welfare_core_seconds).to_string(),
+    }
+}
+
+pub fn usage_report(by: &str, from: &str, to: &str, rows: Vec<crate::service::UsageRow>) -> api::UsageReport {
+    let total = crate::service::UsageRow {
+        key: "total".into(),
+        jobs: rows.iter().map(|r| r.jobs).sum(),
+        core_seconds: rows.iter().map(|r| r.core_seconds).sum(),
+        gpu_seconds: rows.iter().map(|r| r.gpu_seconds).sum(),
+        charged: lushan_ledger::Money(rows.iter().map(|r| r.charged.0).sum()),
+        units: rows.iter().map(|r| r.units).sum(),
+        welfare_core_seconds: rows.iter().map(|r| r.welfare_core_seconds).sum(),
+    };
+    api::UsageReport {
+        by: by.to_owned(),
+        from: from.to_owned(),
+        to: to.to_owned(),
+        rows: rows.iter().map(usage_row).collect(),
+        total: usage_row(&total),
+    }
+}
+
+pub fn settlement(month: &str, s: crate::service::Settlement) -> api::Settlement {
+    use lushan_ledger::Units;
+    api::Settlement {
+        owner: s.owner.name.clone(),
+        month: month.to_owned(),
+        guest_core_hours: Units(s.core_seconds(false)).to_string(),
+        own_core_hours: Units(s.core_seconds(true)).to_string(),
+        earned: s.earned().to_string(),
+        jobs: s
+            .rows
+            .into_iter()
+            .map(|r| api::SettlementJob {
+                job_id: r.job_id.0,
+                user: r.user,
+                tenant: r.tenant,
+                project: r.project,
+                own: r.own,
+                core_hours: Units(r.core_seconds).to_string(),
+                charged: if r.funding == "grant" {
+                    format!("{} SU", Units(r.charged))
+                } else {
+                    format!("{} CNY", lushan_ledger::Money(r.charged))
+                },
+                funding: r.funding,
+                earned: r.earned.to_string(),
+            })
+            .collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -231,7 +231,11 @@ impl Services {
     }
 
     /// The tenant named, which the caller must administer (operators: any).
-    async fn administered_tenant(&self, caller: &Caller, name: Option<&str>) -> Result<TenantRecord, ServiceError> {
+    pub(super) async fn administered_tenant(
+        &self,
+        caller: &Caller,
+        name: Option<&str>,
+    ) -> Result<TenantRecord, ServiceError> {
         let tenant = match name {
             Some(name) => self.store.tenant_by_name(name).await.map_err(|_| ServiceError::not_found("tenant", name))?,
             None => self.tenant_record(caller.tenant_id()).await?,
@@ -462,6 +466,29 @@ impl Services {
         let mut audit = audit_by(caller, now, "price.discount", "sector", sector.as_str());
         audit.after = Some(json!({"percent": discount.to_string()}).to_string());
         self.store.set_sector_discount(sector, discount, now, &audit).await?;
+        Ok(())
+    }
+
+    /// Records who co-built a node (a tenant) or gives it back to the
+    /// centre (`centre`). Operators only.
+    pub async fn set_node_owner(
+        &self,
+        caller: &Caller,
+        site: &str,
+        node: &str,
+        owner: &str,
+        now: i64,
+    ) -> Result<(), ServiceError> {
+        Self::operator_only(caller, "set node owners")?;
+        let sites = self.store.list_sites().await?;
+        let site = sites.iter().find(|s| s.name == site).ok_or_else(|| ServiceError::not_found("site", site))?;
+        let before = site.nodes.iter().find(|n| n.name == node).ok_or_else(|| ServiceError::not_found("node", node))?;
+        let tenant = self.store.tenant_by_name(owner).await.map_err(|_| ServiceError::not_found("tenant", owner))?;
+        let mut audit = audit_by(caller, now, "node.owner", "node", &format!("{}/{}", site.name, node));
+        audit.tenant_id = Some(tenant.id);
+        audit.before = Some(json!({"owner": before.owner_tenant}).to_string());
+        audit.after = Some(json!({"owner": tenant.name}).to_string());
+        self.store.set_node_owner(site.id, node, tenant.id, &audit).await?;
         Ok(())
     }
 

@@ -8,6 +8,7 @@ mod caller;
 mod error;
 mod grants;
 mod jobs;
+mod reports;
 mod tenancy;
 mod tokens;
 
@@ -17,6 +18,7 @@ pub use caller::Caller;
 pub use error::ServiceError;
 pub use grants::{GrantRequestInput, day_start};
 pub use jobs::{DEFAULT_TIME_LIMIT_SECS, JobSelection, SubmitJob, Submitted, partition_nodes};
+pub use reports::{Settlement, SettlementRow};
 pub use tenancy::{NewProjectInput, NewUserInput};
 
 use lushan_store::{AuditEntry, Store};
@@ -24,7 +26,7 @@ use lushan_store::{AuditEntry, Store};
 /// The records the use cases return, for `http::to_api` to convert.
 pub use lushan_store::{
     AuditRecord, GrantRecord, GrantState, JobRecord, MemberRecord, PriceRecord, ProjectRecord, SiteRecord, Statement,
-    TenantRecord, TokenRecord, UserRecord,
+    TenantRecord, TokenRecord, UsageRow, UserRecord,
 };
 use std::sync::Arc;
 

@@ -129,6 +129,9 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
             cross("/api/v1/projects/b-proj/members/b-member", None)
         }
         ("get", "/api/v1/sites") => Case::Shared { path: route.into() },
+        ("put", "/api/v1/sites/{site}/nodes/{node}/owner") => {
+            cross("/api/v1/sites/local/nodes/vm/owner", Some(json!({"owner": "zju"})))
+        }
         ("get", "/api/v1/audit") => Case::Scoped { path: "/api/v1/audit?limit=10000".into() },
         ("get", "/api/v1/jobs") => Case::Scoped { path: route.into() },
         ("post", "/api/v1/jobs") => cross(route, Some(submit("b-proj"))),
@@ -147,6 +150,10 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
         }
         ("get", "/api/v1/tenants/{tenant}/statement") => cross("/api/v1/tenants/zju/statement?month=2026-11", None),
         ("get", "/api/v1/prices") => Case::Shared { path: route.into() },
+        ("get", "/api/v1/reports/usage") => {
+            Case::Scoped { path: "/api/v1/reports/usage?by=tenant&from=2000-01-01&to=2099-12-31".into() }
+        }
+        ("get", "/api/v1/tenants/{tenant}/settlement") => cross("/api/v1/tenants/zju/settlement?month=2026-11", None),
         ("post", "/api/v1/prices") => cross(route, Some(json!({"site": "local", "core_hour": "0"}))),
         ("put", "/api/v1/discounts/{sector}") => cross("/api/v1/discounts/enterprise", Some(json!({"percent": "100"}))),
         ("put", "/api/v1/owner-share") => cross(route, Some(json!({"percent": "100"}))),

@@ -4,7 +4,8 @@
 use crate::output::{Output, fields, table, time};
 use lushan_api::{
     Adjustment, BalanceView, Client, ClientError, CreditLimit, Grant, GrantDecision, GrantRequest, GrantScore,
-    JobEstimate, Percent, Price, PriceList, PriceSet, Statement, TopUp, Wallet,
+    JobEstimate, Percent, Price, PriceList, PriceSet, Settlement, Statement, TopUp, UsageReport, UsageReportRow,
+    Wallet,
 };
 
 #[derive(clap::Args)]
@@ -63,6 +64,8 @@ pub enum BillingAdminCommand {
     Discount { sector: String, percent: String },
     /// The co-builders' share of what guests pay for their nodes, in percent.
     OwnerShare { percent: String },
+    /// Record who co-built a node: `lushan admin node-owner local node07 acme` (`centre` gives it back).
+    NodeOwner { site: String, node: String, owner: String },
 }
 
 #[derive(clap::Subcommand)]
@@ -297,6 +300,15 @@ pub async fn admin(client: &Client, command: BillingAdminCommand, out: &Output) 
         BillingAdminCommand::Discount { sector, percent } => {
             let list: PriceList = client.put(&format!("/api/v1/discounts/{sector}"), &Percent { percent }).await?;
             out.print(&list, print_price_list);
+        }
+        BillingAdminCommand::NodeOwner { site, node, owner } => {
+            let sites: Vec<lushan_api::Site> = client
+                .put(
+                    &format!("/api/v1/sites/{site}/nodes/{node}/owner"),
+                    &lushan_api::NodeOwner { owner: owner.clone() },
+                )
+                .await?;
+            out.print(&sites, |_| println!("Node {node} of site {site} now belongs to {owner}."));
         }
         BillingAdminCommand::OwnerShare { percent } => {
             let list: PriceList = client.put("/api/v1/owner-share", &Percent { percent }).await?;
@@ -559,5 +571,116 @@ pub async fn alloc(client: &Client, command: AllocCommand, out: &Output) -> anyh
             out.print(&grant, show);
         }
     }
+    Ok(())
+}
+
+#[derive(clap::Subcommand)]
+pub enum ReportCommand {
+    /// Core-hours, GPU-hours, CNY, SU and public-welfare core-hours of the jobs settled in a period.
+    Usage {
+        /// sector, tenant, project, partition or user.
+        #[arg(long, default_value = "tenant")]
+        by: String,
+        /// First day, YYYY-MM-DD (default: the first of this month).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day, included (default: today).
+        #[arg(long)]
+        to: Option<String>,
+        #[arg(long)]
+        csv: bool,
+    },
+}
+
+#[derive(clap::Args)]
+pub struct SettlementArgs {
+    /// The co-builder tenant (default: yours).
+    #[arg(long)]
+    owner: Option<String>,
+    /// YYYY-MM (default: this month).
+    #[arg(long)]
+    month: Option<String>,
+    #[arg(long)]
+    csv: bool,
+}
+
+pub async fn report(client: &Client, command: ReportCommand, out: &Output) -> anyhow::Result<()> {
+    let ReportCommand::Usage { by, from, to, csv } = command;
+    let today = jiff::Zoned::now().date();
+    let from = from.unwrap_or_else(|| today.first_of_month().to_string());
+    let to = to.unwrap_or_else(|| today.to_string());
+    let report: UsageReport = client.get(&format!("/api/v1/reports/usage?by={by}&from={from}&to={to}")).await?;
+    let row = |r: &UsageReportRow| {
+        vec![
+            r.key.clone(),
+            r.jobs.to_string(),
+            r.core_hours.clone(),
+            r.gpu_hours.clone(),
+            r.cny_charged.clone(),
+            r.su_used.clone(),
+            r.welfare_core_hours.clone(),
+        ]
+    };
+    if csv && !out.is_json() {
+        println!("{by},jobs,core_hours,gpu_hours,cny_charged,su_used,welfare_core_hours");
+        for r in report.rows.iter().chain([&report.total]) {
+            println!("{}", row(r).iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        }
+        return Ok(());
+    }
+    out.print(&report, |r| {
+        println!("Usage by {} from {} to {} (jobs settled in the period)", r.by, r.from, r.to);
+        let rows: Vec<Vec<String>> = r.rows.iter().chain([&r.total]).map(row).collect();
+        println!(
+            "{}",
+            table(&[&r.by, "jobs", "core-hours", "GPU-hours", "CNY charged", "SU used", "welfare core-h"], rows)
+        );
+    });
+    Ok(())
+}
+
+pub async fn settlement(client: &Client, args: SettlementArgs, out: &Output) -> anyhow::Result<()> {
+    let owner = own_tenant(client, args.owner).await?;
+    let month = args.month.unwrap_or_else(|| jiff::Zoned::now().strftime("%Y-%m").to_string());
+    let s: Settlement = client.get(&format!("/api/v1/tenants/{owner}/settlement?month={month}")).await?;
+    let rows: Vec<Vec<String>> = s
+        .jobs
+        .iter()
+        .map(|j| {
+            vec![
+                j.job_id.to_string(),
+                j.user.clone(),
+                j.tenant.clone(),
+                j.project.clone(),
+                if j.own { "own".into() } else { "guest".into() },
+                j.core_hours.clone(),
+                j.charged.clone(),
+                j.earned.clone(),
+            ]
+        })
+        .collect();
+    if args.csv && !out.is_json() {
+        println!("job,user,tenant,project,kind,core_hours,charged,earned");
+        for r in &rows {
+            println!("{}", r.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+        }
+        return Ok(());
+    }
+    out.print(&s, |s| {
+        println!("Settlement of co-builder {} for {}", s.owner, s.month);
+        if rows.is_empty() {
+            println!("Nothing ran on its nodes.");
+        } else {
+            println!(
+                "{}",
+                table(
+                    &["job", "user", "tenant", "project", "kind", "core-h here", "charged", "earned CNY"],
+                    rows.clone()
+                )
+            );
+        }
+        println!("Guests used {} core-hours; its own jobs {} (free).", s.guest_core_hours, s.own_core_hours);
+        println!("Earned: {} CNY", s.earned);
+    });
     Ok(())
 }

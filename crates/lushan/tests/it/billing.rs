@@ -96,3 +96,97 @@ fn an_enterprise_tops_up_is_refused_over_budget_and_is_charged_for_what_it_ran()
     }
     server.stop();
 }
+
+/// A co-builder's node: a guest's job is charged and 70 % goes to the
+/// owner; the owner's own job there is free; the settlement and the usage
+/// report say so.
+#[test]
+fn a_co_builder_earns_from_guests_and_runs_free_on_its_own_node() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.path("lushan.toml");
+    std::fs::write(&config, "run_jobs_as_server_user = true\nkill_wait_secs = 1\n").unwrap();
+    let server = sandbox
+        .start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config.display().to_string()])
+        .unwrap();
+    let op = server.home.clone();
+    let mut homes = Vec::new();
+    for (tenant, sector, user, project) in
+        [("jxu", "university", "alice", "cfd-lab"), ("acme", "enterprise", "bob", "cae-sim")]
+    {
+        cli(&op, &["admin", "tenant", "create", tenant, "--sector", sector]).ok();
+        cli_with_stdin(
+            &op,
+            &["admin", "user", "create", user, "--tenant", tenant, "--password-stdin"],
+            "password-123\n",
+        )
+        .ok();
+        cli(&op, &["admin", "project", "create", project, "--tenant", tenant, "--pi", user]).ok();
+        let home = sandbox.path(user);
+        cli_with_stdin(&home, &["login", "--url", &server.url, user, "--password-stdin"], "password-123\n").ok();
+        homes.push(home);
+    }
+    let (alice, bob) = (&homes[0], &homes[1]);
+    let sites = cli(&op, &["--json", "sites"]).ok().json();
+    let node = sites[0]["nodes"][0]["name"].as_str().unwrap().to_owned();
+    cli(&op, &["admin", "node-owner", "local", &node, "acme"]).ok();
+    cli(&op, &["admin", "price", "set", "--site", "local", "--core-hour", "360"]).ok();
+    cli(&op, &["admin", "owner-share", "70"]).ok();
+    cli(&op, &["admin", "topup", "jxu", "100", "--ref", "INV-1"]).ok();
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+
+    // acme owns every node of the partition: its job holds nothing and needs no money.
+    let estimate = cli_in(bob, &work, &["--json", "submit", "--estimate", "-t", "1", "--wrap", "true"]).ok().json();
+    assert_eq!(estimate["worst_case"], "0.00", "{estimate}");
+    assert!(estimate["free_because"].as_str().unwrap().contains("belongs to tenant acme"), "{estimate}");
+    let run = |home: &std::path::Path| {
+        let submitted = cli_in(home, &work, &["--json", "submit", "-t", "1", "--wrap", "sleep 1"]).ok().json();
+        submitted["job"]["job_id"].as_i64().unwrap().to_string()
+    };
+    let guest = run(alice);
+    let own = run(bob);
+    let mut elapsed = Vec::new();
+    for (home, id) in [(alice, &guest), (bob, &own)] {
+        let job = wait_for(30, "the job to complete", || {
+            let job = cli(home, &["--json", "show", id]).ok().json();
+            (job["state"] == "COMPLETED").then_some(job)
+        });
+        elapsed.push(job["elapsed_secs"].as_i64().unwrap());
+    }
+    let charge = elapsed[0] * 10; // fen: 0.10 per core-second, one core
+    let earned = charge * 70 / 100;
+    let fen = |v: i64| format!("{}.{:02}", v / 100, v % 100);
+    let settlement = wait_for(10, "both settlements", || {
+        let s = cli(&op, &["--json", "settlement", "--owner", "acme"]).ok().json();
+        (s["jobs"].as_array().unwrap().len() == 2).then_some(s)
+    });
+    assert_eq!(settlement["earned"], fen(earned).as_str(), "{settlement}");
+    let jobs = settlement["jobs"].as_array().unwrap();
+    let guest_row =
+        jobs.iter().find(|j| j["job_id"].as_i64().map(|i| i.to_string()).as_deref() == Some(guest.as_str())).unwrap();
+    let own_row =
+        jobs.iter().find(|j| j["job_id"].as_i64().map(|i| i.to_string()).as_deref() == Some(own.as_str())).unwrap();
+    assert_eq!((&guest_row["tenant"], &guest_row["own"]), (&"jxu".into(), &false.into()));
+    assert_eq!(guest_row["charged"], format!("{} CNY", fen(charge)).as_str());
+    assert_eq!((&own_row["own"], &own_row["charged"]), (&true.into(), &"0.00 CNY".into()), "{settlement}");
+    let acme = cli(&op, &["--json", "balance", "--tenant", "acme"]).ok().json();
+    assert_eq!(acme["wallet"]["earnings"], fen(earned).as_str(), "{acme}");
+
+    let today = jiff::Zoned::now().date().to_string();
+    let report =
+        cli(&op, &["--json", "report", "usage", "--by", "tenant", "--from", "2000-01-01", "--to", &today]).ok().json();
+    let rows = report["rows"].as_array().unwrap();
+    let jxu = rows.iter().find(|r| r["key"] == "jxu").unwrap();
+    let acme = rows.iter().find(|r| r["key"] == "acme").unwrap();
+    assert_eq!((&jxu["jobs"], &jxu["cny_charged"]), (&1.into(), &fen(charge).as_str().into()), "{report}");
+    assert_eq!((&acme["jobs"], &acme["cny_charged"]), (&1.into(), &"0.00".into()), "{report}");
+    assert_eq!(report["total"]["jobs"], 2);
+    // A member sees only their own usage.
+    let mine = cli(alice, &["--json", "report", "usage", "--by", "tenant", "--from", "2000-01-01", "--to", &today])
+        .ok()
+        .json();
+    assert_eq!(mine["rows"].as_array().unwrap().len(), 1, "{mine}");
+    // Settlements are the co-builder's admins' and the operators'.
+    assert_eq!(cli(alice, &["settlement", "--owner", "acme"]).code, 1);
+    server.stop();
+}

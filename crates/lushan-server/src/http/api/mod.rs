@@ -6,6 +6,7 @@ pub mod billing;
 pub mod grants;
 pub mod jobs;
 pub mod projects;
+pub mod reports;
 pub mod session;
 pub mod sites;
 pub mod tenants;
@@ -39,6 +40,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::members_add))
         .routes(routes!(projects::members_remove))
         .routes(routes!(sites::sites_list))
+        .routes(routes!(sites::node_owner_set))
         .routes(routes!(sites::audit_list))
         .routes(routes!(jobs::jobs_list, jobs::jobs_create))
         .routes(routes!(jobs::jobs_show))
@@ -56,6 +58,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(billing::prices_list, billing::prices_set))
         .routes(routes!(billing::discounts_set))
         .routes(routes!(billing::owner_share_set))
+        .routes(routes!(reports::usage_report))
+        .routes(routes!(reports::settlement_show))
         .routes(routes!(grants::grants_list, grants::grants_request))
         .routes(routes!(grants::grants_show))
         .routes(routes!(grants::grants_review))

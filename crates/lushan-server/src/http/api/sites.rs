@@ -1,11 +1,13 @@
 //! Sites and the audit log.
 
+use crate::clock::now_ms;
 use crate::http::error::ApiError;
+use crate::http::extract::Path;
 use crate::http::extract::{Json, Query};
 use crate::http::{AppState, to_api};
 use crate::service::Caller;
 use axum::extract::State;
-use lushan_api::{AuditEvent, AuditQuery, ErrorBody, Site};
+use lushan_api::{AuditEvent, AuditQuery, ErrorBody, NodeOwner, Site};
 
 /// Sites with their partitions and nodes.
 #[utoipa::path(get, path = "/api/v1/sites", tag = "sites", security(("bearer" = [])),
@@ -26,4 +28,22 @@ pub async fn audit_list(
 ) -> Result<Json<Vec<AuditEvent>>, ApiError> {
     let events = state.services.audit_log(&caller, query.limit).await?;
     Ok(Json(events.into_iter().map(to_api::audit).collect()))
+}
+
+/// Record who co-built a node, or give it back to the centre (operators).
+/// Guests' jobs that end on it afterwards are shared with its owner.
+#[utoipa::path(put, path = "/api/v1/sites/{site}/nodes/{node}/owner", tag = "sites", security(("bearer" = [])),
+    params(("site" = String, Path, description = "site name"), ("node" = String, Path, description = "node name")),
+    request_body = NodeOwner,
+    responses((status = 200, body = Vec<Site>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn node_owner_set(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((site, node)): Path<(String, String)>,
+    Json(body): Json<NodeOwner>,
+) -> Result<Json<Vec<Site>>, ApiError> {
+    state.services.set_node_owner(&caller, &site, &node, &body.owner, now_ms()).await?;
+    let sites = state.services.list_sites(&caller).await?;
+    let usage = state.services.node_usage(&caller).await?;
+    Ok(Json(sites.into_iter().map(|s| to_api::site(s, &usage)).collect()))
 }

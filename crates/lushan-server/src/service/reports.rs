@@ -1,0 +1,133 @@
+//! Reports: usage by sector, tenant, project, partition or user (XDMoD's
+//! question "who used what"), and a co-builder's monthly settlement (what
+//! ran on its nodes, who ran it, what it earned).
+//!
+//! Who sees what: operators everything; tenant admins their tenant; other
+//! users the jobs they ran and those of projects they lead or manage.
+
+use super::{Caller, ServiceError, Services};
+use lushan_ledger::Money;
+use lushan_model::{JobId, Role};
+use lushan_store::{TenantRecord, UsageDimension, UsageQuery, UsageRow};
+
+/// One job of a settlement.
+pub struct SettlementRow {
+    pub job_id: JobId,
+    pub user: String,
+    pub tenant: String,
+    pub project: String,
+    /// Whether the owner ran it itself (free on its own nodes).
+    pub own: bool,
+    /// Core-seconds the job held on the owner's nodes.
+    pub core_seconds: i64,
+    /// What the job was charged in all (`funding`'s unit), and how it was paid.
+    pub charged: i64,
+    pub funding: String,
+    pub earned: Money,
+}
+
+pub struct Settlement {
+    pub owner: TenantRecord,
+    pub rows: Vec<SettlementRow>,
+}
+
+impl Settlement {
+    pub fn earned(&self) -> Money {
+        Money(self.rows.iter().map(|r| r.earned.0).sum())
+    }
+
+    pub fn core_seconds(&self, own: bool) -> i64 {
+        self.rows.iter().filter(|r| r.own == own).map(|r| r.core_seconds).sum()
+    }
+}
+
+impl Services {
+    /// Usage of jobs settled from `from` to `to` (first and last day), grouped by `by`.
+    pub async fn usage_report(
+        &self,
+        caller: &Caller,
+        by: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<UsageRow>, ServiceError> {
+        let by = match by {
+            "sector" => UsageDimension::Sector,
+            "tenant" => UsageDimension::Tenant,
+            "project" => UsageDimension::Project,
+            "partition" => UsageDimension::Partition,
+            "user" => UsageDimension::User,
+            other => {
+                return Err(ServiceError::Invalid(format!(
+                    "cannot group usage by `{other}`: use sector, tenant, project, partition or user"
+                )));
+            }
+        };
+        if to <= from {
+            return Err(ServiceError::Invalid("--to is before --from".into()));
+        }
+        let mut query = UsageQuery { by, from, to, tenant: None, users_or_projects: None };
+        match caller.role() {
+            Role::Operator => {}
+            Role::TenantAdmin => query.tenant = Some(caller.tenant_id()),
+            Role::Member | Role::Reviewer => {
+                let led = self
+                    .store
+                    .memberships_of(caller.user_id())
+                    .await?
+                    .into_iter()
+                    .filter(|(_, _, role)| role.manages_members())
+                    .map(|(id, _, _)| id)
+                    .collect();
+                query.tenant = Some(caller.tenant_id());
+                query.users_or_projects = Some((vec![caller.user_id()], led));
+            }
+        }
+        Ok(self.store.usage_report(&query).await?)
+    }
+
+    /// What ran on a co-builder's nodes in a period, who ran it, and what
+    /// the owner earned. Its tenant admins and operators.
+    pub async fn settlement(
+        &self,
+        caller: &Caller,
+        owner: Option<&str>,
+        period: &super::StatementPeriod,
+    ) -> Result<Settlement, ServiceError> {
+        let owner = self.administered_tenant(caller, owner).await?;
+        let sites = self.store.list_sites().await?;
+        let owned: Vec<(lushan_model::SiteId, i64)> = sites
+            .iter()
+            .flat_map(|s| s.nodes.iter().filter(|n| n.owner_tenant_id == owner.id).map(move |n| (s.id, n.id.0)))
+            .collect();
+        let site_ids: Vec<lushan_model::SiteId> = {
+            let mut ids: Vec<_> = owned.iter().map(|(s, _)| *s).collect();
+            ids.dedup();
+            ids
+        };
+        let earned = self.store.earnings_by_job(owner.id, period.from, period.to).await?;
+        let jobs = self.store.settled_jobs(&site_ids, period.from, period.to).await?;
+        let mut rows = Vec::new();
+        for job in jobs {
+            let on_owned: i64 = crate::control::parse_allocations(&job.alloc_json)
+                .iter()
+                .filter(|a| owned.iter().any(|(s, n)| *s == job.site_id && *n == a.node))
+                .map(|a| a.cpus.len() as i64)
+                .sum();
+            if on_owned == 0 {
+                continue;
+            }
+            rows.push(SettlementRow {
+                job_id: job.job_id,
+                user: job.user_name,
+                tenant: job.tenant_name,
+                project: job.project_name,
+                own: job.tenant_id == owner.id,
+                core_seconds: on_owned.saturating_mul(job.elapsed_secs),
+                charged: job.charged,
+                funding: job.funding,
+                earned: earned.iter().find(|(j, _)| *j == job.job_id).map_or(Money(0), |(_, m)| *m),
+            });
+        }
+        Ok(Settlement { owner, rows })
+    }
+}
