@@ -682,6 +682,24 @@ pub struct Job {
     /// running job ran to its time limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimated_start: Option<String>,
+    /// What it holds or was charged (`GET /jobs/{id}` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge: Option<JobCharge>,
+}
+
+/// How a job is paid for. Amounts in `unit`: CNY (a wallet) or SU (a grant).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobCharge {
+    /// `wallet` or `grant`.
+    pub funding: String,
+    pub grant_id: Option<i64>,
+    pub unit: String,
+    /// The worst case held at submission.
+    pub held: String,
+    /// What it was charged when it ended; absent while it runs or waits.
+    pub charged: Option<String>,
+    /// The part of the charge paid to the owners of the nodes it ran on.
+    pub owner_share: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]

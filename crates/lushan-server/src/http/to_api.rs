@@ -208,6 +208,23 @@ pub fn job(j: JobRecord, now: i64) -> api::Job {
         max_rss_kib: j.max_rss_kib,
         total_cpu_ms: j.total_cpu_ms,
         estimated_start: None,
+        charge: None,
+    }
+}
+
+pub fn job_charge(c: crate::service::JobChargeRecord) -> api::JobCharge {
+    use lushan_ledger::{Funding, Money, Units};
+    let (funding, grant_id, amount): (&str, Option<i64>, fn(i64) -> String) = match c.funding {
+        Funding::Wallet(_) => ("wallet", None, |v| Money(v).to_string()),
+        Funding::Grant(g) => ("grant", Some(g.0), |v| Units(v).to_string()),
+    };
+    api::JobCharge {
+        funding: funding.into(),
+        grant_id,
+        unit: c.funding.commodity().as_str().into(),
+        held: amount(c.held),
+        charged: c.charged.map(amount),
+        owner_share: c.owner_share.map(|m| m.to_string()),
     }
 }
 

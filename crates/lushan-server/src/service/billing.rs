@@ -469,6 +469,16 @@ impl Services {
         Ok(())
     }
 
+    /// How a job the caller may see is paid for.
+    pub async fn job_charge(
+        &self,
+        caller: &Caller,
+        id: i64,
+    ) -> Result<Option<lushan_store::JobChargeRecord>, ServiceError> {
+        let job = self.job(caller, id).await?;
+        Ok(self.store.job_charge(job.id).await?)
+    }
+
     /// Records who co-built a node (a tenant) or gives it back to the
     /// centre (`centre`). Operators only.
     pub async fn set_node_owner(

@@ -25,8 +25,8 @@ use lushan_store::{AuditEntry, Store};
 
 /// The records the use cases return, for `http::to_api` to convert.
 pub use lushan_store::{
-    AuditRecord, GrantRecord, GrantState, JobRecord, MemberRecord, PriceRecord, ProjectRecord, SiteRecord, Statement,
-    TenantRecord, TokenRecord, UsageRow, UserRecord,
+    AuditRecord, GrantRecord, GrantState, JobChargeRecord, JobRecord, MemberRecord, PriceRecord, ProjectRecord,
+    SiteRecord, Statement, TenantRecord, TokenRecord, UsageRow, UserRecord,
 };
 use std::sync::Arc;
 

@@ -437,6 +437,28 @@ pub async fn show(client: &Client, job_id: &str, out: &Output) -> anyhow::Result
                 ("StdOut", j.stdout.clone()),
                 ("StdErr", j.stderr.clone()),
                 ("Comment", j.comment.clone()),
+                (
+                    "Charge",
+                    match &j.charge {
+                        None => "(none)".into(),
+                        Some(c) => format!(
+                            "{} {} held from {}{}{}",
+                            c.held,
+                            c.unit,
+                            if c.funding == "grant" {
+                                format!("grant {}", c.grant_id.unwrap_or(0))
+                            } else {
+                                "the wallet".into()
+                            },
+                            c.charged.as_ref().map(|v| format!("; charged {v} {}", c.unit)).unwrap_or_default(),
+                            c.owner_share
+                                .as_ref()
+                                .filter(|s| s.as_str() != "0.00")
+                                .map(|s| format!(" ({s} to the nodes' owners)"))
+                                .unwrap_or_default(),
+                        ),
+                    }
+                ),
             ])
         )
     });

@@ -72,6 +72,13 @@ fn an_enterprise_tops_up_is_refused_over_budget_and_is_charged_for_what_it_ran()
     let elapsed = job["elapsed_secs"].as_i64().unwrap();
     assert!((2..=4).contains(&elapsed), "{job}");
     let charged = elapsed * 9; // fen: 0.10 per core-second less 10 %
+    let shown = wait_for(10, "the job's charge", || {
+        let job = cli(&bob, &["--json", "show", &id]).ok().json();
+        job["charge"]["charged"].is_string().then_some(job)
+    });
+    assert_eq!(shown["charge"]["held"], "5.40", "{shown}");
+    assert_eq!(shown["charge"]["charged"], format!("{}.{:02}", charged / 100, charged % 100).as_str(), "{shown}");
+    assert!(cli(&bob, &["show", &id]).ok().stdout.contains("5.40 CNY held from the wallet; charged"));
     let wallet = wait_for(10, "the settlement", || {
         let wallet = cli(&op, &["--json", "balance", "--tenant", "acme"]).ok().json()["wallet"].clone();
         (wallet["held"] == "0.00").then_some(wallet)

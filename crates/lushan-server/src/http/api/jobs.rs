@@ -110,7 +110,9 @@ pub async fn jobs_show(
     caller: Caller,
     Path(id): Path<i64>,
 ) -> Result<Json<Job>, ApiError> {
-    Ok(Json(to_api::job(state.services.job(&caller, id).await?, now_ms())))
+    let mut job = to_api::job(state.services.job(&caller, id).await?, now_ms());
+    job.charge = state.services.job_charge(&caller, id).await?.map(to_api::job_charge);
+    Ok(Json(job))
 }
 
 /// Cancel a job: at once if pending; SIGTERM, then SIGKILL after the grace time, if running.
