@@ -478,7 +478,7 @@ impl Services {
     }
 
     /// The caller's scope for jobs: `None` means everything.
-    async fn job_scope(&self, caller: &Caller) -> Result<JobFilter, ServiceError> {
+    pub(super) async fn job_scope(&self, caller: &Caller) -> Result<JobFilter, ServiceError> {
         match caller.role() {
             Role::Operator => Ok(JobFilter::default()),
             Role::TenantAdmin => Ok(JobFilter { tenant: Some(caller.tenant_id()), ..JobFilter::default() }),

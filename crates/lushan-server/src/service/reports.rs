@@ -65,23 +65,14 @@ impl Services {
         if to <= from {
             return Err(ServiceError::Invalid("--to is before --from".into()));
         }
-        let mut query = UsageQuery { by, from, to, tenant: None, users_or_projects: None };
-        match caller.role() {
-            Role::Operator => {}
-            Role::TenantAdmin => query.tenant = Some(caller.tenant_id()),
-            Role::Member | Role::Reviewer => {
-                let led = self
-                    .store
-                    .memberships_of(caller.user_id())
-                    .await?
-                    .into_iter()
-                    .filter(|(_, _, role)| role.manages_members())
-                    .map(|(id, _, _)| id)
-                    .collect();
-                query.tenant = Some(caller.tenant_id());
-                query.users_or_projects = Some((vec![caller.user_id()], led));
-            }
-        }
+        // The same scope as job listings: what the caller may see of jobs.
+        let scope = self.job_scope(caller).await?;
+        let users_or_projects = scope.users.map(|users| (users, scope.projects.unwrap_or_default()));
+        let tenant = match caller.role() {
+            Role::Operator => None,
+            _ => Some(caller.tenant_id()),
+        };
+        let query = UsageQuery { by, from, to, tenant, users_or_projects };
         Ok(self.store.usage_report(&query).await?)
     }
 

@@ -3,16 +3,21 @@
 //! with both amounts, a job that runs is held, charged for what it ran and
 //! settled once, and the statement shows it all.
 
-use crate::harness::{Sandbox, cli, cli_in, cli_with_stdin, wait_for};
+use crate::harness::{Sandbox, Server, cli, cli_in, cli_with_stdin, wait_for};
+
+/// A platform whose jobs run as the server's own user.
+fn start(sandbox: &Sandbox) -> Server {
+    let config = sandbox.path("lushan.toml");
+    std::fs::write(&config, "run_jobs_as_server_user = true\nkill_wait_secs = 1\n").unwrap();
+    sandbox
+        .start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config.display().to_string()])
+        .unwrap()
+}
 
 #[test]
 fn an_enterprise_tops_up_is_refused_over_budget_and_is_charged_for_what_it_ran() {
     let sandbox = Sandbox::new();
-    let config = sandbox.path("lushan.toml");
-    std::fs::write(&config, "run_jobs_as_server_user = true\nkill_wait_secs = 1\n").unwrap();
-    let server = sandbox
-        .start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config.display().to_string()])
-        .unwrap();
+    let server = start(&sandbox);
     let op = server.home.clone();
     cli(&op, &["admin", "tenant", "create", "acme", "--sector", "enterprise"]).ok();
     cli_with_stdin(&op, &["admin", "user", "create", "bob", "--tenant", "acme", "--password-stdin"], "bob-password\n")
@@ -110,11 +115,7 @@ fn an_enterprise_tops_up_is_refused_over_budget_and_is_charged_for_what_it_ran()
 #[test]
 fn a_co_builder_earns_from_guests_and_runs_free_on_its_own_node() {
     let sandbox = Sandbox::new();
-    let config = sandbox.path("lushan.toml");
-    std::fs::write(&config, "run_jobs_as_server_user = true\nkill_wait_secs = 1\n").unwrap();
-    let server = sandbox
-        .start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config.display().to_string()])
-        .unwrap();
+    let server = start(&sandbox);
     let op = server.home.clone();
     let mut homes = Vec::new();
     for (tenant, sector, user, project) in
