@@ -14,12 +14,14 @@
 
 mod account;
 mod entries;
+mod funding;
 mod pricing;
 
 pub use account::{Account, Commodity, ParseAccountError};
 pub use entries::{
     Charge, Funding, LedgerError, Posting, Transaction, TxKind, adjust, award, place_hold, settle, top_up,
 };
+pub use funding::{GrantTerms, grants_covering, price_rank};
 pub use lushan_model::{BasisPoints, Money, Rate};
 pub use pricing::{
     NodeShare, Price, Resources, Sharing, Units, charge_grant, charge_wallet, check_available, worst_case_cost,

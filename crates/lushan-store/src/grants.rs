@@ -1,7 +1,7 @@
 //! Public-welfare grants: requests, reviews, decisions. An approval posts
 //! the award (service units) in the same transaction that records it.
 
-use crate::ledger::{TxMeta, account_balance, insert_transaction};
+use crate::ledger::{TxMeta, balances, insert_transaction};
 use crate::{AuditEntry, Store, StoreError, append_audit, next_id};
 use lushan_ledger::Account;
 use lushan_model::{GrantId, PartitionId, ProjectId, SiteId, TenantId, UserId};
@@ -83,13 +83,16 @@ impl GrantRecord {
         self.awarded.unwrap_or(0) - self.remaining - self.held
     }
 
-    /// Whether it can fund a job at `now` on `site`/`partition`.
-    pub fn covers(&self, site: SiteId, partition: PartitionId, now: i64) -> bool {
-        self.state == GrantState::Approved
-            && self.starts_at <= now
-            && now < self.ends_at
-            && self.site_id.is_none_or(|s| s == site)
-            && self.partition_id.is_none_or(|p| p == partition)
+    /// What decides whether it can pay for a job (`lushan_ledger::grants_covering`).
+    pub fn terms(&self) -> lushan_ledger::GrantTerms {
+        lushan_ledger::GrantTerms {
+            id: self.id,
+            approved: self.state == GrantState::Approved,
+            starts_at: self.starts_at,
+            ends_at: self.ends_at,
+            site: self.site_id.map(|s| s.0),
+            partition: self.partition_id.map(|p| p.0),
+        }
     }
 }
 
@@ -317,28 +320,38 @@ impl Store {
         let mut conn = self.pool.acquire().await?;
         let rows = query.fetch_all(&mut *conn).await?;
         let mut grants = rows.iter().map(grant_from_row).collect::<Result<Vec<_>, _>>()?;
-        for grant in &mut grants {
-            grant.remaining = account_balance(&mut conn, Account::Units(grant.id)).await?;
-            grant.held = account_balance(&mut conn, Account::GrantHeld(grant.id)).await?;
-            let reviews = sqlx::query(
-                "SELECT r.reviewer_id, u.name, r.score, r.comment, r.at FROM grant_reviews r
-                 JOIN users u ON u.id = r.reviewer_id WHERE r.grant_id = $1 ORDER BY r.at, r.reviewer_id",
-            )
-            .bind(grant.id.0)
-            .fetch_all(&mut *conn)
-            .await?;
-            grant.reviews = reviews
-                .iter()
-                .map(|r| {
-                    Ok(ReviewRecord {
-                        reviewer_id: UserId(r.try_get("reviewer_id")?),
-                        reviewer: r.try_get("name")?,
-                        score: r.try_get("score")?,
-                        comment: r.try_get("comment")?,
-                        at: r.try_get("at")?,
-                    })
-                })
-                .collect::<Result<_, StoreError>>()?;
+        if grants.is_empty() {
+            return Ok(grants);
+        }
+        // Balances and reviews of all the grants at once, not per grant.
+        let accounts: Vec<Account> =
+            grants.iter().flat_map(|g| [Account::Units(g.id), Account::GrantHeld(g.id)]).collect();
+        let totals = balances(&mut conn, &accounts).await?;
+        for (grant, pair) in grants.iter_mut().zip(totals.chunks(2)) {
+            grant.remaining = pair[0];
+            grant.held = pair[1];
+        }
+        let marks: Vec<String> = (1..=grants.len()).map(|i| format!("${i}")).collect();
+        let mut reviews = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT r.grant_id, r.reviewer_id, u.name, r.score, r.comment, r.at FROM grant_reviews r
+             JOIN users u ON u.id = r.reviewer_id WHERE r.grant_id IN ({}) ORDER BY r.at, r.reviewer_id",
+            marks.join(", ")
+        )));
+        for grant in &grants {
+            reviews = reviews.bind(grant.id.0);
+        }
+        for r in reviews.fetch_all(&mut *conn).await? {
+            let grant_id = GrantId(r.try_get("grant_id")?);
+            let review = ReviewRecord {
+                reviewer_id: UserId(r.try_get("reviewer_id")?),
+                reviewer: r.try_get("name")?,
+                score: r.try_get("score")?,
+                comment: r.try_get("comment")?,
+                at: r.try_get("at")?,
+            };
+            if let Some(grant) = grants.iter_mut().find(|g| g.id == grant_id) {
+                grant.reviews.push(review);
+            }
         }
         Ok(grants)
     }

@@ -178,6 +178,33 @@ pub(crate) async fn account_balance(conn: &mut sqlx::AnyConnection, account: Acc
     Ok(row.try_get("total")?)
 }
 
+/// The sums of several accounts' postings in one query, in the order asked.
+pub(crate) async fn balances(conn: &mut sqlx::AnyConnection, accounts: &[Account]) -> Result<Vec<i64>, StoreError> {
+    if accounts.is_empty() {
+        return Ok(Vec::new());
+    }
+    let names: Vec<String> = accounts.iter().map(ToString::to_string).collect();
+    let marks: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
+    let sql = format!(
+        "SELECT account, CAST(SUM(amount) AS BIGINT) AS total FROM ledger_postings WHERE account IN ({})
+         GROUP BY account",
+        marks.join(", ")
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for name in &names {
+        query = query.bind(name.clone());
+    }
+    let rows = query.fetch_all(&mut *conn).await?;
+    let mut totals = vec![0; names.len()];
+    for row in rows {
+        let account: String = row.try_get("account")?;
+        if let Some(i) = names.iter().position(|n| *n == account) {
+            totals[i] = row.try_get("total")?;
+        }
+    }
+    Ok(totals)
+}
+
 /// Inserts a transaction and its postings unless its key was posted
 /// before. Returns whether it was new.
 pub(crate) async fn insert_transaction(
@@ -447,12 +474,16 @@ impl Store {
             .map(|row| row.try_get::<i64, _>("credit_limit_fen"))
             .transpose()?
             .unwrap_or(0);
+        let accounts = [Account::Wallet(tenant), Account::Held(tenant), Account::Earnings(tenant)];
+        let [spendable, held, earnings] = balances(&mut conn, &accounts).await?[..] else {
+            return Err(StoreError::Corrupt("wallet balances".into()));
+        };
         Ok(WalletRecord {
             tenant_id: tenant,
-            spendable: Money(account_balance(&mut conn, Account::Wallet(tenant)).await?),
-            held: Money(account_balance(&mut conn, Account::Held(tenant)).await?),
+            spendable: Money(spendable),
+            held: Money(held),
             credit_limit: Money(credit),
-            earnings: Money(account_balance(&mut conn, Account::Earnings(tenant)).await?),
+            earnings: Money(earnings),
         })
     }
 
@@ -583,23 +614,24 @@ impl Store {
         rows.iter().map(price_from_row).collect()
     }
 
-    /// The price in force for a job: the most specific of partition and
-    /// QOS, partition, site and QOS, site.
+    /// The price in force on `site` for `partition` (`None`: the site as a
+    /// whole) and `qos`: the most specific row (`lushan_ledger::price_rank`).
     pub async fn price_for(
         &self,
         site: SiteId,
-        partition: PartitionId,
+        partition: Option<PartitionId>,
         qos: &str,
     ) -> Result<Option<PriceRecord>, StoreError> {
         let prices = self.list_prices().await?;
-        let rank = |p: &PriceRecord| match (p.partition_id == Some(partition), p.qos == qos) {
-            (true, true) => 0,
-            (true, false) if p.qos.is_empty() => 1,
-            (false, true) if p.partition_id.is_none() => 2,
-            (false, false) if p.partition_id.is_none() && p.qos.is_empty() => 3,
-            _ => 9,
+        let rank = |p: &PriceRecord| {
+            lushan_ledger::price_rank(p.partition_id.map(|x| x.0), &p.qos, partition.map(|x| x.0), qos)
         };
-        Ok(prices.into_iter().filter(|p| p.site_id == site && rank(p) < 9).min_by_key(rank))
+        Ok(prices
+            .into_iter()
+            .filter(|p| p.site_id == site)
+            .filter_map(|p| Some((rank(&p)?, p)))
+            .min_by_key(|(r, _)| *r)
+            .map(|(_, p)| p))
     }
 
     pub async fn set_sector_discount(

@@ -416,7 +416,7 @@ mod ledger {
     async fn a_job_is_held_at_submission_and_settled_once_at_its_end() {
         on_every_backend(|store| async move {
             let (alice, project, site) = job_world(&store).await;
-            let price = store.price_for(site.id, site.partitions[0].id, "normal").await.unwrap().unwrap();
+            let price = store.price_for(site.id, Some(site.partitions[0].id), "normal").await.unwrap().unwrap();
             assert_eq!(price.price, lushan_ledger::DEFAULT_PRICE, "a new site gets the default price");
             assert!(top_up(&store, alice.tenant_id, 1_000, "INV-1").await);
             assert!(!top_up(&store, alice.tenant_id, 1_000, "INV-1").await, "a reference is posted once");
@@ -485,7 +485,7 @@ mod ledger {
     async fn concurrent_submissions_accept_exactly_what_the_balance_covers() {
         on_every_backend(|store| async move {
             let (alice, project, site) = job_world(&store).await;
-            let price = store.price_for(site.id, site.partitions[0].id, "normal").await.unwrap().unwrap();
+            let price = store.price_for(site.id, Some(site.partitions[0].id), "normal").await.unwrap().unwrap();
             top_up(&store, alice.tenant_id, 5 * 250 + 249, "INV-2").await;
             let mut clients = Vec::new();
             for _ in 0..12 {

@@ -128,7 +128,7 @@ impl Services {
     /// node of the partition belongs to the job's own tenant.
     pub(super) async fn quote_job(&self, input: QuoteInput<'_>) -> Result<Quote, ServiceError> {
         let QuoteInput { user, project, site, partition, qos, resources, limit_secs, count, allocation, now } = input;
-        let price = self.store.price_for(site.id, partition.id, qos).await?.ok_or_else(|| {
+        let price = self.store.price_for(site.id, Some(partition.id), qos).await?.ok_or_else(|| {
             ServiceError::StateConflict(format!(
                 "partition `{}` of site `{}` has no price, so no job can run there yet; the operator sets one with `lushan admin price set`",
                 partition.name, site.name
@@ -138,12 +138,17 @@ impl Services {
         let discount = self.discount_for(tenant.sector).await?;
         let grants = self
             .store
-            .list_grants(&lushan_store::GrantFilter { projects: Some(vec![project]), ..Default::default() })
+            .list_grants(&lushan_store::GrantFilter {
+                projects: Some(vec![project]),
+                state: Some(lushan_store::GrantState::Approved),
+                ..Default::default()
+            })
             .await?;
-        let mut covering: Vec<&lushan_store::GrantRecord> =
-            grants.iter().filter(|g| g.covers(site.id, partition.id, now)).collect();
-        // Spend what expires first.
-        covering.sort_by_key(|g| (g.ends_at, g.id));
+        let covering: Vec<&lushan_store::GrantRecord> =
+            lushan_ledger::grants_covering(grants.iter().map(|g| g.terms()), site.id.0, partition.id.0, now)
+                .into_iter()
+                .filter_map(|id| grants.iter().find(|g| g.id == id))
+                .collect();
         let grant = match allocation.map(str::trim) {
             Some("wallet") => None,
             None => covering.first().copied(),

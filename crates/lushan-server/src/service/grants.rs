@@ -172,15 +172,7 @@ impl Services {
                 )));
             }
         };
-        let mut filter = GrantFilter { state, ..GrantFilter::default() };
-        match caller.role() {
-            Role::Operator | Role::Reviewer => {}
-            Role::TenantAdmin => filter.tenant = Some(caller.tenant_id()),
-            Role::Member => {
-                let mine = self.store.list_projects(ProjectScope::MemberOf(caller.user_id())).await?;
-                filter.projects = Some(mine.into_iter().map(|p| p.id).collect());
-            }
-        }
+        let mut filter = GrantFilter { state, ..self.grant_scope_filter(caller).await? };
         if let Some(name) = project {
             let Ok(project) = self.store.project_by_name(name).await else { return Ok(Vec::new()) };
             match &mut filter.projects {
@@ -190,6 +182,21 @@ impl Services {
         }
         let grants = self.store.list_grants(&filter).await?;
         Ok(grants.into_iter().map(|g| self.redacted(caller, g)).collect())
+    }
+
+    /// The grants the caller may see: operators and reviewers all, tenant
+    /// admins their tenant's, members their projects'.
+    async fn grant_scope_filter(&self, caller: &Caller) -> Result<GrantFilter, ServiceError> {
+        let mut filter = GrantFilter::default();
+        match caller.role() {
+            Role::Operator | Role::Reviewer => {}
+            Role::TenantAdmin => filter.tenant = Some(caller.tenant_id()),
+            Role::Member => {
+                let mine = self.store.list_projects(ProjectScope::MemberOf(caller.user_id())).await?;
+                filter.projects = Some(mine.into_iter().map(|p| p.id).collect());
+            }
+        }
+        Ok(filter)
     }
 
     /// Requesters see scores and comments, not who gave them.
@@ -203,8 +210,9 @@ impl Services {
     }
 
     pub async fn grant(&self, caller: &Caller, id: i64) -> Result<GrantRecord, ServiceError> {
-        let grants = self.list_grants(caller, None, None).await?;
-        grants.into_iter().find(|g| g.id.0 == id).ok_or_else(|| ServiceError::not_found("grant", &id.to_string()))
+        let filter = GrantFilter { ids: Some(vec![GrantId(id)]), ..self.grant_scope_filter(caller).await? };
+        let grant = self.store.list_grants(&filter).await?.into_iter().next();
+        grant.map(|g| self.redacted(caller, g)).ok_or_else(|| ServiceError::not_found("grant", &id.to_string()))
     }
 
     /// A reviewer's score (1 to 5) and comment on an undecided request.
@@ -310,13 +318,13 @@ impl Services {
         self.grant(caller, id).await
     }
 
-    /// What a GPU-hour is worth in the grant's scope: its partition's (or
-    /// site's) price, else the default.
+    /// What a GPU-hour is worth in the grant's scope: the price in force
+    /// for its partition (or its site as a whole), else the default.
     async fn grant_gpu_rate(&self, grant: &GrantRecord) -> Result<i64, ServiceError> {
-        let prices = self.store.list_prices().await?;
-        let scoped = prices.iter().find(|p| {
-            Some(p.site_id) == grant.site_id && (p.partition_id == grant.partition_id || p.partition_id.is_none())
-        });
-        Ok(scoped.map_or(lushan_ledger::DEFAULT_PRICE.su_per_gpu_hour, |p| p.price.su_per_gpu_hour))
+        let price = match grant.site_id {
+            Some(site) => self.store.price_for(site, grant.partition_id, "").await?,
+            None => None,
+        };
+        Ok(price.map_or(lushan_ledger::DEFAULT_PRICE.su_per_gpu_hour, |p| p.price.su_per_gpu_hour))
     }
 }
