@@ -312,6 +312,11 @@ pub struct Partition {
     pub name: String,
     pub default: bool,
     pub nodes: Vec<String>,
+    /// What happens to guests on co-built nodes when the owner needs them:
+    /// `off`, `cancel` or `requeue` (Slurm's PreemptMode).
+    pub preempt_mode: String,
+    /// Seconds between a preempted guest's SIGTERM and SIGKILL (GraceTime).
+    pub grace_secs: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -637,7 +642,7 @@ pub struct Job {
     pub project: String,
     pub site: String,
     pub partition: String,
-    /// PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL.
+    /// PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, TIMEOUT, OUT_OF_MEMORY, NODE_FAIL, PREEMPTED.
     pub state: String,
     /// Why it is pending (Priority, Resources, JobHeldUser...), or why it ended.
     pub reason: String,
@@ -685,6 +690,12 @@ pub struct Job {
     /// What it holds or was charged (`GET /jobs/{id}` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charge: Option<JobCharge>,
+    /// How many times an owner's preemption requeued it (Slurm's Restarts).
+    #[serde(default)]
+    pub restarts: i64,
+    /// While it is being preempted: the owner's job it makes room for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preempted_by: Option<i64>,
 }
 
 /// How a job is paid for. Amounts in `unit`: CNY (a wallet) or SU (a grant).
@@ -700,6 +711,11 @@ pub struct JobCharge {
     pub charged: Option<String>,
     /// The part of the charge paid to the owners of the nodes it ran on.
     pub owner_share: Option<String>,
+    /// Runs held for or charged: more than 1 when an owner's preemption
+    /// requeued it (each run is charged for what it ran).
+    pub runs: i64,
+    /// How many of its runs an owner's preemption ended.
+    pub preempted_runs: i64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
@@ -709,7 +725,7 @@ pub struct JobQuery {
     /// Comma-separated states (long or short names), e.g. `PENDING,R`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(
-        pattern = r"^(PENDING|RUNNING|COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL|PD|R|CD|F|CA|TO|OOM|NF)(,(PENDING|RUNNING|COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL|PD|R|CD|F|CA|TO|OOM|NF))*$"
+        pattern = r"^(PENDING|RUNNING|COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL|PREEMPTED|PD|R|CD|F|CA|TO|OOM|NF|PR)(,(PENDING|RUNNING|COMPLETED|FAILED|CANCELLED|TIMEOUT|OUT_OF_MEMORY|NODE_FAIL|PREEMPTED|PD|R|CD|F|CA|TO|OOM|NF|PR))*$"
     )]
     pub state: Option<String>,
     /// Only this user's jobs.
@@ -897,6 +913,21 @@ pub struct BalanceView {
     pub grants: Vec<Grant>,
 }
 
+/// How a partition treats guests on co-built nodes when an owner's job
+/// needs the node.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionPreemption {
+    /// `off` (owners wait like everyone), `cancel` (the guest ends as
+    /// PREEMPTED) or `requeue` (it ends as PREEMPTED and goes back to the
+    /// queue).
+    #[schema(max_length = 16)]
+    pub mode: String,
+    /// Seconds between the guest's SIGTERM and SIGKILL (0 to 86400).
+    #[schema(minimum = 0, maximum = 86400)]
+    pub grace_secs: i64,
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NodeOwner {
@@ -968,7 +999,11 @@ pub struct SettlementJob {
     pub core_hours: String,
     /// `wallet` or `grant`.
     pub funding: String,
-    /// The job's whole charge, in CNY (wallet) or SU (grant).
+    /// The run's charge, in CNY (wallet) or SU (grant).
     pub charged: String,
     pub earned: String,
+    /// Which run of the job (0 unless an owner's preemption requeued it).
+    pub run: i64,
+    /// This run was ended by the owner's preemption (charged for what it ran).
+    pub preempted: bool,
 }

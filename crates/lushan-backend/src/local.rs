@@ -197,7 +197,7 @@ impl LocalBackend {
         let io = |source| BackendError::JobDir { path: dir.display().to_string(), source };
         std::fs::create_dir_all(&dir).map_err(io)?;
         // A relaunch after a requeue starts clean.
-        for stale in ["status.json", "cancel", "signal", "supervisor.pid"] {
+        for stale in ["status.json", "cancel", "preempt", "signal", "supervisor.pid"] {
             let _ = std::fs::remove_file(dir.join(stale));
         }
         let script = dir.join("script");
@@ -260,6 +260,14 @@ impl LocalBackend {
     pub fn signal(&self, job_id: i64, signal: i32) -> Result<(), BackendError> {
         let dir = self.job_dir(job_id);
         write_atomically(&dir.join("signal"), &format!("{signal}\n"))
+            .map_err(|source| BackendError::JobDir { path: dir.display().to_string(), source })
+    }
+
+    /// Asks the supervisor to end a guest job for the owner of its node:
+    /// SIGTERM now, SIGKILL after `grace_secs`; it ends as PREEMPTED.
+    pub fn preempt(&self, job_id: i64, grace_secs: u64) -> Result<(), BackendError> {
+        let dir = self.job_dir(job_id);
+        write_atomically(&dir.join("preempt"), &format!("{grace_secs}\n"))
             .map_err(|source| BackendError::JobDir { path: dir.display().to_string(), source })
     }
 
@@ -434,7 +442,10 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
     });
     let started = Instant::now();
     let mut max_rss_kib = 0u64;
-    let mut ending: Option<(JobState, String, Instant)> = None;
+    // Why the job is being ended, since when, and how long it has between
+    // SIGTERM and SIGKILL.
+    let mut ending: Option<(JobState, String, Instant, Duration)> = None;
+    let kill_wait = Duration::from_secs(spec.kill_wait_secs);
     let mut last_memory_check = Instant::now() - Duration::from_secs(1);
     let mut exit = None;
     loop {
@@ -460,13 +471,14 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
                             JobState::OutOfMemory,
                             "the kernel killed the job for using more memory than it asked for".into(),
                             Instant::now(),
+                            kill_wait,
                         ));
                     }
                     let _ = cgroup.kill();
                     let _ = cgroup.remove();
                 }
                 let (state, detail) = match ending {
-                    Some((state, detail, _)) => (state, detail),
+                    Some((state, detail, _, _)) => (state, detail),
                     None if exit_code == 0 && signal == 0 => (JobState::Completed, String::new()),
                     None if signal != 0 => (JobState::Failed, format!("the job script was killed by signal {signal}")),
                     None => (JobState::Failed, format!("the job script exited with code {exit_code}")),
@@ -478,9 +490,17 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
         }
         if ending.is_none() {
             if spec.time_limit_secs > 0 && started.elapsed() >= Duration::from_secs(spec.time_limit_secs) {
-                ending = Some((JobState::Timeout, "the job reached its time limit".into(), Instant::now()));
+                ending = Some((JobState::Timeout, "the job reached its time limit".into(), Instant::now(), kill_wait));
             } else if dir.join("cancel").exists() {
-                ending = Some((JobState::Cancelled, "cancelled".into(), Instant::now()));
+                ending = Some((JobState::Cancelled, "cancelled".into(), Instant::now(), kill_wait));
+            } else if let Ok(text) = std::fs::read_to_string(dir.join("preempt")) {
+                let grace = Duration::from_secs(text.trim().parse().unwrap_or(spec.kill_wait_secs));
+                ending = Some((
+                    JobState::Preempted,
+                    "preempted by the owner of a node it ran on".into(),
+                    Instant::now(),
+                    grace,
+                ));
             }
             if ending.is_some() {
                 signal_group(pgid, nix::sys::signal::Signal::SIGTERM);
@@ -505,12 +525,13 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
                     JobState::OutOfMemory,
                     format!("the job used {} MiB, over its limit of {} MiB", rss / 1024, spec.memory_limit_mb),
                     Instant::now(),
+                    kill_wait,
                 ));
                 signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
             }
         }
-        if let Some((_, _, since)) = &ending
-            && since.elapsed() >= Duration::from_secs(spec.kill_wait_secs)
+        if let Some((_, _, since, wait)) = &ending
+            && since.elapsed() >= *wait
         {
             signal_group(pgid, nix::sys::signal::Signal::SIGKILL);
             if let Some(cgroup) = &cgroup {

@@ -195,13 +195,23 @@ pub fn award(grant: GrantId, units: i64) -> Result<Transaction, LedgerError> {
 
 /// Reserves a job's worst case at submission. The caller has checked that
 /// the funding can cover it ([`crate::check_available`]).
-pub fn place_hold(job: JobId, funding: Funding, amount: i64) -> Result<Transaction, LedgerError> {
+/// A job's `run`-th run's key: run 0 is the job's first, and a job an
+/// owner's preemption requeued runs again as run 1, 2...: each run is held
+/// for and settled once.
+fn run_key(kind: &str, job: JobId, run: u32) -> String {
+    match run {
+        0 => format!("{kind}:job:{job}"),
+        run => format!("{kind}:job:{job}:run:{run}"),
+    }
+}
+
+pub fn place_hold(job: JobId, run: u32, funding: Funding, amount: i64) -> Result<Transaction, LedgerError> {
     if amount < 0 {
         return Err(LedgerError::NotPositive(amount.to_string()));
     }
     let (spendable, held) = funding.accounts();
     Transaction::new(
-        format!("hold:job:{job}"),
+        run_key("hold", job, run),
         TxKind::Hold,
         vec![Posting { account: spendable, amount: -amount }, Posting { account: held, amount }],
     )
@@ -212,7 +222,7 @@ pub fn place_hold(job: JobId, funding: Funding, amount: i64) -> Result<Transacti
 /// owners of the nodes it ran on. A job cancelled before it started settles
 /// with a charge of zero. A charge above the hold (a job that ran past its
 /// limit while being killed) is taken all the same: it ran.
-pub fn settle(job: JobId, funding: Funding, held: i64, charge: &Charge) -> Result<Transaction, LedgerError> {
+pub fn settle(job: JobId, run: u32, funding: Funding, held: i64, charge: &Charge) -> Result<Transaction, LedgerError> {
     if held < 0 || charge.total < 0 {
         return Err(LedgerError::NotPositive(held.min(charge.total).to_string()));
     }
@@ -234,7 +244,7 @@ pub fn settle(job: JobId, funding: Funding, held: i64, charge: &Charge) -> Resul
         }
         Funding::Grant(_) => postings.push(Posting { account: Account::Delivered, amount: charge.total }),
     }
-    Transaction::new(format!("settle:job:{job}"), TxKind::Settlement, postings)
+    Transaction::new(run_key("settle", job, run), TxKind::Settlement, postings)
 }
 
 #[cfg(test)]
@@ -245,13 +255,20 @@ mod tests {
     fn a_settlement_releases_the_hold_and_splits_the_charge() {
         let alice = TenantId(2);
         let owner = TenantId(5);
-        let hold = place_hold(JobId(9), Funding::Wallet(alice), 9_600).unwrap();
+        let hold = place_hold(JobId(9), 0, Funding::Wallet(alice), 9_600).unwrap();
         assert_eq!(hold.amount_for(Account::Wallet(alice)), -9_600);
         assert_eq!(hold.amount_for(Account::Held(alice)), 9_600);
-        let settled =
-            settle(JobId(9), Funding::Wallet(alice), 9_600, &Charge { total: 1_000, owner_shares: vec![(owner, 700)] })
-                .unwrap();
+        let settled = settle(
+            JobId(9),
+            0,
+            Funding::Wallet(alice),
+            9_600,
+            &Charge { total: 1_000, owner_shares: vec![(owner, 700)] },
+        )
+        .unwrap();
         assert_eq!(settled.key(), "settle:job:9");
+        let rerun = settle(JobId(9), 2, Funding::Wallet(alice), 0, &Charge { total: 0, owner_shares: vec![] }).unwrap();
+        assert_eq!(rerun.key(), "settle:job:9:run:2");
         assert_eq!(settled.amount_for(Account::Held(alice)), -9_600);
         assert_eq!(settled.amount_for(Account::Wallet(alice)), 8_600);
         assert_eq!(settled.amount_for(Account::Revenue), 300);
@@ -262,10 +279,11 @@ mod tests {
     fn bad_amounts_are_refused() {
         assert_eq!(top_up(TenantId(1), Money(0), "x"), Err(LedgerError::NotPositive("0.00".into())));
         assert_eq!(adjust(TenantId(1), Money(0), "x"), Err(LedgerError::ZeroAdjustment));
-        assert!(place_hold(JobId(1), Funding::Wallet(TenantId(1)), -1).is_err());
+        assert!(place_hold(JobId(1), 0, Funding::Wallet(TenantId(1)), -1).is_err());
         assert_eq!(
             settle(
                 JobId(1),
+                0,
                 Funding::Wallet(TenantId(1)),
                 10,
                 &Charge { total: 10, owner_shares: vec![(TenantId(2), 11)] }

@@ -73,7 +73,7 @@ proptest! {
         prop_assert!(shared <= charge.total);
         prop_assert!(charge.owner_shares.iter().all(|(o, s)| *s > 0 && *o != PAYER && *o != TenantId(1)));
         let held = charge.total + extra_hold;
-        let tx = settle(JobId(1), Funding::Wallet(PAYER), held, &charge).unwrap();
+        let tx = settle(JobId(1), 0, Funding::Wallet(PAYER), held, &charge).unwrap();
         prop_assert_eq!(sums(&tx), (0, 0));
         // What left the payer is exactly what the centre and the owners got.
         let paid = -(tx.amount_for(Account::Held(PAYER)) + tx.amount_for(Account::Wallet(PAYER)));
@@ -113,7 +113,7 @@ proptest! {
                     if check_available("t", spendable, Money(credit), hold).is_ok() {
                         let id = JobId(next_job);
                         next_job += 1;
-                        let tx = place_hold(id, Funding::Wallet(PAYER), hold.0).unwrap();
+                        let tx = place_hold(id, 0, Funding::Wallet(PAYER), hold.0).unwrap();
                         prop_assert_eq!(sums(&tx), (0, 0));
                         apply(&mut balances, &tx);
                         open.push((id, hold.0, job, limit, ran));
@@ -125,7 +125,7 @@ proptest! {
                     let nodes = [NodeShare { owner: TenantId(3), cores: job.cores }];
                     let sharing = Sharing { centre: TenantId(1), owner_share: BasisPoints(7_000) };
                     let charge = charge_wallet(&price, &job, seconds, &[], PAYER, &nodes, sharing).unwrap();
-                    let tx = settle(id, Funding::Wallet(PAYER), held, &charge).unwrap();
+                    let tx = settle(id, 0, Funding::Wallet(PAYER), held, &charge).unwrap();
                     prop_assert_eq!(sums(&tx), (0, 0));
                     apply(&mut balances, &tx);
                 }

@@ -15,6 +15,9 @@ pub enum JobState {
     Timeout,
     OutOfMemory,
     NodeFail,
+    /// Ended by the owner of a co-built node it ran on as a guest (and,
+    /// where its partition requeues, back in the queue).
+    Preempted,
 }
 
 impl JobState {
@@ -27,6 +30,7 @@ impl JobState {
         JobState::Timeout,
         JobState::OutOfMemory,
         JobState::NodeFail,
+        JobState::Preempted,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -39,6 +43,7 @@ impl JobState {
             JobState::Timeout => "TIMEOUT",
             JobState::OutOfMemory => "OUT_OF_MEMORY",
             JobState::NodeFail => "NODE_FAIL",
+            JobState::Preempted => "PREEMPTED",
         }
     }
 
@@ -53,6 +58,7 @@ impl JobState {
             JobState::Timeout => "TO",
             JobState::OutOfMemory => "OOM",
             JobState::NodeFail => "NF",
+            JobState::Preempted => "PR",
         }
     }
 
@@ -79,7 +85,7 @@ impl FromStr for JobState {
             .ok_or_else(|| ParseEnumError {
                 what: "job state",
                 value: s.chars().take(64).collect(),
-                expected: "PENDING RUNNING COMPLETED FAILED CANCELLED TIMEOUT OUT_OF_MEMORY NODE_FAIL (or PD R CD F CA TO OOM NF)",
+                expected: "PENDING RUNNING COMPLETED FAILED CANCELLED TIMEOUT OUT_OF_MEMORY NODE_FAIL PREEMPTED (or PD R CD F CA TO OOM NF PR)",
             })
     }
 }

@@ -42,6 +42,7 @@ fn snapshot(pending: usize, nodes: usize, seed: u64) -> Snapshot {
             busy_cpus: vec![],
             busy_memory_mb: 0,
             busy_gpus: vec![],
+            owner: None,
         });
     }
     // Half the cores busy, in running jobs of 1-64 cores on one node.
@@ -66,6 +67,11 @@ fn snapshot(pending: usize, nodes: usize, seed: u64) -> Snapshot {
         node.busy_memory_mb += allocation.memory_mb;
         busy += cpus as usize;
         snapshot.running.push(RunningJob {
+            id: snapshot.running.len() as i64 + 1,
+            partition: 1,
+            tenant: 0,
+            start: snapshot.now - 1,
+            preempting: false,
             allocations: vec![allocation],
             exclusive: false,
             ends_at: snapshot.now + 1 + rng.next(48 * HOUR as u64) as i64,

@@ -16,6 +16,16 @@
 //!    which the jobs behind it must respect. Without backfilling the first
 //!    job that cannot start blocks its partition (Slurm's main scheduler).
 //!
+//! Co-built nodes: a tenant's jobs try its own nodes first (it runs free
+//! there), then the centre's, then other owners' (guests prefer unowned
+//! nodes). Owners come first on their own nodes: before the walk below,
+//! each owner's job (in queue order) starts on its own nodes if it can, or
+//! else preempts guests there, the youngest first and as few as it needs,
+//! if the guests' partition allows it ([`PreemptMode`]), and holds a
+//! reservation on those nodes for when the guests' grace time ends,
+//! whatever the backfill depth. Owners' jobs that their own nodes cannot
+//! serve take part in the walk like any other.
+//!
 //! Jobs over a project or user limit, held jobs, throttled array tasks and
 //! jobs no node can serve wait with their own reason and hold nothing back. A job that waits for
 //! resources gets `Resources` if it is the first of its partition to wait,
@@ -39,7 +49,10 @@ use crate::fairshare::{self, Association};
 use crate::pool::Backfill;
 use crate::priority::{self, Factors, Order};
 use crate::timeline::{Resources, Timeline};
-use crate::{Limit, LimitScope, Node, NodeAllocation, PendingJob, Plan, Snapshot, Start, take_free};
+use crate::{
+    Limit, LimitScope, Node, NodeAllocation, PartitionPolicy, PendingJob, Plan, PreemptMode, Preemption, RunningJob,
+    Snapshot, Start, take_free,
+};
 
 /// How a site schedules.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -195,6 +208,8 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
         Backfill::Easy | Backfill::Simplified => 1,
         Backfill::Conservative { depth } => depth,
     };
+    let mut order = NodeOrder::new(&snapshot.nodes);
+    let mut guests = Guests::new(snapshot, &position);
     let mut in_use = InUse::new(snapshot);
     let mut plan = Plan::default();
     let mut array_running: BTreeMap<i64, u32> = snapshot.array_running.iter().copied().collect();
@@ -206,7 +221,44 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
     let mut failed: HashMap<Shape, i64> = HashMap::new();
     let mut possible: HashMap<Shape, bool> = HashMap::new();
 
-    for index in queue_order(policy, snapshot) {
+    let queue = queue_order(policy, snapshot);
+    // Owners first on their own nodes: each owner's job (in queue order)
+    // starts there now, or preempts guests there and reserves the nodes for
+    // when they are gone. What it cannot get there it competes for below.
+    let mut claimed = vec![false; snapshot.pending.len()];
+    if order.any_owned {
+        for &index in &queue {
+            let job = &snapshot.pending[index];
+            let throttled = job.array.is_some_and(|(array, throttle)| {
+                throttle.is_some_and(|t| array_running.get(&array).copied().unwrap_or(0) >= t)
+            });
+            if job.held || throttled || in_use.over_limit(job).is_some() {
+                continue;
+            }
+            let own = order.own(&snapshot.nodes, job.tenant);
+            if own.len() < job.nodes as usize {
+                continue;
+            }
+            let duration = duration(job);
+            if let Some(allocations) = start_now(&mut nodes, own, job, now, duration) {
+                if let Some((array, _)) = job.array {
+                    *array_running.entry(array).or_insert(0) += 1;
+                }
+                in_use.count(job.project, job.user, &allocations);
+                plan.starts.push(Start { job: job.id, allocations });
+                claimed[index] = true;
+            } else if let Some(at) = guests.preempt_for(&mut nodes, own, job, now, duration, &mut plan.preemptions) {
+                plan.pending.push((job.id, PendingReason::Resources));
+                plan.estimates.push((job.id, at));
+                claimed[index] = true;
+            }
+        }
+    }
+
+    for index in queue {
+        if claimed[index] {
+            continue;
+        }
         let job = &snapshot.pending[index];
         if job.held {
             plan.pending.push((job.id, PendingReason::JobHeldUser));
@@ -244,8 +296,9 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
         }
         let duration = duration(job);
         let hopeless = failed.get(&shape).is_some_and(|&d| d <= duration);
+        let preference = order.for_tenant(&snapshot.nodes, job.tenant);
         if !hopeless {
-            if let Some(allocations) = start_now(&mut nodes, job, now, duration) {
+            if let Some(allocations) = start_now(&mut nodes, preference, job, now, duration) {
                 if let Some((array, _)) = job.array {
                     *array_running.entry(array).or_insert(0) += 1;
                 }
@@ -259,7 +312,7 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
         let reason = if blocked.insert(job.partition) { PendingReason::Resources } else { PendingReason::Priority };
         plan.pending.push((job.id, reason));
         if reservations < depth
-            && let Some(at) = reserve(&mut nodes, job, duration)
+            && let Some(at) = reserve(&mut nodes, preference, job, duration)
         {
             reservations += 1;
             plan.estimates.push((job.id, at));
@@ -344,12 +397,207 @@ pub fn fair_share(snapshot: &Snapshot) -> BTreeMap<(i64, i64, i64), f64> {
     users.into_iter().map(|(key, i)| (key, factors[i])).collect()
 }
 
-/// Starts `job` now on the first nodes (in snapshot order) with room for it
-/// now and for its whole time limit, and gives it specific cores and GPUs.
-fn start_now(nodes: &mut [NodeState], job: &PendingJob, now: i64, duration: i64) -> Option<Vec<NodeAllocation>> {
+/// The order a tenant's jobs try nodes in: its own co-built nodes first (it
+/// runs free there), then the centre's, then other owners' (where it may be
+/// preempted). Without co-built nodes, the snapshot's order for everyone.
+struct NodeOrder {
+    plain: Vec<usize>,
+    any_owned: bool,
+    by_tenant: HashMap<i64, Vec<usize>>,
+}
+
+impl NodeOrder {
+    fn new(nodes: &[Node]) -> NodeOrder {
+        NodeOrder {
+            plain: (0..nodes.len()).collect(),
+            any_owned: nodes.iter().any(|n| n.owner.is_some()),
+            by_tenant: HashMap::new(),
+        }
+    }
+
+    fn for_tenant(&mut self, nodes: &[Node], tenant: i64) -> &[usize] {
+        if !self.any_owned {
+            return &self.plain;
+        }
+        self.by_tenant.entry(tenant).or_insert_with(|| {
+            let mut order = self.plain.clone();
+            // Stable: the snapshot's order within each rank.
+            order.sort_by_key(|&i| match nodes[i].owner {
+                Some(owner) if owner == tenant => 0,
+                None => 1,
+                Some(_) => 2,
+            });
+            order
+        })
+    }
+
+    /// A tenant's own nodes, in the snapshot's order.
+    fn own(&mut self, nodes: &[Node], tenant: i64) -> &[usize] {
+        let preference = self.for_tenant(nodes, tenant);
+        let count = preference.iter().take_while(|&&i| nodes[i].owner == Some(tenant)).count();
+        &preference[..count]
+    }
+}
+
+/// The running jobs owners may preempt: guests on co-built nodes, by node.
+struct Guests<'a> {
+    running: &'a [RunningJob],
+    position: &'a HashMap<i64, usize>,
+    /// Indices into `running` of the jobs on each co-built node.
+    on_node: Vec<Vec<usize>>,
+    /// Being preempted already (from the snapshot, or earlier in this pass).
+    preempting: Vec<bool>,
+    policies: HashMap<i64, PartitionPolicy>,
+}
+
+impl<'a> Guests<'a> {
+    fn new(snapshot: &'a Snapshot, position: &'a HashMap<i64, usize>) -> Guests<'a> {
+        let mut on_node = vec![Vec::new(); snapshot.nodes.len()];
+        if snapshot.nodes.iter().any(|n| n.owner.is_some()) {
+            for (r, job) in snapshot.running.iter().enumerate() {
+                for allocation in &job.allocations {
+                    if let Some(&i) = position.get(&allocation.node)
+                        && snapshot.nodes[i].owner.is_some()
+                    {
+                        on_node[i].push(r);
+                    }
+                }
+            }
+        }
+        Guests {
+            running: &snapshot.running,
+            position,
+            on_node,
+            preempting: snapshot.running.iter().map(|j| j.preempting).collect(),
+            policies: snapshot.partitions.iter().map(|p| (p.id, *p)).collect(),
+        }
+    }
+
+    fn policy(&self, r: usize) -> PartitionPolicy {
+        let partition = self.running[r].partition;
+        self.policies.get(&partition).copied().unwrap_or(PartitionPolicy {
+            id: partition,
+            preempt_mode: PreemptMode::Off,
+            grace: 0,
+        })
+    }
+
+    /// When a guest preempted now is gone: after its grace time (at least
+    /// one tick: it holds its cores until it has exited).
+    fn deadline(&self, r: usize, now: i64) -> i64 {
+        now.saturating_add(self.policy(r).grace.max(1))
+    }
+
+    /// What running job `r` holds on node `i`.
+    fn amount_on(&self, r: usize, node_id: i64) -> Amount {
+        self.running[r]
+            .allocations
+            .iter()
+            .filter(|a| a.node == node_id)
+            .map(Amount::of)
+            .fold(Amount::default(), |sum, a| sum.plus(&a))
+    }
+
+    /// For an owner's job that cannot start now on its `own` nodes:
+    /// preempts the fewest guests (the youngest first) on `job.nodes` of
+    /// them that then hold it for its whole time limit, and reserves those
+    /// nodes for it. Returns the reservation's start; `None` when its own
+    /// nodes cannot serve it even without guests.
+    fn preempt_for(
+        &mut self,
+        nodes: &mut [NodeState],
+        own: &[usize],
+        job: &PendingJob,
+        now: i64,
+        duration: i64,
+        preemptions: &mut Vec<Preemption>,
+    ) -> Option<i64> {
+        let k = job.nodes as usize;
+        // (new victims, when the node is ready, rank in the preference, node, victims)
+        let mut options: Vec<(usize, i64, usize, usize, Vec<usize>)> = Vec::new();
+        for (rank, &i) in own.iter().enumerate() {
+            let state = &nodes[i];
+            if !serves(job, state.node) {
+                continue;
+            }
+            let need = need_on(job, state.node);
+            let mut candidates: Vec<usize> = self.on_node[i]
+                .iter()
+                .copied()
+                .filter(|&r| {
+                    !self.preempting[r]
+                        && self.running[r].tenant != job.tenant
+                        && self.policy(r).preempt_mode != PreemptMode::Off
+                })
+                .collect();
+            candidates
+                .sort_by_key(|&r| (std::cmp::Reverse(self.running[r].start), std::cmp::Reverse(self.running[r].id)));
+            // Guests already told to go are gone at their deadline.
+            let mut ready = self.on_node[i]
+                .iter()
+                .filter(|&&r| self.preempting[r])
+                .map(|&r| self.running[r].ends_at)
+                .fold(now, i64::max);
+            let mut timeline = state.timeline.clone();
+            let mut victims = Vec::new();
+            let mut candidates = candidates.into_iter();
+            loop {
+                if timeline.fits(ready, ready.saturating_add(duration), &need) {
+                    options.push((victims.len(), ready, rank, i, victims));
+                    break;
+                }
+                let Some(r) = candidates.next() else { break };
+                let deadline = self.deadline(r, now);
+                timeline.give(deadline, self.running[r].ends_at, &self.amount_on(r, state.node.id));
+                ready = ready.max(deadline);
+                victims.push(r);
+            }
+        }
+        if k == 0 || options.len() < k {
+            return None;
+        }
+        options.sort_by_key(|o| (o.0, o.1, o.2));
+        options.truncate(k);
+        let mut victims: Vec<usize> = options.iter().flat_map(|o| o.4.iter().copied()).collect();
+        victims.sort_unstable();
+        victims.dedup();
+        for r in victims {
+            self.preempting[r] = true;
+            let deadline = self.deadline(r, now);
+            let guest = &self.running[r];
+            for allocation in &guest.allocations {
+                if let Some(&n) = self.position.get(&allocation.node) {
+                    nodes[n].timeline.give(deadline, guest.ends_at, &Amount::of(allocation));
+                }
+            }
+            let policy = self.policy(r);
+            preemptions.push(Preemption {
+                job: guest.id,
+                by: job.id,
+                mode: policy.preempt_mode,
+                grace: policy.grace.max(1),
+            });
+        }
+        let mut chosen: Vec<usize> = options.iter().map(|o| o.3).collect();
+        chosen.sort_by_key(|&i| own.iter().position(|&p| p == i));
+        reserve(nodes, &chosen, job, duration)
+    }
+}
+
+/// Starts `job` now on the first nodes (in the tenant's `preference`) with
+/// room for it now and for its whole time limit, and gives it specific
+/// cores and GPUs.
+fn start_now(
+    nodes: &mut [NodeState],
+    preference: &[usize],
+    job: &PendingJob,
+    now: i64,
+    duration: i64,
+) -> Option<Vec<NodeAllocation>> {
     let end = now.saturating_add(duration);
     let mut chosen: Vec<(usize, Amount)> = Vec::with_capacity(job.nodes as usize);
-    for (i, state) in nodes.iter().enumerate() {
+    for &i in preference {
+        let state = &nodes[i];
         if chosen.len() == job.nodes as usize {
             break;
         }
@@ -387,9 +635,9 @@ fn start_now(nodes: &mut [NodeState], job: &PendingJob, now: i64, duration: i64)
     Some(allocations)
 }
 
-/// Reserves the earliest start at which `job.nodes` nodes have room for the
-/// whole time limit; returns that start.
-fn reserve(nodes: &mut [NodeState], job: &PendingJob, duration: i64) -> Option<i64> {
+/// Reserves the earliest start at which `job.nodes` of the `preference`
+/// nodes have room for the whole time limit; returns that start.
+fn reserve(nodes: &mut [NodeState], preference: &[usize], job: &PendingJob, duration: i64) -> Option<i64> {
     let k = job.nodes as usize;
     if k == 0 {
         return None;
@@ -397,7 +645,8 @@ fn reserve(nodes: &mut [NodeState], job: &PendingJob, duration: i64) -> Option<i
     // Each serving node's own earliest start; the k-th smallest is a lower
     // bound for the job, and usually its start.
     let mut earliest: Vec<(i64, usize, Amount)> = Vec::new();
-    for (i, state) in nodes.iter().enumerate() {
+    for &i in preference {
+        let state = &nodes[i];
         if !serves(job, state.node) {
             continue;
         }
@@ -410,7 +659,7 @@ fn reserve(nodes: &mut [NodeState], job: &PendingJob, duration: i64) -> Option<i
         return None;
     }
     // Nodes are chosen at a time as a start at that time would choose them
-    // (the first that fit, in node order), so that the job starts where it
+    // (the first that fit, in the tenant's order), so that the job starts where it
     // was reserved and the reservations behind it stay valid.
     let mut starts: Vec<i64> = earliest.iter().map(|e| e.0).collect();
     starts.sort_unstable();

@@ -39,6 +39,9 @@ pub struct Node {
     pub busy_cpus: Vec<u32>,
     pub busy_memory_mb: u64,
     pub busy_gpus: Vec<u32>,
+    /// The co-builder tenant that owns the node; `None`: the centre's. Its
+    /// owner's jobs may preempt guests on it, and guests come to it last.
+    pub owner: Option<i64>,
 }
 
 /// A job waiting to start, with what it needs on each of its nodes.
@@ -68,12 +71,61 @@ pub struct PendingJob {
 /// A running job: what it holds, whose it is, and when its time limit ends.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RunningJob {
+    pub id: i64,
+    pub partition: i64,
+    pub tenant: i64,
+    pub start: i64,
+    /// Already being preempted: `ends_at` is the end of its grace time, and
+    /// no job preempts it again.
+    pub preempting: bool,
     pub allocations: Vec<NodeAllocation>,
     pub exclusive: bool,
     /// `start + time limit`: the latest it can end.
     pub ends_at: i64,
     pub project: i64,
     pub user: i64,
+}
+
+/// What happens to a guest job on a co-built node when the owner needs the
+/// node (Slurm's `PreemptMode`, set per partition; the guest's partition
+/// decides).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum PreemptMode {
+    /// Guests are never preempted: owners wait like everyone else.
+    #[default]
+    Off,
+    /// The guest ends as PREEMPTED and stays ended.
+    Cancel,
+    /// The guest ends as PREEMPTED and goes back to the queue.
+    Requeue,
+}
+
+impl PreemptMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PreemptMode::Off => "off",
+            PreemptMode::Cancel => "cancel",
+            PreemptMode::Requeue => "requeue",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<PreemptMode> {
+        match text.to_ascii_lowercase().as_str() {
+            "off" => Some(PreemptMode::Off),
+            "cancel" => Some(PreemptMode::Cancel),
+            "requeue" => Some(PreemptMode::Requeue),
+            _ => None,
+        }
+    }
+}
+
+/// A partition's rules for its guests (a partition not listed: `Off`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PartitionPolicy {
+    pub id: i64,
+    pub preempt_mode: PreemptMode,
+    /// Between the guest's SIGTERM and its SIGKILL (Slurm's `GraceTime`).
+    pub grace: i64,
 }
 
 /// Decayed past usage of one (tenant, project, user), for fair-share.
@@ -118,6 +170,7 @@ pub struct Snapshot {
     pub array_running: Vec<(i64, u32)>,
     pub usage: Vec<Usage>,
     pub limits: Vec<Limit>,
+    pub partitions: Vec<PartitionPolicy>,
     pub now: i64,
 }
 
@@ -146,6 +199,19 @@ pub struct Plan {
     /// When each job that got a reservation is expected to start, if every
     /// running job runs to its time limit.
     pub estimates: Vec<(i64, i64)>,
+    /// Guest jobs to end so that owners' jobs can run on their nodes.
+    pub preemptions: Vec<Preemption>,
+}
+
+/// A guest job the owner of its node needs gone: signal it now, kill it
+/// after `grace`, then cancel or requeue it as `mode` says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Preemption {
+    pub job: i64,
+    /// The owner's job it makes room for.
+    pub by: i64,
+    pub mode: PreemptMode,
+    pub grace: i64,
 }
 
 /// One scheduling pass.

@@ -93,6 +93,19 @@ impl<R: Resources> Timeline<R> {
         }
     }
 
+    /// Gives `amount` back over `[start, end)`: a running job that will end
+    /// at `start` instead of at `end` (an owner's preemption).
+    pub fn give(&mut self, start: i64, end: i64, amount: &R) {
+        if start >= end {
+            return;
+        }
+        let first = self.split(start);
+        let last = self.split(end);
+        for step in &mut self.steps[first..last] {
+            step.1 = step.1.plus(amount);
+        }
+    }
+
     /// The index of the step in force at `time`.
     fn index_at(&self, time: i64) -> usize {
         self.steps.partition_point(|s| s.0 <= time).saturating_sub(1)
@@ -124,6 +137,18 @@ mod tests {
         assert!(!timeline.fits(12, 13, &1));
         assert!(timeline.fits(15, 20, &4));
         assert_eq!(timeline.earliest(100, &3), Some(15));
+    }
+
+    #[test]
+    fn giving_back_early_frees_the_interval_only() {
+        let mut timeline = Timeline::new(0, 0u64, [(100, 4)]);
+        timeline.give(10, 100, &4);
+        assert_eq!(timeline.now(), 0);
+        assert_eq!(timeline.earliest(50, &4), Some(10));
+        assert_eq!(timeline.changes().collect::<Vec<_>>(), [0, 10, 100]);
+        assert!(timeline.fits(100, 200, &4));
+        timeline.give(300, 200, &4);
+        assert!(!timeline.fits(0, 10, &1));
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use lushan_scheduler::pool::Backfill;
 use lushan_scheduler::priority::{Order, Weights};
-use lushan_scheduler::{Constraint, Node, PendingJob, Policy, RunningJob, Snapshot, fits_empty, schedule};
+use lushan_scheduler::{
+    Constraint, Node, PartitionPolicy, PendingJob, Policy, PreemptMode, RunningJob, Snapshot, fits_empty, schedule,
+};
 use proptest::prelude::*;
 
 const FEATURES: [&str; 2] = ["a", "b"];
@@ -33,8 +35,22 @@ fn cluster() -> impl Strategy<Value = Vec<Node>> {
                 busy_cpus: vec![],
                 busy_memory_mb: 0,
                 busy_gpus: vec![],
+                owner: None,
             })
             .collect()
+    })
+}
+
+/// A cluster some of whose nodes tenants 0 and 1 co-built.
+fn co_built_cluster() -> impl Strategy<Value = Vec<Node>> {
+    (cluster(), prop::collection::vec(0u8..3, 7)).prop_map(|(mut nodes, owners)| {
+        for (node, owner) in nodes.iter_mut().zip(owners) {
+            node.owner = match owner {
+                0 => None,
+                tenant => Some(i64::from(tenant) - 1),
+            };
+        }
+        nodes
     })
 }
 
@@ -88,7 +104,11 @@ fn policies() -> Vec<Policy> {
 /// What happened in a replay.
 #[derive(Default, Debug)]
 struct Replay {
+    /// Each job's last start.
     starts: BTreeMap<i64, i64>,
+    /// Jobs that ran to their end (not preempted).
+    finished: BTreeSet<i64>,
+    preemptions: usize,
     /// Every estimate each job got, in pass order.
     estimates: BTreeMap<i64, Vec<i64>>,
 }
@@ -101,12 +121,26 @@ fn replay(
     queue: &[PendingJob],
     policy: &Policy,
     runtime: &dyn Fn(&PendingJob) -> i64,
+    arrivals: bool,
 ) -> Result<Replay, String> {
-    let mut snapshot = Snapshot { nodes: nodes.to_vec(), pending: queue.to_vec(), ..Snapshot::default() };
+    let partitions = vec![
+        PartitionPolicy { id: 1, preempt_mode: PreemptMode::Requeue, grace: 5 },
+        PartitionPolicy { id: 2, preempt_mode: PreemptMode::Cancel, grace: 3 },
+    ];
+    let mut snapshot = Snapshot { nodes: nodes.to_vec(), partitions, ..Snapshot::default() };
+    // With `arrivals`, each job is submitted at its submit time; else all at 0.
+    let mut future: Vec<PendingJob> = queue.to_vec();
+    future.sort_by_key(|j| std::cmp::Reverse((if arrivals { j.submit } else { 0 }, j.id)));
+    let arrival = |j: &PendingJob| if arrivals { j.submit } else { 0 };
+    let jobs: BTreeMap<i64, PendingJob> = queue.iter().map(|j| (j.id, j.clone())).collect();
+    let mut preempted: BTreeMap<i64, PreemptMode> = BTreeMap::new();
     // (real end, job id) of each running job, beside the snapshot's entry.
     let mut ends: Vec<(i64, i64)> = Vec::new();
     let mut out = Replay::default();
     for _ in 0..10_000 {
+        while future.last().is_some_and(|j| arrival(j) <= snapshot.now) {
+            snapshot.pending.extend(future.pop());
+        }
         let plan = schedule(policy, &snapshot);
         if plan != schedule(policy, &snapshot) {
             return Err("the same snapshot gave two plans".into());
@@ -116,6 +150,28 @@ fn replay(
                 return Err(format!("job {job} expected at {at}, before now ({})", snapshot.now));
             }
             out.estimates.entry(job).or_default().push(at);
+        }
+        for p in &plan.preemptions {
+            let Some(owner) = snapshot.pending.iter().find(|j| j.id == p.by) else {
+                return Err(format!("job {} preempted for {}, which is not pending", p.job, p.by));
+            };
+            let Some(r) = snapshot.running.iter().position(|j| j.id == p.job) else {
+                return Err(format!("job {} preempted but not running", p.job));
+            };
+            let guest = &mut snapshot.running[r];
+            let on_owners_node =
+                guest.allocations.iter().any(|a| nodes.iter().any(|n| n.id == a.node && n.owner == Some(owner.tenant)));
+            if guest.preempting || guest.tenant == owner.tenant || !on_owners_node {
+                return Err(format!(
+                    "job {} of tenant {} preempted for {} of tenant {}",
+                    p.job, guest.tenant, p.by, owner.tenant
+                ));
+            }
+            guest.preempting = true;
+            guest.ends_at = snapshot.now + p.grace;
+            ends[r].0 = ends[r].0.min(snapshot.now + p.grace);
+            preempted.insert(p.job, p.mode);
+            out.preemptions += 1;
         }
         for start in &plan.starts {
             let Some(index) = snapshot.pending.iter().position(|j| j.id == start.job) else {
@@ -164,6 +220,11 @@ fn replay(
             out.starts.insert(job.id, snapshot.now);
             ends.push((snapshot.now + runtime(&job), job.id));
             snapshot.running.push(RunningJob {
+                id: job.id,
+                partition: job.partition,
+                tenant: job.tenant,
+                start: snapshot.now,
+                preempting: false,
                 allocations: start.allocations.clone(),
                 exclusive: job.exclusive,
                 ends_at: snapshot.now + job.time_limit,
@@ -171,12 +232,21 @@ fn replay(
                 user: job.user,
             });
         }
-        // Next event: the earliest end.
-        let Some(&(next, _)) = ends.iter().min() else { break };
+        // Next event: the earliest end or arrival.
+        let next_end = ends.iter().map(|e| e.0).min();
+        let next_arrival = future.last().map(arrival);
+        let Some(next) = next_end.into_iter().chain(next_arrival).min() else { break };
         snapshot.now = next;
         while let Some(i) = ends.iter().position(|e| e.0 <= snapshot.now) {
             ends.remove(i);
             let running = snapshot.running.remove(i);
+            match preempted.remove(&running.id) {
+                Some(PreemptMode::Requeue) => snapshot.pending.push(jobs[&running.id].clone()),
+                Some(_) => {}
+                None => {
+                    out.finished.insert(running.id);
+                }
+            }
             for allocation in &running.allocations {
                 let node = snapshot.nodes.iter_mut().find(|n| n.id == allocation.node).unwrap();
                 node.busy_cpus.retain(|c| !allocation.cpus.contains(c));
@@ -202,13 +272,34 @@ proptest! {
         for policy in policies() {
             // Some jobs end well before their time limits.
             let runtime = |job: &PendingJob| (job.time_limit * early[(job.id as usize) % early.len()] / 100).max(1);
-            let replay = replay(&nodes, &queue, &policy, &runtime).map_err(|e| TestCaseError::fail(format!("{policy:?}: {e}")))?;
+            let replay = replay(&nodes, &queue, &policy, &runtime, false).map_err(|e| TestCaseError::fail(format!("{policy:?}: {e}")))?;
             for job in &queue {
                 prop_assert_eq!(
                     replay.starts.contains_key(&job.id),
                     fits_empty(job, &nodes),
                     "{:?}: job {} fits the empty cluster but never started, or started but never fits", policy, job.id
                 );
+            }
+        }
+    }
+
+    /// On co-built nodes: owners preempt only guests on their own nodes,
+    /// never twice and never their own jobs (checked in `replay`); nothing
+    /// is over-allocated; every job that fits starts, and runs to its end
+    /// unless it was cancelled by a preemption.
+    #[test]
+    fn owners_preempt_only_guests_on_their_nodes(
+        nodes in co_built_cluster(),
+        queue in queue(),
+    ) {
+        for policy in [Policy::FIFO, Policy { order: Order::Fcfs, backfill: Backfill::Easy }] {
+            let replay = replay(&nodes, &queue, &policy, &|job| job.time_limit, true)
+                .map_err(|e| TestCaseError::fail(format!("{policy:?}: {e}")))?;
+            for job in &queue {
+                prop_assert_eq!(replay.starts.contains_key(&job.id), fits_empty(job, &nodes), "{:?}: job {}", policy, job.id);
+                if fits_empty(job, &nodes) && job.partition == 1 {
+                    prop_assert!(replay.finished.contains(&job.id), "{:?}: requeued job {} never finished", policy, job.id);
+                }
             }
         }
     }
@@ -220,7 +311,7 @@ proptest! {
     fn backfilling_never_delays_a_reservation(nodes in cluster(), queue in queue()) {
         for backfill in [Backfill::Easy, Backfill::Conservative { depth: 3 }, Backfill::Conservative { depth: usize::MAX }] {
             let policy = Policy { order: Order::Fcfs, backfill };
-            let replay = replay(&nodes, &queue, &policy, &|job| job.time_limit)
+            let replay = replay(&nodes, &queue, &policy, &|job| job.time_limit, false)
                 .map_err(|e| TestCaseError::fail(format!("{policy:?}: {e}")))?;
             for (job, estimates) in &replay.estimates {
                 for pair in estimates.windows(2) {

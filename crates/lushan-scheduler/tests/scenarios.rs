@@ -9,8 +9,10 @@
 //! ```text
 //! policy fcfs|multifactor none|easy|conservative:N
 //! now 0
-//! node NAME cpus=N mem=MB [gpus=N] [partitions=1,2] [features=a,b]
+//! node NAME cpus=N mem=MB [gpus=N] [partitions=1,2] [features=a,b] [owner=TENANT]
 //! running node=NAME cpus=N [mem=MB] [gpus=N] ends=T [user=U] [project=P]
+//!         [id=N] [tenant=T] [partition=P] [start=T] [preempting]
+//! partition ID preempt=off|cancel|requeue grace=T
 //! job ID [cpus=N] [nodes=N] [mem=MB] [gpus=N] [time=T] [submit=T]
 //!        [user=U] [project=P] [tenant=T] [exclusive] [held]
 //!        [partition=P] [constraint=EXPR] [array=A%N]
@@ -25,8 +27,8 @@ use std::path::Path;
 use lushan_scheduler::pool::Backfill;
 use lushan_scheduler::priority::{Order, Weights};
 use lushan_scheduler::{
-    Constraint, Limit, LimitScope, Node, NodeAllocation, PendingJob, Plan, Policy, RunningJob, Snapshot, Usage,
-    schedule,
+    Constraint, Limit, LimitScope, Node, NodeAllocation, PartitionPolicy, PendingJob, Plan, Policy, PreemptMode,
+    RunningJob, Snapshot, Usage, schedule,
 };
 
 fn fields(words: &[&str]) -> BTreeMap<String, String> {
@@ -88,6 +90,15 @@ fn parse(text: &str) -> (Policy, Snapshot) {
                     busy_cpus: vec![],
                     busy_memory_mb: 0,
                     busy_gpus: vec![],
+                    owner: f.get("owner").map(|o| o.parse().unwrap()),
+                });
+            }
+            "partition" => {
+                let f = fields(&rest[1..]);
+                snapshot.partitions.push(PartitionPolicy {
+                    id: rest[0].parse().unwrap(),
+                    preempt_mode: PreemptMode::parse(&f["preempt"]).expect("preempt=off|cancel|requeue"),
+                    grace: num(&f, "grace", 0),
                 });
             }
             "running" => {
@@ -108,7 +119,13 @@ fn parse(text: &str) -> (Policy, Snapshot) {
                 node.busy_cpus.extend(&allocation.cpus);
                 node.busy_gpus.extend(&allocation.gpus);
                 node.busy_memory_mb += allocation.memory_mb;
+                let id = snapshot.running.len() as i64 + 100;
                 snapshot.running.push(RunningJob {
+                    id: num(&f, "id", id),
+                    partition: num(&f, "partition", 1),
+                    tenant: num(&f, "tenant", 1),
+                    start: num(&f, "start", 0),
+                    preempting: f.contains_key("preempting"),
                     allocations: vec![allocation],
                     exclusive: false,
                     ends_at: num(&f, "ends", 0),
@@ -186,6 +203,9 @@ fn render(plan: &Plan) -> String {
             })
             .collect();
         out.push_str(&format!("start {}: {}\n", start.job, nodes.join("; ")));
+    }
+    for p in &plan.preemptions {
+        out.push_str(&format!("preempt {} for {}: {} after {}\n", p.job, p.by, p.mode.as_str(), p.grace));
     }
     for (job, reason) in &plan.pending {
         match plan.estimates.iter().find(|e| e.0 == *job) {

@@ -74,6 +74,16 @@ pub struct JobRecord {
     pub max_rss_kib: Option<i64>,
     /// CPU time (user + system) of the job's processes, in milliseconds.
     pub total_cpu_ms: Option<i64>,
+    /// How many times it was requeued (Slurm's `Restarts`): its current
+    /// run's number.
+    pub restarts: i64,
+    /// Set while an owner's job is preempting it: since when, for which
+    /// job, and when it is killed.
+    pub preempted_at: Option<i64>,
+    pub preempted_by: Option<JobId>,
+    pub preempt_deadline: Option<i64>,
+    /// Whether a preemption may requeue it (`--no-requeue`: false).
+    pub requeue: bool,
 }
 
 /// A job to store. Output paths are sbatch patterns (`slurm-%j.out`),
@@ -142,7 +152,7 @@ const JOB_COLUMNS: &str = "SELECT j.id, j.name, j.user_id, u.name AS user_name, 
     j.gpus_per_node, j.exclusive, j.held, j.workdir, j.stdout_path, j.stderr_path, j.stdin_path, j.open_mode, j.script,
     j.args_json, j.env_json, j.request_json, j.comment, j.exit_code, j.exit_signal, j.node_list, j.alloc_json,
     j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time, j.max_rss_kib, j.total_cpu_ms,
-    j.constraint_expr
+    j.constraint_expr, j.restarts, j.preempted_at, j.preempted_by, j.preempt_deadline, j.requeue
     FROM jobs j JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
     JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
 
@@ -155,7 +165,7 @@ const JOB_SUMMARY_COLUMNS: &str = "SELECT j.id, j.name, j.user_id, u.name AS use
     j.mem_per_node_mb, j.gpus_per_node, j.exclusive, j.held, j.workdir, j.stdout_path, j.stderr_path, j.stdin_path, j.open_mode,
     '' AS script, '[]' AS args_json, '{}' AS env_json, '{}' AS request_json, j.comment, j.exit_code, j.exit_signal, j.node_list,
     j.alloc_json, j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time, j.max_rss_kib, j.total_cpu_ms,
-    j.constraint_expr
+    j.constraint_expr, j.restarts, j.preempted_at, j.preempted_by, j.preempt_deadline, j.requeue
     FROM jobs j JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
     JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
 
@@ -209,6 +219,11 @@ fn job_from_row(row: &AnyRow) -> Result<JobRecord, StoreError> {
         begin_time: row.try_get("begin_time")?,
         max_rss_kib: row.try_get("max_rss_kib")?,
         total_cpu_ms: row.try_get("total_cpu_ms")?,
+        restarts: row.try_get("restarts")?,
+        preempted_at: row.try_get("preempted_at")?,
+        preempted_by: row.try_get::<Option<i64>, _>("preempted_by")?.map(JobId),
+        preempt_deadline: row.try_get("preempt_deadline")?,
+        requeue: row.try_get::<i64, _>("requeue")? == 1,
     })
 }
 
@@ -314,8 +329,15 @@ impl Store {
         }
         if let Some(billing) = &new.billing {
             for index in 0..count {
-                crate::ledger::place_job_hold(&mut tx, JobId(first + index), new.tenant_id, billing, new.submit_time)
-                    .await?;
+                crate::ledger::place_job_hold(
+                    &mut tx,
+                    JobId(first + index),
+                    0,
+                    new.tenant_id,
+                    billing,
+                    new.submit_time,
+                )
+                .await?;
             }
         }
         append_audit(&mut tx, &AuditEntry { target: id.to_string(), ..audit.clone() }).await?;
@@ -506,6 +528,74 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Marks a running guest job as being preempted for the owner's job
+    /// `by`: it is signalled now and killed at `deadline`. False if it is
+    /// no longer running or is being preempted already.
+    pub async fn preempt_job(&self, id: JobId, by: JobId, at: i64, deadline: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET preempted_at = $1, preempted_by = $2, preempt_deadline = $3
+             WHERE id = $4 AND state = $5 AND preempted_at IS NULL",
+        )
+        .bind(at)
+        .bind(by.0)
+        .bind(deadline)
+        .bind(id.0)
+        .bind(JobState::Running.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// PREEMPTED -> PENDING for a preempted guest whose partition requeues:
+    /// its run was settled when its end was recorded; the next run is held
+    /// for here, in the same transaction, from the same funding at the same
+    /// price. If the funding can no longer cover it, the job stays
+    /// PREEMPTED with the refusal as its reason and `Ok(false)` is returned.
+    pub async fn requeue_preempted(&self, id: JobId, at: i64) -> Result<bool, StoreError> {
+        let mut tx = self.begin().await?;
+        let row = sqlx::query("SELECT restarts, tenant_id FROM jobs WHERE id = $1 AND state = $2")
+            .bind(id.0)
+            .bind(JobState::Preempted.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = row else {
+            tx.rollback().await?;
+            return Ok(false);
+        };
+        let run = row.try_get::<i64, _>("restarts")? + 1;
+        let tenant = TenantId(row.try_get("tenant_id")?);
+        if let Some(billing) = crate::ledger::last_run_billing(&mut tx, id).await? {
+            if let Err(err) = crate::ledger::check_holds(&mut tx, &billing, 1).await {
+                tx.rollback().await?;
+                if !matches!(err, StoreError::Ledger(_)) {
+                    return Err(err);
+                }
+                sqlx::query("UPDATE jobs SET reason = $1 WHERE id = $2 AND state = $3")
+                    .bind(format!("not requeued: {err}"))
+                    .bind(id.0)
+                    .bind(JobState::Preempted.as_str())
+                    .execute(&self.pool)
+                    .await?;
+                return Ok(false);
+            }
+            crate::ledger::place_job_hold(&mut tx, id, run, tenant, &billing, at).await?;
+        }
+        sqlx::query(
+            "UPDATE jobs SET state = $1, reason = 'None', start_time = NULL, end_time = NULL, node_list = '',
+                alloc_json = '{}', exit_code = NULL, exit_signal = NULL, max_rss_kib = NULL, total_cpu_ms = NULL,
+                restarts = $2, preempted_at = NULL, preempt_deadline = NULL
+             WHERE id = $3 AND state = $4",
+        )
+        .bind(JobState::Pending.as_str())
+        .bind(run)
+        .bind(id.0)
+        .bind(JobState::Preempted.as_str())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Holds or releases a pending job. Returns false if it is not pending.

@@ -8,7 +8,7 @@ use crate::{AuditEntry, Store, StoreError, append_audit, next_id};
 use lushan_ledger::{
     Account, BasisPoints, Funding, LedgerError, Money, NodeShare, Price, Rate, Resources, Sharing, Transaction,
 };
-use lushan_model::{GrantId, JobId, PartitionId, Sector, SiteId, TenantId};
+use lushan_model::{GrantId, JobId, JobState, PartitionId, Sector, SiteId, TenantId};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row};
 
@@ -111,10 +111,16 @@ pub struct JobBilling {
     pub payer: String,
 }
 
-/// A job's charge as stored.
+/// A job's charge as stored: its runs summed (a job requeued after an
+/// owner's preemption runs, and is charged, more than once); funding,
+/// price and hold are its current run's.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct JobChargeRecord {
     pub job_id: JobId,
+    /// How many runs were charged or are held for.
+    pub runs: i64,
+    /// How many of them ended by preemption.
+    pub preempted_runs: i64,
     pub tenant_id: TenantId,
     pub funding: Funding,
     pub price_id: i64,
@@ -304,11 +310,14 @@ pub(crate) async fn check_holds(
 pub(crate) async fn place_job_hold(
     tx: &mut sqlx::Transaction<'static, Any>,
     job: JobId,
+    run: i64,
     tenant: TenantId,
     billing: &JobBilling,
     at: i64,
 ) -> Result<(), StoreError> {
-    let entry = lushan_ledger::place_hold(job, billing.funding, billing.hold_per_job).map_err(StoreError::Ledger)?;
+    let run_number = u32::try_from(run).map_err(|_| StoreError::Ledger(LedgerError::Overflow))?;
+    let entry = lushan_ledger::place_hold(job, run_number, billing.funding, billing.hold_per_job)
+        .map_err(StoreError::Ledger)?;
     let grant = match billing.funding {
         Funding::Grant(g) => Some(g),
         Funding::Wallet(_) => None,
@@ -319,16 +328,17 @@ pub(crate) async fn place_job_hold(
         job_id: Some(job),
         grant_id: grant,
         reference: String::new(),
-        memo: format!("hold for job {job}"),
+        memo: if run == 0 { format!("hold for job {job}") } else { format!("hold for job {job}, run {run}") },
         actor: "lushan".into(),
     };
     insert_transaction(tx, &entry, &meta).await?;
     let (kind, grant_id) = funding_columns(billing.funding);
     sqlx::query(
-        "INSERT INTO job_charges (job_id, tenant_id, funding, grant_id, price_id, discount_bp, held)
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO job_charges (job_id, run, tenant_id, funding, grant_id, price_id, discount_bp, held)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(job.0)
+    .bind(run)
     .bind(tenant.0)
     .bind(kind)
     .bind(grant_id)
@@ -351,7 +361,8 @@ pub(crate) async fn settle_job_in(
     at: i64,
 ) -> Result<(), StoreError> {
     let row = sqlx::query(
-        "SELECT c.tenant_id, c.funding, c.grant_id, c.discount_bp, c.held, j.start_time, j.end_time, j.nodes,
+        "SELECT c.run, c.tenant_id, c.funding, c.grant_id, c.discount_bp, c.held, j.start_time, j.end_time, j.state,
+            j.alloc_json, j.nodes,
             j.cpus_per_node, j.gpus_per_node, j.mem_per_node_mb, pr.core_hour_micro, pr.gpu_hour_micro,
             pr.gb_hour_micro, pr.su_per_gpu_hour
          FROM job_charges c JOIN jobs j ON j.id = c.job_id JOIN prices pr ON pr.id = c.price_id
@@ -361,6 +372,7 @@ pub(crate) async fn settle_job_in(
     .fetch_optional(&mut **tx)
     .await?;
     let Some(row) = row else { return Ok(()) };
+    let run: i64 = row.try_get("run")?;
     let tenant = TenantId(row.try_get("tenant_id")?);
     let funding = funding_from(&row.try_get::<String, _>("funding")?, tenant, row.try_get("grant_id")?)?;
     let held: i64 = row.try_get("held")?;
@@ -396,7 +408,8 @@ pub(crate) async fn settle_job_in(
         Funding::Grant(_) => lushan_ledger::charge_grant(&price, &resources, seconds, tenant, nodes),
     }
     .map_err(StoreError::Ledger)?;
-    let entry = lushan_ledger::settle(job, funding, held, &charge).map_err(StoreError::Ledger)?;
+    let run_number = u32::try_from(run).map_err(|_| StoreError::Ledger(LedgerError::Overflow))?;
+    let entry = lushan_ledger::settle(job, run_number, funding, held, &charge).map_err(StoreError::Ledger)?;
     let shared: i64 = charge.owner_shares.iter().map(|(_, s)| *s).sum();
     let meta = TxMeta {
         at,
@@ -408,7 +421,8 @@ pub(crate) async fn settle_job_in(
         },
         reference: String::new(),
         memo: format!(
-            "job {job}: {seconds} s x {} cores{}",
+            "job {job}{}: {seconds} s x {} cores{}",
+            if run == 0 { String::new() } else { format!(" run {run}") },
             resources.cores,
             if resources.gpus > 0 { format!(", {} GPUs", resources.gpus) } else { String::new() }
         ),
@@ -416,7 +430,8 @@ pub(crate) async fn settle_job_in(
     };
     insert_transaction(tx, &entry, &meta).await?;
     sqlx::query(
-        "UPDATE job_charges SET charged = $1, settled_at = $2, core_seconds = $3, gpu_seconds = $4, owner_share_fen = $5
+        "UPDATE job_charges SET charged = $1, settled_at = $2, core_seconds = $3, gpu_seconds = $4, owner_share_fen = $5,
+            started_at = $7, ended_at = $8, end_state = $9, alloc_json = $10
          WHERE job_id = $6 AND settled_at IS NULL",
     )
     .bind(charge.total)
@@ -425,9 +440,40 @@ pub(crate) async fn settle_job_in(
     .bind(resources.gpus.saturating_mul(seconds))
     .bind(shared)
     .bind(job.0)
+    .bind(start)
+    .bind(end)
+    .bind(row.try_get::<String, _>("state")?)
+    .bind(row.try_get::<String, _>("alloc_json")?)
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// How a job's last run was paid for: the next run is funded alike.
+pub(crate) async fn last_run_billing(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    job: JobId,
+) -> Result<Option<JobBilling>, StoreError> {
+    let row = sqlx::query(
+        "SELECT c.tenant_id, c.funding, c.grant_id, c.price_id, c.discount_bp, c.held, t.name AS tenant_name
+         FROM job_charges c JOIN tenants t ON t.id = c.tenant_id WHERE c.job_id = $1 ORDER BY c.run DESC LIMIT 1",
+    )
+    .bind(job.0)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let tenant = TenantId(row.try_get("tenant_id")?);
+    let funding = funding_from(&row.try_get::<String, _>("funding")?, tenant, row.try_get("grant_id")?)?;
+    Ok(Some(JobBilling {
+        funding,
+        price_id: row.try_get("price_id")?,
+        discount: BasisPoints(row.try_get("discount_bp")?),
+        hold_per_job: row.try_get("held")?,
+        payer: match funding {
+            Funding::Wallet(_) => format!("tenant {}", row.try_get::<String, _>("tenant_name")?),
+            Funding::Grant(grant) => format!("grant {grant}"),
+        },
+    }))
 }
 
 /// The centre's tenant and the co-builders' share.
@@ -688,30 +734,46 @@ impl Store {
         Ok(())
     }
 
-    /// How a job is paid for, if the ledger knows it.
+    /// How a job is paid for, if the ledger knows it: its runs summed.
     pub async fn job_charge(&self, job: JobId) -> Result<Option<JobChargeRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT job_id, tenant_id, funding, grant_id, price_id, discount_bp, held, charged, settled_at, core_seconds,
-                gpu_seconds, owner_share_fen FROM job_charges WHERE job_id = $1",
+        let rows = sqlx::query(
+            "SELECT tenant_id, funding, grant_id, price_id, discount_bp, held, charged, settled_at, core_seconds,
+                gpu_seconds, owner_share_fen, end_state FROM job_charges WHERE job_id = $1 ORDER BY run",
         )
         .bind(job.0)
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        let Some(row) = row else { return Ok(None) };
-        let tenant = TenantId(row.try_get("tenant_id")?);
-        Ok(Some(JobChargeRecord {
-            job_id: job,
-            tenant_id: tenant,
-            funding: funding_from(&row.try_get::<String, _>("funding")?, tenant, row.try_get("grant_id")?)?,
-            price_id: row.try_get("price_id")?,
-            discount: BasisPoints(row.try_get("discount_bp")?),
-            held: row.try_get("held")?,
-            charged: row.try_get("charged")?,
-            settled_at: row.try_get("settled_at")?,
-            core_seconds: row.try_get("core_seconds")?,
-            gpu_seconds: row.try_get("gpu_seconds")?,
-            owner_share: row.try_get::<Option<i64>, _>("owner_share_fen")?.map(Money),
-        }))
+        let mut record: Option<JobChargeRecord> = None;
+        for row in &rows {
+            let tenant = TenantId(row.try_get("tenant_id")?);
+            let add = |a: Option<i64>, b: Option<i64>| match (a, b) {
+                (None, None) => None,
+                (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+            };
+            let before = record.take();
+            let preempted =
+                row.try_get::<Option<String>, _>("end_state")?.as_deref() == Some(JobState::Preempted.as_str());
+            record = Some(JobChargeRecord {
+                job_id: job,
+                runs: before.as_ref().map_or(0, |b| b.runs) + 1,
+                preempted_runs: before.as_ref().map_or(0, |b| b.preempted_runs) + i64::from(preempted),
+                tenant_id: tenant,
+                funding: funding_from(&row.try_get::<String, _>("funding")?, tenant, row.try_get("grant_id")?)?,
+                price_id: row.try_get("price_id")?,
+                discount: BasisPoints(row.try_get("discount_bp")?),
+                held: row.try_get("held")?,
+                charged: add(before.as_ref().and_then(|b| b.charged), row.try_get("charged")?),
+                settled_at: row.try_get("settled_at")?,
+                core_seconds: add(before.as_ref().and_then(|b| b.core_seconds), row.try_get("core_seconds")?),
+                gpu_seconds: add(before.as_ref().and_then(|b| b.gpu_seconds), row.try_get("gpu_seconds")?),
+                owner_share: add(
+                    before.as_ref().and_then(|b| b.owner_share.map(|m| m.0)),
+                    row.try_get("owner_share_fen")?,
+                )
+                .map(Money),
+            });
+        }
+        Ok(record)
     }
 }
 
@@ -766,6 +828,10 @@ pub struct UsageRow {
 /// A settled job, for a co-builder's settlement.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SettledJob {
+    /// Which run of the job (0 unless an owner's preemption requeued it).
+    pub run: i64,
+    /// The run ended by an owner's preemption.
+    pub preempted: bool,
     pub job_id: JobId,
     pub site_id: SiteId,
     pub user_name: String,
@@ -785,7 +851,7 @@ impl Store {
     pub async fn usage_report(&self, query: &UsageQuery) -> Result<Vec<UsageRow>, StoreError> {
         let column = query.by.column();
         let mut sql = format!(
-            "SELECT {column} AS usage_key, CAST(COUNT(*) AS BIGINT) AS jobs,
+            "SELECT {column} AS usage_key, CAST(COUNT(DISTINCT c.job_id) AS BIGINT) AS jobs,
                 CAST(COALESCE(SUM(c.core_seconds), 0) AS BIGINT) AS core_seconds,
                 CAST(COALESCE(SUM(c.gpu_seconds), 0) AS BIGINT) AS gpu_seconds,
                 CAST(COALESCE(SUM(CASE WHEN c.funding = 'wallet' THEN c.charged ELSE 0 END), 0) AS BIGINT) AS charged,
@@ -846,12 +912,12 @@ impl Store {
         }
         let marks: Vec<String> = (0..sites.len()).map(|i| format!("${}", i + 3)).collect();
         let sql = format!(
-            "SELECT j.id, j.site_id, u.name AS user_name, c.tenant_id, t.name AS tenant_name, p.name AS project_name,
-                j.alloc_json, COALESCE(j.end_time - j.start_time, 0) / 1000 AS elapsed_secs, c.funding, c.charged,
-                c.settled_at
+            "SELECT j.id, c.run, c.end_state, j.site_id, u.name AS user_name, c.tenant_id, t.name AS tenant_name,
+                p.name AS project_name, c.alloc_json, COALESCE(c.ended_at - c.started_at, 0) / 1000 AS elapsed_secs,
+                c.funding, c.charged, c.settled_at
              FROM job_charges c JOIN jobs j ON j.id = c.job_id JOIN users u ON u.id = j.user_id
              JOIN tenants t ON t.id = c.tenant_id JOIN projects p ON p.id = j.project_id
-             WHERE c.settled_at >= $1 AND c.settled_at < $2 AND j.site_id IN ({}) ORDER BY c.settled_at, j.id",
+             WHERE c.settled_at >= $1 AND c.settled_at < $2 AND j.site_id IN ({}) ORDER BY c.settled_at, j.id, c.run",
             marks.join(", ")
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(from).bind(to);
@@ -863,6 +929,9 @@ impl Store {
             .map(|row| {
                 Ok(SettledJob {
                     job_id: JobId(row.try_get("id")?),
+                    run: row.try_get("run")?,
+                    preempted: row.try_get::<Option<String>, _>("end_state")?.as_deref()
+                        == Some(JobState::Preempted.as_str()),
                     site_id: SiteId(row.try_get("site_id")?),
                     user_name: row.try_get("user_name")?,
                     tenant_id: TenantId(row.try_get("tenant_id")?),
@@ -878,24 +947,32 @@ impl Store {
             .collect()
     }
 
-    /// What a co-builder earned per job in `[from, to)`.
-    pub async fn earnings_by_job(
+    /// What a co-builder earned per job run in `[from, to)`: (job, run,
+    /// earned).
+    pub async fn earnings_by_run(
         &self,
         owner: TenantId,
         from: i64,
         to: i64,
-    ) -> Result<Vec<(JobId, Money)>, StoreError> {
+    ) -> Result<Vec<(JobId, i64, Money)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT t.job_id, CAST(SUM(p.amount) AS BIGINT) AS earned FROM ledger_postings p
+            "SELECT t.job_id, t.txn_key, CAST(SUM(p.amount) AS BIGINT) AS earned FROM ledger_postings p
              JOIN ledger_transactions t ON t.id = p.transaction_id
              WHERE p.account = $1 AND t.at >= $2 AND t.at < $3 AND t.job_id IS NOT NULL
-             GROUP BY t.job_id ORDER BY t.job_id",
+             GROUP BY t.job_id, t.txn_key ORDER BY t.job_id, t.txn_key",
         )
         .bind(Account::Earnings(owner).to_string())
         .bind(from)
         .bind(to)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(|row| Ok((JobId(row.try_get("job_id")?), Money(row.try_get("earned")?)))).collect()
+        rows.iter()
+            .map(|row| {
+                // `settle:job:ID` is run 0; `settle:job:ID:run:N` is run N.
+                let key: String = row.try_get("txn_key")?;
+                let run = key.rsplit_once(":run:").and_then(|(_, n)| n.parse().ok()).unwrap_or(0);
+                Ok((JobId(row.try_get("job_id")?), run, Money(row.try_get("earned")?)))
+            })
+            .collect()
     }
 }

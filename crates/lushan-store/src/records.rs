@@ -78,6 +78,11 @@ pub struct PartitionRecord {
     pub name: String,
     pub is_default: bool,
     pub node_names: Vec<String>,
+    /// What happens to guests on co-built nodes when the owner needs them:
+    /// `off`, `cancel` or `requeue` (Slurm's PreemptMode).
+    pub preempt_mode: String,
+    /// Between a preempted guest's SIGTERM and its SIGKILL (GraceTime).
+    pub grace_secs: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -90,6 +95,8 @@ pub struct NodeRecord {
     pub gpu_type: Option<String>,
     pub owner_tenant: String,
     pub owner_tenant_id: TenantId,
+    /// Owned by a co-builder, not by the centre.
+    pub co_built: bool,
     /// Slurm's node `Features`, what `-C/--constraint` matches.
     pub features: Vec<String>,
 }

@@ -145,11 +145,13 @@ impl Store {
         let site_rows = sqlx::query("SELECT id, name, backend, status, created_at FROM sites ORDER BY name")
             .fetch_all(&self.pool)
             .await?;
-        let partition_rows = sqlx::query("SELECT id, site_id, name, is_default FROM partitions ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
+        let partition_rows =
+            sqlx::query("SELECT id, site_id, name, is_default, preempt_mode, grace_secs FROM partitions ORDER BY name")
+                .fetch_all(&self.pool)
+                .await?;
         let node_rows = sqlx::query(
-            "SELECT n.id, n.site_id, n.name, n.cpus, n.memory_mb, n.gpus, n.gpu_type, n.features, n.owner_tenant_id, t.name AS owner
+            "SELECT n.id, n.site_id, n.name, n.cpus, n.memory_mb, n.gpus, n.gpu_type, n.features, n.owner_tenant_id, t.name AS owner,
+                t.sector AS owner_sector
              FROM nodes n JOIN tenants t ON t.id = n.owner_tenant_id ORDER BY n.name",
         )
         .fetch_all(&self.pool)
@@ -180,6 +182,8 @@ impl Store {
                     name: p.try_get("name")?,
                     is_default: p.try_get::<i64, _>("is_default")? == 1,
                     node_names,
+                    preempt_mode: p.try_get("preempt_mode")?,
+                    grace_secs: p.try_get("grace_secs")?,
                 });
             }
             let mut nodes = Vec::new();
@@ -196,6 +200,7 @@ impl Store {
                     gpu_type: n.try_get("gpu_type")?,
                     owner_tenant: n.try_get("owner")?,
                     owner_tenant_id: TenantId(n.try_get("owner_tenant_id")?),
+                    co_built: n.try_get::<String, _>("owner_sector")? != lushan_model::Sector::Centre.as_str(),
                     features: n
                         .try_get::<String, _>("features")?
                         .split(',')
@@ -238,6 +243,35 @@ impl Store {
         if done.rows_affected() == 0 {
             tx.rollback().await?;
             return Err(StoreError::NotFound { what: "node", key: node.to_owned() });
+        }
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// What a partition does to guests on co-built nodes when their owner
+    /// needs them: `mode` is `off`, `cancel` or `requeue` (checked by the
+    /// caller), `grace_secs` between SIGTERM and SIGKILL.
+    pub async fn set_partition_preemption(
+        &self,
+        site: SiteId,
+        partition: &str,
+        mode: &str,
+        grace_secs: i64,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let done =
+            sqlx::query("UPDATE partitions SET preempt_mode = $1, grace_secs = $2 WHERE site_id = $3 AND name = $4")
+                .bind(mode)
+                .bind(grace_secs)
+                .bind(site.0)
+                .bind(partition)
+                .execute(&mut *tx)
+                .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound { what: "partition", key: partition.to_owned() });
         }
         append_audit(&mut tx, audit).await?;
         tx.commit().await?;

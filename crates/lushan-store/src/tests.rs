@@ -395,6 +395,7 @@ async fn job_states_move_only_from_the_expected_state() {
 mod ledger {
     use super::*;
     use lushan_ledger::{Account, Funding, LedgerError, Money, NodeShare};
+    use lushan_model::JobId;
 
     fn billing(tenant: TenantId, price_id: i64, hold: i64) -> JobBilling {
         JobBilling {
@@ -475,6 +476,105 @@ mod ledger {
                 .try_get("t")
                 .unwrap();
             assert_eq!(total, 0);
+        })
+        .await;
+    }
+
+    /// A guest preempted by an owner is settled for what it ran, marked,
+    /// and requeued with a hold of its own for the next run; each run is
+    /// charged once under its own key. When the wallet cannot cover the
+    /// next run, the job stays PREEMPTED and says why.
+    #[tokio::test]
+    async fn a_preempted_guest_is_charged_per_run_and_requeued_with_a_new_hold() {
+        on_every_backend(|store| async move {
+            let (alice, project, site) = job_world(&store).await;
+            let price = store.price_for(site.id, None, "normal").await.unwrap().unwrap();
+            assert!(top_up(&store, alice.tenant_id, 1_000, "INV-1").await);
+            let mut job = new_job(&alice, project, &site, None, None);
+            job.billing = Some(billing(alice.tenant_id, price.id, 400));
+            let (stored, _) = store.submit_job(&job, &audit("job.submit", "")).await.unwrap();
+            assert!(store.start_job(stored.id, 10_000, "node1", "{}").await.unwrap());
+            let owner = tenant(&store, "acme").await;
+            assert!(store.preempt_job(stored.id, JobId(999), 1_810_000, 1_870_000).await.unwrap());
+            assert!(!store.preempt_job(stored.id, JobId(999), 1_810_000, 1_870_000).await.unwrap(), "once");
+            let marked = store.job(stored.id).await.unwrap();
+            assert_eq!((marked.preempted_by, marked.preempt_deadline), (Some(JobId(999)), Some(1_870_000)));
+
+            // Half an hour on 2 cores of acme's node: 0.10 CNY, 70 % to acme.
+            let end = JobEnd {
+                state: JobState::Preempted,
+                reason: "preempted".into(),
+                time: 10_000 + 1_800_000,
+                exit_code: Some(0),
+                exit_signal: Some(15),
+                max_rss_kib: None,
+                total_cpu_ms: None,
+                nodes: vec![NodeShare { owner: owner.id, cores: 2 }],
+            };
+            assert!(store.end_job(stored.id, JobState::Running, &end, None).await.unwrap());
+            assert!(store.requeue_preempted(stored.id, 1_900_000).await.unwrap());
+            assert!(!store.requeue_preempted(stored.id, 1_900_000).await.unwrap(), "only a PREEMPTED job");
+            let requeued = store.job(stored.id).await.unwrap();
+            assert_eq!((requeued.state, requeued.restarts, requeued.start_time), (JobState::Pending, 1, None));
+            assert_eq!(requeued.preempted_at, None);
+            let wallet = store.wallet(alice.tenant_id).await.unwrap();
+            assert_eq!((wallet.spendable, wallet.held), (Money(590), Money(400)), "run 0 paid 10, run 1 held");
+
+            // The second run completes: a quarter of an hour on the centre's node.
+            assert!(store.start_job(stored.id, 2_000_000, "node1", "{}").await.unwrap());
+            let end = JobEnd {
+                state: JobState::Completed,
+                time: 2_000_000 + 900_000,
+                nodes: vec![NodeShare { owner: TenantId(1), cores: 2 }],
+                ..end
+            };
+            assert!(store.end_job(stored.id, JobState::Running, &end, None).await.unwrap());
+            let wallet = store.wallet(alice.tenant_id).await.unwrap();
+            assert_eq!((wallet.spendable, wallet.held), (Money(985), Money(0)));
+            let charge = store.job_charge(stored.id).await.unwrap().unwrap();
+            assert_eq!((charge.runs, charge.preempted_runs, charge.charged), (2, 1, Some(15)));
+            assert_eq!((charge.core_seconds, charge.owner_share), (Some(5_400), Some(Money(7))));
+            let runs = store.settled_jobs(&[site.id], 0, i64::MAX).await.unwrap();
+            let runs: Vec<(i64, bool, i64, i64)> =
+                runs.iter().map(|r| (r.run, r.preempted, r.elapsed_secs, r.charged)).collect();
+            assert_eq!(runs, [(0, true, 1_800, 10), (1, false, 900, 5)]);
+            let earned = store.earnings_by_run(owner.id, 0, i64::MAX).await.unwrap();
+            assert_eq!(earned, [(stored.id, 0, Money(7))]);
+            let mut conn = store.pool.acquire().await.unwrap();
+            let keys: Vec<String> =
+                sqlx::query("SELECT txn_key FROM ledger_transactions WHERE job_id = $1 ORDER BY id")
+                    .bind(stored.id.0)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|r| r.try_get("txn_key").unwrap())
+                    .collect();
+            let id = stored.id;
+            assert_eq!(
+                keys,
+                [
+                    format!("hold:job:{id}"),
+                    format!("settle:job:{id}"),
+                    format!("hold:job:{id}:run:1"),
+                    format!("settle:job:{id}:run:1")
+                ]
+            );
+            drop(conn);
+
+            // A wallet that cannot cover the next run: not requeued, and says so.
+            let mut job = new_job(&alice, project, &site, None, None);
+            job.billing = Some(billing(alice.tenant_id, price.id, 980));
+            let (poor, _) = store.submit_job(&job, &audit("job.submit", "")).await.unwrap();
+            assert!(store.start_job(poor.id, 3_000_000, "node1", "{}").await.unwrap());
+            let end = JobEnd { state: JobState::Preempted, time: 3_000_000 + 3_600_000, ..end };
+            assert!(store.end_job(poor.id, JobState::Running, &end, None).await.unwrap());
+            assert!(!store.requeue_preempted(poor.id, 7_000_000).await.unwrap());
+            let refused = store.job(poor.id).await.unwrap();
+            assert_eq!(refused.state, JobState::Preempted);
+            assert!(refused.reason.starts_with("not requeued: "), "{}", refused.reason);
+            let wallet = store.wallet(alice.tenant_id).await.unwrap();
+            assert_eq!((wallet.spendable, wallet.held), (Money(965), Money(0)), "the refused hold left nothing behind");
         })
         .await;
     }

@@ -7,7 +7,13 @@
 //! 2. **schedule**: builds a `lushan_scheduler::Snapshot` of the local site
 //!    (nodes, what running jobs hold, the queue in submission order), calls
 //!    the pure scheduler, stores the pending reasons;
-//! 3. **launch**: records each start in the store first, then starts the
+//! 3. **preempt**: marks each guest job the scheduler preempts for an
+//!    owner's job (store first), then asks its supervisor to end it (SIGTERM
+//!    now, SIGKILL after the partition's grace time). Its end is observed
+//!    like any other, as PREEMPTED, and settled for what it ran; where its
+//!    partition requeues and the job allows it, it goes back to the queue
+//!    with a new hold for its next run;
+//! 4. **launch**: records each start in the store first, then starts the
 //!    job's supervisor. A start recorded but never launched (the server died
 //!    in between) is found by the next pass (`NotLaunched`) and requeued.
 
@@ -17,7 +23,9 @@ use lushan_model::{DependencyCondition, JobId, JobRef, JobState, PendingReason};
 use lushan_sbatch::{PatternContext, expand_pattern};
 use lushan_scheduler::dependency::{DependencyStatus, RefState, evaluate};
 use lushan_scheduler::fairshare;
-use lushan_scheduler::{Constraint, Node, PendingJob, Policy, RunningJob, Snapshot, Usage};
+use lushan_scheduler::{
+    Constraint, Node, PartitionPolicy, PendingJob, Policy, PreemptMode, Preemption, RunningJob, Snapshot, Usage,
+};
 use lushan_store::{JobEnd, JobFilter, JobRecord, SiteRecord, Store, StoreError};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
@@ -275,8 +283,43 @@ impl Control {
                 nodes: node_shares(job, sites),
             },
         };
-        self.store.end_job(job.id, JobState::Running, &end, None).await?;
+        let mut end = end;
+        if end.state == JobState::Preempted
+            && let Some(by) = job.preempted_by
+        {
+            end.reason = format!("preempted for job {by}, of the owner of a node it ran on");
+        }
+        let preempted = end.state == JobState::Preempted;
+        if !self.store.end_job(job.id, JobState::Running, &end, None).await? || !preempted {
+            return Ok(false);
+        }
+        let requeues = sites
+            .iter()
+            .find(|s| s.id == job.site_id)
+            .and_then(|s| s.partitions.iter().find(|p| p.id == job.partition_id))
+            .is_some_and(|p| PreemptMode::parse(&p.preempt_mode) == Some(PreemptMode::Requeue));
+        if requeues && job.requeue {
+            let requeued = self.store.requeue_preempted(job.id, now_ms()).await?;
+            tracing::info!(job = job.id.0, requeued, "preempted guest ended");
+        }
         Ok(false)
+    }
+
+    /// Ends the guests the scheduler preempts: recorded first (so the next
+    /// pass sees them going), then their supervisors are told.
+    async fn preempt(&self, preemptions: &[Preemption]) -> Result<(), StoreError> {
+        for p in preemptions {
+            let now = now_ms();
+            if !self.store.preempt_job(JobId(p.job), JobId(p.by), now, now.saturating_add(p.grace)).await? {
+                continue;
+            }
+            let grace_secs = u64::try_from(p.grace).unwrap_or(0).div_ceil(1000);
+            tracing::info!(job = p.job, by = p.by, grace_secs, mode = p.mode.as_str(), "preempting a guest job");
+            if let Err(err) = self.backend.preempt(p.job, grace_secs) {
+                tracing::warn!(job = p.job, "cannot ask the job to end for its preemption: {err}");
+            }
+        }
+        Ok(())
     }
 
     async fn schedule_site(
@@ -301,6 +344,7 @@ impl Control {
             .map(|(id, reason)| (*id, reason.as_str()))
             .collect();
         self.store.set_pending_reasons(&reasons).await?;
+        self.preempt(&plan.preemptions).await?;
         for start in plan.starts {
             let Some(job) = queue.iter().find(|j| j.id.0 == start.job) else { continue };
             let node_list = start.allocations.iter().map(|a| a.node_name.clone()).collect::<Vec<_>>().join(",");
@@ -598,11 +642,20 @@ fn site_snapshot(
         running: on_site
             .iter()
             .map(|j| RunningJob {
+                id: j.id.0,
+                partition: j.partition_id.0,
+                tenant: j.tenant_id.0,
+                start: j.start_time.unwrap_or(now),
+                preempting: j.preempted_at.is_some(),
                 allocations: parse_allocations(&j.alloc_json),
                 exclusive: j.exclusive,
-                ends_at: match j.time_limit_secs {
-                    0 => i64::MAX / 4,
-                    limit => j.start_time.unwrap_or(now).saturating_add(limit.saturating_mul(1000)),
+                ends_at: {
+                    let limit_end = match j.time_limit_secs {
+                        0 => i64::MAX / 4,
+                        limit => j.start_time.unwrap_or(now).saturating_add(limit.saturating_mul(1000)),
+                    };
+                    // A guest being preempted is gone by its deadline.
+                    j.preempt_deadline.map_or(limit_end, |deadline| deadline.min(limit_end))
                 },
                 project: j.project_id.0,
                 user: j.user_id.0,
@@ -612,6 +665,15 @@ fn site_snapshot(
         array_running: array_running.into_iter().collect(),
         usage,
         limits: Vec::new(),
+        partitions: site
+            .partitions
+            .iter()
+            .map(|p| PartitionPolicy {
+                id: p.id.0,
+                preempt_mode: PreemptMode::parse(&p.preempt_mode).unwrap_or(PreemptMode::Off),
+                grace: p.grace_secs.saturating_mul(1000),
+            })
+            .collect(),
         now,
     }
 }

@@ -118,7 +118,13 @@ pub fn site(s: SiteRecord, usage: &[(i64, u64, u64, u64)]) -> api::Site {
         partitions: s
             .partitions
             .into_iter()
-            .map(|p| api::Partition { name: p.name, default: p.is_default, nodes: p.node_names })
+            .map(|p| api::Partition {
+                name: p.name,
+                default: p.is_default,
+                nodes: p.node_names,
+                preempt_mode: p.preempt_mode,
+                grace_secs: p.grace_secs,
+            })
             .collect(),
         nodes: s
             .nodes
@@ -209,6 +215,8 @@ pub fn job(j: JobRecord, now: i64) -> api::Job {
         total_cpu_ms: j.total_cpu_ms,
         estimated_start: None,
         charge: None,
+        restarts: j.restarts,
+        preempted_by: j.preempted_by.filter(|_| j.state == lushan_model::JobState::Running).map(|b| b.0),
     }
 }
 
@@ -225,6 +233,8 @@ pub fn job_charge(c: crate::service::JobChargeRecord) -> api::JobCharge {
         held: amount(c.held),
         charged: c.charged.map(amount),
         owner_share: c.owner_share.map(|m| m.to_string()),
+        runs: c.runs,
+        preempted_runs: c.preempted_runs,
     }
 }
 
@@ -442,6 +452,8 @@ pub fn settlement(month: &str, s: crate::service::Settlement) -> api::Settlement
                 },
                 funding: r.funding,
                 earned: r.earned.to_string(),
+                run: r.run,
+                preempted: r.preempted,
             })
             .collect(),
     }

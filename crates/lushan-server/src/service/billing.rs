@@ -507,6 +507,44 @@ impl Services {
         Ok(())
     }
 
+    /// What a partition does to guests on co-built nodes when their owner
+    /// needs them (Slurm's PreemptMode and GraceTime).
+    pub async fn set_partition_preemption(
+        &self,
+        caller: &Caller,
+        site: &str,
+        partition: &str,
+        mode: &str,
+        grace_secs: i64,
+        now: i64,
+    ) -> Result<(), ServiceError> {
+        Self::operator_only(caller, "set how partitions preempt")?;
+        let mode = lushan_scheduler::PreemptMode::parse(mode).ok_or_else(|| {
+            ServiceError::Invalid(format!(
+                "'{}' is not a preemption mode: use off, cancel or requeue",
+                mode.chars().take(32).collect::<String>()
+            ))
+        })?;
+        if !(0..=86_400).contains(&grace_secs) {
+            return Err(ServiceError::Invalid(format!(
+                "a grace time of {grace_secs} s is out of range: give 0 to 86400 seconds"
+            )));
+        }
+        let sites = self.store.list_sites().await?;
+        let site = sites.iter().find(|s| s.name == site).ok_or_else(|| ServiceError::not_found("site", site))?;
+        let before = site
+            .partitions
+            .iter()
+            .find(|p| p.name == partition)
+            .ok_or_else(|| ServiceError::not_found("partition", partition))?;
+        let mut audit =
+            audit_by(caller, now, "partition.preemption", "partition", &format!("{}/{}", site.name, partition));
+        audit.before = Some(json!({"mode": before.preempt_mode, "grace_secs": before.grace_secs}).to_string());
+        audit.after = Some(json!({"mode": mode.as_str(), "grace_secs": grace_secs}).to_string());
+        self.store.set_partition_preemption(site.id, partition, mode.as_str(), grace_secs, &audit).await?;
+        Ok(())
+    }
+
     /// The co-builders' share of what guests pay for their nodes.
     pub async fn set_owner_share(&self, caller: &Caller, percent: &str, now: i64) -> Result<(), ServiceError> {
         Self::operator_only(caller, "set the owners' share")?;

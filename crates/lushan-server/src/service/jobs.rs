@@ -147,6 +147,7 @@ pub fn partition_nodes(site: &SiteRecord, partition: &str) -> Vec<Node> {
             busy_memory_mb: 0,
             busy_gpus: vec![],
             features: n.features.clone(),
+            owner: n.co_built.then_some(n.owner_tenant_id.0),
         })
         .collect()
 }

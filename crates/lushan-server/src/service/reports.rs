@@ -24,6 +24,9 @@ pub struct SettlementRow {
     pub charged: i64,
     pub funding: String,
     pub earned: Money,
+    /// Which run of the job, and whether the owner's preemption ended it.
+    pub run: i64,
+    pub preempted: bool,
 }
 
 pub struct Settlement {
@@ -95,7 +98,7 @@ impl Services {
             ids.dedup();
             ids
         };
-        let earned = self.store.earnings_by_job(owner.id, period.from, period.to).await?;
+        let earned = self.store.earnings_by_run(owner.id, period.from, period.to).await?;
         let jobs = self.store.settled_jobs(&site_ids, period.from, period.to).await?;
         let mut rows = Vec::new();
         for job in jobs {
@@ -116,7 +119,12 @@ impl Services {
                 core_seconds: on_owned.saturating_mul(job.elapsed_secs),
                 charged: job.charged,
                 funding: job.funding,
-                earned: earned.iter().find(|(j, _)| *j == job.job_id).map_or(Money(0), |(_, m)| *m),
+                earned: earned
+                    .iter()
+                    .find(|(j, run, _)| *j == job.job_id && *run == job.run)
+                    .map_or(Money(0), |(_, _, m)| *m),
+                run: job.run,
+                preempted: job.preempted,
             });
         }
         Ok(Settlement { owner, rows })

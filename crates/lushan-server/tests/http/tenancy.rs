@@ -132,6 +132,9 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
         ("put", "/api/v1/sites/{site}/nodes/{node}/owner") => {
             cross("/api/v1/sites/local/nodes/vm/owner", Some(json!({"owner": "zju"})))
         }
+        ("put", "/api/v1/sites/{site}/partitions/{partition}/preemption") => {
+            cross("/api/v1/sites/local/partitions/local/preemption", Some(json!({"mode": "cancel", "grace_secs": 5})))
+        }
         ("get", "/api/v1/audit") => Case::Scoped { path: "/api/v1/audit?limit=10000".into() },
         ("get", "/api/v1/jobs") => Case::Scoped { path: route.into() },
         ("post", "/api/v1/jobs") => cross(route, Some(submit("b-proj"))),

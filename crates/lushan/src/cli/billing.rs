@@ -66,6 +66,17 @@ pub enum BillingAdminCommand {
     OwnerShare { percent: String },
     /// Record who co-built a node: `lushan admin node-owner local node07 acme` (`centre` gives it back).
     NodeOwner { site: String, node: String, owner: String },
+    /// What a partition does to guests on co-built nodes when the owner
+    /// needs them: `lushan admin preemption local local requeue --grace 60`.
+    Preemption {
+        site: String,
+        partition: String,
+        /// off, cancel or requeue.
+        mode: String,
+        /// Seconds between the guest's SIGTERM and SIGKILL.
+        #[arg(long, default_value_t = 60)]
+        grace: i64,
+    },
 }
 
 #[derive(clap::Subcommand)]
@@ -309,6 +320,23 @@ pub async fn admin(client: &Client, command: BillingAdminCommand, out: &Output) 
                 )
                 .await?;
             out.print(&sites, |_| println!("Node {node} of site {site} now belongs to {owner}."));
+        }
+        BillingAdminCommand::Preemption { site, partition, mode, grace } => {
+            let sites: Vec<lushan_api::Site> = client
+                .put(
+                    &format!("/api/v1/sites/{site}/partitions/{partition}/preemption"),
+                    &lushan_api::PartitionPreemption { mode: mode.clone(), grace_secs: grace },
+                )
+                .await?;
+            out.print(&sites, |_| match mode.to_ascii_lowercase().as_str() {
+                "off" => println!("Partition {partition} of site {site}: owners wait for guests like everyone else."),
+                "cancel" => println!(
+                    "Partition {partition} of site {site}: guests on co-built nodes are cancelled {grace} s after the owner needs the node."
+                ),
+                _ => println!(
+                    "Partition {partition} of site {site}: guests on co-built nodes are requeued {grace} s after the owner needs the node."
+                ),
+            });
         }
         BillingAdminCommand::OwnerShare { percent } => {
             let list: PriceList = client.put("/api/v1/owner-share", &Percent { percent }).await?;
@@ -648,11 +676,15 @@ pub async fn settlement(client: &Client, args: SettlementArgs, out: &Output) -> 
         .iter()
         .map(|j| {
             vec![
-                j.job_id.to_string(),
+                if j.run == 0 { j.job_id.to_string() } else { format!("{} run {}", j.job_id, j.run) },
                 j.user.clone(),
                 j.tenant.clone(),
                 j.project.clone(),
-                if j.own { "own".into() } else { "guest".into() },
+                match (j.own, j.preempted) {
+                    (true, _) => "own".into(),
+                    (false, true) => "guest, preempted".into(),
+                    (false, false) => "guest".into(),
+                },
                 j.core_hours.clone(),
                 j.charged.clone(),
                 j.earned.clone(),

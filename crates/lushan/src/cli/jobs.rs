@@ -418,6 +418,13 @@ pub async fn show(client: &Client, job_id: &str, out: &Output) -> anyhow::Result
                 ("Account", j.project.clone()),
                 ("JobState", j.state.clone()),
                 ("Reason", if j.reason.is_empty() { "None".into() } else { j.reason.clone() }),
+                ("Restarts", j.restarts.to_string()),
+                (
+                    "Preempted",
+                    j.preempted_by
+                        .map(|by| format!("now, for job {by} of its node's owner"))
+                        .unwrap_or_else(|| "no".into()),
+                ),
                 ("ExitCode", if j.exit_code.is_empty() { "0:0".into() } else { j.exit_code.clone() }),
                 ("RunTime", duration(j.elapsed_secs)),
                 ("TimeLimit", j.time_limit.clone()),
@@ -442,7 +449,7 @@ pub async fn show(client: &Client, job_id: &str, out: &Output) -> anyhow::Result
                     match &j.charge {
                         None => "(none)".into(),
                         Some(c) => format!(
-                            "{} {} held from {}{}{}",
+                            "{} {} held from {}{}{}{}",
                             c.held,
                             c.unit,
                             if c.funding == "grant" {
@@ -456,6 +463,11 @@ pub async fn show(client: &Client, job_id: &str, out: &Output) -> anyhow::Result
                                 .filter(|s| s.as_str() != "0.00")
                                 .map(|s| format!(" ({s} to the nodes' owners)"))
                                 .unwrap_or_default(),
+                            if c.runs > 1 || c.preempted_runs > 0 {
+                                format!(" over {} runs, {} ended by an owner's preemption", c.runs, c.preempted_runs)
+                            } else {
+                                String::new()
+                            },
                         ),
                     }
                 ),

@@ -112,10 +112,18 @@ fn an_enterprise_tops_up_is_refused_over_budget_and_is_charged_for_what_it_ran()
 /// A co-builder's node: a guest's job is charged and 70 % goes to the
 /// owner; the owner's own job there is free; the settlement and the usage
 /// report say so.
-#[test]
-fn a_co_builder_earns_from_guests_and_runs_free_on_its_own_node() {
-    let sandbox = Sandbox::new();
-    let server = start(&sandbox);
+/// A platform whose only node acme (user bob) co-built; jxu (user alice)
+/// has 100 CNY; a core-second costs 0.10 CNY; owners get 70 %.
+struct CoBuilt {
+    server: Server,
+    op: std::path::PathBuf,
+    alice: std::path::PathBuf,
+    bob: std::path::PathBuf,
+    work: std::path::PathBuf,
+}
+
+fn co_built(sandbox: &Sandbox) -> CoBuilt {
+    let server = start(sandbox);
     let op = server.home.clone();
     let mut homes = Vec::new();
     for (tenant, sector, user, project) in
@@ -133,7 +141,6 @@ fn a_co_builder_earns_from_guests_and_runs_free_on_its_own_node() {
         cli_with_stdin(&home, &["login", "--url", &server.url, user, "--password-stdin"], "password-123\n").ok();
         homes.push(home);
     }
-    let (alice, bob) = (&homes[0], &homes[1]);
     let sites = cli(&op, &["--json", "sites"]).ok().json();
     let node = sites[0]["nodes"][0]["name"].as_str().unwrap().to_owned();
     cli(&op, &["admin", "node-owner", "local", &node, "acme"]).ok();
@@ -142,6 +149,16 @@ fn a_co_builder_earns_from_guests_and_runs_free_on_its_own_node() {
     cli(&op, &["admin", "topup", "jxu", "100", "--ref", "INV-1"]).ok();
     let work = sandbox.path("work");
     std::fs::create_dir_all(&work).unwrap();
+    let bob = homes.pop().unwrap();
+    let alice = homes.pop().unwrap();
+    CoBuilt { server, op, alice, bob, work }
+}
+
+#[test]
+fn a_co_builder_earns_from_guests_and_runs_free_on_its_own_node() {
+    let sandbox = Sandbox::new();
+    let CoBuilt { server, op, alice, bob, work } = co_built(&sandbox);
+    let (alice, bob) = (&alice, &bob);
 
     // acme owns every node of the partition: its job holds nothing and needs no money.
     let estimate = cli_in(bob, &work, &["--json", "submit", "--estimate", "-t", "1", "--wrap", "true"]).ok().json();
@@ -196,5 +213,89 @@ fn a_co_builder_earns_from_guests_and_runs_free_on_its_own_node() {
     assert_eq!(mine["rows"].as_array().unwrap().len(), 1, "{mine}");
     // Settlements are the co-builder's admins' and the operators'.
     assert_eq!(cli(alice, &["settlement", "--owner", "acme"]).code, 1);
+    server.stop();
+}
+
+/// The owner needs its node back: the guest filling it gets SIGTERM, ends
+/// PREEMPTED after the partition's grace time, is charged for what it ran
+/// (70 % of it to the owner) and requeued; the owner's job runs free; the
+/// guest then runs again as its second run, charged on its own.
+#[test]
+fn an_owner_preempts_a_guest_which_is_charged_for_what_it_ran_and_requeued() {
+    let sandbox = Sandbox::new();
+    let CoBuilt { server, op, alice, bob, work } = co_built(&sandbox);
+    let sites = cli(&op, &["--json", "admin", "preemption", "local", "local", "requeue", "--grace", "2"]).ok().json();
+    assert_eq!(
+        (&sites[0]["partitions"][0]["preempt_mode"], &sites[0]["partitions"][0]["grace_secs"]),
+        (&"requeue".into(), &2.into())
+    );
+    assert_eq!(cli(&alice, &["admin", "preemption", "local", "local", "off"]).code, 1, "operators only");
+    let refused = cli(&op, &["admin", "preemption", "local", "local", "sometimes"]);
+    assert_eq!(refused.code, 1);
+    assert!(refused.stderr.contains("off, cancel or requeue"), "{}", refused.stderr);
+
+    // The guest takes the whole node, and says when it is told to stop.
+    let script = "echo run; trap 'echo got SIGTERM; exit 143' TERM; sleep 300 & wait";
+    let submitted = cli_in(
+        &alice,
+        &work,
+        &["--json", "submit", "--exclusive", "-t", "10", "--open-mode=append", "-o", "guest.out", "--wrap", script],
+    )
+    .ok()
+    .json();
+    let guest = submitted["job"]["job_id"].as_i64().unwrap().to_string();
+    wait_for(30, "the guest to run", || {
+        (cli(&alice, &["--json", "show", &guest]).ok().json()["state"] == "RUNNING").then_some(())
+    });
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let owner_job = cli_in(&bob, &work, &["--json", "submit", "-t", "1", "--wrap", "sleep 1"]).ok().json();
+    let owner_job = owner_job["job"]["job_id"].as_i64().unwrap().to_string();
+    let requeued = wait_for(30, "the guest to be requeued", || {
+        let job = cli(&alice, &["--json", "show", &guest]).ok().json();
+        (job["restarts"] == 1).then_some(job)
+    });
+    assert!(["PENDING", "RUNNING"].contains(&requeued["state"].as_str().unwrap()), "{requeued}");
+    wait_for(30, "the owner's job to complete", || {
+        (cli(&bob, &["--json", "show", &owner_job]).ok().json()["state"] == "COMPLETED").then_some(())
+    });
+    // Its second run starts once the owner's job is done.
+    wait_for(30, "the guest's second run", || {
+        let job = cli(&alice, &["--json", "show", &guest]).ok().json();
+        (job["state"] == "RUNNING").then_some(())
+    });
+    let output = wait_for(10, "the second run's output", || {
+        let text = std::fs::read_to_string(work.join("guest.out")).unwrap_or_default();
+        (text.matches("run").count() == 2).then_some(text)
+    });
+    assert_eq!(output.matches("got SIGTERM").count(), 1, "{output}");
+    cli(&alice, &["cancel", &guest]).ok();
+    let ended = wait_for(30, "the guest to be cancelled", || {
+        let job = cli(&alice, &["--json", "show", &guest]).ok().json();
+        (job["state"] == "CANCELLED" && job["charge"]["charged"].is_string()).then_some(job)
+    });
+    assert_eq!((&ended["charge"]["runs"], &ended["charge"]["preempted_runs"]), (&2.into(), &1.into()), "{ended}");
+    let shown = cli(&alice, &["show", &guest]).ok().stdout;
+    assert!(shown.contains("over 2 runs, 1 ended by an owner's preemption"), "{shown}");
+
+    // The settlement lists the preempted run, the second run and the owner's own job.
+    let settlement = cli(&op, &["--json", "settlement", "--owner", "acme"]).ok().json();
+    let rows = settlement["jobs"].as_array().unwrap();
+    let guest_runs: Vec<(i64, bool)> = rows
+        .iter()
+        .filter(|r| r["job_id"].as_i64().unwrap().to_string() == guest)
+        .map(|r| (r["run"].as_i64().unwrap(), r["preempted"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(guest_runs, [(0, true), (1, false)], "{settlement}");
+    let preempted_run = rows.iter().find(|r| r["preempted"] == true).unwrap();
+    let fen: i64 =
+        preempted_run["charged"].as_str().unwrap().trim_end_matches(" CNY").replace('.', "").parse().unwrap();
+    // It ran the second or so before the owner came, plus up to its 2 s of
+    // grace, on every core, at 10 fen a core-second.
+    let cores = sites[0]["nodes"][0]["cpus"].as_i64().unwrap();
+    assert!((10 * cores..=60 * cores).contains(&fen), "{settlement}");
+    let text = cli(&op, &["settlement", "--owner", "acme"]).ok().stdout;
+    assert!(text.contains("guest, preempted") && text.contains(&format!("{guest} run 1")), "{text}");
+    let owner_row = rows.iter().find(|r| r["job_id"].as_i64().unwrap().to_string() == owner_job).unwrap();
+    assert_eq!((&owner_row["own"], &owner_row["charged"]), (&true.into(), &"0.00 CNY".into()));
     server.stop();
 }

@@ -41,6 +41,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::members_remove))
         .routes(routes!(sites::sites_list))
         .routes(routes!(sites::node_owner_set))
+        .routes(routes!(sites::partition_preemption_set))
         .routes(routes!(sites::audit_list))
         .routes(routes!(jobs::jobs_list, jobs::jobs_create))
         .routes(routes!(jobs::jobs_show))

@@ -7,7 +7,7 @@ use crate::http::extract::{Json, Query};
 use crate::http::{AppState, to_api};
 use crate::service::Caller;
 use axum::extract::State;
-use lushan_api::{AuditEvent, AuditQuery, ErrorBody, NodeOwner, Site};
+use lushan_api::{AuditEvent, AuditQuery, ErrorBody, NodeOwner, PartitionPreemption, Site};
 
 /// Sites with their partitions and nodes.
 #[utoipa::path(get, path = "/api/v1/sites", tag = "sites", security(("bearer" = [])),
@@ -43,6 +43,24 @@ pub async fn node_owner_set(
     Json(body): Json<NodeOwner>,
 ) -> Result<Json<Vec<Site>>, ApiError> {
     state.services.set_node_owner(&caller, &site, &node, &body.owner, now_ms()).await?;
+    let sites = state.services.list_sites(&caller).await?;
+    let usage = state.services.node_usage(&caller).await?;
+    Ok(Json(sites.into_iter().map(|s| to_api::site(s, &usage)).collect()))
+}
+
+/// Say what a partition does to guests on co-built nodes when the owner
+/// needs them: off, cancel or requeue, after a grace time (operators).
+#[utoipa::path(put, path = "/api/v1/sites/{site}/partitions/{partition}/preemption", tag = "sites", security(("bearer" = [])),
+    params(("site" = String, Path, description = "site name"), ("partition" = String, Path, description = "partition name")),
+    request_body = PartitionPreemption,
+    responses((status = 200, body = Vec<Site>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn partition_preemption_set(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((site, partition)): Path<(String, String)>,
+    Json(body): Json<PartitionPreemption>,
+) -> Result<Json<Vec<Site>>, ApiError> {
+    state.services.set_partition_preemption(&caller, &site, &partition, &body.mode, body.grace_secs, now_ms()).await?;
     let sites = state.services.list_sites(&caller).await?;
     let usage = state.services.node_usage(&caller).await?;
     Ok(Json(sites.into_iter().map(|s| to_api::site(s, &usage)).collect()))
