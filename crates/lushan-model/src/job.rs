@@ -120,6 +120,9 @@ pub struct JobRequest {
     pub export: Option<Export>,
     pub begin: Option<BeginSpec>,
     pub hold: bool,
+    /// `--requeue` / `--no-requeue`: whether a preempted run may go back to
+    /// the queue (`None`: yes, as Slurm's JobRequeue=1).
+    pub requeue: Option<bool>,
     pub open_mode: Option<OpenMode>,
     pub exclusive: bool,
     pub constraint: Option<String>,

@@ -145,7 +145,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         I("a job is not kept running when one of its nodes fails"),
         "Do not kill on node failure.",
     ),
-    opt("no-requeue", None, N, I("jobs are never requeued after a node failure"), "Never requeue."),
+    opt("no-requeue", None, N, S, "Never requeue: a run an owner preempts ends the job (PREEMPTED)."),
     opt("nodefile", Some('F'), R, I("node lists are not scheduled on yet"), "File of nodes to use."),
     opt("nodelist", Some('w'), R, I("node lists are not scheduled on yet"), "Nodes to use."),
     opt("nodes", Some('N'), R, S, "Number of nodes (`N`, or `MIN-MAX`: the minimum is used)."),
@@ -186,7 +186,7 @@ pub const OPTIONS: &[OptionSpec] = &[
     opt("qos", Some('q'), R, S, "Quality of service."),
     opt("quiet", Some('Q'), N, I(CLIENT_ONLY), "Suppress informational messages."),
     opt("reboot", None, N, I("nodes are not rebooted"), "Reboot nodes before the job."),
-    opt("requeue", None, N, I("jobs are never requeued after a node failure"), "Allow requeue."),
+    opt("requeue", None, N, S, "Allow requeue: a run an owner preempts goes back to the queue (the default)."),
     opt("reservation", None, R, X("there are no reservations"), "Reservation to run in."),
     opt(
         "signal",

@@ -417,6 +417,8 @@ fn apply(request: &mut JobRequest, setting: &Setting, problems: &mut Vec<Diagnos
         "gpus-per-node" => request.gpus = Some(parse_gpus(value, true)?),
         "gres" => request.gpus = parse_gres(value)?,
         "hold" => request.hold = true,
+        "requeue" => request.requeue = Some(true),
+        "no-requeue" => request.requeue = Some(false),
         "input" => request.input = Some(parse_text(value, MAX_TEXT)?),
         "job-name" => request.name = Some(parse_text(value, 200)?),
         "mem" => request.mem = Some(parse_mem(value, false)?),

@@ -122,6 +122,9 @@ pub struct NewJob {
     pub array: Option<(Vec<u32>, Option<u32>)>,
     pub dependency: String,
     pub begin_time: Option<i64>,
+    /// Whether an owner's preemption may requeue it (`--no-requeue`: no,
+    /// it ends PREEMPTED).
+    pub requeue: bool,
     /// How it is paid for: the hold is placed in the same transaction that
     /// stores the job, or the job is refused. `None` only for callers that
     /// do not bill (tests of the job machinery).
@@ -272,9 +275,9 @@ impl Store {
                     time_limit_secs, nodes, ntasks, cpus_per_task, cpus_per_node, mem_per_node_mb, gpus_per_node, exclusive, held,
                     workdir, stdout_path, stderr_path, stdin_path, open_mode, script, args_json, env_json, request_json, comment,
                     node_list, alloc_json, idempotency_key, array_job_id, array_task_id, array_throttle, dependency, begin_time,
-                    constraint_expr)
+                    constraint_expr, requeue)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-                    $24, $25, $26, $27, $28, $29, '', '{}', $30, $31, $32, $33, $34, $35, $36)
+                    $24, $25, $26, $27, $28, $29, '', '{}', $30, $31, $32, $33, $34, $35, $36, $37)
                  ON CONFLICT (idempotency_key) DO NOTHING",
             )
             .bind(job_id)
@@ -314,6 +317,7 @@ impl Store {
             .bind(&new.dependency)
             .bind(new.begin_time)
             .bind(&new.constraint_expr)
+            .bind(i64::from(new.requeue))
             .execute(&mut *tx)
             .await?;
             if inserted.rows_affected() == 0 {

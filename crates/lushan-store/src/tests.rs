@@ -297,6 +297,7 @@ fn new_job(
         array: array.map(|ids| (ids, Some(2))),
         dependency: String::new(),
         begin_time: None,
+        requeue: true,
         billing: None,
     }
 }

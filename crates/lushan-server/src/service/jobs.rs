@@ -392,6 +392,7 @@ impl Services {
             gpus_per_node: i64::from(gpus_per_node),
             exclusive: request.exclusive,
             held: request.hold,
+            requeue: request.requeue.unwrap_or(true),
             workdir,
             stdout_path: stdout,
             stderr_path: stderr,

@@ -297,5 +297,24 @@ fn an_owner_preempts_a_guest_which_is_charged_for_what_it_ran_and_requeued() {
     assert!(text.contains("guest, preempted") && text.contains(&format!("{guest} run 1")), "{text}");
     let owner_row = rows.iter().find(|r| r["job_id"].as_i64().unwrap().to_string() == owner_job).unwrap();
     assert_eq!((&owner_row["own"], &owner_row["charged"]), (&true.into(), &"0.00 CNY".into()));
+
+    // A guest submitted with --no-requeue ends PREEMPTED and stays ended.
+    let submitted =
+        cli_in(&alice, &work, &["--json", "submit", "--exclusive", "--no-requeue", "-t", "10", "--wrap", "sleep 300"])
+            .ok()
+            .json();
+    let once = submitted["job"]["job_id"].as_i64().unwrap().to_string();
+    wait_for(30, "the guest to run", || {
+        (cli(&alice, &["--json", "show", &once]).ok().json()["state"] == "RUNNING").then_some(())
+    });
+    cli_in(&bob, &work, &["submit", "-t", "1", "--wrap", "true"]).ok();
+    let ended = wait_for(30, "the guest to be preempted", || {
+        let job = cli(&alice, &["--json", "show", &once]).ok().json();
+        (job["state"] == "PREEMPTED").then_some(job)
+    });
+    assert_eq!(ended["restarts"], 0, "{ended}");
+    assert!(ended["reason"].as_str().unwrap().starts_with("preempted for job"), "{ended}");
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    assert_eq!(cli(&alice, &["--json", "show", &once]).ok().json()["state"], "PREEMPTED");
     server.stop();
 }
