@@ -575,6 +575,9 @@ pub struct PriceList {
     pub discounts: Vec<SectorDiscount>,
     /// The co-builders' share of what guests pay for their nodes, in percent.
     pub owner_share_percent: String,
+    /// Off what guests run on co-built nodes, where the owner may preempt
+    /// them, in percent.
+    pub preemptible_discount_percent: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -63,11 +63,14 @@ pub struct NodeShare {
 }
 
 /// How guest charges are shared: the centre's tenant (its nodes earn no
-/// owner share) and the co-builders' share of what ran on theirs.
+/// owner share) and the co-builders' share of what ran on theirs; and the
+/// preemptible discount, off what a guest ran on co-built nodes (where the
+/// owner may preempt it).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Sharing {
     pub centre: TenantId,
     pub owner_share: BasisPoints,
+    pub preemptible_discount: BasisPoints,
 }
 
 /// micro-yuan in a fen
@@ -139,25 +142,39 @@ pub fn charge_wallet(
 ) -> Result<Charge, LedgerError> {
     let ov = || LedgerError::Overflow;
     let (mut numerator, mut denominator) = exact_fen(price, resources, seconds, discounts)?;
-    let total_cores: i64 = nodes.iter().map(|n| n.cores.max(0)).sum();
-    let billable: i64 = nodes.iter().filter(|n| n.owner != payer).map(|n| n.cores.max(0)).sum();
+    // Each node weighs its cores, in basis points of the full price: none
+    // on the payer's own nodes, less the preemptible discount on other
+    // co-builders' nodes, in full on the centre's.
+    let keep = WHOLE - i128::from(sharing.preemptible_discount.0.clamp(0, 10_000));
+    let weight = |node: &NodeShare| -> i128 {
+        let cores = i128::from(node.cores.max(0));
+        if node.owner == payer {
+            0
+        } else if node.owner == sharing.centre {
+            cores * WHOLE
+        } else {
+            cores * keep
+        }
+    };
+    let total_cores: i128 = nodes.iter().map(|n| i128::from(n.cores.max(0))).sum();
+    let billable: i128 = nodes.iter().map(weight).sum();
     if total_cores > 0 {
-        numerator = numerator.checked_mul(i128::from(billable)).ok_or_else(ov)?;
-        denominator = denominator.checked_mul(i128::from(total_cores)).ok_or_else(ov)?;
+        numerator = numerator.checked_mul(billable).ok_or_else(ov)?;
+        denominator = denominator.checked_mul(total_cores * WHOLE).ok_or_else(ov)?;
     }
     let total = round_half_up(numerator, denominator)?;
-    let mut owners: Vec<(TenantId, i64)> = Vec::new();
+    let mut owners: Vec<(TenantId, i128)> = Vec::new();
     for node in nodes.iter().filter(|n| n.owner != payer && n.owner != sharing.centre) {
         match owners.iter_mut().find(|(o, _)| *o == node.owner) {
-            Some((_, cores)) => *cores += node.cores.max(0),
-            None => owners.push((node.owner, node.cores.max(0))),
+            Some((_, w)) => *w += weight(node),
+            None => owners.push((node.owner, weight(node))),
         }
     }
     let mut owner_shares = Vec::new();
     if billable > 0 {
-        for (owner, cores) in owners {
-            let share = i128::from(total) * i128::from(cores) * i128::from(sharing.owner_share.0.clamp(0, 10_000))
-                / (i128::from(billable) * WHOLE);
+        for (owner, owned) in owners {
+            let share =
+                i128::from(total) * owned * i128::from(sharing.owner_share.0.clamp(0, 10_000)) / (billable * WHOLE);
             let share = i64::try_from(share).map_err(|_| LedgerError::Overflow)?;
             if share > 0 {
                 owner_shares.push((owner, share));
@@ -237,12 +254,17 @@ mod tests {
     #[test]
     fn a_guest_charge_is_split_with_the_owner_and_own_nodes_are_free() {
         let (centre, guest, owner) = (TenantId(1), TenantId(2), TenantId(3));
-        let sharing = Sharing { centre, owner_share: BasisPoints(7_000) };
+        let sharing = Sharing { centre, owner_share: BasisPoints(7_000), preemptible_discount: BasisPoints(0) };
         let job = Resources { cores: 8, gpus: 0, memory_mb: 0 };
         // 8 cores for 10 h at 0.10 = 8.00, half on the owner's node.
         let nodes = [NodeShare { owner, cores: 4 }, NodeShare { owner: centre, cores: 4 }];
         let charge = charge_wallet(&PRICE, &job, 36_000, &[], guest, &nodes, sharing).unwrap();
         assert_eq!(charge, Charge { total: 800, owner_shares: vec![(owner, 280)] });
+        // 20 % off what a guest runs where an owner may preempt it: 4.00 +
+        // 3.20; the owner gets 70 % of the 3.20.
+        let preemptible = Sharing { preemptible_discount: BasisPoints(2_000), ..sharing };
+        let charge = charge_wallet(&PRICE, &job, 36_000, &[], guest, &nodes, preemptible).unwrap();
+        assert_eq!(charge, Charge { total: 720, owner_shares: vec![(owner, 224)] });
         // The owner's own job: the half on its node is free, no share to itself.
         let charge = charge_wallet(&PRICE, &job, 36_000, &[], owner, &nodes, sharing).unwrap();
         assert_eq!(charge, Charge { total: 400, owner_shares: vec![] });

@@ -49,12 +49,12 @@ proptest! {
     #[test]
     fn a_job_within_its_limit_is_never_charged_more_than_its_hold(
         price in price(), job in resources(), discounts in discounts(), nodes in nodes(),
-        limit in 1i64..2_000_000, ran in 0.0f64..=1.0, share in 0i64..=10_000,
+        limit in 1i64..2_000_000, ran in 0.0f64..=1.0, share in 0i64..=10_000, preemptible in 0i64..=10_000,
     ) {
         // The fraction only picks a runtime; money never touches a float.
         let seconds = ((limit as f64) * ran) as i64;
         let hold = worst_case_cost(&price, &job, limit, &discounts, false).unwrap();
-        let sharing = Sharing { centre: TenantId(1), owner_share: BasisPoints(share) };
+        let sharing = Sharing { centre: TenantId(1), owner_share: BasisPoints(share), preemptible_discount: BasisPoints(preemptible) };
         let charge = charge_wallet(&price, &job, seconds, &discounts, PAYER, &nodes, sharing).unwrap();
         prop_assert!(charge.total <= hold.0, "charge {} > hold {}", charge.total, hold.0);
         let units_hold = worst_case_units(&price, &job, limit).unwrap();
@@ -66,8 +66,9 @@ proptest! {
     fn a_split_never_creates_or_loses_a_fen(
         price in price(), job in resources(), discounts in discounts(), nodes in nodes(),
         seconds in 0i64..2_000_000, share in 0i64..=10_000, extra_hold in 0i64..1_000_000,
+        preemptible in 0i64..=10_000,
     ) {
-        let sharing = Sharing { centre: TenantId(1), owner_share: BasisPoints(share) };
+        let sharing = Sharing { centre: TenantId(1), owner_share: BasisPoints(share), preemptible_discount: BasisPoints(preemptible) };
         let charge = charge_wallet(&price, &job, seconds, &discounts, PAYER, &nodes, sharing).unwrap();
         let shared: i64 = charge.owner_shares.iter().map(|(_, s)| *s).sum();
         prop_assert!(shared <= charge.total);
@@ -123,7 +124,7 @@ proptest! {
                     let (id, held, job, limit, ran) = open.remove(amount as usize % open.len());
                     let seconds = ((limit as f64) * ran) as i64;
                     let nodes = [NodeShare { owner: TenantId(3), cores: job.cores }];
-                    let sharing = Sharing { centre: TenantId(1), owner_share: BasisPoints(7_000) };
+                    let sharing = Sharing { centre: TenantId(1), owner_share: BasisPoints(7_000), preemptible_discount: BasisPoints(0) };
                     let charge = charge_wallet(&price, &job, seconds, &[], PAYER, &nodes, sharing).unwrap();
                     let tx = settle(id, 0, Funding::Wallet(PAYER), held, &charge).unwrap();
                     prop_assert_eq!(sums(&tx), (0, 0));

@@ -476,7 +476,24 @@ pub(crate) async fn last_run_billing(
     }))
 }
 
-/// The centre's tenant and the co-builders' share.
+/// A basis-point setting kept in `meta`, or its default.
+async fn meta_bp(
+    tx: &mut sqlx::Transaction<'static, Any>,
+    key: &str,
+    default: BasisPoints,
+) -> Result<BasisPoints, StoreError> {
+    Ok(sqlx::query("SELECT value FROM meta WHERE key = $1")
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?
+        .map(|row| row.try_get::<String, _>("value"))
+        .transpose()?
+        .and_then(|v| v.parse().ok())
+        .map(BasisPoints)
+        .unwrap_or(default))
+}
+
+/// The centre's tenant, the co-builders' share and the preemptible discount.
 async fn sharing(tx: &mut sqlx::Transaction<'static, Any>) -> Result<Sharing, StoreError> {
     let centre = sqlx::query("SELECT id FROM tenants WHERE sector = $1 ORDER BY id LIMIT 1")
         .bind(Sector::Centre.as_str())
@@ -485,16 +502,29 @@ async fn sharing(tx: &mut sqlx::Transaction<'static, Any>) -> Result<Sharing, St
         .map(|row| row.try_get::<i64, _>("id"))
         .transpose()?
         .unwrap_or(0);
-    let share = sqlx::query("SELECT value FROM meta WHERE key = $1")
-        .bind(OWNER_SHARE)
-        .fetch_optional(&mut **tx)
-        .await?
-        .map(|row| row.try_get::<String, _>("value"))
-        .transpose()?
-        .and_then(|v| v.parse().ok())
-        .map(BasisPoints)
-        .unwrap_or(lushan_ledger::DEFAULT_OWNER_SHARE);
-    Ok(Sharing { centre: TenantId(centre), owner_share: share })
+    Ok(Sharing {
+        centre: TenantId(centre),
+        owner_share: meta_bp(tx, SharingSetting::OwnerShare.key(), lushan_ledger::DEFAULT_OWNER_SHARE).await?,
+        preemptible_discount: meta_bp(tx, SharingSetting::PreemptibleDiscount.key(), BasisPoints(0)).await?,
+    })
+}
+
+/// The platform-wide percentages of [`Sharing`] an operator sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SharingSetting {
+    /// The co-builders' share of what guests pay for their nodes.
+    OwnerShare,
+    /// Off what guests run on co-built nodes, where owners may preempt them.
+    PreemptibleDiscount,
+}
+
+impl SharingSetting {
+    fn key(self) -> &'static str {
+        match self {
+            SharingSetting::OwnerShare => OWNER_SHARE,
+            SharingSetting::PreemptibleDiscount => "preemptible_discount_bp",
+        }
+    }
 }
 
 impl Store {
@@ -714,19 +744,24 @@ impl Store {
             .collect()
     }
 
-    /// The co-builders' share of guest charges.
-    pub async fn owner_share(&self) -> Result<BasisPoints, StoreError> {
+    /// The co-builders' share of guest charges and the preemptible discount.
+    pub async fn sharing(&self) -> Result<Sharing, StoreError> {
         let mut tx = self.begin().await?;
-        let share = sharing(&mut tx).await?.owner_share;
+        let sharing = sharing(&mut tx).await?;
         tx.rollback().await?;
-        Ok(share)
+        Ok(sharing)
     }
 
-    pub async fn set_owner_share(&self, share: BasisPoints, audit: &AuditEntry) -> Result<(), StoreError> {
+    pub async fn set_sharing(
+        &self,
+        setting: SharingSetting,
+        value: BasisPoints,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
         sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = $2")
-            .bind(OWNER_SHARE)
-            .bind(share.0.to_string())
+            .bind(setting.key())
+            .bind(value.0.to_string())
             .execute(&mut *tx)
             .await?;
         append_audit(&mut tx, audit).await?;

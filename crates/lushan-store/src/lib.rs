@@ -28,8 +28,8 @@ pub use error::StoreError;
 pub use grants::{GrantFilter, GrantRecord, GrantState, NewGrant, ReviewRecord};
 pub use jobs::{JobEnd, JobFilter, JobRecord, NewJob, UsageByHour};
 pub use ledger::{
-    JobBilling, JobChargeRecord, NewPrice, PriceRecord, SettledJob, Statement, StatementLine, TxMeta, UsageDimension,
-    UsageQuery, UsageRow, WalletRecord,
+    JobBilling, JobChargeRecord, NewPrice, PriceRecord, SettledJob, SharingSetting, Statement, StatementLine, TxMeta,
+    UsageDimension, UsageQuery, UsageRow, WalletRecord,
 };
 pub use records::*;
 

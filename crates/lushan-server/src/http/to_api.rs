@@ -307,10 +307,10 @@ pub fn price(p: crate::service::PriceRecord) -> api::Price {
 }
 
 pub fn price_list(
-    (prices, discounts, share): (
+    (prices, discounts, sharing): (
         Vec<crate::service::PriceRecord>,
         Vec<(Sector, lushan_ledger::BasisPoints)>,
-        lushan_ledger::BasisPoints,
+        lushan_ledger::Sharing,
     ),
 ) -> api::PriceList {
     api::PriceList {
@@ -319,7 +319,8 @@ pub fn price_list(
             .into_iter()
             .map(|(s, bp)| api::SectorDiscount { sector: sector(s), percent: bp.to_string() })
             .collect(),
-        owner_share_percent: share.to_string(),
+        owner_share_percent: sharing.owner_share.to_string(),
+        preemptible_discount_percent: sharing.preemptible_discount.to_string(),
     }
 }
 

@@ -10,8 +10,8 @@ use super::{Caller, ServiceError, Services, audit_by};
 use lushan_ledger::{BasisPoints, Funding, Money, Price, Resources, Units};
 use lushan_model::{PartitionId, ProjectId, Sector, TenantId};
 use lushan_store::{
-    JobBilling, NewPrice, PartitionRecord, PriceRecord, SiteRecord, Statement, TenantRecord, TxMeta, UserRecord,
-    WalletRecord,
+    JobBilling, NewPrice, PartitionRecord, PriceRecord, SharingSetting, SiteRecord, Statement, TenantRecord, TxMeta,
+    UserRecord, WalletRecord,
 };
 use serde_json::json;
 
@@ -389,8 +389,8 @@ impl Services {
     pub async fn price_list(
         &self,
         _caller: &Caller,
-    ) -> Result<(Vec<PriceRecord>, Vec<(Sector, BasisPoints)>, BasisPoints), ServiceError> {
-        Ok((self.store.list_prices().await?, self.store.sector_discounts().await?, self.store.owner_share().await?))
+    ) -> Result<(Vec<PriceRecord>, Vec<(Sector, BasisPoints)>, lushan_ledger::Sharing), ServiceError> {
+        Ok((self.store.list_prices().await?, self.store.sector_discounts().await?, self.store.sharing().await?))
     }
 
     /// Sets the price of a site (all partitions), a partition, or a
@@ -545,14 +545,32 @@ impl Services {
         Ok(())
     }
 
-    /// The co-builders' share of what guests pay for their nodes.
-    pub async fn set_owner_share(&self, caller: &Caller, percent: &str, now: i64) -> Result<(), ServiceError> {
-        Self::operator_only(caller, "set the owners' share")?;
-        let share = BasisPoints::parse_percent(percent).map_err(|e| ServiceError::Invalid(e.to_string()))?;
-        let mut audit = audit_by(caller, now, "price.owner-share", "platform", "owner-share");
-        audit.before = Some(json!({"percent": self.store.owner_share().await?.to_string()}).to_string());
-        audit.after = Some(json!({"percent": share.to_string()}).to_string());
-        self.store.set_owner_share(share, &audit).await?;
+    /// The co-builders' share of what guests pay for their nodes, or the
+    /// preemptible discount off what guests run there.
+    pub async fn set_sharing(
+        &self,
+        caller: &Caller,
+        setting: SharingSetting,
+        percent: &str,
+        now: i64,
+    ) -> Result<(), ServiceError> {
+        let (what, action, current) = match setting {
+            SharingSetting::OwnerShare => {
+                ("the owners' share", "price.owner-share", self.store.sharing().await?.owner_share)
+            }
+            SharingSetting::PreemptibleDiscount => (
+                "the preemptible discount",
+                "price.preemptible-discount",
+                self.store.sharing().await?.preemptible_discount,
+            ),
+        };
+        Self::operator_only(caller, &format!("set {what}"))?;
+        let value = BasisPoints::parse_percent(percent).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let target = action.trim_start_matches("price.");
+        let mut audit = audit_by(caller, now, action, "platform", target);
+        audit.before = Some(json!({"percent": current.to_string()}).to_string());
+        audit.after = Some(json!({"percent": value.to_string()}).to_string());
+        self.store.set_sharing(setting, value, &audit).await?;
         Ok(())
     }
 }

@@ -26,7 +26,7 @@ use lushan_store::{AuditEntry, Store};
 /// The records the use cases return, for `http::to_api` to convert.
 pub use lushan_store::{
     AuditRecord, GrantRecord, GrantState, JobChargeRecord, JobRecord, MemberRecord, PriceRecord, ProjectRecord,
-    SiteRecord, Statement, TenantRecord, TokenRecord, UsageRow, UserRecord,
+    SharingSetting, SiteRecord, Statement, TenantRecord, TokenRecord, UsageRow, UserRecord,
 };
 use std::sync::Arc;
 

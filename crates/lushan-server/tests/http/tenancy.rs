@@ -160,6 +160,7 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
         ("post", "/api/v1/prices") => cross(route, Some(json!({"site": "local", "core_hour": "0"}))),
         ("put", "/api/v1/discounts/{sector}") => cross("/api/v1/discounts/enterprise", Some(json!({"percent": "100"}))),
         ("put", "/api/v1/owner-share") => cross(route, Some(json!({"percent": "100"}))),
+        ("put", "/api/v1/preemptible-discount") => cross(route, Some(json!({"percent": "20"}))),
         ("get", "/api/v1/grants") => Case::Scoped { path: route.into() },
         ("post", "/api/v1/grants") => cross(
             route,

@@ -64,6 +64,9 @@ pub enum BillingAdminCommand {
     Discount { sector: String, percent: String },
     /// The co-builders' share of what guests pay for their nodes, in percent.
     OwnerShare { percent: String },
+    /// Off what guests run on co-built nodes, where the owner may preempt
+    /// them, in percent: `lushan admin preemptible-discount 20`.
+    PreemptibleDiscount { percent: String },
     /// Record who co-built a node: `lushan admin node-owner local node07 acme` (`centre` gives it back).
     NodeOwner { site: String, node: String, owner: String },
     /// What a partition does to guests on co-built nodes when the owner
@@ -246,6 +249,10 @@ fn print_price_list(list: &PriceList) {
         println!("\nSector discounts: {}", discounts.join(", "));
     }
     println!("Co-builders' share of guest charges on their nodes: {} %", list.owner_share_percent);
+    println!(
+        "Preemptible discount (guests on co-built nodes, where the owner may preempt them): {} %",
+        list.preemptible_discount_percent
+    );
 }
 
 pub async fn price(client: &Client, command: PriceCommand, out: &Output) -> anyhow::Result<()> {
@@ -337,6 +344,10 @@ pub async fn admin(client: &Client, command: BillingAdminCommand, out: &Output) 
                     "Partition {partition} of site {site}: guests on co-built nodes are requeued {grace} s after the owner needs the node."
                 ),
             });
+        }
+        BillingAdminCommand::PreemptibleDiscount { percent } => {
+            let list: PriceList = client.put("/api/v1/preemptible-discount", &Percent { percent }).await?;
+            out.print(&list, print_price_list);
         }
         BillingAdminCommand::OwnerShare { percent } => {
             let list: PriceList = client.put("/api/v1/owner-share", &Percent { percent }).await?;

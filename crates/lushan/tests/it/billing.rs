@@ -233,6 +233,9 @@ fn an_owner_preempts_a_guest_which_is_charged_for_what_it_ran_and_requeued() {
     let refused = cli(&op, &["admin", "preemption", "local", "local", "sometimes"]);
     assert_eq!(refused.code, 1);
     assert!(refused.stderr.contains("off, cancel or requeue"), "{}", refused.stderr);
+    // Guests pay half where the owner may preempt them.
+    let prices = cli(&op, &["--json", "admin", "preemptible-discount", "50"]).ok().json();
+    assert_eq!(prices["preemptible_discount_percent"], "50", "{prices}");
 
     // The guest takes the whole node, and says when it is told to stop.
     let script = "echo run; trap 'echo got SIGTERM; exit 143' TERM; sleep 300 & wait";
@@ -290,9 +293,12 @@ fn an_owner_preempts_a_guest_which_is_charged_for_what_it_ran_and_requeued() {
     let fen: i64 =
         preempted_run["charged"].as_str().unwrap().trim_end_matches(" CNY").replace('.', "").parse().unwrap();
     // It ran the second or so before the owner came, plus up to its 2 s of
-    // grace, on every core, at 10 fen a core-second.
+    // grace, on every core, at 10 fen a core-second less the preemptible
+    // discount of 50 %; acme earns 70 % of that, rounded down.
     let cores = sites[0]["nodes"][0]["cpus"].as_i64().unwrap();
-    assert!((10 * cores..=60 * cores).contains(&fen), "{settlement}");
+    assert!((5 * cores..=30 * cores).contains(&fen), "{settlement}");
+    let earned: i64 = preempted_run["earned"].as_str().unwrap().replace('.', "").parse().unwrap();
+    assert_eq!(earned, fen * 70 / 100, "{settlement}");
     let text = cli(&op, &["settlement", "--owner", "acme"]).ok().stdout;
     assert!(text.contains("guest, preempted") && text.contains(&format!("{guest} run 1")), "{text}");
     let owner_row = rows.iter().find(|r| r["job_id"].as_i64().unwrap().to_string() == owner_job).unwrap();

@@ -5,7 +5,7 @@ use crate::clock::now_ms;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path, Query};
 use crate::http::{AppState, to_api};
-use crate::service::{Caller, StatementPeriod};
+use crate::service::{Caller, SharingSetting, StatementPeriod};
 use axum::extract::State;
 use axum::http::StatusCode;
 use lushan_api::{
@@ -142,7 +142,20 @@ pub async fn owner_share_set(
     caller: Caller,
     Json(body): Json<Percent>,
 ) -> Result<Json<PriceList>, ApiError> {
-    state.services.set_owner_share(&caller, &body.percent, now_ms()).await?;
+    state.services.set_sharing(&caller, SharingSetting::OwnerShare, &body.percent, now_ms()).await?;
+    Ok(Json(to_api::price_list(state.services.price_list(&caller).await?)))
+}
+
+/// The discount guests get on what they run on co-built nodes, where the
+/// owner may preempt them, in percent (operators).
+#[utoipa::path(put, path = "/api/v1/preemptible-discount", tag = "billing", security(("bearer" = [])), request_body = Percent,
+    responses((status = 200, body = PriceList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn preemptible_discount_set(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<Percent>,
+) -> Result<Json<PriceList>, ApiError> {
+    state.services.set_sharing(&caller, SharingSetting::PreemptibleDiscount, &body.percent, now_ms()).await?;
     Ok(Json(to_api::price_list(state.services.price_list(&caller).await?)))
 }
 

@@ -59,6 +59,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(billing::prices_list, billing::prices_set))
         .routes(routes!(billing::discounts_set))
         .routes(routes!(billing::owner_share_set))
+        .routes(routes!(billing::preemptible_discount_set))
         .routes(routes!(reports::usage_report))
         .routes(routes!(reports::settlement_show))
         .routes(routes!(grants::grants_list, grants::grants_request))
