@@ -37,6 +37,10 @@ CREATE TABLE job_run_charges (
     ended_at BIGINT,
     end_state TEXT,
     alloc_json TEXT NOT NULL DEFAULT '{}',
+    -- Who owned the nodes the run held, when it ended: 'TENANT:CORES,...'
+    -- (a settlement lists what ran on a co-builder's nodes while they were
+    -- its, even after they change hands). Empty before this migration.
+    node_owners TEXT NOT NULL DEFAULT '',
     PRIMARY KEY (job_id, run)
 );
 INSERT INTO job_run_charges (job_id, run, tenant_id, funding, grant_id, price_id, discount_bp, held, charged,

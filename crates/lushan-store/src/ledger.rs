@@ -431,7 +431,7 @@ pub(crate) async fn settle_job_in(
     insert_transaction(tx, &entry, &meta).await?;
     sqlx::query(
         "UPDATE job_charges SET charged = $1, settled_at = $2, core_seconds = $3, gpu_seconds = $4, owner_share_fen = $5,
-            started_at = $7, ended_at = $8, end_state = $9, alloc_json = $10
+            started_at = $7, ended_at = $8, end_state = $9, alloc_json = $10, node_owners = $11
          WHERE job_id = $6 AND settled_at IS NULL",
     )
     .bind(charge.total)
@@ -444,9 +444,25 @@ pub(crate) async fn settle_job_in(
     .bind(end)
     .bind(row.try_get::<String, _>("state")?)
     .bind(row.try_get::<String, _>("alloc_json")?)
+    .bind(nodes.iter().map(|n| format!("{}:{}", n.owner.0, n.cores)).collect::<Vec<_>>().join(","))
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// `TENANT:CORES,...` as settlements record it; `None` when empty.
+fn parse_node_owners(text: &str) -> Option<Vec<(TenantId, i64)>> {
+    if text.is_empty() {
+        return None;
+    }
+    Some(
+        text.split(',')
+            .filter_map(|pair| {
+                let (owner, cores) = pair.split_once(':')?;
+                Some((TenantId(owner.parse().ok()?), cores.parse().ok()?))
+            })
+            .collect(),
+    )
 }
 
 /// How a job's last run was paid for: the next run is funded alike.
@@ -863,6 +879,9 @@ pub struct UsageRow {
 /// A settled job, for a co-builder's settlement.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SettledJob {
+    /// Who owned the nodes the run held when it ended, with the cores it
+    /// held on each; `None` for runs settled before this was recorded.
+    pub node_owners: Option<Vec<(TenantId, i64)>>,
     /// Which run of the job (0 unless an owner's preemption requeued it).
     pub run: i64,
     /// The run ended by an owner's preemption.
@@ -949,7 +968,7 @@ impl Store {
         let sql = format!(
             "SELECT j.id, c.run, c.end_state, j.site_id, u.name AS user_name, c.tenant_id, t.name AS tenant_name,
                 p.name AS project_name, c.alloc_json, COALESCE(c.ended_at - c.started_at, 0) / 1000 AS elapsed_secs,
-                c.funding, c.charged, c.settled_at
+                c.funding, c.charged, c.settled_at, c.node_owners
              FROM job_charges c JOIN jobs j ON j.id = c.job_id JOIN users u ON u.id = j.user_id
              JOIN tenants t ON t.id = c.tenant_id JOIN projects p ON p.id = j.project_id
              WHERE c.settled_at >= $1 AND c.settled_at < $2 AND j.site_id IN ({}) ORDER BY c.settled_at, j.id, c.run",
@@ -977,6 +996,7 @@ impl Store {
                     funding: row.try_get("funding")?,
                     charged: row.try_get::<Option<i64>, _>("charged")?.unwrap_or(0),
                     settled_at: row.try_get("settled_at")?,
+                    node_owners: parse_node_owners(&row.try_get::<String, _>("node_owners")?),
                 })
             })
             .collect()

@@ -93,20 +93,21 @@ impl Services {
             .iter()
             .flat_map(|s| s.nodes.iter().filter(|n| n.owner_tenant_id == owner.id).map(move |n| (s.id, n.id.0)))
             .collect();
-        let site_ids: Vec<lushan_model::SiteId> = {
-            let mut ids: Vec<_> = owned.iter().map(|(s, _)| *s).collect();
-            ids.dedup();
-            ids
-        };
+        let site_ids: Vec<lushan_model::SiteId> = sites.iter().map(|s| s.id).collect();
         let earned = self.store.earnings_by_run(owner.id, period.from, period.to).await?;
         let jobs = self.store.settled_jobs(&site_ids, period.from, period.to).await?;
         let mut rows = Vec::new();
         for job in jobs {
-            let on_owned: i64 = crate::control::parse_allocations(&job.alloc_json)
-                .iter()
-                .filter(|a| owned.iter().any(|(s, n)| *s == job.site_id && *n == a.node))
-                .map(|a| a.cpus.len() as i64)
-                .sum();
+            // Whose the nodes were when the run ended; for runs settled before
+            // that was recorded, whose they are now.
+            let on_owned: i64 = match &job.node_owners {
+                Some(owners) => owners.iter().filter(|(o, _)| *o == owner.id).map(|(_, cores)| *cores).sum(),
+                None => crate::control::parse_allocations(&job.alloc_json)
+                    .iter()
+                    .filter(|a| owned.iter().any(|(s, n)| *s == job.site_id && *n == a.node))
+                    .map(|a| a.cpus.len() as i64)
+                    .sum(),
+            };
             if on_owned == 0 {
                 continue;
             }

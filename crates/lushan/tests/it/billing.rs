@@ -213,6 +213,12 @@ fn a_co_builder_earns_from_guests_and_runs_free_on_its_own_node() {
     assert_eq!(mine["rows"].as_array().unwrap().len(), 1, "{mine}");
     // Settlements are the co-builder's admins' and the operators'.
     assert_eq!(cli(alice, &["settlement", "--owner", "acme"]).code, 1);
+    // What ran on acme's node while it was acme's stays in its settlement
+    // after the node goes back to the centre; nothing moves to the centre's.
+    let node = cli(&op, &["--json", "sites"]).ok().json()[0]["nodes"][0]["name"].as_str().unwrap().to_owned();
+    cli(&op, &["admin", "node-owner", "local", &node, "centre"]).ok();
+    let after = cli(&op, &["--json", "settlement", "--owner", "acme"]).ok().json();
+    assert_eq!((after["jobs"].as_array().unwrap().len(), &after["earned"]), (2, &settlement["earned"]), "{after}");
     server.stop();
 }
 
