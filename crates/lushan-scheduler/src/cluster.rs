@@ -229,10 +229,7 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
     if order.any_owned {
         for &index in &queue {
             let job = &snapshot.pending[index];
-            let throttled = job.array.is_some_and(|(array, throttle)| {
-                throttle.is_some_and(|t| array_running.get(&array).copied().unwrap_or(0) >= t)
-            });
-            if job.held || throttled || in_use.over_limit(job).is_some() {
+            if job.held || throttled(job, &array_running) || in_use.over_limit(job).is_some() {
                 continue;
             }
             let own = order.own(&snapshot.nodes, job.tenant);
@@ -241,11 +238,7 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
             }
             let duration = duration(job);
             if let Some(allocations) = start_now(&mut nodes, own, job, now, duration) {
-                if let Some((array, _)) = job.array {
-                    *array_running.entry(array).or_insert(0) += 1;
-                }
-                in_use.count(job.project, job.user, &allocations);
-                plan.starts.push(Start { job: job.id, allocations });
+                record_start(job, allocations, &mut array_running, &mut in_use, &mut plan);
                 claimed[index] = true;
             } else if let Some(at) = guests.preempt_for(&mut nodes, own, job, now, duration, &mut plan.preemptions) {
                 plan.pending.push((job.id, PendingReason::Resources));
@@ -265,9 +258,7 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
             continue;
         }
         // A throttled task waits without holding back other jobs, as in Slurm.
-        if let Some((array, Some(throttle))) = job.array
-            && array_running.get(&array).copied().unwrap_or(0) >= throttle
-        {
+        if throttled(job, &array_running) {
             plan.pending.push((job.id, PendingReason::JobArrayTaskLimit));
             continue;
         }
@@ -299,11 +290,7 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
         let preference = order.for_tenant(&snapshot.nodes, job.tenant);
         if !hopeless {
             if let Some(allocations) = start_now(&mut nodes, preference, job, now, duration) {
-                if let Some((array, _)) = job.array {
-                    *array_running.entry(array).or_insert(0) += 1;
-                }
-                in_use.count(job.project, job.user, &allocations);
-                plan.starts.push(Start { job: job.id, allocations });
+                record_start(job, allocations, &mut array_running, &mut in_use, &mut plan);
                 continue;
             }
             let entry = failed.entry(shape).or_insert(duration);
@@ -319,6 +306,27 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
         }
     }
     plan
+}
+
+/// Whether an array task's `%N` throttle is reached.
+fn throttled(job: &PendingJob, array_running: &BTreeMap<i64, u32>) -> bool {
+    matches!(job.array, Some((array, Some(throttle))) if array_running.get(&array).copied().unwrap_or(0) >= throttle)
+}
+
+/// Counts a job started in this pass against its array's throttle and its
+/// limits, and adds it to the plan.
+fn record_start(
+    job: &PendingJob,
+    allocations: Vec<NodeAllocation>,
+    array_running: &mut BTreeMap<i64, u32>,
+    in_use: &mut InUse,
+    plan: &mut Plan,
+) {
+    if let Some((array, _)) = job.array {
+        *array_running.entry(array).or_insert(0) += 1;
+    }
+    in_use.count(job.project, job.user, &allocations);
+    plan.starts.push(Start { job: job.id, allocations });
 }
 
 /// Pending jobs' indices in the order they are tried.
