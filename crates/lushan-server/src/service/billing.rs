@@ -554,18 +554,17 @@ impl Services {
         percent: &str,
         now: i64,
     ) -> Result<(), ServiceError> {
-        let (what, action, current) = match setting {
-            SharingSetting::OwnerShare => {
-                ("the owners' share", "price.owner-share", self.store.sharing().await?.owner_share)
-            }
-            SharingSetting::PreemptibleDiscount => (
-                "the preemptible discount",
-                "price.preemptible-discount",
-                self.store.sharing().await?.preemptible_discount,
-            ),
+        let (what, action) = match setting {
+            SharingSetting::OwnerShare => ("the owners' share", "price.owner-share"),
+            SharingSetting::PreemptibleDiscount => ("the preemptible discount", "price.preemptible-discount"),
         };
         Self::operator_only(caller, &format!("set {what}"))?;
         let value = BasisPoints::parse_percent(percent).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let sharing = self.store.sharing().await?;
+        let current = match setting {
+            SharingSetting::OwnerShare => sharing.owner_share,
+            SharingSetting::PreemptibleDiscount => sharing.preemptible_discount,
+        };
         let target = action.trim_start_matches("price.");
         let mut audit = audit_by(caller, now, action, "platform", target);
         audit.before = Some(json!({"percent": current.to_string()}).to_string());
