@@ -589,7 +589,7 @@ impl Store {
         sqlx::query(
             "UPDATE jobs SET state = $1, reason = 'None', start_time = NULL, end_time = NULL, node_list = '',
                 alloc_json = '{}', exit_code = NULL, exit_signal = NULL, max_rss_kib = NULL, total_cpu_ms = NULL,
-                restarts = $2, preempted_at = NULL, preempt_deadline = NULL
+                restarts = $2, preempted_at = NULL, preempted_by = NULL, preempt_deadline = NULL
              WHERE id = $3 AND state = $4",
         )
         .bind(JobState::Pending.as_str())

@@ -517,7 +517,7 @@ mod ledger {
             assert!(!store.requeue_preempted(stored.id, 1_900_000).await.unwrap(), "only a PREEMPTED job");
             let requeued = store.job(stored.id).await.unwrap();
             assert_eq!((requeued.state, requeued.restarts, requeued.start_time), (JobState::Pending, 1, None));
-            assert_eq!(requeued.preempted_at, None);
+            assert_eq!((requeued.preempted_at, requeued.preempted_by), (None, None));
             let wallet = store.wallet(alice.tenant_id).await.unwrap();
             assert_eq!((wallet.spendable, wallet.held), (Money(590), Money(400)), "run 0 paid 10, run 1 held");
 
