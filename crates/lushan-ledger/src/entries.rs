@@ -205,6 +205,12 @@ fn run_key(kind: &str, job: JobId, run: u32) -> String {
     }
 }
 
+/// Which run of its job a hold's or settlement's key is for (see
+/// `run_key`); 0 for any other key.
+pub fn run_of_key(key: &str) -> u32 {
+    key.rsplit_once(":run:").and_then(|(_, n)| n.parse().ok()).unwrap_or(0)
+}
+
 pub fn place_hold(job: JobId, run: u32, funding: Funding, amount: i64) -> Result<Transaction, LedgerError> {
     if amount < 0 {
         return Err(LedgerError::NotPositive(amount.to_string()));
@@ -269,6 +275,7 @@ mod tests {
         assert_eq!(settled.key(), "settle:job:9");
         let rerun = settle(JobId(9), 2, Funding::Wallet(alice), 0, &Charge { total: 0, owner_shares: vec![] }).unwrap();
         assert_eq!(rerun.key(), "settle:job:9:run:2");
+        assert_eq!((run_of_key(rerun.key()), run_of_key(settled.key())), (2, 0));
         assert_eq!(settled.amount_for(Account::Held(alice)), -9_600);
         assert_eq!(settled.amount_for(Account::Wallet(alice)), 8_600);
         assert_eq!(settled.amount_for(Account::Revenue), 300);

@@ -19,7 +19,7 @@ mod pricing;
 
 pub use account::{Account, Commodity, ParseAccountError};
 pub use entries::{
-    Charge, Funding, LedgerError, Posting, Transaction, TxKind, adjust, award, place_hold, settle, top_up,
+    Charge, Funding, LedgerError, Posting, Transaction, TxKind, adjust, award, place_hold, run_of_key, settle, top_up,
 };
 pub use funding::{GrantTerms, grants_covering, price_rank};
 pub use lushan_model::{BasisPoints, Money, Rate};

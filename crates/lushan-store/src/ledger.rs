@@ -133,6 +133,26 @@ pub struct JobChargeRecord {
     pub owner_share: Option<Money>,
 }
 
+impl JobChargeRecord {
+    /// The runs so far followed by `next`: counts and amounts add up;
+    /// funding, price, hold and settlement are the latest run's.
+    fn then(self, next: JobChargeRecord) -> JobChargeRecord {
+        let add = |a: Option<i64>, b: Option<i64>| match (a, b) {
+            (None, None) => None,
+            (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
+        };
+        JobChargeRecord {
+            runs: self.runs + next.runs,
+            preempted_runs: self.preempted_runs + next.preempted_runs,
+            charged: add(self.charged, next.charged),
+            core_seconds: add(self.core_seconds, next.core_seconds),
+            gpu_seconds: add(self.gpu_seconds, next.gpu_seconds),
+            owner_share: add(self.owner_share.map(|m| m.0), next.owner_share.map(|m| m.0)).map(Money),
+            ..next
+        }
+    }
+}
+
 /// `meta` key of the co-builders' share of guest charges, in basis points.
 const OWNER_SHARE: &str = "owner_share_bp";
 
@@ -797,31 +817,26 @@ impl Store {
         let mut record: Option<JobChargeRecord> = None;
         for row in &rows {
             let tenant = TenantId(row.try_get("tenant_id")?);
-            let add = |a: Option<i64>, b: Option<i64>| match (a, b) {
-                (None, None) => None,
-                (a, b) => Some(a.unwrap_or(0).saturating_add(b.unwrap_or(0))),
-            };
-            let before = record.take();
             let preempted =
                 row.try_get::<Option<String>, _>("end_state")?.as_deref() == Some(JobState::Preempted.as_str());
-            record = Some(JobChargeRecord {
+            let run = JobChargeRecord {
                 job_id: job,
-                runs: before.as_ref().map_or(0, |b| b.runs) + 1,
-                preempted_runs: before.as_ref().map_or(0, |b| b.preempted_runs) + i64::from(preempted),
+                runs: 1,
+                preempted_runs: i64::from(preempted),
                 tenant_id: tenant,
                 funding: funding_from(&row.try_get::<String, _>("funding")?, tenant, row.try_get("grant_id")?)?,
                 price_id: row.try_get("price_id")?,
                 discount: BasisPoints(row.try_get("discount_bp")?),
                 held: row.try_get("held")?,
-                charged: add(before.as_ref().and_then(|b| b.charged), row.try_get("charged")?),
+                charged: row.try_get("charged")?,
                 settled_at: row.try_get("settled_at")?,
-                core_seconds: add(before.as_ref().and_then(|b| b.core_seconds), row.try_get("core_seconds")?),
-                gpu_seconds: add(before.as_ref().and_then(|b| b.gpu_seconds), row.try_get("gpu_seconds")?),
-                owner_share: add(
-                    before.as_ref().and_then(|b| b.owner_share.map(|m| m.0)),
-                    row.try_get("owner_share_fen")?,
-                )
-                .map(Money),
+                core_seconds: row.try_get("core_seconds")?,
+                gpu_seconds: row.try_get("gpu_seconds")?,
+                owner_share: row.try_get::<Option<i64>, _>("owner_share_fen")?.map(Money),
+            };
+            record = Some(match record {
+                None => run,
+                Some(earlier) => earlier.then(run),
             });
         }
         Ok(record)
@@ -1023,10 +1038,8 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                // `settle:job:ID` is run 0; `settle:job:ID:run:N` is run N.
-                let key: String = row.try_get("txn_key")?;
-                let run = key.rsplit_once(":run:").and_then(|(_, n)| n.parse().ok()).unwrap_or(0);
-                Ok((JobId(row.try_get("job_id")?), run, Money(row.try_get("earned")?)))
+                let run = lushan_ledger::run_of_key(&row.try_get::<String, _>("txn_key")?);
+                Ok((JobId(row.try_get("job_id")?), i64::from(run), Money(row.try_get("earned")?)))
             })
             .collect()
     }
