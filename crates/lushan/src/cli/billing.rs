@@ -13,6 +13,9 @@ pub struct BalanceArgs {
     /// Another tenant's (operators); default: your own.
     #[arg(long)]
     tenant: Option<String>,
+    /// Comma-separated values instead of tables: the wallet and each grant, a line each.
+    #[arg(long)]
+    csv: bool,
 }
 
 #[derive(clap::Args)]
@@ -31,7 +34,11 @@ pub struct StatementArgs {
 #[derive(clap::Subcommand)]
 pub enum PriceCommand {
     /// The prices in force, the sector discounts and the owners' share.
-    List,
+    List {
+        /// The price table as comma-separated values.
+        #[arg(long)]
+        csv: bool,
+    },
 }
 
 #[derive(clap::Subcommand)]
@@ -140,6 +147,23 @@ pub async fn balance(client: &Client, args: BalanceArgs, out: &Output) -> anyhow
     let grants: Vec<Grant> = client.get("/api/v1/grants?state=approved").await?;
     let grants: Vec<Grant> = grants.into_iter().filter(|g| g.tenant == tenant).collect();
     let view = BalanceView { wallet, grants };
+    if args.csv && !out.is_json() {
+        let wallet = view.wallet.iter().map(|w| {
+            vec!["wallet".into(), "CNY".into(), w.balance.clone(), w.held.clone(), w.available.clone(), String::new()]
+        });
+        let grants = view.grants.iter().map(|g| {
+            vec![
+                format!("grant {} ({})", g.id, g.project),
+                "SU".into(),
+                g.awarded_su.clone().unwrap_or_default(),
+                g.held_su.clone(),
+                g.remaining_su.clone(),
+                g.to.clone(),
+            ]
+        });
+        print_csv("account,unit,balance,held,available,ends", wallet.chain(grants));
+        return Ok(());
+    }
     out.print(&view, |v| {
         match &v.wallet {
             Some(w) => println!("{}", wallet_text(w)),
@@ -156,6 +180,14 @@ pub async fn balance(client: &Client, args: BalanceArgs, out: &Output) -> anyhow
 
 fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_owned() }
+}
+
+/// A header line, then each row with its fields quoted where needed.
+fn print_csv(header: &str, rows: impl IntoIterator<Item = Vec<String>>) {
+    println!("{header}");
+    for row in rows {
+        println!("{}", row.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
+    }
 }
 
 pub async fn statement(client: &Client, args: StatementArgs, out: &Output) -> anyhow::Result<()> {
@@ -257,8 +289,15 @@ fn print_price_list(list: &PriceList) {
 
 pub async fn price(client: &Client, command: PriceCommand, out: &Output) -> anyhow::Result<()> {
     match command {
-        PriceCommand::List => {
+        PriceCommand::List { csv } => {
             let list: PriceList = client.get("/api/v1/prices").await?;
+            if csv && !out.is_json() {
+                print_csv(
+                    "site,partition,qos,cny_per_core_hour,cny_per_gpu_hour,cny_per_gb_hour,su_per_gpu_hour,since",
+                    price_rows(&list.prices),
+                );
+                return Ok(());
+            }
             out.print(&list, print_price_list);
         }
     }
@@ -440,6 +479,9 @@ pub enum AllocCommand {
         state: Option<String>,
         #[arg(long)]
         project: Option<String>,
+        /// Comma-separated values instead of a table.
+        #[arg(long)]
+        csv: bool,
     },
     /// One grant with its reviews and balance.
     Show { grant_id: i64 },
@@ -567,7 +609,7 @@ pub async fn alloc(client: &Client, command: AllocCommand, out: &Output) -> anyh
             let grant: Grant = client.post("/api/v1/grants", &body).await?;
             out.print(&grant, |g| println!("Requested grant {} renewing grant {grant_id}.", g.id));
         }
-        AllocCommand::List { state, project } => {
+        AllocCommand::List { state, project, csv } => {
             let mut query = Vec::new();
             if let Some(s) = state {
                 query.push(format!("state={s}"));
@@ -581,6 +623,13 @@ pub async fn alloc(client: &Client, command: AllocCommand, out: &Output) -> anyh
                 format!("/api/v1/grants?{}", query.join("&"))
             };
             let grants: Vec<Grant> = client.get(&path).await?;
+            if csv && !out.is_json() {
+                print_csv(
+                    "grant,project,state,asked_core_h/gpu_h,awarded_su,used_su,held_su,left_su,period",
+                    grant_rows(&grants),
+                );
+                return Ok(());
+            }
             out.print(&grants, |grants| {
                 if grants.is_empty() {
                     println!("No grants.");
@@ -661,10 +710,10 @@ pub async fn report(client: &Client, command: ReportCommand, out: &Output) -> an
         ]
     };
     if csv && !out.is_json() {
-        println!("{by},jobs,core_hours,gpu_hours,cny_charged,su_used,welfare_core_hours");
-        for r in report.rows.iter().chain([&report.total]) {
-            println!("{}", row(r).iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-        }
+        print_csv(
+            &format!("{by},jobs,core_hours,gpu_hours,cny_charged,su_used,welfare_core_hours"),
+            report.rows.iter().chain([&report.total]).map(row),
+        );
         return Ok(());
     }
     out.print(&report, |r| {
@@ -703,10 +752,7 @@ pub async fn settlement(client: &Client, args: SettlementArgs, out: &Output) -> 
         })
         .collect();
     if args.csv && !out.is_json() {
-        println!("job,user,tenant,project,kind,core_hours,charged,earned");
-        for r in &rows {
-            println!("{}", r.iter().map(|f| csv_field(f)).collect::<Vec<_>>().join(","));
-        }
+        print_csv("job,user,tenant,project,kind,core_hours,charged,earned", rows);
         return Ok(());
     }
     out.print(&s, |s| {

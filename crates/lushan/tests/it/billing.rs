@@ -100,6 +100,17 @@ fn an_enterprise_tops_up_is_refused_over_budget_and_is_charged_for_what_it_ran()
     assert!(lines[3].contains(&format!(",settlement,{id},")), "{}", statement.stdout);
     assert!(lines[4].contains(",adjustment,") && lines[4].contains("slow start on 11-20"), "{}", statement.stdout);
     assert!(lines[5].contains(",closing,"), "{}", statement.stdout);
+    // --csv on the other money views too.
+    let balance = cli(&op, &["balance", "--tenant", "acme", "--csv"]).ok().stdout;
+    let lines: Vec<&str> = balance.lines().collect();
+    assert_eq!(lines[0], "account,unit,balance,held,available,ends");
+    let closing = statement.stdout.lines().last().unwrap().rsplit(',').next().unwrap().to_owned();
+    assert!(lines[1].starts_with(&format!("wallet,CNY,{closing},0.00,")), "{balance}");
+    let prices = cli(&bob, &["price", "list", "--csv"]).ok().stdout;
+    assert!(prices.starts_with("site,partition,qos,cny_per_core_hour,"), "{prices}");
+    assert!(prices.lines().any(|l| l.starts_with("local,*,*,360.00,")), "{prices}");
+    let grants = cli(&op, &["alloc", "list", "--csv"]).ok().stdout;
+    assert_eq!(grants.trim(), "grant,project,state,asked_core_h/gpu_h,awarded_su,used_su,held_su,left_su,period");
     // The audit log has every financial action.
     let audit = cli(&op, &["--json", "admin", "audit"]).ok().json();
     let actions: Vec<&str> = audit.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
