@@ -305,6 +305,55 @@ pub struct Site {
     pub status: Status,
     pub partitions: Vec<Partition>,
     pub nodes: Vec<Node>,
+    /// A Slurm site's slurmrestd; absent for the local site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rest_url: Option<String>,
+    /// When a Slurm site's partitions and nodes were last read from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub synced_at: Option<String>,
+    /// The last error talking to a Slurm site; empty while it answers.
+    #[serde(default)]
+    pub last_error: String,
+}
+
+/// `lushan admin site add`: a Slurm cluster behind its slurmrestd.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiteCreate {
+    /// The site's name, as `-M/--clusters` names it.
+    #[schema(max_length = 64)]
+    pub name: String,
+    /// `slurm`.
+    #[schema(max_length = 16)]
+    pub backend: String,
+    /// slurmrestd's URL (API v0.0.38), e.g. `http://127.0.0.1:6820`.
+    #[schema(max_length = 512)]
+    pub rest_url: String,
+    /// Path, on the server's host, of the cluster's `jwt_hs256.key`.
+    #[schema(max_length = 4096)]
+    pub jwt_key: String,
+    /// The Unix account Lushan reads the cluster as (default `slurm`;
+    /// never root). Jobs are always submitted as their user's account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 64)]
+    pub service_user: Option<String>,
+}
+
+/// `lushan admin site check`: what works on a site and what does not.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SiteCheck {
+    pub site: String,
+    /// True when every item is.
+    pub ok: bool,
+    pub items: Vec<SiteCheckItem>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SiteCheckItem {
+    /// `JWT key`, `slurmrestd`, `authenticated`, `slurmctld`, `accounting`, `inventory`.
+    pub what: String,
+    pub ok: bool,
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -335,7 +384,8 @@ pub struct Node {
     pub alloc_cpus: i64,
     pub alloc_memory_mb: i64,
     pub alloc_gpus: i64,
-    /// `idle`, `mixed` or `allocated`, as sinfo says it.
+    /// `idle`, `mixed` or `allocated`, as sinfo says it (on a Slurm site,
+    /// whatever Slurm says: `down`, `drained`...).
     pub state: String,
 }
 
@@ -699,6 +749,9 @@ pub struct Job {
     /// While it is being preempted: the owner's job it makes room for.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preempted_by: Option<i64>,
+    /// On a Slurm site: Slurm's job id, once Slurm took the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remote_id: Option<i64>,
 }
 
 /// How a job is paid for. Amounts in `unit`: CNY (a wallet) or SU (a grant).

@@ -2,13 +2,15 @@
 //! supervisor process (`lushan exec-job DIR`, see [`local::run_supervisor`])
 //! that outlives the server, enforces the job's limits and writes how the job
 //! ended into the job's directory. The server only launches, polls and
-//! cancels through [`local::LocalBackend`].
+//! cancels through [`local::LocalBackend`]. `slurm` forwards jobs to a
+//! Slurm cluster through slurmrestd ([`slurm::SlurmSite`]).
 //!
 //! **Boundary:** the only crate that starts processes and sends signals.
 
 pub mod cgroup;
 pub mod local;
 mod procfs;
+pub mod slurm;
 pub mod srun;
 
 pub use local::{JobProgress, LaunchSpec, LocalBackend, Outcome, RunAs};

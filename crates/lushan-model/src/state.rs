@@ -122,6 +122,8 @@ pub enum PendingReason {
     /// No set of the partition's nodes can ever serve it (its features, or
     /// the nodes changed after it was submitted).
     BadConstraints,
+    /// Its Slurm site does not answer: it is sent once the site is back.
+    SiteUnavailable,
     /// Not evaluated yet.
     None,
 }
@@ -130,6 +132,7 @@ impl PendingReason {
     pub fn as_str(self) -> &'static str {
         match self {
             PendingReason::Priority => "Priority",
+            PendingReason::SiteUnavailable => "SiteUnavailable",
             PendingReason::Resources => "Resources",
             PendingReason::JobHeldUser => "JobHeldUser",
             PendingReason::Dependency => "Dependency",

@@ -84,6 +84,10 @@ pub struct JobRecord {
     pub preempt_deadline: Option<i64>,
     /// Whether a preemption may requeue it (`--no-requeue`: false).
     pub requeue: bool,
+    /// On a Slurm site: when Lushan began sending it, and Slurm's job id
+    /// once Slurm took it.
+    pub forwarding_at: Option<i64>,
+    pub remote_id: Option<i64>,
 }
 
 /// A job to store. Output paths are sbatch patterns (`slurm-%j.out`),
@@ -155,7 +159,8 @@ const JOB_COLUMNS: &str = "SELECT j.id, j.name, j.user_id, u.name AS user_name, 
     j.gpus_per_node, j.exclusive, j.held, j.workdir, j.stdout_path, j.stderr_path, j.stdin_path, j.open_mode, j.script,
     j.args_json, j.env_json, j.request_json, j.comment, j.exit_code, j.exit_signal, j.node_list, j.alloc_json,
     j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time, j.max_rss_kib, j.total_cpu_ms,
-    j.constraint_expr, j.restarts, j.preempted_at, j.preempted_by, j.preempt_deadline, j.requeue
+    j.constraint_expr, j.restarts, j.preempted_at, j.preempted_by, j.preempt_deadline, j.requeue, j.forwarding_at,
+    j.remote_id
     FROM jobs j JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
     JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
 
@@ -168,7 +173,8 @@ const JOB_SUMMARY_COLUMNS: &str = "SELECT j.id, j.name, j.user_id, u.name AS use
     j.mem_per_node_mb, j.gpus_per_node, j.exclusive, j.held, j.workdir, j.stdout_path, j.stderr_path, j.stdin_path, j.open_mode,
     '' AS script, '[]' AS args_json, '{}' AS env_json, '{}' AS request_json, j.comment, j.exit_code, j.exit_signal, j.node_list,
     j.alloc_json, j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time, j.max_rss_kib, j.total_cpu_ms,
-    j.constraint_expr, j.restarts, j.preempted_at, j.preempted_by, j.preempt_deadline, j.requeue
+    j.constraint_expr, j.restarts, j.preempted_at, j.preempted_by, j.preempt_deadline, j.requeue, j.forwarding_at,
+    j.remote_id
     FROM jobs j JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
     JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
 
@@ -227,6 +233,8 @@ fn job_from_row(row: &AnyRow) -> Result<JobRecord, StoreError> {
         preempted_by: row.try_get::<Option<i64>, _>("preempted_by")?.map(JobId),
         preempt_deadline: row.try_get("preempt_deadline")?,
         requeue: row.try_get::<i64, _>("requeue")? == 1,
+        forwarding_at: row.try_get("forwarding_at")?,
+        remote_id: row.try_get("remote_id")?,
     })
 }
 
@@ -493,7 +501,7 @@ impl Store {
         let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE jobs SET state = $1, reason = $2, end_time = $3, exit_code = $4, exit_signal = $5,
-                start_time = COALESCE(start_time, $3), max_rss_kib = $8, total_cpu_ms = $9
+                start_time = COALESCE($10, start_time, $3), max_rss_kib = $8, total_cpu_ms = $9
              WHERE id = $6 AND state = $7",
         )
         .bind(end.state.as_str())
@@ -505,6 +513,7 @@ impl Store {
         .bind(from.as_str())
         .bind(end.max_rss_kib)
         .bind(end.total_cpu_ms)
+        .bind(end.start)
         .execute(&mut *tx)
         .await?;
         if done.rows_affected() == 0 {
@@ -621,6 +630,44 @@ impl Store {
         Ok(true)
     }
 
+    /// Claims a pending job for forwarding to its Slurm site: written
+    /// before the submission is sent. False (and nothing changed) if it is
+    /// no longer pending, is held, or was claimed already.
+    pub async fn mark_forwarding(&self, id: JobId, at: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE jobs SET forwarding_at = $1 WHERE id = $2 AND state = $3 AND held = 0 AND forwarding_at IS NULL",
+        )
+        .bind(at)
+        .bind(id.0)
+        .bind(JobState::Pending.as_str())
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records Slurm's job id for a job Slurm accepted, with Slurm's first
+    /// pending reason. False if it was recorded already.
+    pub async fn set_remote_id(&self, id: JobId, remote_id: i64, reason: &str) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE jobs SET remote_id = $1, reason = $2 WHERE id = $3 AND remote_id IS NULL")
+            .bind(remote_id)
+            .bind(reason)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Gives back a claim whose submission Slurm refused or never got (the
+    /// site was down): the job is sent again on a later pass.
+    pub async fn unmark_forwarding(&self, id: JobId, reason: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE jobs SET forwarding_at = NULL, reason = $1 WHERE id = $2 AND remote_id IS NULL")
+            .bind(reason)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Sets the pending reasons the scheduler gave, in one transaction.
     pub async fn set_pending_reasons(&self, reasons: &[(JobId, &str)]) -> Result<(), StoreError> {
         if reasons.is_empty() {
@@ -653,4 +700,7 @@ pub struct JobEnd {
     /// The nodes it held and their owners, for the charge and the owners'
     /// shares (empty for a job that never started).
     pub nodes: Vec<lushan_ledger::NodeShare>,
+    /// When it started, where the site's accounting says so (Slurm);
+    /// `None` keeps the start Lushan recorded.
+    pub start: Option<i64>,
 }

@@ -135,6 +135,17 @@ impl Store {
     }
 
     /// Reads a value of the `meta` table.
+    /// The value of `key`, set to `value` first if it had none (the first
+    /// writer wins).
+    pub async fn ensure_meta(&self, key: &str, value: &str) -> Result<String, StoreError> {
+        sqlx::query("INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING")
+            .bind(key)
+            .bind(value)
+            .execute(&self.pool)
+            .await?;
+        Ok(self.meta(key).await?.unwrap_or_else(|| value.to_owned()))
+    }
+
     pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
         Ok(match row {

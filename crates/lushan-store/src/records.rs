@@ -68,6 +68,14 @@ pub struct SiteRecord {
     pub backend: String,
     pub status: Status,
     pub created_at: i64,
+    /// How a Slurm site is reached ('' for local sites).
+    pub rest_url: String,
+    pub jwt_key_path: String,
+    pub service_user: String,
+    /// When its partitions and nodes were last read from Slurm.
+    pub synced_at: Option<i64>,
+    /// The last error talking to it; '' while it answers.
+    pub last_error: String,
     pub partitions: Vec<PartitionRecord>,
     pub nodes: Vec<NodeRecord>,
 }
@@ -99,6 +107,8 @@ pub struct NodeRecord {
     pub co_built: bool,
     /// Slurm's node `Features`, what `-C/--constraint` matches.
     pub features: Vec<String>,
+    /// On a Slurm site, the node's state as Slurm says it; '' on local sites.
+    pub state: String,
 }
 
 /// One administrative action, written in the same transaction as the change.
@@ -178,6 +188,36 @@ pub struct NewNode<'a> {
     pub gpu_type: Option<&'a str>,
     /// Comma-separated.
     pub features: &'a str,
+}
+
+/// A Slurm site: where its slurmrestd is and how to sign for it. Its
+/// partitions and nodes are read from Slurm ([`InventoryRecord`]).
+pub struct NewSlurmSite<'a> {
+    pub name: &'a str,
+    pub rest_url: &'a str,
+    pub jwt_key_path: &'a str,
+    pub service_user: &'a str,
+    pub created_at: i64,
+}
+
+/// A Slurm site's partitions and nodes as Slurm reports them.
+#[derive(Clone, Debug, Default)]
+pub struct InventoryRecord {
+    /// (name, is the default, node names)
+    pub partitions: Vec<(String, bool, Vec<String>)>,
+    pub nodes: Vec<InventoryNode>,
+}
+
+#[derive(Clone, Debug)]
+pub struct InventoryNode {
+    pub name: String,
+    pub cpus: i64,
+    pub memory_mb: i64,
+    pub gpus: i64,
+    pub gpu_type: Option<String>,
+    /// Comma-separated, as stored.
+    pub features: String,
+    pub state: String,
 }
 
 /// A site with one default partition holding all its nodes.

@@ -3,7 +3,10 @@
 use crate::error::conflict_on_unique;
 use crate::tenancy::{insert_tenant, insert_user};
 use crate::tokens::insert_token;
-use crate::{AuditEntry, Bootstrap, NewSite, NewToken, NodeRecord, PartitionRecord, SiteRecord, Store, StoreError};
+use crate::{
+    AuditEntry, Bootstrap, InventoryRecord, NewSite, NewSlurmSite, NewToken, NodeRecord, PartitionRecord, SiteRecord,
+    Store, StoreError,
+};
 use crate::{append_audit, next_id, parse_text};
 use lushan_model::{NodeId, PartitionId, SiteId, Status, TenantId};
 use sqlx::{Any, Row, Transaction};
@@ -16,16 +19,18 @@ async fn insert_site(
     site: &NewSite<'_>,
     owner: TenantId,
 ) -> Result<SiteId, StoreError> {
-    let site_id = next_id(tx, "site").await?;
-    sqlx::query("INSERT INTO sites (id, name, backend, status, created_at) VALUES ($1, $2, $3, $4, $5)")
-        .bind(site_id)
-        .bind(site.name)
-        .bind(site.backend)
-        .bind(Status::Active.as_str())
-        .bind(site.created_at)
-        .execute(&mut **tx)
-        .await
-        .map_err(conflict_on_unique("site", site.name))?;
+    let site_id = insert_site_row(
+        tx,
+        &NewSlurmSite {
+            name: site.name,
+            rest_url: "",
+            jwt_key_path: "",
+            service_user: "",
+            created_at: site.created_at,
+        },
+        site.backend,
+    )
+    .await?;
     let partition_id = next_id(tx, "partition").await?;
     sqlx::query("INSERT INTO partitions (id, site_id, name, is_default) VALUES ($1, $2, $3, 1)")
         .bind(partition_id)
@@ -57,8 +62,33 @@ async fn insert_site(
             .execute(&mut **tx)
             .await?;
     }
-    // A new site is priced at the default until the operator sets its own
-    // (docs/billing.md): a job is never run without a price.
+    Ok(SiteId(site_id))
+}
+
+/// The site's row and its default price: a new site is priced at the
+/// default until the operator sets its own (docs/billing.md), so a job is
+/// never run without a price.
+async fn insert_site_row(
+    tx: &mut Transaction<'static, Any>,
+    site: &NewSlurmSite<'_>,
+    backend: &str,
+) -> Result<i64, StoreError> {
+    let site_id = next_id(tx, "site").await?;
+    sqlx::query(
+        "INSERT INTO sites (id, name, backend, status, created_at, rest_url, jwt_key_path, service_user)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(site_id)
+    .bind(site.name)
+    .bind(backend)
+    .bind(Status::Active.as_str())
+    .bind(site.created_at)
+    .bind(site.rest_url)
+    .bind(site.jwt_key_path)
+    .bind(site.service_user)
+    .execute(&mut **tx)
+    .await
+    .map_err(conflict_on_unique("site", site.name))?;
     let price_id = next_id(tx, "price").await?;
     let price = lushan_ledger::DEFAULT_PRICE;
     sqlx::query(
@@ -74,7 +104,7 @@ async fn insert_site(
     .bind(site.created_at)
     .execute(&mut **tx)
     .await?;
-    Ok(SiteId(site_id))
+    Ok(site_id)
 }
 
 impl Store {
@@ -142,16 +172,19 @@ impl Store {
 
     /// Every site with its partitions and nodes.
     pub async fn list_sites(&self) -> Result<Vec<SiteRecord>, StoreError> {
-        let site_rows = sqlx::query("SELECT id, name, backend, status, created_at FROM sites ORDER BY name")
-            .fetch_all(&self.pool)
-            .await?;
+        let site_rows = sqlx::query(
+            "SELECT id, name, backend, status, created_at, rest_url, jwt_key_path, service_user, synced_at, last_error
+             FROM sites ORDER BY name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let partition_rows =
             sqlx::query("SELECT id, site_id, name, is_default, preempt_mode, grace_secs FROM partitions ORDER BY name")
                 .fetch_all(&self.pool)
                 .await?;
         let node_rows = sqlx::query(
             "SELECT n.id, n.site_id, n.name, n.cpus, n.memory_mb, n.gpus, n.gpu_type, n.features, n.owner_tenant_id, t.name AS owner,
-                t.sector AS owner_sector
+                t.sector AS owner_sector, n.state
              FROM nodes n JOIN tenants t ON t.id = n.owner_tenant_id ORDER BY n.name",
         )
         .fetch_all(&self.pool)
@@ -207,6 +240,7 @@ impl Store {
                         .filter(|f| !f.is_empty())
                         .map(String::from)
                         .collect(),
+                    state: n.try_get("state")?,
                 });
             }
             sites.push(SiteRecord {
@@ -215,6 +249,11 @@ impl Store {
                 backend: row.try_get("backend")?,
                 status: parse_text("status", row.try_get("status")?)?,
                 created_at: row.try_get("created_at")?,
+                rest_url: row.try_get("rest_url")?,
+                jwt_key_path: row.try_get("jwt_key_path")?,
+                service_user: row.try_get("service_user")?,
+                synced_at: row.try_get("synced_at")?,
+                last_error: row.try_get("last_error")?,
                 partitions,
                 nodes,
             });
@@ -275,6 +314,156 @@ impl Store {
         }
         append_audit(&mut tx, audit).await?;
         tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Adds a Slurm site (no partitions or nodes until the first
+    /// [`Store::sync_inventory`]).
+    pub async fn add_slurm_site(&self, site: &NewSlurmSite<'_>, audit: &AuditEntry) -> Result<SiteId, StoreError> {
+        let mut tx = self.begin().await?;
+        let id = insert_site_row(&mut tx, site, "slurm").await?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(SiteId(id))
+    }
+
+    /// Makes a Slurm site's partitions and nodes what Slurm reports, in one
+    /// transaction. New nodes belong to `owner` (the centre) until an
+    /// operator records a co-builder; known nodes keep their owner and
+    /// partitions keep their preemption settings. Nodes and partitions
+    /// Slurm no longer reports stay (jobs refer to them) with no members,
+    /// and such nodes are marked `gone`.
+    pub async fn sync_inventory(
+        &self,
+        site: SiteId,
+        inventory: &InventoryRecord,
+        owner: TenantId,
+        at: i64,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("DELETE FROM partition_nodes WHERE partition_id IN (SELECT id FROM partitions WHERE site_id = $1)")
+            .bind(site.0)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("UPDATE nodes SET state = 'gone' WHERE site_id = $1").bind(site.0).execute(&mut *tx).await?;
+        let mut node_ids = std::collections::HashMap::new();
+        for node in &inventory.nodes {
+            let existing = sqlx::query("SELECT id FROM nodes WHERE site_id = $1 AND name = $2")
+                .bind(site.0)
+                .bind(&node.name)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let id = match existing {
+                Some(row) => {
+                    let id: i64 = row.try_get("id")?;
+                    sqlx::query(
+                        "UPDATE nodes SET cpus = $1, memory_mb = $2, gpus = $3, gpu_type = $4, features = $5, state = $6
+                         WHERE id = $7",
+                    )
+                    .bind(node.cpus)
+                    .bind(node.memory_mb)
+                    .bind(node.gpus)
+                    .bind(node.gpu_type.as_deref())
+                    .bind(&node.features)
+                    .bind(&node.state)
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                    id
+                }
+                None => {
+                    let id = next_id(&mut tx, "node").await?;
+                    sqlx::query(
+                        "INSERT INTO nodes (id, site_id, name, cpus, memory_mb, gpus, gpu_type, owner_tenant_id,
+                            features, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(id)
+                    .bind(site.0)
+                    .bind(&node.name)
+                    .bind(node.cpus)
+                    .bind(node.memory_mb)
+                    .bind(node.gpus)
+                    .bind(node.gpu_type.as_deref())
+                    .bind(owner.0)
+                    .bind(&node.features)
+                    .bind(&node.state)
+                    .execute(&mut *tx)
+                    .await?;
+                    id
+                }
+            };
+            node_ids.insert(node.name.as_str(), id);
+        }
+        for (name, is_default, members) in &inventory.partitions {
+            let existing = sqlx::query("SELECT id FROM partitions WHERE site_id = $1 AND name = $2")
+                .bind(site.0)
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?;
+            let id = match existing {
+                Some(row) => {
+                    let id: i64 = row.try_get("id")?;
+                    sqlx::query("UPDATE partitions SET is_default = $1 WHERE id = $2")
+                        .bind(i64::from(*is_default))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                    id
+                }
+                None => {
+                    let id = next_id(&mut tx, "partition").await?;
+                    // Slurm decides preemption on its own nodes: Lushan's is off.
+                    sqlx::query(
+                        "INSERT INTO partitions (id, site_id, name, is_default, preempt_mode)
+                         VALUES ($1, $2, $3, $4, 'off')",
+                    )
+                    .bind(id)
+                    .bind(site.0)
+                    .bind(name)
+                    .bind(i64::from(*is_default))
+                    .execute(&mut *tx)
+                    .await?;
+                    id
+                }
+            };
+            for member in members {
+                if let Some(node_id) = node_ids.get(member.as_str()) {
+                    sqlx::query("INSERT INTO partition_nodes (partition_id, node_id) VALUES ($1, $2)")
+                        .bind(id)
+                        .bind(node_id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        sqlx::query("UPDATE sites SET synced_at = $1, last_error = '' WHERE id = $2")
+            .bind(at)
+            .bind(site.0)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The centre's tenant: it owns every node no co-builder does.
+    pub async fn centre_tenant_id(&self) -> Result<TenantId, StoreError> {
+        let row = sqlx::query("SELECT id FROM tenants WHERE sector = $1 ORDER BY id LIMIT 1")
+            .bind(lushan_model::Sector::Centre.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { what: "tenant", key: "the centre".into() })?;
+        Ok(TenantId(row.try_get("id")?))
+    }
+
+    /// Records what went wrong talking to a site ('' once it answers again).
+    pub async fn set_site_error(&self, site: SiteId, error: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sites SET last_error = $1 WHERE id = $2 AND last_error <> $1")
+            .bind(error)
+            .bind(site.0)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }

@@ -345,6 +345,86 @@ async fn jobs_are_stored_once_and_arrays_get_consecutive_ids() {
 }
 
 #[tokio::test]
+async fn a_slurm_site_takes_slurm_s_inventory_and_its_jobs_are_claimed_once() {
+    on_every_backend(|store| async move {
+        let (alice, project, _) = job_world(&store).await;
+        let centre = store.centre_tenant_id().await.unwrap();
+        let new = NewSlurmSite {
+            name: "hpc1",
+            rest_url: "http://127.0.0.1:6820",
+            jwt_key_path: "/etc/slurm/jwt_hs256.key",
+            service_user: "slurm",
+            created_at: 10,
+        };
+        let site_id = store.add_slurm_site(&new, &audit("site.create", "hpc1")).await.unwrap();
+        let dup = store.add_slurm_site(&new, &audit("site.create", "hpc1")).await.unwrap_err();
+        assert!(matches!(dup, StoreError::Conflict { what: "site", .. }), "{dup:?}");
+        let node = |name: &str, state: &str| InventoryNode {
+            name: name.into(),
+            cpus: 64,
+            memory_mb: 256_000,
+            gpus: 0,
+            gpu_type: None,
+            features: "ib".into(),
+            state: state.into(),
+        };
+        let inventory = InventoryRecord {
+            partitions: vec![
+                ("batch".into(), true, vec!["cn1".into(), "cn2".into()]),
+                ("debug".into(), false, vec!["cn2".into()]),
+            ],
+            nodes: vec![node("cn1", "idle"), node("cn2", "mixed")],
+        };
+        store.sync_inventory(site_id, &inventory, centre, 20).await.unwrap();
+        // A co-builder's node keeps its owner across syncs; a node Slurm no
+        // longer reports stays (jobs name it) as `gone`, in no partition.
+        let zju = tenant(&store, "zju").await;
+        store.set_node_owner(site_id, "cn2", zju.id, &audit("node.owner", "cn2")).await.unwrap();
+        let again = InventoryRecord {
+            partitions: vec![("batch".into(), true, vec!["cn2".into()]), ("debug".into(), false, vec!["cn2".into()])],
+            nodes: vec![node("cn2", "down")],
+        };
+        store.sync_inventory(site_id, &again, centre, 30).await.unwrap();
+        let sites = store.list_sites().await.unwrap();
+        let site = sites.iter().find(|s| s.id == site_id).unwrap();
+        assert_eq!((site.backend.as_str(), site.rest_url.as_str(), site.synced_at), ("slurm", new.rest_url, Some(30)));
+        let states: Vec<(&str, &str, &str)> =
+            site.nodes.iter().map(|n| (n.name.as_str(), n.state.as_str(), n.owner_tenant.as_str())).collect();
+        assert_eq!(states, [("cn1", "gone", "centre"), ("cn2", "down", "zju")]);
+        let members: Vec<(&str, bool, Vec<String>)> =
+            site.partitions.iter().map(|p| (p.name.as_str(), p.is_default, p.node_names.clone())).collect();
+        assert_eq!(members, [("batch", true, vec!["cn2".to_owned()]), ("debug", false, vec!["cn2".to_owned()])]);
+        assert!(site.partitions.iter().all(|p| p.preempt_mode == "off"), "Slurm preempts on its own nodes");
+
+        // A job is claimed for forwarding once; a claim given back can be
+        // taken again; Slurm's id is recorded once.
+        let (job, _) =
+            store.submit_job(&new_job(&alice, project, site, None, None), &audit("job.submit", "")).await.unwrap();
+        assert!(store.mark_forwarding(job.id, 100).await.unwrap());
+        assert!(!store.mark_forwarding(job.id, 101).await.unwrap());
+        store.unmark_forwarding(job.id, "SiteUnavailable").await.unwrap();
+        let waiting = store.job(job.id).await.unwrap();
+        assert_eq!((waiting.forwarding_at, waiting.reason.as_str()), (None, "SiteUnavailable"));
+        assert!(store.mark_forwarding(job.id, 102).await.unwrap());
+        assert!(store.set_remote_id(job.id, 4242, "None").await.unwrap());
+        assert!(!store.set_remote_id(job.id, 4343, "None").await.unwrap());
+        store.unmark_forwarding(job.id, "None").await.unwrap();
+        let sent = store.job(job.id).await.unwrap();
+        assert_eq!((sent.forwarding_at, sent.remote_id), (Some(102), Some(4242)), "a job Slurm took stays taken");
+        store.set_site_error(site_id, "cannot reach slurmrestd").await.unwrap();
+        let sites = store.list_sites().await.unwrap();
+        assert_eq!(sites.iter().find(|s| s.id == site_id).unwrap().last_error, "cannot reach slurmrestd");
+        // The instance id is written once.
+        let first = store.ensure_meta("instance_id", "aaaa").await.unwrap();
+        assert_eq!(
+            (first.as_str(), store.ensure_meta("instance_id", "bbbb").await.unwrap().as_str()),
+            ("aaaa", "aaaa")
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn job_states_move_only_from_the_expected_state() {
     on_every_backend(|store| async move {
         let (alice, project, site) = job_world(&store).await;
@@ -365,6 +445,7 @@ async fn job_states_move_only_from_the_expected_state() {
             max_rss_kib: Some(1024),
             total_cpu_ms: Some(5),
             nodes: vec![],
+            start: None,
         };
         assert!(store.end_job(job.id, JobState::Running, &end, None).await.unwrap());
         let late = JobEnd { state: JobState::Failed, ..end.clone() };
@@ -441,6 +522,7 @@ mod ledger {
                 max_rss_kib: None,
                 total_cpu_ms: None,
                 nodes: vec![NodeShare { owner: centre, cores: 2 }],
+                start: None,
             };
             assert!(store.end_job(stored.id, JobState::Running, &end, None).await.unwrap());
             assert!(!store.end_job(stored.id, JobState::Running, &end, None).await.unwrap());
@@ -511,6 +593,7 @@ mod ledger {
                 max_rss_kib: None,
                 total_cpu_ms: None,
                 nodes: vec![NodeShare { owner: owner.id, cores: 2 }],
+                start: None,
             };
             assert!(store.end_job(stored.id, JobState::Running, &end, None).await.unwrap());
             assert!(store.requeue_preempted(stored.id, 1_900_000).await.unwrap());
@@ -527,6 +610,7 @@ mod ledger {
                 state: JobState::Completed,
                 time: 2_000_000 + 900_000,
                 nodes: vec![NodeShare { owner: TenantId(1), cores: 2 }],
+                start: None,
                 ..end
             };
             assert!(store.end_job(stored.id, JobState::Running, &end, None).await.unwrap());

@@ -17,6 +17,10 @@
 //!    job's supervisor. A start recorded but never launched (the server died
 //!    in between) is found by the next pass (`NotLaunched`) and requeued.
 
+mod slurm;
+
+pub use slurm::{inventory_record, open_site};
+
 use crate::clock::now_ms;
 use lushan_backend::{JobProgress, LaunchSpec, LocalBackend, RunAs};
 use lushan_model::{DependencyCondition, JobId, JobRef, JobState, PendingReason};
@@ -55,6 +59,10 @@ pub struct Control {
     /// Ended jobs' decayed usage, when it was read, and the jobs running
     /// at the last pass (sorted ids).
     ended_usage: std::sync::Mutex<(i64, Vec<Usage>, Vec<i64>)>,
+    /// Slurm sites' clients and what the loop remembers of them.
+    slurm: tokio::sync::Mutex<slurm::SlurmState>,
+    /// This installation's id (see `slurm::instance_id`).
+    instance: std::sync::OnceLock<String>,
 }
 
 /// How jobs are run.
@@ -95,6 +103,8 @@ impl Control {
             settings,
             bin_dir,
             ended_usage: std::sync::Mutex::new((i64::MIN / 2, Vec::new(), Vec::new())),
+            slurm: tokio::sync::Mutex::new(slurm::SlurmState::default()),
+            instance: std::sync::OnceLock::new(),
         }
     }
 
@@ -250,6 +260,9 @@ impl Control {
         for site in local {
             self.schedule_site(site, &still_running, &pending, &usage).await?;
         }
+        for site in sites.iter().filter(|s| s.backend == "slurm") {
+            self.slurm_pass(site, &pending).await?;
+        }
         Ok(())
     }
 
@@ -271,6 +284,7 @@ impl Control {
                 max_rss_kib: Some(outcome.max_rss_kib),
                 total_cpu_ms: Some(outcome.total_cpu_ms),
                 nodes: node_shares(job, sites),
+                start: None,
             },
             JobProgress::Lost(detail) => JobEnd {
                 state: JobState::NodeFail,
@@ -281,6 +295,7 @@ impl Control {
                 max_rss_kib: None,
                 total_cpu_ms: None,
                 nodes: node_shares(job, sites),
+                start: None,
             },
         };
         let mut end = end;
@@ -462,6 +477,7 @@ impl Control {
             total_cpu_ms: None,
             // It never ran: nothing to charge for (its start and end are the same instant).
             nodes: Vec::new(),
+            start: None,
         };
         self.store.end_job(id, JobState::Running, &end, None).await?;
         Ok(())

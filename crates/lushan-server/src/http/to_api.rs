@@ -111,7 +111,11 @@ pub fn token(t: TokenRecord, now: i64) -> api::Token {
 /// A site, with what running jobs hold on each node (`usage`: node id,
 /// CPUs, memory MB, GPUs).
 pub fn site(s: SiteRecord, usage: &[(i64, u64, u64, u64)]) -> api::Site {
+    let slurm = s.backend == "slurm";
     api::Site {
+        rest_url: slurm.then(|| s.rest_url.clone()),
+        synced_at: s.synced_at.map(time),
+        last_error: s.last_error.clone(),
         name: s.name,
         backend: s.backend,
         status: status(s.status),
@@ -136,6 +140,8 @@ pub fn site(s: SiteRecord, usage: &[(i64, u64, u64, u64)]) -> api::Site {
                     .map(|u| (u.1 as i64, u.2 as i64, u.3 as i64))
                     .unwrap_or((0, 0, 0));
                 let state = match cpus {
+                    // Slurm knows its nodes' state better than Lushan's jobs alone say.
+                    _ if slurm && !n.state.is_empty() => n.state.as_str(),
                     0 => "idle",
                     c if c >= n.cpus => "allocated",
                     _ => "mixed",
@@ -151,7 +157,7 @@ pub fn site(s: SiteRecord, usage: &[(i64, u64, u64, u64)]) -> api::Site {
                     alloc_cpus: cpus,
                     alloc_memory_mb: mem,
                     alloc_gpus: gpus,
-                    state: state.into(),
+                    state: state.to_owned(),
                 }
             })
             .collect(),
@@ -217,6 +223,7 @@ pub fn job(j: JobRecord, now: i64) -> api::Job {
         charge: None,
         restarts: j.restarts,
         preempted_by: j.preempted_by.filter(|_| j.state == lushan_model::JobState::Running).map(|b| b.0),
+        remote_id: j.remote_id,
     }
 }
 

@@ -201,9 +201,6 @@ impl Services {
         };
 
         let user = self.store.user_by_id(caller.user_id()).await?;
-        if let Some(control) = &self.control {
-            control.check_runnable(&user.name, user.unix_account.as_deref()).map_err(ServiceError::Invalid)?;
-        }
         let project = self.submit_project(caller, request.project.as_deref()).await?;
 
         // Site and partition.
@@ -213,10 +210,17 @@ impl Services {
             let names: Vec<&str> = sites.iter().map(|s| s.name.as_str()).collect();
             return Err(ServiceError::Invalid(format!("unknown site `{site_name}`; sites: {}", names.join(", "))));
         };
-        if site.backend != "local" {
+        // Jobs on this machine need the account here; a Slurm site's
+        // accounts are the cluster's to know.
+        if site.backend == "local"
+            && let Some(control) = &self.control
+        {
+            control.check_runnable(&user.name, user.unix_account.as_deref()).map_err(ServiceError::Invalid)?;
+        }
+        if site.backend == "slurm" && user.unix_account.is_none() {
             return Err(ServiceError::Invalid(format!(
-                "site `{}` has backend `{}`, which cannot run jobs yet",
-                site.name, site.backend
+                "user `{}` has no Unix account, and jobs on Slurm site `{}` run as one; ask your tenant admin to set it (--unix-account)",
+                user.name, site.name
             )));
         }
         let partition = match &request.partition {
@@ -536,6 +540,23 @@ impl Services {
         let mut audit = audit_by(caller, now, "job.cancel", "job", &id.to_string());
         audit.tenant_id = Some(job.tenant_id);
         match job.state {
+            // Forwarded to a Slurm site: cancelled there, and the end
+            // comes back from Slurm like any other.
+            JobState::Pending | JobState::Running if job.forwarding_at.is_some() => {
+                let Some(control) = &self.control else {
+                    return Err(ServiceError::StateConflict("this server does not run jobs".into()));
+                };
+                if job.remote_id.is_none() {
+                    return Err(ServiceError::StateConflict(format!(
+                        "job {id} is being sent to site {} right now; cancel it again in a moment",
+                        job.site_name
+                    )));
+                }
+                control.cancel_remote(&job, None).await.map_err(|e| {
+                    ServiceError::StateConflict(format!("cannot cancel job {id} on site {}: {e}", job.site_name))
+                })?;
+                self.store.append_audit_entry(&audit).await?;
+            }
             JobState::Pending => {
                 let end = JobEnd {
                     state: JobState::Cancelled,
@@ -546,6 +567,7 @@ impl Services {
                     max_rss_kib: None,
                     total_cpu_ms: None,
                     nodes: Vec::new(),
+                    start: None,
                 };
                 if !self.store.end_job(job.id, JobState::Pending, &end, Some(&audit)).await? {
                     // It started meanwhile: cancel the running job instead.
@@ -593,7 +615,13 @@ impl Services {
         let Some(control) = &self.control else {
             return Err(ServiceError::StateConflict("this server does not run jobs".into()));
         };
-        control.signal(job.id, number).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        if job.remote_id.is_some() {
+            control.cancel_remote(&job, Some(&number.to_string())).await.map_err(|e| {
+                ServiceError::StateConflict(format!("cannot signal job {id} on site {}: {e}", job.site_name))
+            })?;
+        } else {
+            control.signal(job.id, number).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        }
         let mut audit = audit_by(caller, now, "job.signal", "job", &id.to_string());
         audit.tenant_id = Some(job.tenant_id);
         audit.after = Some(json!({"signal": number}).to_string());
@@ -626,6 +654,12 @@ impl Services {
     /// Holds (`held = true`) or releases a pending job.
     pub async fn hold_job(&self, caller: &Caller, id: i64, held: bool, now: i64) -> Result<JobRecord, ServiceError> {
         let job = self.job(caller, id).await?;
+        if job.forwarding_at.is_some() {
+            return Err(ServiceError::StateConflict(format!(
+                "job {id} is already queued on Slurm site {}; hold or release it before it is sent (submit with --hold), or cancel it",
+                job.site_name
+            )));
+        }
         let action = if held { "job.hold" } else { "job.release" };
         let mut audit = audit_by(caller, now, action, "job", &id.to_string());
         audit.tenant_id = Some(job.tenant_id);

@@ -129,6 +129,14 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
             cross("/api/v1/projects/b-proj/members/b-member", None)
         }
         ("get", "/api/v1/sites") => Case::Shared { path: route.into() },
+        // Sites are the centre's: only operators add or check them.
+        ("post", "/api/v1/sites") => cross(
+            route,
+            Some(
+                json!({"name": "b-site", "backend": "slurm", "rest_url": "http://127.0.0.1:9", "jwt_key": "/nonexistent"}),
+            ),
+        ),
+        ("get", "/api/v1/sites/{site}/check") => cross("/api/v1/sites/local/check", None),
         ("put", "/api/v1/sites/{site}/nodes/{node}/owner") => {
             cross("/api/v1/sites/local/nodes/vm/owner", Some(json!({"owner": "zju"})))
         }

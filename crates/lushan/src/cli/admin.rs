@@ -3,8 +3,8 @@
 use super::read_secret;
 use crate::output::{Output, fields, table, time};
 use lushan_api::{
-    AuditEvent, Client, MemberAdd, MemberRole, Project, ProjectCreate, Role, Sector, Site, Tenant, TenantCreate, User,
-    UserCreate, UserCreated,
+    AuditEvent, Client, MemberAdd, MemberRole, Project, ProjectCreate, Role, Sector, Site, SiteCheck, SiteCreate,
+    Tenant, TenantCreate, User, UserCreate, UserCreated,
 };
 
 #[derive(clap::Subcommand)]
@@ -18,6 +18,9 @@ pub enum AdminCommand {
     /// Projects (operators; tenant admins for their tenant).
     #[command(subcommand)]
     Project(ProjectCommand),
+    /// Sites: Slurm clusters behind their slurmrestd (operators).
+    #[command(subcommand)]
+    Site(SiteCommand),
     #[command(flatten)]
     Billing(super::billing::BillingAdminCommand),
     /// The audit log, newest first.
@@ -26,6 +29,35 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
+}
+
+#[derive(clap::Subcommand)]
+pub enum SiteCommand {
+    /// Add a Slurm cluster: `lushan admin site add hpc1 --backend slurm
+    /// --rest-url http://127.0.0.1:6820 --jwt-key /etc/slurm/jwt_hs256.key`.
+    /// Refused unless slurmrestd answers; its partitions and nodes are read at
+    /// once and every minute after.
+    Add {
+        /// The site's name, as `submit -M NAME` names it.
+        name: String,
+        /// Only `slurm` (the local site is this machine).
+        #[arg(long, default_value = "slurm")]
+        backend: String,
+        /// slurmrestd's URL (API v0.0.38, Slurm 22.05).
+        #[arg(long)]
+        rest_url: String,
+        /// The cluster's JWT key (AuthAltParameters=jwt_key=...), readable by
+        /// the server.
+        #[arg(long)]
+        jwt_key: String,
+        /// The Unix account Lushan reads the cluster as (never root).
+        #[arg(long)]
+        service_user: Option<String>,
+    },
+    /// Say what works on a site and what does not, in plain words.
+    Check { name: String },
+    /// List sites, partitions and nodes (as `lushan sites`).
+    List,
 }
 
 #[derive(clap::Subcommand)]
@@ -219,6 +251,7 @@ pub async fn run(client: &Client, command: AdminCommand, out: &Output) -> anyhow
         AdminCommand::Tenant(command) => tenant(client, command, out).await,
         AdminCommand::User(command) => user(client, command, out).await,
         AdminCommand::Project(command) => project(client, command, out).await,
+        AdminCommand::Site(command) => site(client, command, out).await,
         AdminCommand::Billing(command) => super::billing::admin(client, command, out).await,
         AdminCommand::Audit { limit } => {
             let events: Vec<AuditEvent> = client.get(&format!("/api/v1/audit?limit={limit}")).await?;
@@ -242,6 +275,45 @@ pub async fn run(client: &Client, command: AdminCommand, out: &Output) -> anyhow
             });
             Ok(())
         }
+    }
+}
+
+async fn site(client: &Client, command: SiteCommand, out: &Output) -> anyhow::Result<()> {
+    match command {
+        SiteCommand::Add { name, backend, rest_url, jwt_key, service_user } => {
+            let body = SiteCreate { name, backend, rest_url, jwt_key, service_user };
+            let site: Site = client.post("/api/v1/sites", &body).await?;
+            out.print(&site, |s| {
+                let cpus: i64 = s.nodes.iter().map(|n| n.cpus).sum();
+                let gpus: i64 = s.nodes.iter().map(|n| n.gpus).sum();
+                println!(
+                    "Added site {} ({}): {} partition(s), {} node(s), {cpus} CPUs, {gpus} GPUs. Submit with -M {}.",
+                    s.name,
+                    s.backend,
+                    s.partitions.len(),
+                    s.nodes.len(),
+                    s.name
+                );
+            });
+            Ok(())
+        }
+        SiteCommand::Check { name } => {
+            let check: SiteCheck = client.get(&format!("/api/v1/sites/{}/check", segment(&name))).await?;
+            out.print(&check, |c| {
+                for item in &c.items {
+                    println!("{} {:<14} {}", if item.ok { "ok  " } else { "FAIL" }, item.what, item.detail);
+                }
+                println!(
+                    "{}",
+                    if c.ok { format!("Site {} works.", c.site) } else { format!("Site {} has problems.", c.site) }
+                );
+            });
+            if !check.ok {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
+        SiteCommand::List => sites(client, out).await,
     }
 }
 

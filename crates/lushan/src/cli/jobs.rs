@@ -432,6 +432,7 @@ pub async fn show(client: &Client, job_id: &str, out: &Output) -> anyhow::Result
                 ("StartTime", j.start_time.as_deref().map(time).unwrap_or_else(|| "Unknown".into())),
                 ("EndTime", j.end_time.as_deref().map(time).unwrap_or_else(|| "Unknown".into())),
                 ("Site", j.site.clone()),
+                ("SlurmJobId", j.remote_id.map(|r| r.to_string()).unwrap_or_else(|| "(none)".into())),
                 ("Partition", j.partition.clone()),
                 ("NodeList", if j.node_list.is_empty() { "(null)".into() } else { j.node_list.clone() }),
                 ("NumNodes", j.nodes.to_string()),

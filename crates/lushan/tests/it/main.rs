@@ -5,4 +5,5 @@ mod billing;
 mod harness;
 mod jobs;
 mod simulate;
+mod slurm;
 mod tour;

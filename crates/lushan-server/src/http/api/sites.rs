@@ -6,8 +6,9 @@ use crate::http::extract::Path;
 use crate::http::extract::{Json, Query};
 use crate::http::{AppState, to_api};
 use crate::service::Caller;
+use crate::service::NewSiteInput;
 use axum::extract::State;
-use lushan_api::{AuditEvent, AuditQuery, ErrorBody, NodeOwner, PartitionPreemption, Site};
+use lushan_api::{AuditEvent, AuditQuery, ErrorBody, NodeOwner, PartitionPreemption, Site, SiteCheck, SiteCreate};
 
 /// Sites with their partitions and nodes.
 #[utoipa::path(get, path = "/api/v1/sites", tag = "sites", security(("bearer" = [])),
@@ -64,4 +65,48 @@ pub async fn partition_preemption_set(
     let sites = state.services.list_sites(&caller).await?;
     let usage = state.services.node_usage(&caller).await?;
     Ok(Json(sites.into_iter().map(|s| to_api::site(s, &usage)).collect()))
+}
+
+/// Add a Slurm site (operators): refused, and nothing stored, unless its
+/// slurmrestd answers with the key given. Its partitions and nodes are read
+/// at once and kept current.
+#[utoipa::path(post, path = "/api/v1/sites", tag = "sites", security(("bearer" = [])),
+    request_body = SiteCreate,
+    responses((status = 201, body = Site), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn sites_create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<SiteCreate>,
+) -> Result<(axum::http::StatusCode, Json<Site>), ApiError> {
+    let input = NewSiteInput {
+        name: body.name,
+        backend: body.backend,
+        rest_url: body.rest_url,
+        jwt_key: body.jwt_key,
+        service_user: body.service_user,
+    };
+    let site = state.services.add_site(&caller, input, now_ms()).await?;
+    let usage = state.services.node_usage(&caller).await?;
+    Ok((axum::http::StatusCode::CREATED, Json(to_api::site(site, &usage))))
+}
+
+/// What works on a site and what does not (operators): key, slurmrestd,
+/// authentication, slurmctld, slurmdbd, nodes.
+#[utoipa::path(get, path = "/api/v1/sites/{site}/check", tag = "sites", security(("bearer" = [])),
+    params(("site" = String, Path, description = "site name")),
+    responses((status = 200, body = SiteCheck), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn site_check(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site): Path<String>,
+) -> Result<Json<SiteCheck>, ApiError> {
+    let items = state.services.check_site(&caller, &site).await?;
+    Ok(Json(SiteCheck {
+        site,
+        ok: items.iter().all(|i| i.ok),
+        items: items
+            .into_iter()
+            .map(|i| lushan_api::SiteCheckItem { what: i.what.to_owned(), ok: i.ok, detail: i.detail })
+            .collect(),
+    }))
 }

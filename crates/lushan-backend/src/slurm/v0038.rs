@@ -1,0 +1,383 @@
+//! slurmrestd's API v0.0.38 (Slurm 22.05): the wire shapes Lushan reads,
+//! and nothing more. Every field is optional or defaulted, as slurmrestd
+//! leaves fields out or sends `null` freely; a newer API version is a new
+//! sibling module that fills the same [`super`] types.
+
+use super::{Inventory, JobAccounting, RemoteJob, RemoteNode, RemotePartition, SubmitSpec};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+pub const SLURM: &str = "/slurm/v0.0.38";
+pub const SLURMDB: &str = "/slurmdb/v0.0.38";
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Error {
+    /// Some endpoints say `errno`.
+    #[serde(default, alias = "errno")]
+    pub error_number: Option<i64>,
+    #[serde(default)]
+    pub error: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+impl Error {
+    pub fn text(&self) -> String {
+        match (&self.description, &self.error) {
+            (Some(d), Some(e)) if !d.is_empty() && d != e => format!("{e}: {d}"),
+            (Some(d), _) if !d.is_empty() => d.clone(),
+            (_, Some(e)) => e.clone(),
+            _ => "unspecified error".into(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Meta {
+    #[serde(rename = "Slurm", default)]
+    pub slurm: Option<MetaSlurm>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MetaSlurm {
+    #[serde(default)]
+    pub release: Option<String>,
+}
+
+/// What every reply carries.
+#[derive(Debug, Default, Deserialize)]
+pub struct Envelope {
+    #[serde(default)]
+    pub meta: Meta,
+    #[serde(default)]
+    pub errors: Vec<Error>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Pings {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(default)]
+    pub pings: Vec<Ping>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Ping {
+    #[serde(default)]
+    pub hostname: String,
+    #[serde(default)]
+    pub ping: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Nodes {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(default)]
+    pub nodes: Vec<Node>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Node {
+    pub name: String,
+    #[serde(default)]
+    pub cpus: i64,
+    #[serde(default)]
+    pub real_memory: i64,
+    #[serde(default)]
+    pub gres: String,
+    #[serde(default)]
+    pub features: String,
+    #[serde(default)]
+    pub state: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Partitions {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(default)]
+    pub partitions: Vec<Partition>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Partition {
+    pub name: String,
+    #[serde(default)]
+    pub flags: Vec<String>,
+    #[serde(default)]
+    pub nodes: String,
+    /// Minutes; -1 (or absent) is unlimited.
+    #[serde(default)]
+    pub max_time_limit: Option<i64>,
+    #[serde(default)]
+    pub state: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Submitted {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(default)]
+    pub job_id: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Jobs {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(default)]
+    pub jobs: Vec<Job>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Job {
+    pub job_id: u64,
+    #[serde(default)]
+    pub job_state: String,
+    #[serde(default)]
+    pub state_reason: String,
+    #[serde(default)]
+    pub nodes: String,
+    #[serde(default)]
+    pub comment: String,
+    #[serde(default)]
+    pub exit_code: Option<i64>,
+    #[serde(default)]
+    pub start_time: Option<i64>,
+    #[serde(default)]
+    pub end_time: Option<i64>,
+    #[serde(default)]
+    pub cpus: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DbJobs {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(default)]
+    pub jobs: Vec<DbJob>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DbJob {
+    pub job_id: u64,
+    #[serde(default)]
+    pub nodes: String,
+    #[serde(default)]
+    pub state: DbState,
+    #[serde(default)]
+    pub time: DbTime,
+    #[serde(default)]
+    pub exit_code: DbExit,
+    #[serde(default)]
+    pub tres: DbTres,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DbState {
+    #[serde(default)]
+    pub current: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DbTime {
+    #[serde(default)]
+    pub elapsed: i64,
+    #[serde(default)]
+    pub start: i64,
+    #[serde(default)]
+    pub end: i64,
+    #[serde(default)]
+    pub total: DbCpuTime,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DbCpuTime {
+    #[serde(default)]
+    pub seconds: i64,
+    #[serde(default)]
+    pub microseconds: i64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DbExit {
+    #[serde(default)]
+    pub status: String,
+    #[serde(default)]
+    pub return_code: Option<i64>,
+    #[serde(default)]
+    pub signal: Option<DbSignal>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DbSignal {
+    #[serde(default)]
+    pub signal_id: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DbTres {
+    #[serde(default)]
+    pub allocated: Vec<DbTresItem>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct DbTresItem {
+    #[serde(rename = "type", default)]
+    pub kind: String,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    pub count: Option<i64>,
+}
+
+/// The body of `POST /slurm/v0.0.38/job/submit`.
+pub fn submit_body(spec: &SubmitSpec) -> Value {
+    let mut job = json!({
+        "name": spec.name,
+        "comment": spec.comment,
+        "partition": spec.partition,
+        "nodes": [spec.nodes, spec.nodes],
+        "tasks": spec.ntasks,
+        "cpus_per_task": spec.cpus_per_task,
+        "memory_per_node": spec.memory_per_node_mb,
+        "current_working_directory": spec.workdir,
+        "standard_output": spec.stdout,
+        "standard_error": spec.stderr,
+        "standard_input": spec.stdin,
+        // slurmrestd refuses a submission without it (SLURM.md, gotcha 6).
+        "environment": spec.env.iter().cloned().collect::<serde_json::Map<String, Value>>(),
+        "argv": spec.args,
+    });
+    if spec.time_limit_mins > 0 {
+        job["time_limit"] = json!(spec.time_limit_mins);
+    }
+    if spec.exclusive {
+        job["exclusive"] = json!("true");
+    }
+    if spec.gpus_per_node > 0 {
+        job["gpus_per_node"] = json!(format!("gpu:{}", spec.gpus_per_node));
+    }
+    if !spec.constraint.is_empty() {
+        job["constraints"] = json!(spec.constraint);
+    }
+    if !spec.account.is_empty() {
+        job["account"] = json!(spec.account);
+    }
+    if spec.append {
+        job["open_mode"] = json!("append");
+    }
+    json!({ "script": spec.script, "job": job })
+}
+
+pub fn inventory(nodes: Nodes, partitions: Partitions) -> Inventory {
+    Inventory {
+        nodes: nodes
+            .nodes
+            .into_iter()
+            .map(|n| {
+                let (gpus, gpu_type) = gpus_of(&n.gres);
+                RemoteNode {
+                    name: n.name,
+                    cpus: n.cpus,
+                    memory_mb: n.real_memory,
+                    gpus,
+                    gpu_type,
+                    features: n.features.split(',').filter(|f| !f.is_empty()).map(str::to_owned).collect(),
+                    state: n.state,
+                }
+            })
+            .collect(),
+        partitions: partitions
+            .partitions
+            .into_iter()
+            .map(|p| RemotePartition {
+                default: p.flags.iter().any(|f| f == "default"),
+                nodes: super::expand_hostlist(&p.nodes),
+                max_time_secs: p.max_time_limit.filter(|m| *m >= 0).map(|m| m.saturating_mul(60)),
+                up: p.state.eq_ignore_ascii_case("up"),
+                name: p.name,
+            })
+            .collect(),
+    }
+}
+
+/// `gpu:a100:4(S:0-1),gpu:2` -> (6, Some("a100")): the first type named.
+fn gpus_of(gres: &str) -> (i64, Option<String>) {
+    let mut count = 0;
+    let mut kind = None;
+    for item in gres.split(',') {
+        let item = item.split('(').next().unwrap_or_default();
+        let mut parts = item.split(':');
+        if parts.next() != Some("gpu") {
+            continue;
+        }
+        let rest: Vec<&str> = parts.collect();
+        match rest.as_slice() {
+            [n] => count += n.parse::<i64>().unwrap_or(0),
+            [t, n] => {
+                count += n.parse::<i64>().unwrap_or(0);
+                kind.get_or_insert_with(|| (*t).to_owned());
+            }
+            _ => {}
+        }
+    }
+    (count, kind)
+}
+
+pub fn remote_job(job: Job) -> RemoteJob {
+    RemoteJob {
+        id: job.job_id,
+        state: job.job_state,
+        reason: job.state_reason,
+        nodes: super::expand_hostlist(&job.nodes),
+        comment: job.comment,
+        start_secs: job.start_time.filter(|t| *t > 0),
+        end_secs: job.end_time.filter(|t| *t > 0),
+        exit_code: job.exit_code,
+        cpus: job.cpus.unwrap_or(0),
+    }
+}
+
+pub fn accounting(job: DbJob) -> JobAccounting {
+    let tres = |kind: &str, name: Option<&str>| {
+        job.tres
+            .allocated
+            .iter()
+            .filter(|t| t.kind == kind && (name.is_none() || t.name.as_deref() == name))
+            .filter_map(|t| t.count)
+            .sum::<i64>()
+    };
+    JobAccounting {
+        id: job.job_id,
+        state: job.state.current.clone(),
+        reason: job.state.reason.clone(),
+        nodes: super::expand_hostlist(&job.nodes),
+        start_secs: job.time.start,
+        end_secs: job.time.end,
+        elapsed_secs: job.time.elapsed,
+        cpus: tres("cpu", None),
+        memory_mb: tres("mem", None),
+        gpus: tres("gres", Some("gpu")),
+        total_cpu_ms: job.time.total.seconds.saturating_mul(1000) + job.time.total.microseconds / 1000,
+        exit_code: job.exit_code.return_code.unwrap_or(0),
+        signal: job.exit_code.signal.and_then(|s| s.signal_id).unwrap_or(0),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gres_strings_count_gpus_of_every_type() {
+        assert_eq!(gpus_of(""), (0, None));
+        assert_eq!(gpus_of("(null)"), (0, None));
+        assert_eq!(gpus_of("gpu:4"), (4, None));
+        assert_eq!(gpus_of("gpu:a100:4(S:0-1),gpu:t4:2"), (6, Some("a100".into())));
+        assert_eq!(gpus_of("mps:100,gpu:v100:2"), (2, Some("v100".into())));
+    }
+}

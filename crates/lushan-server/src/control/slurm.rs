@@ -1,0 +1,512 @@
+//! Slurm sites in the control loop. Slurm schedules its own cluster, so a
+//! pass does three things per Slurm site rather than scheduling:
+//!
+//! 1. **follow**: one `GET /jobs?update_time=` (a 304 when nothing
+//!    changed) gives every forwarded job's Slurm state: pending reasons are
+//!    copied, starts recorded, and an end is recorded and settled from
+//!    slurmdbd's accounting (elapsed time, allocated CPUs), so a job is
+//!    charged what Slurm says it used, once (`Store::end_job` is guarded).
+//!    A job slurmctld no longer lists is looked up in slurmdbd: settled if
+//!    it is there, recorded as lost if it is nowhere.
+//! 2. **forward**: pending jobs whose dependencies and begin time Lushan
+//!    has cleared are claimed (`Store::mark_forwarding`, written before the
+//!    request) and submitted as the user's mapped Unix account; Slurm's job
+//!    id is recorded after. A claim without an id (the server died in
+//!    between) is looked for on the cluster by the job's comment
+//!    (`lushan:INSTANCE:JOB`) before the job is ever sent again, so no job
+//!    is submitted twice. While the site does not answer, jobs wait with
+//!    the reason `SiteUnavailable` and are sent once it is back.
+//! 3. **inventory**: every minute, partitions and nodes are read again.
+
+use super::{Control, output_path};
+use crate::clock::now_ms;
+use lushan_backend::slurm::{JobAccounting, RemoteJob, SlurmError, SlurmSite, SubmitSpec};
+use lushan_model::{JobId, JobState, PendingReason};
+use lushan_store::{InventoryNode, InventoryRecord, JobEnd, JobRecord, SiteRecord, StoreError};
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// How long one request to slurmrestd may take before the site counts as
+/// down for this pass.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How often a site's partitions and nodes are read again.
+const INVENTORY_EVERY_MS: i64 = 60_000;
+/// A job slurmctld no longer lists and slurmdbd does not know after this
+/// long is recorded as lost (slurmdbd may lag a little behind slurmctld).
+const LOST_AFTER_MS: i64 = 30_000;
+
+/// Per-site state the loop keeps between passes.
+#[derive(Default)]
+pub struct SlurmState {
+    clients: HashMap<i64, (String, SlurmSite)>,
+    /// When each site's jobs were last read (Slurm's `update_time`, secs).
+    polled: HashMap<i64, i64>,
+    /// Since when a forwarded job has been missing from slurmctld's list.
+    missing: HashMap<i64, i64>,
+}
+
+/// A client for a site's slurmrestd, as its record says to reach it.
+pub fn open_site(site: &SiteRecord) -> Result<SlurmSite, SlurmError> {
+    let user = if site.service_user.is_empty() { "slurm" } else { site.service_user.as_str() };
+    SlurmSite::open(&site.rest_url, &site.jwt_key_path, user, REQUEST_TIMEOUT)
+}
+
+/// Slurm's partitions and nodes as the store keeps them.
+pub fn inventory_record(inventory: lushan_backend::slurm::Inventory) -> InventoryRecord {
+    InventoryRecord {
+        partitions: inventory.partitions.into_iter().map(|p| (p.name, p.default, p.nodes)).collect(),
+        nodes: inventory
+            .nodes
+            .into_iter()
+            .map(|n| InventoryNode {
+                name: n.name,
+                cpus: n.cpus,
+                memory_mb: n.memory_mb,
+                gpus: n.gpus,
+                gpu_type: n.gpu_type,
+                features: n.features.join(","),
+                state: n.state.to_ascii_lowercase(),
+            })
+            .collect(),
+    }
+}
+
+/// Lushan's state for a Slurm job state; `None` while it is not over.
+fn final_state(slurm: &str) -> Option<JobState> {
+    match slurm {
+        "PENDING" | "RUNNING" | "CONFIGURING" | "COMPLETING" | "SUSPENDED" | "REQUEUED" | "REQUEUE_HOLD"
+        | "REQUEUE_FED" | "RESIZING" | "STAGE_OUT" | "SIGNALING" | "SPECIAL_EXIT" | "RESV_DEL_HOLD" => None,
+        "COMPLETED" => Some(JobState::Completed),
+        "CANCELLED" => Some(JobState::Cancelled),
+        "TIMEOUT" | "DEADLINE" => Some(JobState::Timeout),
+        "OUT_OF_MEMORY" => Some(JobState::OutOfMemory),
+        "NODE_FAIL" | "BOOT_FAIL" => Some(JobState::NodeFail),
+        "PREEMPTED" => Some(JobState::Preempted),
+        _ => Some(JobState::Failed),
+    }
+}
+
+impl Control {
+    async fn slurm_client(&self, site: &SiteRecord) -> Result<SlurmSite, SlurmError> {
+        let key = format!("{}\n{}\n{}", site.rest_url, site.jwt_key_path, site.service_user);
+        let mut state = self.slurm.lock().await;
+        if let Some((known, client)) = state.clients.get(&site.id.0)
+            && *known == key
+        {
+            return Ok(client.clone());
+        }
+        let client = open_site(site)?;
+        state.clients.insert(site.id.0, (key, client.clone()));
+        Ok(client)
+    }
+
+    /// One pass over a Slurm site (see the module's comment).
+    pub(super) async fn slurm_pass(&self, site: &SiteRecord, pending: &[JobRecord]) -> Result<(), StoreError> {
+        let client = match self.slurm_client(site).await {
+            Ok(client) => client,
+            Err(err) => {
+                self.store.set_site_error(site.id, &err.to_string()).await?;
+                return Ok(());
+            }
+        };
+        let now = now_ms();
+        if site.synced_at.is_none_or(|at| now - at >= INVENTORY_EVERY_MS) {
+            match client.inventory().await {
+                Ok(inventory) => {
+                    let centre = self.store.centre_tenant_id().await?;
+                    self.store.sync_inventory(site.id, &inventory_record(inventory), centre, now).await?;
+                }
+                Err(err) => {
+                    tracing::warn!(site = site.name, "cannot read the site's nodes: {err}");
+                    self.store.set_site_error(site.id, &err.to_string()).await?;
+                    return self.wait_for_site(pending, site).await;
+                }
+            }
+        }
+        let outcome = async {
+            self.follow(site, &client).await?;
+            self.forward(site, &client, pending).await
+        }
+        .await;
+        match outcome {
+            Ok(()) => {
+                if !site.last_error.is_empty() {
+                    self.store.set_site_error(site.id, "").await?;
+                }
+                Ok(())
+            }
+            Err(Failure::Store(err)) => Err(err),
+            Err(Failure::Site(err)) => {
+                tracing::warn!(site = site.name, "Slurm site unavailable: {err}");
+                self.store.set_site_error(site.id, &err.to_string()).await?;
+                self.wait_for_site(pending, site).await
+            }
+        }
+    }
+
+    /// While a site is down its unsent jobs say so.
+    async fn wait_for_site(&self, pending: &[JobRecord], site: &SiteRecord) -> Result<(), StoreError> {
+        let reasons: Vec<(JobId, &str)> = pending
+            .iter()
+            .filter(|j| j.site_id == site.id && j.remote_id.is_none() && !j.held)
+            .map(|j| (j.id, PendingReason::SiteUnavailable.as_str()))
+            .collect();
+        self.store.set_pending_reasons(&reasons).await
+    }
+
+    /// Copies what Slurm did with the forwarded jobs into the store.
+    async fn follow(&self, site: &SiteRecord, client: &SlurmSite) -> Result<(), Failure> {
+        let tracked = self
+            .store
+            .list_jobs(&lushan_store::JobFilter {
+                states: Some(vec![JobState::Pending, JobState::Running]),
+                ..lushan_store::JobFilter::default()
+            })
+            .await?;
+        let tracked: Vec<&JobRecord> =
+            tracked.iter().filter(|j| j.site_id == site.id && j.forwarding_at.is_some()).collect();
+        if tracked.is_empty() {
+            return Ok(());
+        }
+        let since = self.slurm.lock().await.polled.get(&site.id.0).copied().unwrap_or(0);
+        let poll_start = now_ms() / 1000;
+        // Claims without an id need the full list to be looked for.
+        let orphans = tracked.iter().any(|j| j.remote_id.is_none());
+        let Some(jobs) = client.jobs_since(if orphans { 0 } else { since }).await? else {
+            return Ok(());
+        };
+        let by_id: HashMap<u64, &RemoteJob> = jobs.iter().map(|j| (j.id, j)).collect();
+        let instance = self.instance_id().await?;
+        for job in &tracked {
+            let Some(remote_id) = job.remote_id else {
+                let comment = job_comment(&instance, job.id);
+                match jobs.iter().find(|j| j.comment == comment) {
+                    Some(found) => {
+                        tracing::info!(job = job.id.0, slurm_job = found.id, "found a forwarded job on the cluster");
+                        self.store.set_remote_id(job.id, found.id as i64, &found.reason).await?;
+                    }
+                    // Never reached Slurm: send it again.
+                    None => self.store.unmark_forwarding(job.id, PendingReason::None.as_str()).await?,
+                }
+                continue;
+            };
+            match by_id.get(&(remote_id as u64)) {
+                Some(remote) => {
+                    self.slurm.lock().await.missing.remove(&job.id.0);
+                    self.apply(site, client, job, remote).await?;
+                }
+                None => self.missing(site, client, job, remote_id as u64).await?,
+            }
+        }
+        // Slurm's clock is the host's: ask from a second before this poll.
+        self.slurm.lock().await.polled.insert(site.id.0, poll_start - 1);
+        Ok(())
+    }
+
+    async fn apply(
+        &self,
+        site: &SiteRecord,
+        client: &SlurmSite,
+        job: &JobRecord,
+        remote: &RemoteJob,
+    ) -> Result<(), Failure> {
+        if let Some(state) = final_state(&remote.state) {
+            // Charged from slurmdbd; until it has the record, wait.
+            if let Some(mut accounting) = client.accounting(remote.id).await? {
+                // slurmdbd's REST (dbv0.0.38) reports every exit code as 0;
+                // slurmctld has the wait status.
+                if let Some(status) = remote.exit_code {
+                    accounting.exit_code = (status >> 8) & 0xff;
+                    accounting.signal = status & 0x7f;
+                }
+                if !remote.reason.is_empty() && remote.reason != "None" {
+                    accounting.reason.clone_from(&remote.reason);
+                }
+                self.record_end(site, job, state, &accounting).await?;
+            }
+            return Ok(());
+        }
+        match (job.state, remote.state.as_str()) {
+            (JobState::Pending, "PENDING") => {
+                let reason = if remote.reason == "None" { PendingReason::Priority.as_str() } else { &remote.reason };
+                self.store.set_pending_reasons(&[(job.id, reason)]).await?;
+            }
+            (JobState::Pending, _) => {
+                let start = remote.start_secs.map_or_else(now_ms, |s| s.saturating_mul(1000));
+                let alloc = allocation_json(site, &remote.nodes, remote.cpus);
+                self.store.start_job(job.id, start, &remote.nodes.join(","), &alloc).await?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// A forwarded job slurmctld does not list (purged after MinJobAge while
+    /// Lushan was down, or lost by the cluster).
+    async fn missing(&self, site: &SiteRecord, client: &SlurmSite, job: &JobRecord, id: u64) -> Result<(), Failure> {
+        if let Some(accounting) = client.accounting(id).await? {
+            let state = final_state(&accounting.state).unwrap_or(JobState::Failed);
+            return Ok(self.record_end(site, job, state, &accounting).await?);
+        }
+        let now = now_ms();
+        let since = *self.slurm.lock().await.missing.entry(job.id.0).or_insert(now);
+        if now - since < LOST_AFTER_MS {
+            return Ok(());
+        }
+        tracing::warn!(job = job.id.0, slurm_job = id, site = site.name, "job lost by the Slurm site");
+        let end = JobEnd {
+            state: JobState::NodeFail,
+            reason: format!("lost: Slurm job {id} is known neither to slurmctld nor to slurmdbd on site {}", site.name),
+            time: now,
+            exit_code: None,
+            exit_signal: None,
+            max_rss_kib: None,
+            total_cpu_ms: None,
+            // Nothing Slurm recorded: nothing to charge.
+            nodes: Vec::new(),
+            start: None,
+        };
+        self.store.end_job(job.id, job.state, &end, None).await?;
+        self.slurm.lock().await.missing.remove(&job.id.0);
+        Ok(())
+    }
+
+    async fn record_end(
+        &self,
+        site: &SiteRecord,
+        job: &JobRecord,
+        state: JobState,
+        accounting: &JobAccounting,
+    ) -> Result<(), StoreError> {
+        let ran = accounting.start_secs > 0 && accounting.elapsed_secs > 0;
+        let start = ran.then(|| accounting.start_secs.saturating_mul(1000));
+        let end_ms = if accounting.end_secs > 0 { accounting.end_secs.saturating_mul(1000) } else { now_ms() };
+        let end = JobEnd {
+            state,
+            reason: match state {
+                JobState::Completed => "None".into(),
+                _ if accounting.reason.is_empty() || accounting.reason == "None" => {
+                    format!("{} on Slurm site {}", state.as_str(), site.name)
+                }
+                _ => accounting.reason.clone(),
+            },
+            // The elapsed time slurmdbd charged, whatever the clocks say.
+            time: start.map_or(end_ms, |s| s.saturating_add(accounting.elapsed_secs.saturating_mul(1000))),
+            exit_code: Some(accounting.exit_code),
+            exit_signal: Some(accounting.signal),
+            max_rss_kib: None,
+            total_cpu_ms: Some(accounting.total_cpu_ms),
+            nodes: if ran { node_shares(site, &accounting.nodes, accounting.cpus) } else { Vec::new() },
+            start,
+        };
+        // A job Slurm ran may still be PENDING here (it started and ended
+        // between two polls): record its start first.
+        if job.state == JobState::Pending && ran {
+            let alloc = allocation_json(site, &accounting.nodes, accounting.cpus);
+            self.store.start_job(job.id, start.unwrap_or(end_ms), &accounting.nodes.join(","), &alloc).await?;
+            self.store.end_job(job.id, JobState::Running, &end, None).await?;
+        } else {
+            self.store.end_job(job.id, job.state, &end, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Sends the site's eligible pending jobs to Slurm.
+    async fn forward(&self, site: &SiteRecord, client: &SlurmSite, pending: &[JobRecord]) -> Result<(), Failure> {
+        let queue: Vec<&JobRecord> =
+            pending.iter().filter(|j| j.site_id == site.id && j.forwarding_at.is_none() && !j.held).collect();
+        if queue.is_empty() {
+            return Ok(());
+        }
+        let (ready, waiting) = self.eligible(&queue, &[], now_ms()).await?;
+        let reasons: Vec<(JobId, &str)> = waiting.iter().map(|(id, r)| (*id, r.as_str())).collect();
+        self.store.set_pending_reasons(&reasons).await?;
+        let instance = self.instance_id().await?;
+        for job in ready {
+            let job = self.store.job(job.id).await?;
+            let Some(account) = job.unix_account.clone() else {
+                self.fail_unsent(
+                    &job,
+                    format!("user {} has no Unix account to run as on Slurm site {}", job.user_name, site.name),
+                )
+                .await?;
+                continue;
+            };
+            if !self.store.mark_forwarding(job.id, now_ms()).await? {
+                continue;
+            }
+            let spec = submit_spec(&job, &instance);
+            match client.submit(&account, &spec).await {
+                Ok(remote_id) => {
+                    tracing::info!(job = job.id.0, slurm_job = remote_id, site = site.name, "forwarded to Slurm");
+                    self.store.set_remote_id(job.id, remote_id as i64, PendingReason::None.as_str()).await?;
+                    // Cancelled while it was on its way: cancel it there too.
+                    if self.store.job(job.id).await?.state != JobState::Pending
+                        && let Err(err) = client.cancel(&account, remote_id, None).await
+                    {
+                        tracing::warn!(job = job.id.0, "cannot cancel on Slurm a job cancelled here: {err}");
+                    }
+                }
+                Err(err) if err.is_outage() => {
+                    self.store.unmark_forwarding(job.id, PendingReason::SiteUnavailable.as_str()).await?;
+                    return Err(Failure::Site(err));
+                }
+                Err(err) => {
+                    self.store.unmark_forwarding(job.id, PendingReason::None.as_str()).await?;
+                    self.fail_unsent(&job, format!("Slurm site {} refused the job: {err}", site.name)).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a job that could not be sent (nothing ran: nothing charged).
+    async fn fail_unsent(&self, job: &JobRecord, reason: String) -> Result<(), StoreError> {
+        tracing::warn!(job = job.id.0, "{reason}");
+        let end = JobEnd {
+            state: JobState::Failed,
+            reason,
+            time: now_ms(),
+            exit_code: Some(1),
+            exit_signal: Some(0),
+            max_rss_kib: None,
+            total_cpu_ms: None,
+            nodes: Vec::new(),
+            start: None,
+        };
+        self.store.end_job(job.id, JobState::Pending, &end, None).await?;
+        Ok(())
+    }
+
+    /// Cancels (or signals) a forwarded job on its site, as its user.
+    pub async fn cancel_remote(&self, job: &JobRecord, signal: Option<&str>) -> Result<bool, String> {
+        let Some(remote_id) = job.remote_id else { return Ok(false) };
+        let sites = self.store.list_sites().await.map_err(|e| e.to_string())?;
+        let site = sites.iter().find(|s| s.id == job.site_id).ok_or("the job's site is gone")?;
+        let client = self.slurm_client(site).await.map_err(|e| e.to_string())?;
+        let account = job.unix_account.as_deref().ok_or("the job's user has no Unix account")?;
+        client.cancel(account, remote_id as u64, signal).await.map_err(|e| e.to_string())?;
+        self.wake();
+        Ok(true)
+    }
+
+    /// This installation's id, in forwarded jobs' comments: two Lushans
+    /// (or two test servers) in front of one cluster never mistake each
+    /// other's jobs for their own.
+    async fn instance_id(&self) -> Result<String, StoreError> {
+        if let Some(id) = self.instance.get() {
+            return Ok(id.clone());
+        }
+        let mut bytes = [0u8; 8];
+        rand::fill(&mut bytes);
+        let fresh: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let id = self.store.ensure_meta("instance_id", &fresh).await?;
+        Ok(self.instance.get_or_init(|| id).clone())
+    }
+}
+
+enum Failure {
+    Store(StoreError),
+    Site(SlurmError),
+}
+
+impl From<StoreError> for Failure {
+    fn from(err: StoreError) -> Failure {
+        Failure::Store(err)
+    }
+}
+
+impl From<SlurmError> for Failure {
+    fn from(err: SlurmError) -> Failure {
+        Failure::Site(err)
+    }
+}
+
+fn job_comment(instance: &str, job: JobId) -> String {
+    format!("lushan:{instance}:{}", job.0)
+}
+
+/// What Slurm is asked to run for a job: its resolved request, its output
+/// paths expanded with Lushan's job id (so `lushan logs` finds them), its
+/// `--export` environment.
+fn submit_spec(job: &JobRecord, instance: &str) -> SubmitSpec {
+    let env: std::collections::BTreeMap<String, String> = serde_json::from_str(&job.env_json).unwrap_or_default();
+    let mut env: Vec<(String, Value)> = env.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    if !env.iter().any(|(k, _)| k == "PATH") {
+        env.push(("PATH".into(), Value::String("/usr/local/bin:/usr/bin:/bin".into())));
+    }
+    env.push(("LUSHAN_JOB_ID".into(), Value::String(job.id.to_string())));
+    // %N stays for Slurm to fill in.
+    let expand = |pattern: &str| output_path(job, pattern, "%N").to_string_lossy().into_owned();
+    SubmitSpec {
+        name: job.name.clone(),
+        comment: job_comment(instance, job.id),
+        partition: job.partition_name.clone(),
+        account: String::new(),
+        nodes: job.nodes,
+        ntasks: job.ntasks,
+        cpus_per_task: job.cpus_per_task,
+        memory_per_node_mb: job.mem_per_node_mb,
+        gpus_per_node: job.gpus_per_node,
+        exclusive: job.exclusive,
+        constraint: job.constraint_expr.clone(),
+        time_limit_mins: (job.time_limit_secs + 59) / 60,
+        script: job.script.clone(),
+        args: serde_json::from_str(&job.args_json).unwrap_or_default(),
+        env,
+        workdir: job.workdir.clone(),
+        stdout: expand(&job.stdout_path),
+        stderr: expand(&job.stderr_path),
+        stdin: expand(&job.stdin_path),
+        append: job.open_mode == "append",
+    }
+}
+
+/// A Slurm job's nodes in the shape local allocations are stored in: CPUs
+/// are counted (Slurm does not say which cores), spread evenly.
+fn allocation_json(site: &SiteRecord, nodes: &[String], cpus: i64) -> String {
+    let per_node = u32::try_from(cpus / (nodes.len().max(1) as i64)).unwrap_or(0);
+    json!({"nodes": nodes.iter().filter_map(|name| {
+        let node = site.nodes.iter().find(|n| &n.name == name)?;
+        Some(json!({"node": node.id.0, "name": name, "cpus": (0..per_node).collect::<Vec<u32>>(), "gpus": [], "memory_mb": 0}))
+    }).collect::<Vec<_>>()})
+    .to_string()
+}
+
+/// Who owns the nodes a Slurm job ran on, with the CPUs it was charged
+/// for spread over them.
+fn node_shares(site: &SiteRecord, nodes: &[String], cpus: i64) -> Vec<lushan_ledger::NodeShare> {
+    let known: Vec<&lushan_store::NodeRecord> =
+        nodes.iter().filter_map(|name| site.nodes.iter().find(|n| &n.name == name)).collect();
+    if known.is_empty() {
+        return Vec::new();
+    }
+    let count = known.len() as i64;
+    known
+        .iter()
+        .enumerate()
+        .map(|(i, node)| lushan_ledger::NodeShare {
+            owner: node.owner_tenant_id,
+            // The remainder goes to the first nodes: the total is exact.
+            cores: cpus / count + i64::from((i as i64) < cpus % count),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slurm_states_map_to_lushan_s_and_only_final_ones_end_a_job() {
+        assert_eq!(final_state("PENDING"), None);
+        assert_eq!(final_state("RUNNING"), None);
+        assert_eq!(final_state("COMPLETING"), None);
+        assert_eq!(final_state("COMPLETED"), Some(JobState::Completed));
+        assert_eq!(final_state("CANCELLED"), Some(JobState::Cancelled));
+        assert_eq!(final_state("DEADLINE"), Some(JobState::Timeout));
+        assert_eq!(final_state("BOOT_FAIL"), Some(JobState::NodeFail));
+        assert_eq!(final_state("SOMETHING_NEW"), Some(JobState::Failed));
+    }
+}

@@ -1,0 +1,196 @@
+//! Adding and checking Slurm sites (operators).
+
+use super::{Caller, ServiceError, Services, audit_by};
+use crate::control::{inventory_record, open_site};
+use lushan_backend::slurm::SlurmSite;
+use lushan_model::{Name, NameKind};
+use lushan_store::{NewSlurmSite, SiteRecord};
+use serde_json::json;
+
+/// What `lushan admin site add` asks for.
+pub struct NewSiteInput {
+    pub name: String,
+    pub backend: String,
+    pub rest_url: String,
+    pub jwt_key: String,
+    /// The account Lushan reads the cluster as (default `slurm`).
+    pub service_user: Option<String>,
+}
+
+/// One line of `lushan admin site check`.
+pub struct SiteCheckItem {
+    pub what: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl Services {
+    /// Adds a Slurm site: refused (and nothing stored) unless slurmrestd
+    /// answers with the key given; its partitions and nodes are read at once.
+    pub async fn add_site(&self, caller: &Caller, input: NewSiteInput, now: i64) -> Result<SiteRecord, ServiceError> {
+        Self::operator_only_sites(caller)?;
+        let name = Name::parse(NameKind::Site, &input.name)?;
+        if input.backend != "slurm" {
+            return Err(ServiceError::Invalid(format!(
+                "backend `{}` cannot be added; sites are added with --backend slurm (the local site is this machine)",
+                input.backend
+            )));
+        }
+        if !(input.rest_url.starts_with("http://") || input.rest_url.starts_with("https://")) {
+            return Err(ServiceError::Invalid(format!(
+                "--rest-url `{}` is not an http:// or https:// URL of slurmrestd",
+                input.rest_url
+            )));
+        }
+        if !input.jwt_key.starts_with('/') {
+            return Err(ServiceError::Invalid("--jwt-key must be an absolute path on the server's host".into()));
+        }
+        let service_user = input.service_user.unwrap_or_else(|| "slurm".into());
+        Name::parse(NameKind::UnixAccount, &service_user)?;
+        if service_user == "root" {
+            return Err(ServiceError::Invalid(
+                "Lushan never acts as root on a cluster; pick another --service-user".into(),
+            ));
+        }
+        let sites = self.store.list_sites().await?;
+        if sites.iter().any(|s| s.name == name.as_str()) {
+            return Err(ServiceError::Conflict { what: "site", key: name.as_str().to_owned() });
+        }
+        let probe = SiteRecord {
+            id: lushan_model::SiteId(0),
+            name: name.as_str().to_owned(),
+            backend: input.backend.clone(),
+            status: lushan_model::Status::Active,
+            created_at: now,
+            rest_url: input.rest_url.clone(),
+            jwt_key_path: input.jwt_key.clone(),
+            service_user: service_user.clone(),
+            synced_at: None,
+            last_error: String::new(),
+            partitions: Vec::new(),
+            nodes: Vec::new(),
+        };
+        let client = open_site(&probe).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        client.ping().await.map_err(|e| ServiceError::Invalid(format!("site not added: {e}")))?;
+        let inventory = client.inventory().await.map_err(|e| ServiceError::Invalid(format!("site not added: {e}")))?;
+        let mut audit = audit_by(caller, now, "site.create", "site", name.as_str());
+        audit.after = Some(
+            json!({"name": name.as_str(), "backend": "slurm", "rest_url": input.rest_url, "jwt_key": input.jwt_key,
+                "service_user": service_user})
+            .to_string(),
+        );
+        let site = self
+            .store
+            .add_slurm_site(
+                &NewSlurmSite {
+                    name: name.as_str(),
+                    rest_url: &input.rest_url,
+                    jwt_key_path: &input.jwt_key,
+                    service_user: &service_user,
+                    created_at: now,
+                },
+                &audit,
+            )
+            .await?;
+        let centre = self.store.centre_tenant_id().await?;
+        self.store.sync_inventory(site, &inventory_record(inventory), centre, now).await?;
+        if let Some(control) = &self.control {
+            control.wake();
+        }
+        let sites = self.store.list_sites().await?;
+        sites.into_iter().find(|s| s.id == site).ok_or_else(|| ServiceError::not_found("site", name.as_str()))
+    }
+
+    /// What works and what does not on a site, in plain words.
+    pub async fn check_site(&self, caller: &Caller, name: &str) -> Result<Vec<SiteCheckItem>, ServiceError> {
+        Self::operator_only_sites(caller)?;
+        let sites = self.store.list_sites().await?;
+        let site = sites.iter().find(|s| s.name == name).ok_or_else(|| ServiceError::not_found("site", name))?;
+        let mut items = Vec::new();
+        if site.backend != "slurm" {
+            items.push(SiteCheckItem {
+                what: "backend",
+                ok: true,
+                detail: format!("local: jobs run on this machine ({} node(s))", site.nodes.len()),
+            });
+            return Ok(items);
+        }
+        let client: SlurmSite = match open_site(site) {
+            Ok(client) => {
+                items.push(SiteCheckItem {
+                    what: "JWT key",
+                    ok: true,
+                    detail: format!("{} is readable", site.jwt_key_path),
+                });
+                client
+            }
+            Err(err) => {
+                items.push(SiteCheckItem { what: "JWT key", ok: false, detail: err.to_string() });
+                return Ok(items);
+            }
+        };
+        match client.ping().await {
+            Ok(release) => {
+                items.push(SiteCheckItem {
+                    what: "slurmrestd",
+                    ok: true,
+                    detail: format!("{} answers with API v0.0.38", site.rest_url),
+                });
+                items.push(SiteCheckItem {
+                    what: "authenticated",
+                    ok: true,
+                    detail: format!("tokens for `{}` are accepted", site.service_user),
+                });
+                items.push(SiteCheckItem {
+                    what: "slurmctld",
+                    ok: true,
+                    detail: format!("Slurm {release} answers the ping"),
+                });
+            }
+            Err(err) => {
+                let what = match &err {
+                    lushan_backend::slurm::SlurmError::Unreachable { .. } => "slurmrestd",
+                    lushan_backend::slurm::SlurmError::Unauthenticated { .. } => "authenticated",
+                    _ => "slurmctld",
+                };
+                items.push(SiteCheckItem { what, ok: false, detail: err.to_string() });
+                return Ok(items);
+            }
+        }
+        match client.accounting_ok().await {
+            Ok(()) => items.push(SiteCheckItem {
+                what: "accounting",
+                ok: true,
+                detail: "slurmdbd answers: jobs are charged from its records".into(),
+            }),
+            Err(err) => items.push(SiteCheckItem {
+                what: "accounting",
+                ok: false,
+                detail: format!("{err}; without slurmdbd, finished jobs cannot be charged and stay RUNNING here"),
+            }),
+        }
+        match client.inventory().await {
+            Ok(inventory) => items.push(SiteCheckItem {
+                what: "inventory",
+                ok: !inventory.nodes.is_empty(),
+                detail: format!(
+                    "{} partition(s), {} node(s), {} CPUs, {} GPUs",
+                    inventory.partitions.len(),
+                    inventory.nodes.len(),
+                    inventory.nodes.iter().map(|n| n.cpus).sum::<i64>(),
+                    inventory.nodes.iter().map(|n| n.gpus).sum::<i64>()
+                ),
+            }),
+            Err(err) => items.push(SiteCheckItem { what: "inventory", ok: false, detail: err.to_string() }),
+        }
+        Ok(items)
+    }
+
+    fn operator_only_sites(caller: &Caller) -> Result<(), ServiceError> {
+        if caller.is_operator() {
+            Ok(())
+        } else {
+            Err(ServiceError::Forbidden("only operators add or check sites".into()))
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! A Slurm site, for real: the Slurm 22.05 that `.ci/slurm up` starts on
+//! this host (slurmctld, slurmd, slurmdbd on MariaDB, slurmrestd with JWT).
+//! The tests read where it is from `LUSHAN_TEST_SLURM_*` (`eval "$(.ci/slurm
+//! env)"`); CI sets them. Without them these tests say so and pass, as the
+//! PostgreSQL ones do without a database.
+//!
+//! The cluster is shared, so everything runs in one test, in order.
+
+use crate::harness::{Sandbox, Server, cli, cli_in, cli_with_stdin, wait_for};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+struct Cluster {
+    url: String,
+    key: String,
+    /// The Unix account the test users are mapped to.
+    user: String,
+}
+
+fn cluster() -> Option<Cluster> {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Some(Cluster {
+        url: var("LUSHAN_TEST_SLURM_URL")?,
+        key: var("LUSHAN_TEST_SLURM_JWT_KEY")?,
+        user: var("LUSHAN_TEST_SLURM_USER")?,
+    })
+}
+
+fn slurm_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../.ci/slurm")
+}
+
+/// A directory the mapped account can write, outside the (root-only) sandbox.
+struct SharedDir(PathBuf);
+
+impl SharedDir {
+    fn new(account: &str) -> SharedDir {
+        let path = std::env::temp_dir().join(format!("lushan-slurm-it-{}", std::process::id()));
+        std::fs::create_dir_all(&path).unwrap();
+        let status = std::process::Command::new("chown").arg(account).arg(&path).status().unwrap();
+        assert!(status.success(), "cannot give {} to {account}", path.display());
+        SharedDir(path)
+    }
+}
+
+impl Drop for SharedDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn show(home: &Path, id: &str) -> Value {
+    cli(home, &["--json", "show", id]).ok().json()
+}
+
+fn wait_state(home: &Path, id: &str, state: &str, secs: u64) -> Value {
+    wait_for(secs, &format!("job {id} to be {state}"), || {
+        let job = show(home, id);
+        (job["state"] == state).then_some(job)
+    })
+}
+
+fn submit(home: &Path, dir: &Path, args: &[&str]) -> String {
+    let mut all = vec!["--json", "submit", "-M", "hpc1"];
+    all.extend_from_slice(args);
+    let run = cli_in(home, dir, &all).ok();
+    run.json()["job"]["job_id"].as_i64().unwrap().to_string()
+}
+
+/// Slurm's own view of a job, through its CLI (the peer, not Lushan).
+fn scontrol_state(slurm_id: i64) -> String {
+    let out = std::process::Command::new("sacct")
+        .args(["-n", "-X", "-P", "-o", "State", "-j", &slurm_id.to_string()])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accounting() {
+    let Some(cluster) = cluster() else {
+        eprintln!("LUSHAN_TEST_SLURM_URL is not set: no Slurm to test against (run `.ci/slurm up`)");
+        return;
+    };
+    let sandbox = Sandbox::new();
+    let server: Server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data"]).unwrap();
+    let op = server.home.clone();
+
+    // A site that does not answer is refused, and nothing is stored.
+    let refused =
+        cli(&op, &["admin", "site", "add", "nowhere", "--rest-url", "http://127.0.0.1:9", "--jwt-key", &cluster.key]);
+    assert_ne!(refused.code, 0);
+    assert!(refused.stderr.contains("site not added") && refused.stderr.contains("cannot reach"), "{}", refused.stderr);
+    let missing_key =
+        cli(&op, &["admin", "site", "add", "nokey", "--rest-url", &cluster.url, "--jwt-key", "/nonexistent/key"]);
+    assert!(missing_key.stderr.contains("cannot read the JWT key /nonexistent/key"), "{}", missing_key.stderr);
+    // A key that is not the cluster's: slurmrestd refuses its tokens.
+    let wrong_key = sandbox.path("wrong.key");
+    std::fs::write(&wrong_key, b"not the cluster's key, but long enough to sign").unwrap();
+    let unauthenticated = cli(
+        &op,
+        &["admin", "site", "add", "badkey", "--rest-url", &cluster.url, "--jwt-key", &wrong_key.display().to_string()],
+    );
+    assert!(unauthenticated.stderr.contains("refused the token"), "{}", unauthenticated.stderr);
+
+    let added = cli(&op, &["admin", "site", "add", "hpc1", "--rest-url", &cluster.url, "--jwt-key", &cluster.key]).ok();
+    assert!(added.stdout.contains("Added site hpc1 (slurm): 2 partition(s), 1 node(s)"), "{}", added.stdout);
+    let sites = cli(&op, &["--json", "sites"]).ok().json();
+    let names: Vec<&str> = sites.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["hpc1", "local"], "refused sites are not stored");
+    let check = cli(&op, &["admin", "site", "check", "hpc1"]).ok();
+    for what in ["JWT key", "slurmrestd", "authenticated", "slurmctld", "accounting", "inventory"] {
+        assert!(check.stdout.lines().any(|l| l.starts_with("ok") && l.contains(what)), "{what}: {}", check.stdout);
+    }
+    assert!(check.stdout.contains("Site hpc1 works."), "{}", check.stdout);
+    let sinfo = cli(&op, &["sinfo"]).ok().stdout;
+    assert!(sinfo.lines().any(|l| l.contains("hpc1") && l.contains("batch*")), "{sinfo}");
+    assert!(sinfo.lines().any(|l| l.contains("hpc1") && l.contains("debug")), "{sinfo}");
+
+    // A member mapped to the cluster's Unix account.
+    cli(&op, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
+    cli_with_stdin(
+        &op,
+        &["admin", "user", "create", "alice", "--tenant", "jxu", "--unix-account", &cluster.user, "--password-stdin"],
+        "alice-password\n",
+    )
+    .ok();
+    cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
+    cli(&op, &["admin", "topup", "jxu", "1000", "--ref", "TEST-JXU"]).ok();
+    let alice = sandbox.path("alice");
+    cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
+
+    let dir = SharedDir::new(&cluster.user);
+    // An unchanged #SBATCH script.
+    std::fs::write(
+        dir.0.join("job.sh"),
+        "#!/bin/bash\n#SBATCH -J hello\n#SBATCH -n 1\n#SBATCH -t 5\n#SBATCH -o hello-%j.out\n\
+         echo \"hello from $(id -un) on $SLURM_JOB_NODELIST in $SLURM_JOB_PARTITION\"\nsleep 1\n",
+    )
+    .unwrap();
+
+    let id = submit(&alice, &dir.0, &["job.sh"]);
+    let done = wait_state(&alice, &id, "COMPLETED", 60);
+    assert_eq!(done["site"], "hpc1");
+    assert_eq!(done["exit_code"], "0:0");
+    assert!(!done["node_list"].as_str().unwrap().is_empty(), "{done}");
+    let output = std::fs::read_to_string(dir.0.join(format!("hello-{id}.out"))).unwrap();
+    assert!(output.contains(&format!("hello from {} on", cluster.user)), "{output}");
+    assert!(output.contains("in batch"), "{output}");
+    let logs = cli(&alice, &["logs", &id]).ok().stdout;
+    assert!(logs.contains("hello from"), "{logs}");
+
+    // Charged what slurmdbd says it used: elapsed seconds x 1 CPU at the
+    // default 0.10 CNY per core-hour, the exact fraction rounded half up.
+    let charge = &done["charge"];
+    let elapsed = done["elapsed_secs"].as_i64().unwrap();
+    assert!(elapsed >= 1, "{done}");
+    let expected_fen = (elapsed * 10 * 2 + 3600) / (3600 * 2);
+    let charged: f64 = charge["charged"].as_str().unwrap().parse().unwrap();
+    assert_eq!((charged * 100.0).round() as i64, expected_fen, "{done}");
+
+    // A failing job: FAILED with its exit code, as Slurm says.
+    std::fs::write(dir.0.join("fail.sh"), "#!/bin/bash\n#SBATCH -o /dev/null\nexit 3\n").unwrap();
+    let failed = submit(&alice, &dir.0, &["fail.sh"]);
+    let failed = wait_state(&alice, &failed, "FAILED", 60);
+    assert_eq!(failed["exit_code"], "3:0");
+
+    // Cancel: through Slurm, the end comes back from Slurm.
+    let long = submit(&alice, &dir.0, &["-o", "/dev/null", "--wrap", "sleep 300"]);
+    let running = wait_state(&alice, &long, "RUNNING", 60);
+    assert!(!running["node_list"].as_str().unwrap().is_empty());
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    cli(&alice, &["cancel", &long]).ok();
+    let cancelled = wait_state(&alice, &long, "CANCELLED", 60);
+    assert!(cancelled["charge"]["charged"].is_string(), "a cancelled run is charged for what it ran: {cancelled}");
+
+    // The Slurm job ids are Slurm's business; what Slurm recorded agrees.
+    let acct = cli(&alice, &["--json", "acct"]).ok().json();
+    assert_eq!(acct.as_array().unwrap().len(), 3, "{acct}");
+
+    // An outage: slurmrestd stops; submissions are accepted and wait with
+    // a reason, then go once it is back, once.
+    let script = slurm_script();
+    let stop = std::process::Command::new(&script).arg("stop-rest").status().unwrap();
+    assert!(stop.success());
+    let waiting = submit(&alice, &dir.0, &["-o", "/dev/null", "--wrap", "true"]);
+    let pending = wait_for(30, "the reason SiteUnavailable", || {
+        let job = show(&alice, &waiting);
+        (job["reason"] == "SiteUnavailable").then_some(job)
+    });
+    assert_eq!(pending["state"], "PENDING");
+    let check = cli(&op, &["admin", "site", "check", "hpc1"]);
+    assert_ne!(check.code, 0);
+    assert!(check.stdout.contains("FAIL") && check.stdout.contains("cannot reach"), "{}", check.stdout);
+    let start = std::process::Command::new(&script).arg("up").status().unwrap();
+    assert!(start.success());
+    let done = wait_state(&alice, &waiting, "COMPLETED", 60);
+    let remote = done["remote_id"].as_i64().expect("a forwarded job has Slurm's id");
+    assert_eq!(scontrol_state(remote), "COMPLETED");
+    let sites = cli(&op, &["--json", "sites"]).ok().json();
+    assert_eq!(sites[0]["last_error"], "", "the error is cleared once the site answers: {sites}");
+}
