@@ -299,6 +299,16 @@ impl SlurmSite {
         Ok(jobs.jobs.into_iter().find(|j| j.job_id == id).map(v0038::accounting))
     }
 
+    /// Holds (priority 0, reason `JobHeldUser`) or releases a pending job, as `user`.
+    pub async fn set_held(&self, user: &str, id: u64, held: bool) -> Result<(), SlurmError> {
+        let body = serde_json::json!({ "hold": held });
+        let envelope: v0038::Envelope = self
+            .request(reqwest::Method::POST, &format!("{}/job/{id}", v0038::SLURM), user, Some(&body))
+            .await?
+            .unwrap_or_default();
+        refuse(&envelope.errors)
+    }
+
     /// Signals a job (SIGKILL is Slurm's cancel), as `user`. A job Slurm
     /// no longer knows is not an error: it ended.
     pub async fn cancel(&self, user: &str, id: u64, signal: Option<&str>) -> Result<(), SlurmError> {

@@ -391,6 +391,21 @@ impl Control {
         Ok(true)
     }
 
+    /// Holds or releases a forwarded pending job on its site, as its user;
+    /// Slurm's reason (`JobHeldUser`) shows at once and is then followed.
+    pub async fn hold_remote(&self, job: &JobRecord, held: bool) -> Result<(), String> {
+        let remote_id = job.remote_id.ok_or("the job is being sent to its site right now; try again in a moment")?;
+        let sites = self.store.list_sites().await.map_err(|e| e.to_string())?;
+        let site = sites.iter().find(|s| s.id == job.site_id).ok_or("the job's site is gone")?;
+        let client = self.slurm_client(site).await.map_err(|e| e.to_string())?;
+        let account = job.unix_account.as_deref().ok_or("the job's user has no Unix account")?;
+        client.set_held(account, remote_id as u64, held).await.map_err(|e| e.to_string())?;
+        let reason = if held { PendingReason::JobHeldUser } else { PendingReason::Priority };
+        self.store.set_pending_reasons(&[(job.id, reason.as_str())]).await.map_err(|e| e.to_string())?;
+        self.wake();
+        Ok(())
+    }
+
     /// This installation's id, in forwarded jobs' comments: two Lushans
     /// (or two test servers) in front of one cluster never mistake each
     /// other's jobs for their own.

@@ -654,13 +654,26 @@ impl Services {
     /// Holds (`held = true`) or releases a pending job.
     pub async fn hold_job(&self, caller: &Caller, id: i64, held: bool, now: i64) -> Result<JobRecord, ServiceError> {
         let job = self.job(caller, id).await?;
-        if job.forwarding_at.is_some() {
-            return Err(ServiceError::StateConflict(format!(
-                "job {id} is already queued on Slurm site {}; hold or release it before it is sent (submit with --hold), or cancel it",
-                job.site_name
-            )));
-        }
         let action = if held { "job.hold" } else { "job.release" };
+        // Sent to a Slurm site: held or released there, where it waits.
+        if job.forwarding_at.is_some() {
+            if job.state != JobState::Pending {
+                return Err(ServiceError::StateConflict(format!(
+                    "job {id} is {}, not pending; only pending jobs are held or released",
+                    job.state
+                )));
+            }
+            let Some(control) = &self.control else {
+                return Err(ServiceError::StateConflict("this server does not run jobs".into()));
+            };
+            control.hold_remote(&job, held).await.map_err(|e| {
+                ServiceError::StateConflict(format!("cannot {} job {id} on site {}: {e}", &action[4..], job.site_name))
+            })?;
+            let mut audit = audit_by(caller, now, action, "job", &id.to_string());
+            audit.tenant_id = Some(job.tenant_id);
+            self.store.append_audit_entry(&audit).await?;
+            return Ok(self.store.job(job.id).await?);
+        }
         let mut audit = audit_by(caller, now, action, "job", &id.to_string());
         audit.tenant_id = Some(job.tenant_id);
         if !self.store.set_job_held(job.id, held, &audit).await? {

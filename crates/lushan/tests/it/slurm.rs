@@ -165,18 +165,27 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
     let failed = wait_state(&alice, &failed, "FAILED", 60);
     assert_eq!(failed["exit_code"], "3:0");
 
-    // Cancel: through Slurm, the end comes back from Slurm.
-    let long = submit(&alice, &dir.0, &["-o", "/dev/null", "--wrap", "sleep 300"]);
+    // A job that fills the node, and one queued behind it: held and
+    // released in Slurm; the reasons are Slurm's.
+    let long = submit(&alice, &dir.0, &["-n", "2", "-o", "/dev/null", "--wrap", "sleep 300"]);
     let running = wait_state(&alice, &long, "RUNNING", 60);
     assert!(!running["node_list"].as_str().unwrap().is_empty());
-    std::thread::sleep(std::time::Duration::from_secs(1));
+    let behind = submit(&alice, &dir.0, &["-n", "2", "-o", "/dev/null", "--wrap", "true"]);
+    wait_for(30, "Slurm's reason Resources", || (show(&alice, &behind)["reason"] == "Resources").then_some(()));
+    cli(&alice, &["hold", &behind]).ok();
+    wait_for(30, "Slurm's reason JobHeldUser", || (show(&alice, &behind)["reason"] == "JobHeldUser").then_some(()));
+    // Cancel: through Slurm, the end comes back from Slurm.
     cli(&alice, &["cancel", &long]).ok();
     let cancelled = wait_state(&alice, &long, "CANCELLED", 60);
     assert!(cancelled["charge"]["charged"].is_string(), "a cancelled run is charged for what it ran: {cancelled}");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(show(&alice, &behind)["state"], "PENDING", "a held job stays held on a free node");
+    cli(&alice, &["release", &behind]).ok();
+    wait_state(&alice, &behind, "COMPLETED", 60);
 
     // The Slurm job ids are Slurm's business; what Slurm recorded agrees.
     let acct = cli(&alice, &["--json", "acct"]).ok().json();
-    assert_eq!(acct.as_array().unwrap().len(), 3, "{acct}");
+    assert_eq!(acct.as_array().unwrap().len(), 4, "{acct}");
 
     // An outage: slurmrestd stops; submissions are accepted and wait with
     // a reason, then go once it is back, once.
