@@ -127,6 +127,8 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
     .ok();
     cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
     cli(&op, &["admin", "topup", "jxu", "1000", "--ref", "TEST-JXU"]).ok();
+    // 36 CNY per core-hour: a fen per core-second, so short jobs cost something.
+    cli(&op, &["admin", "price", "set", "--site", "hpc1", "--core-hour", "36"]).ok();
     let alice = sandbox.path("alice");
     cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
 
@@ -150,14 +152,10 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
     let logs = cli(&alice, &["logs", &id]).ok().stdout;
     assert!(logs.contains("hello from"), "{logs}");
 
-    // Charged what slurmdbd says it used: elapsed seconds x 1 CPU at the
-    // default 0.10 CNY per core-hour, the exact fraction rounded half up.
-    let charge = &done["charge"];
+    // Charged what slurmdbd says it used: elapsed seconds x 1 CPU x a fen.
     let elapsed = done["elapsed_secs"].as_i64().unwrap();
     assert!(elapsed >= 1, "{done}");
-    let expected_fen = (elapsed * 10 * 2 + 3600) / (3600 * 2);
-    let charged: f64 = charge["charged"].as_str().unwrap().parse().unwrap();
-    assert_eq!((charged * 100.0).round() as i64, expected_fen, "{done}");
+    assert_eq!(done["charge"]["charged"], format!("{}.{:02}", elapsed / 100, elapsed % 100), "{done}");
 
     // A failing job: FAILED with its exit code, as Slurm says.
     std::fs::write(dir.0.join("fail.sh"), "#!/bin/bash\n#SBATCH -o /dev/null\nexit 3\n").unwrap();
@@ -208,4 +206,36 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
     assert_eq!(scontrol_state(remote), "COMPLETED");
     let sites = cli(&op, &["--json", "sites"]).ok().json();
     assert_eq!(sites[0]["last_error"], "", "the error is cleared once the site answers: {sites}");
+
+    // Cancelled on the cluster behind Lushan's back: detected and recorded.
+    let behind_back = submit(&alice, &dir.0, &["-o", "/dev/null", "--wrap", "sleep 300"]);
+    let running = wait_state(&alice, &behind_back, "RUNNING", 60);
+    let remote = running["remote_id"].as_i64().unwrap().to_string();
+    let scancel = std::process::Command::new("scancel").arg(&remote).status().unwrap();
+    assert!(scancel.success());
+    wait_state(&alice, &behind_back, "CANCELLED", 60);
+
+    // Lushan killed while a job runs on the cluster; the job ends while no
+    // server runs; the next server settles it from slurmdbd, once.
+    let short = submit(&alice, &dir.0, &["-o", "/dev/null", "--wrap", "sleep 2"]);
+    wait_state(&alice, &short, "RUNNING", 60);
+    server.kill9();
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data"]).unwrap();
+    let show_at = |id: &str| cli(&alice, &["--url", &server.url, "--json", "show", id]).ok().json();
+    let settled = wait_for(60, "the end recorded after the restart", || {
+        let job = show_at(&short);
+        (job["state"] == "COMPLETED").then_some(job)
+    });
+    let elapsed = settled["elapsed_secs"].as_i64().unwrap();
+    assert!((2..=4).contains(&elapsed), "Slurm's elapsed time, not the time Lushan was down: {settled}");
+    let statement = cli(&op, &["--url", &server.url, "--json", "statement", "--tenant", "jxu"]).ok().json();
+    let id: i64 = short.parse().unwrap();
+    let settlements = statement["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"] == "settlement" && l["job_id"] == id)
+        .count();
+    assert_eq!(settlements, 1, "settled once: {statement}");
 }
