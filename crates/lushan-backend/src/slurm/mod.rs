@@ -309,6 +309,23 @@ impl SlurmSite {
         refuse(&envelope.errors)
     }
 
+    /// The accounting records of several jobs in one request (slurmdbd
+    /// answers any query in about 0.35 s here, however few jobs it names),
+    /// for those it has.
+    pub async fn accounting_of(&self, ids: &[u64]) -> Result<Vec<JobAccounting>, SlurmError> {
+        let mut out = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(200) {
+            let list = chunk.iter().map(u64::to_string).collect::<Vec<_>>().join("%2C");
+            let path = format!("{}/jobs?step={list}&skip_steps=true", v0038::SLURMDB);
+            let jobs: v0038::DbJobs = self.get(&path, &self.service_user).await?.unwrap_or_default();
+            if !jobs.envelope.errors.iter().any(|e| e.error_number == Some(9003)) {
+                refuse(&jobs.envelope.errors)?;
+            }
+            out.extend(jobs.jobs.into_iter().filter(|j| chunk.contains(&j.job_id)).map(v0038::accounting));
+        }
+        Ok(out)
+    }
+
     /// Signals a job (SIGKILL is Slurm's cancel), as `user`. A job Slurm
     /// no longer knows is not an error: it ended.
     pub async fn cancel(&self, user: &str, id: u64, signal: Option<&str>) -> Result<(), SlurmError> {

@@ -125,8 +125,12 @@ impl Control {
             }
         }
         let outcome = async {
+            let started = std::time::Instant::now();
             self.follow(site, &client).await?;
-            self.forward(site, &client, pending).await
+            let followed = started.elapsed();
+            self.forward(site, &client, pending).await?;
+            tracing::debug!(site = site.name, ?followed, total = ?started.elapsed(), "Slurm site pass");
+            Ok(())
         }
         .await;
         match outcome {
@@ -177,6 +181,19 @@ impl Control {
             return Ok(());
         };
         let by_id: HashMap<u64, &RemoteJob> = jobs.iter().map(|j| (j.id, j)).collect();
+        // Every end seen in this pass is read from slurmdbd in one request.
+        let ended: Vec<u64> = tracked
+            .iter()
+            .filter_map(|j| by_id.get(&(j.remote_id? as u64)))
+            .filter(|r| final_state(&r.state).is_some())
+            .map(|r| r.id)
+            .collect();
+        let accounting: HashMap<u64, JobAccounting> = if ended.is_empty() {
+            HashMap::new()
+        } else {
+            client.accounting_of(&ended).await?.into_iter().map(|a| (a.id, a)).collect()
+        };
+        let mut reasons: Vec<(JobId, String)> = Vec::new();
         let instance = self.instance_id().await?;
         for job in &tracked {
             let Some(remote_id) = job.remote_id else {
@@ -194,26 +211,32 @@ impl Control {
             match by_id.get(&(remote_id as u64)) {
                 Some(remote) => {
                     self.slurm.lock().await.missing.remove(&job.id.0);
-                    self.apply(site, client, job, remote).await?;
+                    if let Some(reason) = self.apply(site, job, remote, accounting.get(&remote.id)).await? {
+                        reasons.push((job.id, reason));
+                    }
                 }
                 None => self.missing(site, client, job, remote_id as u64).await?,
             }
         }
+        let reasons: Vec<(JobId, &str)> = reasons.iter().map(|(id, r)| (*id, r.as_str())).collect();
+        self.store.set_pending_reasons(&reasons).await?;
         // Slurm's clock is the host's: ask from a second before this poll.
         self.slurm.lock().await.polled.insert(site.id.0, poll_start - 1);
         Ok(())
     }
 
+    /// Records what Slurm did with one job; the pending reason to store,
+    /// if it waits.
     async fn apply(
         &self,
         site: &SiteRecord,
-        client: &SlurmSite,
         job: &JobRecord,
         remote: &RemoteJob,
-    ) -> Result<(), Failure> {
+        accounting: Option<&JobAccounting>,
+    ) -> Result<Option<String>, Failure> {
         if let Some(state) = final_state(&remote.state) {
             // Charged from slurmdbd; until it has the record, wait.
-            if let Some(mut accounting) = client.accounting(remote.id).await? {
+            if let Some(mut accounting) = accounting.cloned() {
                 // slurmdbd's REST (dbv0.0.38) reports every exit code as 0;
                 // slurmctld has the wait status.
                 if let Some(status) = remote.exit_code {
@@ -225,12 +248,12 @@ impl Control {
                 }
                 self.record_end(site, job, state, &accounting).await?;
             }
-            return Ok(());
+            return Ok(None);
         }
         match (job.state, remote.state.as_str()) {
             (JobState::Pending, "PENDING") => {
                 let reason = if remote.reason == "None" { PendingReason::Priority.as_str() } else { &remote.reason };
-                self.store.set_pending_reasons(&[(job.id, reason)]).await?;
+                return Ok((job.reason != reason).then(|| reason.to_owned()));
             }
             (JobState::Pending, _) => {
                 let start = remote.start_secs.map_or_else(now_ms, |s| s.saturating_mul(1000));
@@ -239,7 +262,7 @@ impl Control {
             }
             _ => {}
         }
-        Ok(())
+        Ok(None)
     }
 
     /// A forwarded job slurmctld does not list (purged after MinJobAge while
