@@ -646,14 +646,18 @@ impl Store {
     }
 
     /// Records Slurm's job id for a job Slurm accepted, with Slurm's first
-    /// pending reason. False if it was recorded already.
+    /// pending reason. False if it was recorded already or the job is no
+    /// longer pending (it ended meanwhile: the caller cancels it there).
     pub async fn set_remote_id(&self, id: JobId, remote_id: i64, reason: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query("UPDATE jobs SET remote_id = $1, reason = $2 WHERE id = $3 AND remote_id IS NULL")
-            .bind(remote_id)
-            .bind(reason)
-            .bind(id.0)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE jobs SET remote_id = $1, reason = $2 WHERE id = $3 AND remote_id IS NULL AND state = $4",
+        )
+        .bind(remote_id)
+        .bind(reason)
+        .bind(id.0)
+        .bind(JobState::Pending.as_str())
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected() == 1)
     }
 

@@ -246,8 +246,10 @@ impl Control {
         let running =
             self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Running]), ..JobFilter::default() }).await?;
         let mut still_running = Vec::new();
+        let mut on_slurm = Vec::new();
         for job in running {
             if !local.iter().any(|s| s.id == job.site_id) {
+                on_slurm.push(job);
                 continue;
             }
             if self.observe(&job, &sites).await? {
@@ -261,7 +263,7 @@ impl Control {
             self.schedule_site(site, &still_running, &pending, &usage).await?;
         }
         for site in sites.iter().filter(|s| s.backend == "slurm") {
-            self.slurm_pass(site, &pending).await?;
+            self.slurm_pass(site, &pending, &on_slurm).await?;
         }
         Ok(())
     }
@@ -375,12 +377,12 @@ impl Control {
             let spec = match self.launch_spec(job, &start.allocations, &site.name) {
                 Ok(spec) => spec,
                 Err(detail) => {
-                    self.fail_launch(job.id, detail).await?;
+                    self.fail_job(job.id, JobState::Running, detail).await?;
                     continue;
                 }
             };
             if let Err(err) = self.backend.launch(&spec) {
-                self.fail_launch(job.id, err.to_string()).await?;
+                self.fail_job(job.id, JobState::Running, err.to_string()).await?;
             }
         }
         Ok(())
@@ -465,8 +467,10 @@ impl Control {
         Ok((ready, waiting))
     }
 
-    async fn fail_launch(&self, id: JobId, detail: String) -> Result<(), StoreError> {
-        tracing::warn!(job = id.0, "launch failed: {detail}");
+    /// Ends a job that never ran (its launch failed, or its site refused
+    /// it) as FAILED with `detail`: nothing to charge for.
+    async fn fail_job(&self, id: JobId, from: JobState, detail: String) -> Result<(), StoreError> {
+        tracing::warn!(job = id.0, "job failed before it ran: {detail}");
         let end = JobEnd {
             state: JobState::Failed,
             reason: detail,
@@ -479,7 +483,7 @@ impl Control {
             nodes: Vec::new(),
             start: None,
         };
-        self.store.end_job(id, JobState::Running, &end, None).await?;
+        self.store.end_job(id, from, &end, None).await?;
         Ok(())
     }
 

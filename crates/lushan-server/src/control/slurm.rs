@@ -46,10 +46,10 @@ pub struct SlurmState {
     missing: HashMap<i64, i64>,
 }
 
-/// A client for a site's slurmrestd, as its record says to reach it.
-pub fn open_site(site: &SiteRecord) -> Result<SlurmSite, SlurmError> {
-    let user = if site.service_user.is_empty() { "slurm" } else { site.service_user.as_str() };
-    SlurmSite::open(&site.rest_url, &site.jwt_key_path, user, REQUEST_TIMEOUT)
+/// A client for a site's slurmrestd at `rest_url`, signing with the key at
+/// `jwt_key`, reading the cluster as `service_user`.
+pub fn open_site(rest_url: &str, jwt_key: &str, service_user: &str) -> Result<SlurmSite, SlurmError> {
+    SlurmSite::open(rest_url, jwt_key, service_user, REQUEST_TIMEOUT)
 }
 
 /// Slurm's partitions and nodes as the store keeps them.
@@ -96,13 +96,19 @@ impl Control {
         {
             return Ok(client.clone());
         }
-        let client = open_site(site)?;
+        let client = open_site(&site.rest_url, &site.jwt_key_path, &site.service_user)?;
         state.clients.insert(site.id.0, (key, client.clone()));
         Ok(client)
     }
 
     /// One pass over a Slurm site (see the module's comment).
-    pub(super) async fn slurm_pass(&self, site: &SiteRecord, pending: &[JobRecord]) -> Result<(), StoreError> {
+    /// `pending` and `running` are the pass's jobs of every site.
+    pub(super) async fn slurm_pass(
+        &self,
+        site: &SiteRecord,
+        pending: &[JobRecord],
+        running: &[JobRecord],
+    ) -> Result<(), StoreError> {
         let client = match self.slurm_client(site).await {
             Ok(client) => client,
             Err(err) => {
@@ -126,7 +132,7 @@ impl Control {
         }
         let outcome = async {
             let started = std::time::Instant::now();
-            self.follow(site, &client).await?;
+            self.follow(site, &client, pending, running).await?;
             let followed = started.elapsed();
             self.forward(site, &client, pending).await?;
             tracing::debug!(site = site.name, ?followed, total = ?started.elapsed(), "Slurm site pass");
@@ -160,16 +166,15 @@ impl Control {
     }
 
     /// Copies what Slurm did with the forwarded jobs into the store.
-    async fn follow(&self, site: &SiteRecord, client: &SlurmSite) -> Result<(), Failure> {
-        let tracked = self
-            .store
-            .list_jobs(&lushan_store::JobFilter {
-                states: Some(vec![JobState::Pending, JobState::Running]),
-                ..lushan_store::JobFilter::default()
-            })
-            .await?;
+    async fn follow(
+        &self,
+        site: &SiteRecord,
+        client: &SlurmSite,
+        pending: &[JobRecord],
+        running: &[JobRecord],
+    ) -> Result<(), Failure> {
         let tracked: Vec<&JobRecord> =
-            tracked.iter().filter(|j| j.site_id == site.id && j.forwarding_at.is_some()).collect();
+            pending.iter().chain(running).filter(|j| j.site_id == site.id && j.forwarding_at.is_some()).collect();
         if tracked.is_empty() {
             return Ok(());
         }
@@ -349,11 +354,9 @@ impl Control {
         for job in ready {
             let job = self.store.job(job.id).await?;
             let Some(account) = job.unix_account.clone() else {
-                self.fail_unsent(
-                    &job,
-                    format!("user {} has no Unix account to run as on Slurm site {}", job.user_name, site.name),
-                )
-                .await?;
+                let detail =
+                    format!("user {} has no Unix account to run as on Slurm site {}", job.user_name, site.name);
+                self.fail_job(job.id, JobState::Pending, detail).await?;
                 continue;
             };
             if !self.store.mark_forwarding(job.id, now_ms()).await? {
@@ -363,9 +366,8 @@ impl Control {
             match client.submit(&account, &spec).await {
                 Ok(remote_id) => {
                     tracing::info!(job = job.id.0, slurm_job = remote_id, site = site.name, "forwarded to Slurm");
-                    self.store.set_remote_id(job.id, remote_id as i64, PendingReason::None.as_str()).await?;
-                    // Cancelled while it was on its way: cancel it there too.
-                    if self.store.job(job.id).await?.state != JobState::Pending
+                    // Ended while it was on its way: cancel it there too.
+                    if !self.store.set_remote_id(job.id, remote_id as i64, PendingReason::None.as_str()).await?
                         && let Err(err) = client.cancel(&account, remote_id, None).await
                     {
                         tracing::warn!(job = job.id.0, "cannot cancel on Slurm a job cancelled here: {err}");
@@ -377,52 +379,37 @@ impl Control {
                 }
                 Err(err) => {
                     self.store.unmark_forwarding(job.id, PendingReason::None.as_str()).await?;
-                    self.fail_unsent(&job, format!("Slurm site {} refused the job: {err}", site.name)).await?;
+                    let detail = format!("Slurm site {} refused the job: {err}", site.name);
+                    self.fail_job(job.id, JobState::Pending, detail).await?;
                 }
             }
         }
         Ok(())
     }
 
-    /// Ends a job that could not be sent (nothing ran: nothing charged).
-    async fn fail_unsent(&self, job: &JobRecord, reason: String) -> Result<(), StoreError> {
-        tracing::warn!(job = job.id.0, "{reason}");
-        let end = JobEnd {
-            state: JobState::Failed,
-            reason,
-            time: now_ms(),
-            exit_code: Some(1),
-            exit_signal: Some(0),
-            max_rss_kib: None,
-            total_cpu_ms: None,
-            nodes: Vec::new(),
-            start: None,
-        };
-        self.store.end_job(job.id, JobState::Pending, &end, None).await?;
-        Ok(())
-    }
-
-    /// Cancels (or signals) a forwarded job on its site, as its user.
-    pub async fn cancel_remote(&self, job: &JobRecord, signal: Option<&str>) -> Result<bool, String> {
-        let Some(remote_id) = job.remote_id else { return Ok(false) };
+    /// A forwarded job's site client, its user's Unix account and Slurm's id.
+    async fn remote_of(&self, job: &JobRecord) -> Result<(SlurmSite, String, u64), String> {
+        let remote_id = job.remote_id.ok_or("the job is being sent to its site right now; try again in a moment")?;
         let sites = self.store.list_sites().await.map_err(|e| e.to_string())?;
         let site = sites.iter().find(|s| s.id == job.site_id).ok_or("the job's site is gone")?;
         let client = self.slurm_client(site).await.map_err(|e| e.to_string())?;
-        let account = job.unix_account.as_deref().ok_or("the job's user has no Unix account")?;
-        client.cancel(account, remote_id as u64, signal).await.map_err(|e| e.to_string())?;
+        let account = job.unix_account.clone().ok_or("the job's user has no Unix account")?;
+        Ok((client, account, remote_id as u64))
+    }
+
+    /// Cancels (or signals) a forwarded job on its site, as its user.
+    pub async fn cancel_remote(&self, job: &JobRecord, signal: Option<&str>) -> Result<(), String> {
+        let (client, account, remote_id) = self.remote_of(job).await?;
+        client.cancel(&account, remote_id, signal).await.map_err(|e| e.to_string())?;
         self.wake();
-        Ok(true)
+        Ok(())
     }
 
     /// Holds or releases a forwarded pending job on its site, as its user;
     /// Slurm's reason (`JobHeldUser`) shows at once and is then followed.
     pub async fn hold_remote(&self, job: &JobRecord, held: bool) -> Result<(), String> {
-        let remote_id = job.remote_id.ok_or("the job is being sent to its site right now; try again in a moment")?;
-        let sites = self.store.list_sites().await.map_err(|e| e.to_string())?;
-        let site = sites.iter().find(|s| s.id == job.site_id).ok_or("the job's site is gone")?;
-        let client = self.slurm_client(site).await.map_err(|e| e.to_string())?;
-        let account = job.unix_account.as_deref().ok_or("the job's user has no Unix account")?;
-        client.set_held(account, remote_id as u64, held).await.map_err(|e| e.to_string())?;
+        let (client, account, remote_id) = self.remote_of(job).await?;
+        client.set_held(&account, remote_id, held).await.map_err(|e| e.to_string())?;
         let reason = if held { PendingReason::JobHeldUser } else { PendingReason::Priority };
         self.store.set_pending_reasons(&[(job.id, reason.as_str())]).await.map_err(|e| e.to_string())?;
         self.wake();

@@ -257,7 +257,7 @@ impl Services {
         Ok(tenant)
     }
 
-    fn operator_only(caller: &Caller, what: &str) -> Result<(), ServiceError> {
+    pub(super) fn operator_only(caller: &Caller, what: &str) -> Result<(), ServiceError> {
         if caller.is_operator() { Ok(()) } else { Err(ServiceError::Forbidden(format!("only operators {what}"))) }
     }
 

@@ -546,12 +546,6 @@ impl Services {
                 let Some(control) = &self.control else {
                     return Err(ServiceError::StateConflict("this server does not run jobs".into()));
                 };
-                if job.remote_id.is_none() {
-                    return Err(ServiceError::StateConflict(format!(
-                        "job {id} is being sent to site {} right now; cancel it again in a moment",
-                        job.site_name
-                    )));
-                }
                 control.cancel_remote(&job, None).await.map_err(|e| {
                     ServiceError::StateConflict(format!("cannot cancel job {id} on site {}: {e}", job.site_name))
                 })?;
@@ -655,13 +649,18 @@ impl Services {
     pub async fn hold_job(&self, caller: &Caller, id: i64, held: bool, now: i64) -> Result<JobRecord, ServiceError> {
         let job = self.job(caller, id).await?;
         let action = if held { "job.hold" } else { "job.release" };
+        let mut audit = audit_by(caller, now, action, "job", &id.to_string());
+        audit.tenant_id = Some(job.tenant_id);
+        let not_pending = || {
+            ServiceError::StateConflict(format!(
+                "job {id} is {}, not pending; only pending jobs are held or released",
+                job.state
+            ))
+        };
         // Sent to a Slurm site: held or released there, where it waits.
         if job.forwarding_at.is_some() {
             if job.state != JobState::Pending {
-                return Err(ServiceError::StateConflict(format!(
-                    "job {id} is {}, not pending; only pending jobs are held or released",
-                    job.state
-                )));
+                return Err(not_pending());
             }
             let Some(control) = &self.control else {
                 return Err(ServiceError::StateConflict("this server does not run jobs".into()));
@@ -669,18 +668,11 @@ impl Services {
             control.hold_remote(&job, held).await.map_err(|e| {
                 ServiceError::StateConflict(format!("cannot {} job {id} on site {}: {e}", &action[4..], job.site_name))
             })?;
-            let mut audit = audit_by(caller, now, action, "job", &id.to_string());
-            audit.tenant_id = Some(job.tenant_id);
             self.store.append_audit_entry(&audit).await?;
             return Ok(self.store.job(job.id).await?);
         }
-        let mut audit = audit_by(caller, now, action, "job", &id.to_string());
-        audit.tenant_id = Some(job.tenant_id);
         if !self.store.set_job_held(job.id, held, &audit).await? {
-            return Err(ServiceError::StateConflict(format!(
-                "job {id} is {}, not pending; only pending jobs are held or released",
-                job.state
-            )));
+            return Err(not_pending());
         }
         if let Some(control) = &self.control {
             control.wake();

@@ -28,7 +28,7 @@ impl Services {
     /// Adds a Slurm site: refused (and nothing stored) unless slurmrestd
     /// answers with the key given; its partitions and nodes are read at once.
     pub async fn add_site(&self, caller: &Caller, input: NewSiteInput, now: i64) -> Result<SiteRecord, ServiceError> {
-        Self::operator_only_sites(caller)?;
+        Self::operator_only(caller, "add or check sites")?;
         let name = Name::parse(NameKind::Site, &input.name)?;
         if input.backend != "slurm" {
             return Err(ServiceError::Invalid(format!(
@@ -56,21 +56,8 @@ impl Services {
         if sites.iter().any(|s| s.name == name.as_str()) {
             return Err(ServiceError::Conflict { what: "site", key: name.as_str().to_owned() });
         }
-        let probe = SiteRecord {
-            id: lushan_model::SiteId(0),
-            name: name.as_str().to_owned(),
-            backend: input.backend.clone(),
-            status: lushan_model::Status::Active,
-            created_at: now,
-            rest_url: input.rest_url.clone(),
-            jwt_key_path: input.jwt_key.clone(),
-            service_user: service_user.clone(),
-            synced_at: None,
-            last_error: String::new(),
-            partitions: Vec::new(),
-            nodes: Vec::new(),
-        };
-        let client = open_site(&probe).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let client = open_site(&input.rest_url, &input.jwt_key, &service_user)
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         client.ping().await.map_err(|e| ServiceError::Invalid(format!("site not added: {e}")))?;
         let inventory = client.inventory().await.map_err(|e| ServiceError::Invalid(format!("site not added: {e}")))?;
         let mut audit = audit_by(caller, now, "site.create", "site", name.as_str());
@@ -103,7 +90,7 @@ impl Services {
 
     /// What works and what does not on a site, in plain words.
     pub async fn check_site(&self, caller: &Caller, name: &str) -> Result<Vec<SiteCheckItem>, ServiceError> {
-        Self::operator_only_sites(caller)?;
+        Self::operator_only(caller, "add or check sites")?;
         let sites = self.store.list_sites().await?;
         let site = sites.iter().find(|s| s.name == name).ok_or_else(|| ServiceError::not_found("site", name))?;
         let mut items = Vec::new();
@@ -115,7 +102,7 @@ impl Services {
             });
             return Ok(items);
         }
-        let client: SlurmSite = match open_site(site) {
+        let client: SlurmSite = match open_site(&site.rest_url, &site.jwt_key_path, &site.service_user) {
             Ok(client) => {
                 items.push(SiteCheckItem {
                     what: "JWT key",
@@ -184,13 +171,5 @@ impl Services {
             Err(err) => items.push(SiteCheckItem { what: "inventory", ok: false, detail: err.to_string() }),
         }
         Ok(items)
-    }
-
-    fn operator_only_sites(caller: &Caller) -> Result<(), ServiceError> {
-        if caller.is_operator() {
-            Ok(())
-        } else {
-            Err(ServiceError::Forbidden("only operators add or check sites".into()))
-        }
     }
 }
