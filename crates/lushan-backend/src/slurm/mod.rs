@@ -13,6 +13,7 @@
 pub mod jwt;
 pub mod v0038;
 
+use lushan_model::JobState;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 
@@ -83,7 +84,8 @@ pub struct RemoteJob {
     pub comment: String,
     pub start_secs: Option<i64>,
     pub end_secs: Option<i64>,
-    pub exit_code: Option<i64>,
+    /// (exit code, signal), from slurmctld's wait status.
+    pub exit: Option<(i64, i64)>,
     pub cpus: i64,
 }
 
@@ -131,6 +133,21 @@ pub struct SubmitSpec {
     pub stderr: String,
     pub stdin: String,
     pub append: bool,
+}
+
+/// Lushan's state for a Slurm job state; `None` while it is not over.
+pub fn final_state(slurm: &str) -> Option<JobState> {
+    match slurm {
+        "PENDING" | "RUNNING" | "CONFIGURING" | "COMPLETING" | "SUSPENDED" | "REQUEUED" | "REQUEUE_HOLD"
+        | "REQUEUE_FED" | "RESIZING" | "STAGE_OUT" | "SIGNALING" | "SPECIAL_EXIT" | "RESV_DEL_HOLD" => None,
+        "COMPLETED" => Some(JobState::Completed),
+        "CANCELLED" => Some(JobState::Cancelled),
+        "TIMEOUT" | "DEADLINE" => Some(JobState::Timeout),
+        "OUT_OF_MEMORY" => Some(JobState::OutOfMemory),
+        "NODE_FAIL" | "BOOT_FAIL" => Some(JobState::NodeFail),
+        "PREEMPTED" => Some(JobState::Preempted),
+        _ => Some(JobState::Failed),
+    }
 }
 
 /// One Slurm cluster behind its slurmrestd.
@@ -399,5 +416,17 @@ mod tests {
         assert_eq!(expand_hostlist("vm"), vec!["vm"]);
         assert_eq!(expand_hostlist("node[01-03,7],gpu1"), vec!["node01", "node02", "node03", "node7", "gpu1"]);
         assert_eq!(expand_hostlist("a[9-10]-ib"), vec!["a9-ib", "a10-ib"]);
+    }
+
+    #[test]
+    fn slurm_states_map_to_lushan_s_and_only_final_ones_end_a_job() {
+        assert_eq!(final_state("PENDING"), None);
+        assert_eq!(final_state("RUNNING"), None);
+        assert_eq!(final_state("COMPLETING"), None);
+        assert_eq!(final_state("COMPLETED"), Some(JobState::Completed));
+        assert_eq!(final_state("CANCELLED"), Some(JobState::Cancelled));
+        assert_eq!(final_state("DEADLINE"), Some(JobState::Timeout));
+        assert_eq!(final_state("BOOT_FAIL"), Some(JobState::NodeFail));
+        assert_eq!(final_state("SOMETHING_NEW"), Some(JobState::Failed));
     }
 }

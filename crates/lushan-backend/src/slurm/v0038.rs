@@ -337,7 +337,8 @@ pub fn remote_job(job: Job) -> RemoteJob {
         comment: job.comment,
         start_secs: job.start_time.filter(|t| *t > 0),
         end_secs: job.end_time.filter(|t| *t > 0),
-        exit_code: job.exit_code,
+        // A wait status: the code in the high byte, the signal in the low bits.
+        exit: job.exit_code.map(|status| ((status >> 8) & 0xff, status & 0x7f)),
         cpus: job.cpus.unwrap_or(0),
     }
 }
@@ -379,5 +380,14 @@ mod tests {
         assert_eq!(gpus_of("gpu:4"), (4, None));
         assert_eq!(gpus_of("gpu:a100:4(S:0-1),gpu:t4:2"), (6, Some("a100".into())));
         assert_eq!(gpus_of("mps:100,gpu:v100:2"), (2, Some("v100".into())));
+    }
+
+    #[test]
+    fn slurmctld_exit_codes_are_wait_statuses() {
+        let exit = |status| remote_job(Job { exit_code: Some(status), ..Job::default() }).exit;
+        assert_eq!(exit(0), Some((0, 0)));
+        assert_eq!(exit(768), Some((3, 0)));
+        assert_eq!(exit(9), Some((0, 9)));
+        assert_eq!(remote_job(Job::default()).exit, None);
     }
 }

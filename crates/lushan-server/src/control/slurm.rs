@@ -20,7 +20,7 @@
 
 use super::{Control, output_path};
 use crate::clock::now_ms;
-use lushan_backend::slurm::{JobAccounting, RemoteJob, SlurmError, SlurmSite, SubmitSpec};
+use lushan_backend::slurm::{JobAccounting, RemoteJob, SlurmError, SlurmSite, SubmitSpec, final_state};
 use lushan_model::{JobId, JobState, PendingReason};
 use lushan_store::{InventoryNode, InventoryRecord, JobEnd, JobRecord, SiteRecord, StoreError};
 use serde_json::{Value, json};
@@ -69,21 +69,6 @@ pub fn inventory_record(inventory: lushan_backend::slurm::Inventory) -> Inventor
                 state: n.state.to_ascii_lowercase(),
             })
             .collect(),
-    }
-}
-
-/// Lushan's state for a Slurm job state; `None` while it is not over.
-fn final_state(slurm: &str) -> Option<JobState> {
-    match slurm {
-        "PENDING" | "RUNNING" | "CONFIGURING" | "COMPLETING" | "SUSPENDED" | "REQUEUED" | "REQUEUE_HOLD"
-        | "REQUEUE_FED" | "RESIZING" | "STAGE_OUT" | "SIGNALING" | "SPECIAL_EXIT" | "RESV_DEL_HOLD" => None,
-        "COMPLETED" => Some(JobState::Completed),
-        "CANCELLED" => Some(JobState::Cancelled),
-        "TIMEOUT" | "DEADLINE" => Some(JobState::Timeout),
-        "OUT_OF_MEMORY" => Some(JobState::OutOfMemory),
-        "NODE_FAIL" | "BOOT_FAIL" => Some(JobState::NodeFail),
-        "PREEMPTED" => Some(JobState::Preempted),
-        _ => Some(JobState::Failed),
     }
 }
 
@@ -244,9 +229,9 @@ impl Control {
             if let Some(mut accounting) = accounting.cloned() {
                 // slurmdbd's REST (dbv0.0.38) reports every exit code as 0;
                 // slurmctld has the wait status.
-                if let Some(status) = remote.exit_code {
-                    accounting.exit_code = (status >> 8) & 0xff;
-                    accounting.signal = status & 0x7f;
+                if let Some((code, signal)) = remote.exit {
+                    accounting.exit_code = code;
+                    accounting.signal = signal;
                 }
                 if !remote.reason.is_empty() && remote.reason != "None" {
                     accounting.reason.clone_from(&remote.reason);
@@ -517,21 +502,4 @@ fn node_shares(site: &SiteRecord, nodes: &[String], cpus: i64) -> Vec<lushan_led
             cores: cpus / count + i64::from((i as i64) < cpus % count),
         })
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn slurm_states_map_to_lushan_s_and_only_final_ones_end_a_job() {
-        assert_eq!(final_state("PENDING"), None);
-        assert_eq!(final_state("RUNNING"), None);
-        assert_eq!(final_state("COMPLETING"), None);
-        assert_eq!(final_state("COMPLETED"), Some(JobState::Completed));
-        assert_eq!(final_state("CANCELLED"), Some(JobState::Cancelled));
-        assert_eq!(final_state("DEADLINE"), Some(JobState::Timeout));
-        assert_eq!(final_state("BOOT_FAIL"), Some(JobState::NodeFail));
-        assert_eq!(final_state("SOMETHING_NEW"), Some(JobState::Failed));
-    }
 }
