@@ -308,6 +308,9 @@ pub struct Site {
     /// A Slurm site's slurmrestd; absent for the local site.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rest_url: Option<String>,
+    /// A Slurm site's cluster name in slurmdbd, which its accounts are synced to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
     /// When a Slurm site's partitions and nodes were last read from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub synced_at: Option<String>,
@@ -337,6 +340,11 @@ pub struct SiteCreate {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 64)]
     pub service_user: Option<String>,
+    /// The cluster's name in slurmdbd (Slurm's ClusterName), which the
+    /// platform's accounts are synced to; default: the only one slurmdbd has.
+    #[serde(default)]
+    #[schema(max_length = 64)]
+    pub cluster: Option<String>,
 }
 
 /// `lushan admin site check`: what works on a site and what does not.
@@ -346,6 +354,36 @@ pub struct SiteCheck {
     /// True when every item is.
     pub ok: bool,
     pub items: Vec<SiteCheckItem>,
+}
+
+/// `lushan admin site sync`: make a Slurm site's accounts follow the platform.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SiteSyncRequest {
+    /// Report what differs without changing anything.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+/// What a sync found on the cluster, and (unless a dry run) changed.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SiteSync {
+    pub site: String,
+    pub dry_run: bool,
+    /// Empty when the cluster's accounts already agree with the platform.
+    pub changes: Vec<SiteSyncChange>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SiteSyncChange {
+    /// `add-account`, `add-to-cluster`, `move-account`, `add-user`,
+    /// `add-association`, `remove-association`, `remove-from-cluster`.
+    pub action: String,
+    /// The Slurm account: a project's name, or `tenant.NAME` for a tenant.
+    pub account: String,
+    pub user: Option<String>,
+    /// The change in words.
+    pub detail: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

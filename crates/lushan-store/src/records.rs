@@ -72,6 +72,8 @@ pub struct SiteRecord {
     pub rest_url: String,
     pub jwt_key_path: String,
     pub service_user: String,
+    /// Its cluster's name in slurmdbd ('' for local sites).
+    pub cluster: String,
     /// When its partitions and nodes were last read from Slurm.
     pub synced_at: Option<i64>,
     /// The last error talking to it; '' while it answers.
@@ -197,6 +199,7 @@ pub struct NewSlurmSite<'a> {
     pub rest_url: &'a str,
     pub jwt_key_path: &'a str,
     pub service_user: &'a str,
+    pub cluster: &'a str,
     pub created_at: i64,
 }
 

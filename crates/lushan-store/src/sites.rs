@@ -26,6 +26,7 @@ async fn insert_site(
             rest_url: "",
             jwt_key_path: "",
             service_user: "",
+            cluster: "",
             created_at: site.created_at,
         },
         site.backend,
@@ -75,8 +76,8 @@ async fn insert_site_row(
 ) -> Result<i64, StoreError> {
     let site_id = next_id(tx, "site").await?;
     sqlx::query(
-        "INSERT INTO sites (id, name, backend, status, created_at, rest_url, jwt_key_path, service_user)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        "INSERT INTO sites (id, name, backend, status, created_at, rest_url, jwt_key_path, service_user, cluster)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(site_id)
     .bind(site.name)
@@ -86,6 +87,7 @@ async fn insert_site_row(
     .bind(site.rest_url)
     .bind(site.jwt_key_path)
     .bind(site.service_user)
+    .bind(site.cluster)
     .execute(&mut **tx)
     .await
     .map_err(conflict_on_unique("site", site.name))?;
@@ -173,7 +175,7 @@ impl Store {
     /// Every site with its partitions and nodes.
     pub async fn list_sites(&self) -> Result<Vec<SiteRecord>, StoreError> {
         let site_rows = sqlx::query(
-            "SELECT id, name, backend, status, created_at, rest_url, jwt_key_path, service_user, synced_at, last_error
+            "SELECT id, name, backend, status, created_at, rest_url, jwt_key_path, service_user, cluster, synced_at, last_error
              FROM sites ORDER BY name",
         )
         .fetch_all(&self.pool)
@@ -252,6 +254,7 @@ impl Store {
                 rest_url: row.try_get("rest_url")?,
                 jwt_key_path: row.try_get("jwt_key_path")?,
                 service_user: row.try_get("service_user")?,
+                cluster: row.try_get("cluster")?,
                 synced_at: row.try_get("synced_at")?,
                 last_error: row.try_get("last_error")?,
                 partitions,

@@ -354,6 +354,7 @@ async fn a_slurm_site_takes_slurm_s_inventory_and_its_jobs_are_claimed_once() {
             rest_url: "http://127.0.0.1:6820",
             jwt_key_path: "/etc/slurm/jwt_hs256.key",
             service_user: "slurm",
+            cluster: "hpc1",
             created_at: 10,
         };
         let site_id = store.add_slurm_site(&new, &audit("site.create", "hpc1")).await.unwrap();

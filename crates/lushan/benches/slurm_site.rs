@@ -130,10 +130,29 @@ async fn through_lushan(url: &str, token: &str, n: usize, dir: &Path) -> anyhow:
 
 /// N jobs with `sbatch`, as the same account: (submit jobs/s, drain seconds).
 fn straight_sbatch(n: usize, dir: &Path, account: &str) -> anyhow::Result<(f64, f64)> {
+    // The cluster enforces associations: the peer gets one by hand, as a
+    // cluster administrator would make it (Lushan makes its own).
+    for args in [vec!["add", "account", "benchpeer"], vec!["add", "user", account, "account=benchpeer"]] {
+        Command::new("sacctmgr").arg("-i").args(&args).output()?;
+    }
     let started = Instant::now();
     for _ in 0..n {
         let out = Command::new("runuser")
-            .args(["-u", account, "--", "sbatch", "--parsable", "-J", "lushanbench", "-o", "/dev/null", "-t", "1"])
+            .args([
+                "-u",
+                account,
+                "--",
+                "sbatch",
+                "--parsable",
+                "-A",
+                "benchpeer",
+                "-J",
+                "lushanbench",
+                "-o",
+                "/dev/null",
+                "-t",
+                "1",
+            ])
             .args(["--wrap", "true"])
             .current_dir(dir)
             .output()?;

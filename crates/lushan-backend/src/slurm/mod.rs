@@ -10,6 +10,7 @@
 //! partitions, accounting) uses the site's service user (`slurm` unless
 //! the operator says otherwise).
 
+pub mod accounts;
 pub mod jwt;
 pub mod v0038;
 
@@ -355,6 +356,57 @@ impl SlurmSite {
             return Ok(());
         }
         refuse(&envelope.errors)
+    }
+}
+
+impl SlurmSite {
+    /// The clusters slurmdbd keeps accounts for.
+    pub async fn clusters(&self) -> Result<Vec<String>, SlurmError> {
+        let clusters: v0038::Clusters =
+            self.get(&format!("{}/clusters", v0038::SLURMDB), &self.service_user).await?.unwrap_or_default();
+        refuse(&clusters.envelope.errors)?;
+        Ok(clusters.clusters.into_iter().map(|c| c.name).collect())
+    }
+
+    /// `cluster`'s accounts, their parents and users, as slurmdbd has them
+    /// (three slurmdbd queries).
+    pub async fn accounts(&self, cluster: &str) -> Result<accounts::ClusterAccounts, SlurmError> {
+        let listed: v0038::Accounts =
+            self.get(&format!("{}/accounts", v0038::SLURMDB), &self.service_user).await?.unwrap_or_default();
+        refuse(&listed.envelope.errors)?;
+        let path = format!("{}/associations?cluster={cluster}", v0038::SLURMDB);
+        let associations: v0038::Associations = self.get(&path, &self.service_user).await?.unwrap_or_default();
+        refuse(&associations.envelope.errors)?;
+        let users: v0038::Users =
+            self.get(&format!("{}/users", v0038::SLURMDB), &self.service_user).await?.unwrap_or_default();
+        refuse(&users.envelope.errors)?;
+        Ok(v0038::cluster_accounts(listed, associations, users))
+    }
+
+    /// Makes `changes` on `cluster` as the service user (which slurmdbd
+    /// must know as an administrator: `slurm`, the SlurmUser, is). What
+    /// slurmdbd said against them comes back; whether they took is for
+    /// the caller to see by reading the accounts again, because 22.05
+    /// reports "Missing required field 'user'" for an account's
+    /// association it does create.
+    pub async fn apply_accounts(
+        &self,
+        cluster: &str,
+        changes: &[accounts::AccountChange],
+    ) -> Result<Vec<String>, SlurmError> {
+        let mut said = Vec::new();
+        for (method, path, body) in v0038::account_requests(cluster, changes) {
+            let envelope: v0038::Envelope =
+                self.request(method, &path, &self.service_user, body.as_ref()).await?.unwrap_or_default();
+            said.extend(
+                envelope
+                    .errors
+                    .iter()
+                    .map(v0038::Error::text)
+                    .filter(|text| !text.contains("Missing required field 'user'")),
+            );
+        }
+        Ok(said)
     }
 }
 

@@ -3,6 +3,7 @@
 //! leaves fields out or sends `null` freely; a newer API version is a new
 //! sibling module that fills the same [`super`] types.
 
+use super::accounts::{AccountChange, ClusterAccount, ClusterAccounts};
 use super::{Inventory, JobAccounting, RemoteJob, RemoteNode, RemotePartition, SubmitSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -235,6 +236,158 @@ pub struct DbTresItem {
 }
 
 /// The body of `POST /slurm/v0.0.38/job/submit`.
+#[derive(Debug, Default, Deserialize)]
+pub struct Clusters {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(default)]
+    pub clusters: Vec<Cluster>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Cluster {
+    pub name: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Accounts {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(default)]
+    pub accounts: Vec<Account>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Account {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Associations {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(default)]
+    pub associations: Vec<Association>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Association {
+    #[serde(default)]
+    pub account: Option<String>,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub partition: Option<String>,
+    #[serde(default)]
+    pub parent_account: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Users {
+    #[serde(flatten)]
+    pub envelope: Envelope,
+    #[serde(default)]
+    pub users: Vec<User>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct User {
+    pub name: String,
+}
+
+/// A cluster's accounts from slurmdbd's three lists: an account's
+/// user-less association on the cluster gives its parent (`""` for root),
+/// its user associations its users.
+pub fn cluster_accounts(accounts: Accounts, associations: Associations, users: Users) -> ClusterAccounts {
+    let mut out = ClusterAccounts {
+        accounts: accounts
+            .accounts
+            .into_iter()
+            .map(|a| (a.name, ClusterAccount { description: a.description.unwrap_or_default(), ..Default::default() }))
+            .collect(),
+        users: users.users.into_iter().map(|u| u.name).collect(),
+    };
+    for association in associations.associations {
+        // Per-partition associations are the cluster's own business.
+        if association.partition.as_deref().is_some_and(|p| !p.is_empty()) {
+            continue;
+        }
+        let Some(account) = association.account.and_then(|a| out.accounts.get_mut(&a).map(|_| a)) else { continue };
+        let entry = out.accounts.entry(account).or_default();
+        match association.user.filter(|u| !u.is_empty()) {
+            Some(user) => {
+                entry.users.insert(user);
+            }
+            None => entry.parent = Some(association.parent_account.unwrap_or_default()),
+        }
+    }
+    out
+}
+
+/// The request that makes a group of changes of one kind: (method, path, body).
+pub fn account_requests(cluster: &str, changes: &[AccountChange]) -> Vec<(reqwest::Method, String, Option<Value>)> {
+    let mut out = Vec::new();
+    let mut accounts = Vec::new();
+    let mut parents = Vec::new();
+    let mut users = Vec::new();
+    let mut associations = Vec::new();
+    let query = |s: &str| s.replace('%', "%25").replace('&', "%26").replace('=', "%3D").replace(' ', "%20");
+    for change in changes {
+        match change {
+            AccountChange::AddAccount { account, description, organization } => {
+                accounts.push(json!({"name": account, "description": description, "organization": organization}));
+            }
+            AccountChange::AddToCluster { account, parent }
+            | AccountChange::MoveAccount { account, to: parent, .. } => {
+                parents.push(json!({"account": account, "cluster": cluster, "parent_account": parent}));
+            }
+            AccountChange::AddUser { user, default_account } => {
+                users.push(json!({"name": user, "default": {"account": default_account}}));
+            }
+            AccountChange::AddAssociation { account, user } => {
+                associations.push(json!({"account": account, "cluster": cluster, "user": user}));
+            }
+            AccountChange::RemoveAssociation { account, user } => out.push((
+                reqwest::Method::DELETE,
+                format!(
+                    "{SLURMDB}/association?cluster={}&account={}&user={}",
+                    query(cluster),
+                    query(account),
+                    query(user)
+                ),
+                None,
+            )),
+            AccountChange::RemoveFromCluster { account } => out.push((
+                reqwest::Method::DELETE,
+                format!("{SLURMDB}/associations?cluster={}&account={}", query(cluster), query(account)),
+                None,
+            )),
+        }
+    }
+    // Accounts before their associations, users before theirs.
+    let mut posts = Vec::new();
+    if !accounts.is_empty() {
+        posts.push((reqwest::Method::POST, format!("{SLURMDB}/accounts"), Some(json!({"accounts": accounts}))));
+    }
+    if !parents.is_empty() {
+        posts.push((reqwest::Method::POST, format!("{SLURMDB}/associations"), Some(json!({"associations": parents}))));
+    }
+    if !users.is_empty() {
+        posts.push((reqwest::Method::POST, format!("{SLURMDB}/users"), Some(json!({"users": users}))));
+    }
+    if !associations.is_empty() {
+        posts.push((
+            reqwest::Method::POST,
+            format!("{SLURMDB}/associations"),
+            Some(json!({"associations": associations})),
+        ));
+    }
+    posts.extend(out);
+    posts
+}
+
 pub fn submit_body(spec: &SubmitSpec) -> Value {
     let mut job = json!({
         "name": spec.name,

@@ -18,8 +18,10 @@
 //!    in between) is found by the next pass (`NotLaunched`) and requeued.
 
 mod slurm;
+mod slurm_accounts;
 
 pub use slurm::{inventory_record, open_site};
+pub use slurm_accounts::{SyncMode, SyncOutcome};
 
 use crate::clock::now_ms;
 use lushan_backend::{JobProgress, LaunchSpec, LocalBackend, RunAs};

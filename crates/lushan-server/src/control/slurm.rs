@@ -24,7 +24,7 @@ use lushan_backend::slurm::{JobAccounting, RemoteJob, SlurmError, SlurmSite, Sub
 use lushan_model::{JobId, JobState, PendingReason};
 use lushan_store::{InventoryNode, InventoryRecord, JobEnd, JobRecord, SiteRecord, StoreError};
 use serde_json::{Value, json};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::Duration;
 
 /// How long one request to slurmrestd may take before the site counts as
@@ -44,6 +44,8 @@ pub struct SlurmState {
     polled: HashMap<i64, i64>,
     /// Since when a forwarded job has been missing from slurmctld's list.
     missing: HashMap<i64, i64>,
+    /// The (account, user) associations last seen on each site.
+    pub(super) associations: HashMap<i64, HashSet<(String, String)>>,
 }
 
 /// A client for a site's slurmrestd at `rest_url`, signing with the key at
@@ -73,7 +75,7 @@ pub fn inventory_record(inventory: lushan_backend::slurm::Inventory) -> Inventor
 }
 
 impl Control {
-    async fn slurm_client(&self, site: &SiteRecord) -> Result<SlurmSite, SlurmError> {
+    pub(super) async fn slurm_client(&self, site: &SiteRecord) -> Result<SlurmSite, SlurmError> {
         let key = format!("{}\n{}\n{}", site.rest_url, site.jwt_key_path, site.service_user);
         let mut state = self.slurm.lock().await;
         if let Some((known, client)) = state.clients.get(&site.id.0)
@@ -344,10 +346,16 @@ impl Control {
                 self.fail_job(job.id, JobState::Pending, detail).await?;
                 continue;
             };
+            // Slurm enforces associations (AccountingStorageEnforce):
+            // the job's project account and its user's place in it first.
+            self.ensure_association(site, client, &job.project_name, &account).await?;
             if !self.store.mark_forwarding(job.id, now_ms()).await? {
                 continue;
             }
-            let spec = submit_spec(&job, &instance);
+            let mut spec = submit_spec(&job, &instance);
+            if !site.cluster.is_empty() {
+                spec.account.clone_from(&job.project_name);
+            }
             match client.submit(&account, &spec).await {
                 Ok(remote_id) => {
                     tracing::info!(job = job.id.0, slurm_job = remote_id, site = site.name, "forwarded to Slurm");
@@ -364,6 +372,7 @@ impl Control {
                 }
                 Err(err) => {
                     self.store.unmark_forwarding(job.id, PendingReason::None.as_str()).await?;
+                    self.forget_associations(site).await;
                     let detail = format!("Slurm site {} refused the job: {err}", site.name);
                     self.fail_job(job.id, JobState::Pending, detail).await?;
                 }
@@ -416,7 +425,7 @@ impl Control {
     }
 }
 
-enum Failure {
+pub(super) enum Failure {
     Store(StoreError),
     Site(SlurmError),
 }

@@ -114,6 +114,7 @@ pub fn site(s: SiteRecord, usage: &[(i64, u64, u64, u64)]) -> api::Site {
     let slurm = s.backend == "slurm";
     api::Site {
         rest_url: slurm.then(|| s.rest_url.clone()),
+        cluster: slurm.then(|| s.cluster.clone()),
         synced_at: s.synced_at.map(time),
         last_error: s.last_error.clone(),
         name: s.name,

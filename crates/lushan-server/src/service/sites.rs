@@ -1,7 +1,7 @@
 //! Adding and checking Slurm sites (operators).
 
 use super::{Caller, ServiceError, Services, audit_by};
-use crate::control::{inventory_record, open_site};
+use crate::control::{SyncMode, SyncOutcome, inventory_record, open_site};
 use lushan_backend::slurm::SlurmSite;
 use lushan_model::{Name, NameKind};
 use lushan_store::{NewSlurmSite, SiteRecord};
@@ -15,6 +15,8 @@ pub struct NewSiteInput {
     pub jwt_key: String,
     /// The account Lushan reads the cluster as (default `slurm`).
     pub service_user: Option<String>,
+    /// The cluster's name in slurmdbd (default: the only one it has).
+    pub cluster: Option<String>,
 }
 
 /// One line of `lushan admin site check`.
@@ -60,10 +62,28 @@ impl Services {
             .map_err(|e| ServiceError::Invalid(e.to_string()))?;
         client.ping().await.map_err(|e| ServiceError::Invalid(format!("site not added: {e}")))?;
         let inventory = client.inventory().await.map_err(|e| ServiceError::Invalid(format!("site not added: {e}")))?;
+        let clusters = client.clusters().await.map_err(|e| ServiceError::Invalid(format!("site not added: {e}")))?;
+        let cluster = match input.cluster {
+            Some(cluster) if clusters.contains(&cluster) => cluster,
+            Some(cluster) => {
+                return Err(ServiceError::Invalid(format!(
+                    "site not added: slurmdbd has no cluster `{cluster}` (it has: {})",
+                    clusters.join(", ")
+                )));
+            }
+            None if clusters.len() == 1 => clusters[0].clone(),
+            None => {
+                return Err(ServiceError::Invalid(format!(
+                    "site not added: slurmdbd keeps accounts for {} clusters ({}); say which with --cluster",
+                    clusters.len(),
+                    clusters.join(", ")
+                )));
+            }
+        };
         let mut audit = audit_by(caller, now, "site.create", "site", name.as_str());
         audit.after = Some(
             json!({"name": name.as_str(), "backend": "slurm", "rest_url": input.rest_url, "jwt_key": input.jwt_key,
-                "service_user": service_user})
+                "service_user": service_user, "cluster": cluster})
             .to_string(),
         );
         let site = self
@@ -74,6 +94,7 @@ impl Services {
                     rest_url: &input.rest_url,
                     jwt_key_path: &input.jwt_key,
                     service_user: &service_user,
+                    cluster: &cluster,
                     created_at: now,
                 },
                 &audit,
@@ -81,11 +102,62 @@ impl Services {
             .await?;
         let centre = self.store.centre_tenant_id().await?;
         self.store.sync_inventory(site, &inventory_record(inventory), centre, now).await?;
+        let sites = self.store.list_sites().await?;
+        let site =
+            sites.into_iter().find(|s| s.id == site).ok_or_else(|| ServiceError::not_found("site", name.as_str()))?;
         if let Some(control) = &self.control {
+            // The platform's accounts go to the cluster at once; what
+            // cannot be added now is added before the first job is sent.
+            if let Err(err) = control.sync_accounts(&site, SyncMode::Additions).await {
+                tracing::warn!(site = site.name, "cannot add the platform's accounts yet: {err}");
+            }
             control.wake();
         }
+        Ok(site)
+    }
+
+    /// Compares a Slurm site's accounts, users and associations with the
+    /// platform's tenants, projects and members; makes them agree unless
+    /// `dry_run`. Refused when slurmdbd does not answer, or when it did not
+    /// take every change (what is left is in the error).
+    pub async fn sync_site(
+        &self,
+        caller: &Caller,
+        name: &str,
+        dry_run: bool,
+        now: i64,
+    ) -> Result<SyncOutcome, ServiceError> {
+        Self::operator_only(caller, "sync sites")?;
         let sites = self.store.list_sites().await?;
-        sites.into_iter().find(|s| s.id == site).ok_or_else(|| ServiceError::not_found("site", name.as_str()))
+        let site = sites.iter().find(|s| s.name == name).ok_or_else(|| ServiceError::not_found("site", name))?;
+        if site.backend != "slurm" {
+            return Err(ServiceError::Invalid(format!(
+                "site {name} is the local site: its users are this machine's, there is no Slurm account to sync"
+            )));
+        }
+        let Some(control) = &self.control else {
+            return Err(ServiceError::StateConflict("this server does not run jobs".into()));
+        };
+        let mode = if dry_run { SyncMode::DryRun } else { SyncMode::Full };
+        let outcome = control
+            .sync_accounts(site, mode)
+            .await
+            .map_err(|e| ServiceError::StateConflict(format!("cannot sync accounts with site {name}: {e}")))?;
+        if !dry_run && !outcome.changes.is_empty() {
+            let mut audit = audit_by(caller, now, "site.sync", "site", name);
+            audit.after = Some(
+                json!({"changes": outcome.changes.iter().map(ToString::to_string).collect::<Vec<_>>()}).to_string(),
+            );
+            self.store.append_audit_entry(&audit).await?;
+        }
+        if !outcome.left.is_empty() {
+            return Err(ServiceError::StateConflict(format!(
+                "slurmdbd did not take every change on site {name}: still needed: {}; slurmdbd said: {}",
+                outcome.left.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+                if outcome.said.is_empty() { "nothing".into() } else { outcome.said.join("; ") }
+            )));
+        }
+        Ok(outcome)
     }
 
     /// What works and what does not on a site, in plain words.
@@ -169,6 +241,30 @@ impl Services {
                 ),
             }),
             Err(err) => items.push(SiteCheckItem { what: "inventory", ok: false, detail: err.to_string() }),
+        }
+        if let Some(control) = &self.control {
+            let item = match control.sync_accounts(site, SyncMode::DryRun).await {
+                Ok(outcome) if outcome.changes.is_empty() => SiteCheckItem {
+                    what: "accounts",
+                    ok: true,
+                    detail: format!(
+                        "cluster {}'s accounts agree with the platform's projects and members",
+                        site.cluster
+                    ),
+                },
+                Ok(outcome) => SiteCheckItem {
+                    what: "accounts",
+                    ok: false,
+                    detail: format!(
+                        "{} difference(s) with the platform (first: {}); `lushan admin site sync {}` repairs them",
+                        outcome.changes.len(),
+                        outcome.changes[0],
+                        site.name
+                    ),
+                },
+                Err(err) => SiteCheckItem { what: "accounts", ok: false, detail: err },
+            };
+            items.push(item);
         }
         Ok(items)
     }

@@ -137,6 +137,7 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
             ),
         ),
         ("get", "/api/v1/sites/{site}/check") => cross("/api/v1/sites/local/check", None),
+        ("post", "/api/v1/sites/{site}/sync") => cross("/api/v1/sites/local/sync", Some(json!({"dry_run": true}))),
         ("put", "/api/v1/sites/{site}/nodes/{node}/owner") => {
             cross("/api/v1/sites/local/nodes/vm/owner", Some(json!({"owner": "zju"})))
         }

@@ -4,7 +4,7 @@ use super::read_secret;
 use crate::output::{Output, fields, table, time};
 use lushan_api::{
     AuditEvent, Client, MemberAdd, MemberRole, Project, ProjectCreate, Role, Sector, Site, SiteCheck, SiteCreate,
-    Tenant, TenantCreate, User, UserCreate, UserCreated,
+    SiteSync, SiteSyncRequest, Tenant, TenantCreate, User, UserCreate, UserCreated,
 };
 
 #[derive(clap::Subcommand)]
@@ -53,9 +53,22 @@ pub enum SiteCommand {
         /// The Unix account Lushan reads the cluster as (never root).
         #[arg(long)]
         service_user: Option<String>,
+        /// The cluster's name in slurmdbd (Slurm's ClusterName); needed only
+        /// when slurmdbd keeps accounts for several clusters.
+        #[arg(long)]
+        cluster: Option<String>,
     },
     /// Say what works on a site and what does not, in plain words.
     Check { name: String },
+    /// Make the site's Slurm accounts, users and associations follow the
+    /// platform's tenants, projects and members, and undo changes made by
+    /// hand on the cluster. Exits 1 when slurmdbd did not take a change.
+    Sync {
+        name: String,
+        /// Only report what differs; change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// List sites, partitions and nodes (as `lushan sites`).
     List,
 }
@@ -280,8 +293,8 @@ pub async fn run(client: &Client, command: AdminCommand, out: &Output) -> anyhow
 
 async fn site(client: &Client, command: SiteCommand, out: &Output) -> anyhow::Result<()> {
     match command {
-        SiteCommand::Add { name, backend, rest_url, jwt_key, service_user } => {
-            let body = SiteCreate { name, backend, rest_url, jwt_key, service_user };
+        SiteCommand::Add { name, backend, rest_url, jwt_key, service_user, cluster } => {
+            let body = SiteCreate { name, backend, rest_url, jwt_key, service_user, cluster };
             let site: Site = client.post("/api/v1/sites", &body).await?;
             out.print(&site, |s| {
                 let cpus: i64 = s.nodes.iter().map(|n| n.cpus).sum();
@@ -311,6 +324,26 @@ async fn site(client: &Client, command: SiteCommand, out: &Output) -> anyhow::Re
             if !check.ok {
                 std::process::exit(1);
             }
+            Ok(())
+        }
+        SiteCommand::Sync { name, dry_run } => {
+            let body = SiteSyncRequest { dry_run };
+            let sync: SiteSync = client.post(&format!("/api/v1/sites/{}/sync", segment(&name)), &body).await?;
+            out.print(&sync, |s| {
+                for change in &s.changes {
+                    println!("{} {}", if s.dry_run { "would" } else { "did  " }, change.detail);
+                }
+                match (s.changes.len(), s.dry_run) {
+                    (0, _) => println!("Site {}: Slurm's accounts agree with the platform.", s.site),
+                    (n, true) => println!(
+                        "Site {}: {n} difference(s); nothing changed (run without --dry-run to repair).",
+                        s.site
+                    ),
+                    (n, false) => {
+                        println!("Site {}: {n} change(s) made; Slurm's accounts agree with the platform.", s.site)
+                    }
+                }
+            });
             Ok(())
         }
         SiteCommand::List => sites(client, out).await,

@@ -68,12 +68,29 @@ fn submit(home: &Path, dir: &Path, args: &[&str]) -> String {
 }
 
 /// Slurm's own view of a job, through its CLI (the peer, not Lushan).
-fn scontrol_state(slurm_id: i64) -> String {
+fn sacct(slurm_id: i64, field: &str) -> String {
     let out = std::process::Command::new("sacct")
-        .args(["-n", "-X", "-P", "-o", "State", "-j", &slurm_id.to_string()])
+        .args(["-n", "-X", "-P", "-o", field, "-j", &slurm_id.to_string()])
         .output()
         .unwrap();
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+/// Changes the cluster's accounts by hand, as its administrator would.
+fn sacctmgr(args: &[&str]) {
+    let out = std::process::Command::new("sacctmgr").arg("-i").args(args).output().unwrap();
+    assert!(out.status.success(), "sacctmgr {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// The cluster's associations as `account|user|parent` lines, sorted.
+fn associations() -> String {
+    let out = std::process::Command::new("sacctmgr")
+        .args(["-n", "-P", "show", "assoc", "where", "cluster=hpc1", "format=account,user,parentname"])
+        .output()
+        .unwrap();
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect();
+    lines.sort();
+    lines.join("\n")
 }
 
 #[test]
@@ -108,8 +125,13 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
     let sites = cli(&op, &["--json", "sites"]).ok().json();
     let names: Vec<&str> = sites.as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["hpc1", "local"], "refused sites are not stored");
+    assert_eq!(sites[0]["cluster"], "hpc1", "the only cluster slurmdbd has: {sites}");
+    // Accounts follow the platform: what an earlier run left is removed.
+    cli(&op, &["admin", "site", "sync", "hpc1"]).ok();
+    let local = cli(&op, &["admin", "site", "sync", "local"]);
+    assert!(local.stderr.contains("no Slurm account to sync"), "{}", local.stderr);
     let check = cli(&op, &["admin", "site", "check", "hpc1"]).ok();
-    for what in ["JWT key", "slurmrestd", "authenticated", "slurmctld", "accounting", "inventory"] {
+    for what in ["JWT key", "slurmrestd", "authenticated", "slurmctld", "accounting", "inventory", "accounts"] {
         assert!(check.stdout.lines().any(|l| l.starts_with("ok") && l.contains(what)), "{what}: {}", check.stdout);
     }
     assert!(check.stdout.contains("Site hpc1 works."), "{}", check.stdout);
@@ -151,6 +173,48 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
     assert!(output.contains("in batch"), "{output}");
     let logs = cli(&alice, &["logs", &id]).ok().stdout;
     assert!(logs.contains("hello from"), "{logs}");
+
+    // The cluster enforces associations: the job ran under its project's
+    // account, which Lushan added (under its tenant's) before sending it.
+    let assoc = associations();
+    for line in ["tenant.jxu||root", "cfd-lab||tenant.jxu", &format!("cfd-lab|{}|", cluster.user)] {
+        assert!(assoc.lines().any(|l| l == line), "{line} in\n{assoc}");
+    }
+    let remote = done["remote_id"].as_i64().unwrap();
+    assert_eq!(sacct(remote, "Account"), "cfd-lab");
+
+    // Drift made by hand on the cluster: reported, changed by nothing but
+    // the operator's sync, then repaired.
+    sacctmgr(&["modify", "account", "cfd-lab", "set", "parent=root"]);
+    sacctmgr(&["add", "user", "stray", "account=cfd-lab", "cluster=hpc1"]);
+    sacctmgr(&["delete", "user", &format!("name={}", cluster.user), "account=cfd-lab", "cluster=hpc1"]);
+    let drifted = associations();
+    let check = cli(&op, &["admin", "site", "check", "hpc1"]);
+    assert_ne!(check.code, 0);
+    assert!(
+        check.stdout.contains("FAIL accounts") && check.stdout.contains("admin site sync hpc1"),
+        "{}",
+        check.stdout
+    );
+    let report = cli(&op, &["admin", "site", "sync", "hpc1", "--dry-run"]).ok().stdout;
+    for line in [
+        "would move account cfd-lab from root back under tenant.jxu",
+        // sacctmgr deletes a user with its last association
+        &format!("would create user {} (default account cfd-lab)", cluster.user),
+        &format!("would add user {} to account cfd-lab", cluster.user),
+        "would remove user stray from account cfd-lab: not a member in Lushan",
+        "4 difference(s); nothing changed",
+    ] {
+        assert!(report.contains(line), "{line} in\n{report}");
+    }
+    assert_eq!(associations(), drifted, "a dry run changes nothing");
+    let repaired = cli(&op, &["--json", "admin", "site", "sync", "hpc1"]).ok().json();
+    assert_eq!(repaired["changes"].as_array().unwrap().len(), 4, "{repaired}");
+    assert_eq!(associations(), assoc, "the tree is back as Lushan made it");
+    let again = cli(&op, &["admin", "site", "sync", "hpc1", "--dry-run"]).ok().stdout;
+    assert!(again.contains("agree with the platform"), "{again}");
+    let audit = cli(&op, &["--json", "admin", "audit"]).ok().json();
+    assert!(audit.as_array().unwrap().iter().any(|e| e["action"] == "site.sync"), "{audit}");
 
     // Charged what slurmdbd says it used: elapsed seconds x 1 CPU x a fen.
     let elapsed = done["elapsed_secs"].as_i64().unwrap();
@@ -203,7 +267,7 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
     assert!(start.success());
     let done = wait_state(&alice, &waiting, "COMPLETED", 60);
     let remote = done["remote_id"].as_i64().expect("a forwarded job has Slurm's id");
-    assert_eq!(scontrol_state(remote), "COMPLETED");
+    assert_eq!(sacct(remote, "State"), "COMPLETED");
     let sites = cli(&op, &["--json", "sites"]).ok().json();
     assert_eq!(sites[0]["last_error"], "", "the error is cleared once the site answers: {sites}");
 

@@ -41,6 +41,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::members_remove))
         .routes(routes!(sites::sites_list, sites::sites_create))
         .routes(routes!(sites::site_check))
+        .routes(routes!(sites::site_sync))
         .routes(routes!(sites::node_owner_set))
         .routes(routes!(sites::partition_preemption_set))
         .routes(routes!(sites::audit_list))

@@ -8,7 +8,10 @@ use crate::http::{AppState, to_api};
 use crate::service::Caller;
 use crate::service::NewSiteInput;
 use axum::extract::State;
-use lushan_api::{AuditEvent, AuditQuery, ErrorBody, NodeOwner, PartitionPreemption, Site, SiteCheck, SiteCreate};
+use lushan_api::{
+    AuditEvent, AuditQuery, ErrorBody, NodeOwner, PartitionPreemption, Site, SiteCheck, SiteCreate, SiteSync,
+    SiteSyncChange, SiteSyncRequest,
+};
 
 /// Sites with their partitions and nodes.
 #[utoipa::path(get, path = "/api/v1/sites", tag = "sites", security(("bearer" = [])),
@@ -84,6 +87,7 @@ pub async fn sites_create(
         rest_url: body.rest_url,
         jwt_key: body.jwt_key,
         service_user: body.service_user,
+        cluster: body.cluster,
     };
     let site = state.services.add_site(&caller, input, now_ms()).await?;
     let usage = state.services.node_usage(&caller).await?;
@@ -107,6 +111,37 @@ pub async fn site_check(
         items: items
             .into_iter()
             .map(|i| lushan_api::SiteCheckItem { what: i.what.to_owned(), ok: i.ok, detail: i.detail })
+            .collect(),
+    }))
+}
+
+/// Make a Slurm site's accounts, users and associations follow the
+/// platform's tenants, projects and members (operators); with `dry_run`,
+/// only say what differs. Refused (409) when slurmdbd does not answer or
+/// does not take every change.
+#[utoipa::path(post, path = "/api/v1/sites/{site}/sync", tag = "sites", security(("bearer" = [])),
+    params(("site" = String, Path, description = "site name")),
+    request_body = SiteSyncRequest,
+    responses((status = 200, body = SiteSync), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn site_sync(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(site): Path<String>,
+    Json(body): Json<SiteSyncRequest>,
+) -> Result<Json<SiteSync>, ApiError> {
+    let outcome = state.services.sync_site(&caller, &site, body.dry_run, now_ms()).await?;
+    Ok(Json(SiteSync {
+        site,
+        dry_run: body.dry_run,
+        changes: outcome
+            .changes
+            .iter()
+            .map(|c| SiteSyncChange {
+                action: c.action().to_owned(),
+                account: c.account().to_owned(),
+                user: c.user().map(str::to_owned),
+                detail: c.to_string(),
+            })
             .collect(),
     }))
 }
