@@ -790,6 +790,31 @@ pub struct Job {
     /// On a Slurm site: Slurm's job id, once Slurm took the job.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remote_id: Option<i64>,
+    /// For a job that named no site: the site the platform chose and why
+    /// (each site's estimated start and worst case); empty when the user
+    /// named the site or there is only one.
+    #[serde(default)]
+    pub route: String,
+}
+
+/// `lushan submit --quote`: one site's answer to a job, before anything is
+/// submitted.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct SiteQuote {
+    pub site: String,
+    /// Whether a submission would go there (the named site, or the one the
+    /// platform would route it to).
+    pub chosen: bool,
+    /// When it could start there, as the site estimates it; absent when the
+    /// site cannot run it or gives no estimate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimated_start: Option<String>,
+    /// The worst case there and who would pay; absent when the site cannot run it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<JobEstimate>,
+    /// Why the site cannot run it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
 /// How a job is paid for. Amounts in `unit`: CNY (a wallet) or SU (a grant).

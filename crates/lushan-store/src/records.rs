@@ -93,6 +93,8 @@ pub struct PartitionRecord {
     pub preempt_mode: String,
     /// Between a preempted guest's SIGTERM and its SIGKILL (GraceTime).
     pub grace_secs: i64,
+    /// Slurm's MaxTime; `None` for no limit.
+    pub max_time_secs: Option<i64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -206,8 +208,8 @@ pub struct NewSlurmSite<'a> {
 /// A Slurm site's partitions and nodes as Slurm reports them.
 #[derive(Clone, Debug, Default)]
 pub struct InventoryRecord {
-    /// (name, is the default, node names)
-    pub partitions: Vec<(String, bool, Vec<String>)>,
+    /// (name, is the default, node names, MaxTime in seconds)
+    pub partitions: Vec<(String, bool, Vec<String>, Option<i64>)>,
     pub nodes: Vec<InventoryNode>,
 }
 

@@ -181,7 +181,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let partition_rows =
-            sqlx::query("SELECT id, site_id, name, is_default, preempt_mode, grace_secs FROM partitions ORDER BY name")
+            sqlx::query("SELECT id, site_id, name, is_default, preempt_mode, grace_secs, max_time_secs FROM partitions ORDER BY name")
                 .fetch_all(&self.pool)
                 .await?;
         let node_rows = sqlx::query(
@@ -219,6 +219,7 @@ impl Store {
                     node_names,
                     preempt_mode: p.try_get("preempt_mode")?,
                     grace_secs: p.try_get("grace_secs")?,
+                    max_time_secs: p.try_get("max_time_secs")?,
                 });
             }
             let mut nodes = Vec::new();
@@ -399,7 +400,7 @@ impl Store {
             };
             node_ids.insert(node.name.as_str(), id);
         }
-        for (name, is_default, members) in &inventory.partitions {
+        for (name, is_default, members, max_time_secs) in &inventory.partitions {
             let existing = sqlx::query("SELECT id FROM partitions WHERE site_id = $1 AND name = $2")
                 .bind(site.0)
                 .bind(name)
@@ -408,8 +409,9 @@ impl Store {
             let id = match existing {
                 Some(row) => {
                     let id: i64 = row.try_get("id")?;
-                    sqlx::query("UPDATE partitions SET is_default = $1 WHERE id = $2")
+                    sqlx::query("UPDATE partitions SET is_default = $1, max_time_secs = $2 WHERE id = $3")
                         .bind(i64::from(*is_default))
+                        .bind(*max_time_secs)
                         .bind(id)
                         .execute(&mut *tx)
                         .await?;
@@ -419,13 +421,14 @@ impl Store {
                     let id = next_id(&mut tx, "partition").await?;
                     // Slurm decides preemption on its own nodes: Lushan's is off.
                     sqlx::query(
-                        "INSERT INTO partitions (id, site_id, name, is_default, preempt_mode)
-                         VALUES ($1, $2, $3, $4, 'off')",
+                        "INSERT INTO partitions (id, site_id, name, is_default, preempt_mode, max_time_secs)
+                         VALUES ($1, $2, $3, $4, 'off', $5)",
                     )
                     .bind(id)
                     .bind(site.0)
                     .bind(name)
                     .bind(i64::from(*is_default))
+                    .bind(*max_time_secs)
                     .execute(&mut *tx)
                     .await?;
                     id

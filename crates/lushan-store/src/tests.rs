@@ -293,6 +293,7 @@ fn new_job(
         request_json: "{}".into(),
         constraint_expr: String::new(),
         comment: String::new(),
+        route: String::new(),
         idempotency_key: key.map(str::to_owned),
         array: array.map(|ids| (ids, Some(2))),
         dependency: String::new(),
@@ -371,8 +372,8 @@ async fn a_slurm_site_takes_slurm_s_inventory_and_its_jobs_are_claimed_once() {
         };
         let inventory = InventoryRecord {
             partitions: vec![
-                ("batch".into(), true, vec!["cn1".into(), "cn2".into()]),
-                ("debug".into(), false, vec!["cn2".into()]),
+                ("batch".into(), true, vec!["cn1".into(), "cn2".into()], None),
+                ("debug".into(), false, vec!["cn2".into()], Some(1800)),
             ],
             nodes: vec![node("cn1", "idle"), node("cn2", "mixed")],
         };
@@ -382,7 +383,10 @@ async fn a_slurm_site_takes_slurm_s_inventory_and_its_jobs_are_claimed_once() {
         let zju = tenant(&store, "zju").await;
         store.set_node_owner(site_id, "cn2", zju.id, &audit("node.owner", "cn2")).await.unwrap();
         let again = InventoryRecord {
-            partitions: vec![("batch".into(), true, vec!["cn2".into()]), ("debug".into(), false, vec!["cn2".into()])],
+            partitions: vec![
+                ("batch".into(), true, vec!["cn2".into()], None),
+                ("debug".into(), false, vec!["cn2".into()], Some(1800)),
+            ],
             nodes: vec![node("cn2", "down")],
         };
         store.sync_inventory(site_id, &again, centre, 30).await.unwrap();
@@ -396,6 +400,9 @@ async fn a_slurm_site_takes_slurm_s_inventory_and_its_jobs_are_claimed_once() {
             site.partitions.iter().map(|p| (p.name.as_str(), p.is_default, p.node_names.clone())).collect();
         assert_eq!(members, [("batch", true, vec!["cn2".to_owned()]), ("debug", false, vec!["cn2".to_owned()])]);
         assert!(site.partitions.iter().all(|p| p.preempt_mode == "off"), "Slurm preempts on its own nodes");
+        let max_times: Vec<Option<i64>> = site.partitions.iter().map(|p| p.max_time_secs).collect();
+        assert_eq!(max_times, [None, Some(1800)]);
+        assert_eq!(site.cluster, "hpc1");
 
         // A job is claimed for forwarding once; a claim given back can be
         // taken again; Slurm's id is recorded once.

@@ -71,6 +71,8 @@ pub struct RemoteNode {
     pub features: Vec<String>,
     /// Slurm's own words: `idle`, `mixed`, `allocated`, `down`, `drained`...
     pub state: String,
+    /// CPUs no job holds now.
+    pub idle_cpus: i64,
 }
 
 /// A job as slurmctld knows it now.
@@ -88,6 +90,7 @@ pub struct RemoteJob {
     /// (exit code, signal), from slurmctld's wait status.
     pub exit: Option<(i64, i64)>,
     pub cpus: i64,
+    pub partition: String,
 }
 
 /// A job's record in slurmdbd: what it used, which is what it is charged.
@@ -417,6 +420,61 @@ fn refuse(errors: &[v0038::Error]) -> Result<(), SlurmError> {
     }
 }
 
+/// When a job asking for `nodes` nodes with `cpus_per_node` CPUs each could
+/// start in `partition`, in seconds since the epoch: now if enough nodes
+/// have the CPUs idle, else when enough running jobs have reached their
+/// time limits (`end_secs`) to free them, and never before the jobs Slurm
+/// already queues there are expected to start (Slurm's backfill sets their
+/// `start_secs`). `None`: not within the jobs Slurm knows of (down nodes,
+/// or a queue Slurm has no estimate for). A lower bound, as `sbatch
+/// --test-only` is: it does not know the priorities of jobs still to come.
+pub fn estimate_start(
+    inventory: &Inventory,
+    jobs: &[RemoteJob],
+    partition: &str,
+    nodes: i64,
+    cpus_per_node: i64,
+    now_secs: i64,
+) -> Option<i64> {
+    let members: &[String] = &inventory.partitions.iter().find(|p| p.name == partition)?.nodes;
+    let usable = |state: &str| {
+        let state = state.to_ascii_lowercase();
+        ["idle", "mixed", "alloc", "completing"].iter().any(|s| state.starts_with(s))
+    };
+    let mut idle: Vec<(String, i64)> = inventory
+        .nodes
+        .iter()
+        .filter(|n| members.contains(&n.name) && usable(&n.state))
+        .map(|n| (n.name.clone(), n.idle_cpus))
+        .collect();
+    let fits = |idle: &[(String, i64)]| idle.iter().filter(|(_, free)| *free >= cpus_per_node).count() as i64 >= nodes;
+    // Jobs queued ahead on these nodes start first.
+    let mut after = now_secs;
+    for job in jobs.iter().filter(|j| j.state == "PENDING" && j.partition.split(',').any(|p| p == partition)) {
+        match job.start_secs {
+            Some(start) => after = after.max(start),
+            None => return None,
+        }
+    }
+    if fits(&idle) {
+        return Some(after);
+    }
+    let mut ending: Vec<&RemoteJob> = jobs.iter().filter(|j| j.state == "RUNNING" && j.end_secs.is_some()).collect();
+    ending.sort_by_key(|j| j.end_secs);
+    for job in ending {
+        let share = job.cpus / (job.nodes.len().max(1) as i64);
+        for (name, free) in &mut idle {
+            if job.nodes.contains(name) {
+                *free += share;
+            }
+        }
+        if fits(&idle) {
+            return job.end_secs.map(|end| end.max(after));
+        }
+    }
+    None
+}
+
 /// Slurm's hostlist syntax: `node[01-03,7],gpu1` -> node01 node02 node03 node7 gpu1.
 pub fn expand_hostlist(list: &str) -> Vec<String> {
     let mut out = Vec::new();
@@ -461,6 +519,59 @@ pub fn expand_hostlist(list: &str) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn node(name: &str, cpus: i64, idle: i64, state: &str) -> RemoteNode {
+        RemoteNode {
+            name: name.into(),
+            cpus,
+            memory_mb: 1000,
+            gpus: 0,
+            gpu_type: None,
+            features: vec![],
+            state: state.into(),
+            idle_cpus: idle,
+        }
+    }
+
+    fn job(state: &str, nodes: &[&str], cpus: i64, start: Option<i64>, end: Option<i64>) -> RemoteJob {
+        RemoteJob {
+            id: 1,
+            state: state.into(),
+            reason: String::new(),
+            nodes: nodes.iter().map(|n| (*n).to_owned()).collect(),
+            comment: String::new(),
+            start_secs: start,
+            end_secs: end,
+            exit: None,
+            cpus,
+            partition: "batch".into(),
+        }
+    }
+
+    #[test]
+    fn a_start_is_now_when_it_fits_else_when_enough_running_jobs_reach_their_limits() {
+        let inventory = Inventory {
+            partitions: vec![RemotePartition {
+                name: "batch".into(),
+                default: true,
+                nodes: vec!["a".into(), "b".into(), "c".into()],
+                max_time_secs: None,
+                up: true,
+            }],
+            nodes: vec![node("a", 4, 4, "idle"), node("b", 4, 0, "allocated"), node("c", 4, 4, "down")],
+        };
+        let running =
+            vec![job("RUNNING", &["b"], 4, Some(0), Some(1_000)), job("RUNNING", &["a"], 0, Some(0), Some(500))];
+        assert_eq!(estimate_start(&inventory, &running, "batch", 1, 4, 100), Some(100));
+        // Two nodes: the down one does not count; b frees at 1000.
+        assert_eq!(estimate_start(&inventory, &running, "batch", 2, 4, 100), Some(1_000));
+        assert_eq!(estimate_start(&inventory, &running, "batch", 3, 4, 100), None);
+        assert_eq!(estimate_start(&inventory, &running, "nosuch", 1, 1, 100), None);
+        // A job Slurm queues there and expects at 2000 goes first.
+        let mut queued = running.clone();
+        queued.push(job("PENDING", &[], 4, Some(2_000), None));
+        assert_eq!(estimate_start(&inventory, &queued, "batch", 1, 4, 100), Some(2_000));
+    }
 
     #[test]
     fn hostlists_expand_as_slurm_writes_them() {

@@ -91,6 +91,9 @@ pub struct Node {
     pub features: String,
     #[serde(default)]
     pub state: String,
+    /// CPUs no job holds now.
+    #[serde(default)]
+    pub idle_cpus: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -150,6 +153,8 @@ pub struct Job {
     pub end_time: Option<i64>,
     #[serde(default)]
     pub cpus: Option<i64>,
+    #[serde(default)]
+    pub partition: String,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -440,6 +445,7 @@ pub fn inventory(nodes: Nodes, partitions: Partitions) -> Inventory {
                     gpus,
                     gpu_type,
                     features: n.features.split(',').filter(|f| !f.is_empty()).map(str::to_owned).collect(),
+                    idle_cpus: n.idle_cpus.unwrap_or(n.cpus),
                     state: n.state,
                 }
             })
@@ -493,6 +499,7 @@ pub fn remote_job(job: Job) -> RemoteJob {
         // A wait status: the code in the high byte, the signal in the low bits.
         exit: job.exit_code.map(|status| ((status >> 8) & 0xff, status & 0x7f)),
         cpus: job.cpus.unwrap_or(0),
+        partition: job.partition,
     }
 }
 

@@ -159,6 +159,48 @@ impl Control {
         Ok(out)
     }
 
+    /// When a job not yet submitted (`probe`) could start on `site`, in
+    /// epoch ms: on a local site the scheduler's own plan (conservative
+    /// backfill, behind the jobs queued there); on a Slurm site what Slurm
+    /// reports of its nodes and jobs (`lushan_backend::slurm::estimate_start`).
+    /// `None` when there is no estimate (the site does not answer, or the
+    /// job would wait on something no one can date).
+    pub async fn estimate_start(&self, site: &SiteRecord, probe: &lushan_scheduler::PendingJob) -> Option<i64> {
+        let now = now_ms();
+        if site.backend == "slurm" {
+            let client = self.slurm_client(site).await.ok()?;
+            let inventory = client.inventory().await.ok()?;
+            let jobs = client.jobs_since(0).await.ok()??;
+            let partition = site.partitions.iter().find(|p| p.id.0 == probe.partition)?;
+            let start = lushan_backend::slurm::estimate_start(
+                &inventory,
+                &jobs,
+                &partition.name,
+                i64::from(probe.nodes),
+                i64::from(probe.cpus_per_node),
+                now / 1000,
+            )?;
+            return Some(start.saturating_mul(1000).max(now));
+        }
+        let filter = |state| JobFilter { states: Some(vec![state]), ..JobFilter::default() };
+        let running = self.store.list_jobs(&filter(JobState::Running)).await.ok()?;
+        let pending = self.store.list_jobs(&filter(JobState::Pending)).await.ok()?;
+        let usage = self.usage(&running, now).await.ok()?;
+        let queue: Vec<&JobRecord> = pending
+            .iter()
+            .filter(|j| j.site_id == site.id && j.dependency.is_empty() && j.begin_time.is_none_or(|b| b <= now))
+            .collect();
+        let mut snapshot = site_snapshot(site, &running, &queue, usage, now);
+        let mut probe = probe.clone();
+        probe.id = -1;
+        probe.submit = now;
+        snapshot.pending.push(probe);
+        lushan_scheduler::estimate_starts(&self.settings.policy, &snapshot)
+            .into_iter()
+            .find(|(id, _)| *id == -1)
+            .map(|(_, start)| start)
+    }
+
     /// Fair-share input: every (tenant, project, user)'s core time, decayed
     /// by the half-life; ended jobs from the store (re-read once a minute),
     /// running jobs up to now.

@@ -57,7 +57,7 @@ pub fn open_site(rest_url: &str, jwt_key: &str, service_user: &str) -> Result<Sl
 /// Slurm's partitions and nodes as the store keeps them.
 pub fn inventory_record(inventory: lushan_backend::slurm::Inventory) -> InventoryRecord {
     InventoryRecord {
-        partitions: inventory.partitions.into_iter().map(|p| (p.name, p.default, p.nodes)).collect(),
+        partitions: inventory.partitions.into_iter().map(|p| (p.name, p.default, p.nodes, p.max_time_secs)).collect(),
         nodes: inventory
             .nodes
             .into_iter()

@@ -225,6 +225,7 @@ pub fn job(j: JobRecord, now: i64) -> api::Job {
         restarts: j.restarts,
         preempted_by: j.preempted_by.filter(|_| j.state == lushan_model::JobState::Running).map(|b| b.0),
         remote_id: j.remote_id,
+        route: j.route.clone(),
     }
 }
 
@@ -358,6 +359,16 @@ pub fn estimate(q: &crate::service::Quote) -> api::JobEstimate {
         available: bare(q.available),
         covered: q.covered(),
         free_because: q.free_because.clone(),
+    }
+}
+
+pub fn site_quote(row: &crate::service::SiteQuoteRow) -> api::SiteQuote {
+    api::SiteQuote {
+        site: row.site.clone(),
+        chosen: row.chosen,
+        estimated_start: row.estimated_start.map(time),
+        estimate: row.quote.as_ref().map(estimate),
+        refused: row.refused.clone(),
     }
 }
 

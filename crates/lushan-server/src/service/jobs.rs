@@ -38,6 +38,25 @@ pub struct Prepared {
     pub new: NewJob,
     pub warnings: Vec<String>,
     pub quote: super::billing::Quote,
+    /// Every site's answer, when the job was routed or quoted.
+    pub options: Vec<super::routing::SiteQuoteRow>,
+}
+
+/// A job's place on one site: its resources there and its quote.
+pub struct Placement<'s> {
+    pub site: &'s SiteRecord,
+    pub partition: &'s lushan_store::PartitionRecord,
+    pub nodes: u32,
+    pub ntasks: u32,
+    pub cpus_per_task: u32,
+    pub cpus_per_node: u64,
+    pub mem_per_node_mb: u64,
+    pub gpu_kind: Option<String>,
+    pub gpus_per_node: u32,
+    pub time_limit_secs: u64,
+    pub quote: super::billing::Quote,
+    /// The job as the scheduler would see it, for start estimates.
+    pub probe: PendingJob,
 }
 
 /// The outcome of a submission.
@@ -156,7 +175,7 @@ impl Services {
     /// Parses, checks, prices and stores a job with its hold; answers only
     /// after both are committed.
     pub async fn submit_job(&self, caller: &Caller, input: SubmitJob, now: i64) -> Result<Submitted, ServiceError> {
-        let Prepared { new, warnings, quote: _ } = self.prepare_job(caller, input, now).await?;
+        let Prepared { new, warnings, .. } = self.prepare_job(caller, input, now, false).await?;
         let mut audit = audit_by(caller, now, "job.submit", "job", "");
         audit.tenant_id = Some(new.tenant_id);
         let (job, created) = self.store.submit_job(&new, &audit).await?;
@@ -173,11 +192,29 @@ impl Services {
         input: SubmitJob,
         now: i64,
     ) -> Result<super::billing::Quote, ServiceError> {
-        Ok(self.prepare_job(caller, input, now).await?.quote)
+        Ok(self.prepare_job(caller, input, now, false).await?.quote)
+    }
+
+    /// For each site that could run a job: its estimated start, worst case
+    /// and funding, and the site a submission would go to; nothing stored.
+    pub async fn quote_sites(
+        &self,
+        caller: &Caller,
+        input: SubmitJob,
+        now: i64,
+    ) -> Result<Vec<super::routing::SiteQuoteRow>, ServiceError> {
+        Ok(self.prepare_job(caller, input, now, true).await?.options)
     }
 
     /// Everything a submission does short of storing the job.
-    async fn prepare_job(&self, caller: &Caller, input: SubmitJob, now: i64) -> Result<Prepared, ServiceError> {
+    /// `quoting`: every site is asked, even when the job names one.
+    async fn prepare_job(
+        &self,
+        caller: &Caller,
+        input: SubmitJob,
+        now: i64,
+        quoting: bool,
+    ) -> Result<Prepared, ServiceError> {
         if !input.submit_dir.starts_with('/') {
             return Err(ServiceError::Invalid("submit_dir must be an absolute path".into()));
         }
@@ -203,136 +240,43 @@ impl Services {
         let user = self.store.user_by_id(caller.user_id()).await?;
         let project = self.submit_project(caller, request.project.as_deref()).await?;
 
-        // Site and partition.
         let sites = self.store.list_sites().await?;
-        let site_name = request.site.clone().unwrap_or_else(|| "local".into());
-        let Some(site) = sites.iter().find(|s| s.name == site_name) else {
-            let names: Vec<&str> = sites.iter().map(|s| s.name.as_str()).collect();
-            return Err(ServiceError::Invalid(format!("unknown site `{site_name}`; sites: {}", names.join(", "))));
+        let allocation = input.allocation.as_deref();
+        let named = match &request.site {
+            Some(name) => match sites.iter().find(|s| &s.name == name) {
+                Some(site) => Some(site),
+                None => {
+                    let names: Vec<&str> = sites.iter().map(|s| s.name.as_str()).collect();
+                    return Err(ServiceError::Invalid(format!("unknown site `{name}`; sites: {}", names.join(", "))));
+                }
+            },
+            None => None,
         };
-        // Jobs on this machine need the account here; a Slurm site's
-        // accounts are the cluster's to know.
-        if site.backend == "local"
-            && let Some(control) = &self.control
-        {
-            control.check_runnable(&user.name, user.unix_account.as_deref()).map_err(ServiceError::Invalid)?;
-        }
-        if site.backend == "slurm" && user.unix_account.is_none() {
-            return Err(ServiceError::Invalid(format!(
-                "user `{}` has no Unix account, and jobs on Slurm site `{}` run as one; ask your tenant admin to set it (--unix-account)",
-                user.name, site.name
-            )));
-        }
-        let partition = match &request.partition {
-            Some(name) => site.partitions.iter().find(|p| &p.name == name),
-            None => site.partitions.iter().find(|p| p.is_default),
+        let mut options = Vec::new();
+        let (placement, route) = match named {
+            // A named site needs no estimate, unless the user asks for quotes.
+            Some(site) if !quoting => {
+                (self.place(&user, project, &request, site, allocation, now).await?, String::new())
+            }
+            _ => {
+                let candidates = self.candidates(&user, project, &request, &sites, allocation, now).await?;
+                super::routing::choose(candidates, named.map(|s| s.name.as_str()), now, &mut options)?
+            }
         };
-        let Some(partition) = partition else {
-            let names: Vec<&str> = site.partitions.iter().map(|p| p.name.as_str()).collect();
-            return Err(ServiceError::Invalid(format!(
-                "unknown partition `{}` on site `{}`; partitions: {}",
-                request.partition.as_deref().unwrap_or("(default)"),
-                site.name,
-                names.join(", ")
-            )));
-        };
-        if let Some(qos) = &request.qos
-            && !QOS_NAMES.contains(&qos.as_str())
-        {
-            return Err(ServiceError::Invalid(format!("unknown QOS `{qos}`; you may use: {}", QOS_NAMES.join(", "))));
-        }
-
-        // Resources per node, by sbatch's rules (pure, in the scheduler crate).
-        let node_pool = partition_nodes(site, &partition.name);
-        let largest = node_pool.iter().max_by_key(|n| (n.cpus, n.memory_mb, n.gpus));
-        let default_mem_per_cpu = largest.map(|n| n.memory_mb / u64::from(n.cpus.max(1))).unwrap_or(0);
-        let lushan_scheduler::PerNode {
+        let Placement {
+            site,
+            partition,
             nodes,
             ntasks,
             cpus_per_task,
             cpus_per_node,
-            memory_mb: mem_per_node_mb,
+            mem_per_node_mb,
             gpu_kind,
-            gpus: gpus_per_node,
-        } = lushan_scheduler::per_node(&request, default_mem_per_cpu);
-        if let Some(kind) = &gpu_kind {
-            let kinds: Vec<&str> = site.nodes.iter().filter_map(|n| n.gpu_type.as_deref()).collect();
-            if !kinds.contains(&kind.as_str()) {
-                return Err(ServiceError::Invalid(format!(
-                    "no node of partition `{}` has GPUs of type `{kind}`; types here: {}",
-                    partition.name,
-                    if kinds.is_empty() { "none".to_owned() } else { kinds.join(", ") }
-                )));
-            }
-        }
-        let constraint = match &request.constraint {
-            None => None,
-            Some(text) => Some(lushan_scheduler::Constraint::parse(text).map_err(ServiceError::Invalid)?),
-        };
-        if let Some(constraint) = &constraint {
-            let mut here: Vec<&str> = node_pool.iter().flat_map(|n| n.features.iter().map(String::as_str)).collect();
-            here.sort_unstable();
-            here.dedup();
-            if let Some(unknown) = constraint.features().find(|f| !here.contains(f)) {
-                return Err(ServiceError::Invalid(format!(
-                    "no node of partition `{}` has the feature `{unknown}` (-C/--constraint); features here: {}",
-                    partition.name,
-                    if here.is_empty() { "none".to_owned() } else { here.join(", ") }
-                )));
-            }
-        }
-        let probe = PendingJob {
-            id: 0,
-            partition: partition.id.0,
-            nodes,
-            cpus_per_node: u32::try_from(cpus_per_node).unwrap_or(u32::MAX),
-            memory_per_node_mb: mem_per_node_mb,
             gpus_per_node,
-            exclusive: request.exclusive,
-            held: false,
-            array: None,
-            submit: now,
-            time_limit: 0,
-            tenant: 0,
-            project: 0,
-            user: 0,
-            constraint: constraint.clone(),
-        };
-        if !lushan_scheduler::fits_empty(&probe, &node_pool) {
-            let biggest = largest
-                .map(|n| {
-                    format!("its largest node has {} CPUs, {} MB of memory and {} GPUs", n.cpus, n.memory_mb, n.gpus)
-                })
-                .unwrap_or_else(|| "it has no nodes".into());
-            return Err(ServiceError::Invalid(format!(
-                "this job can never run in partition `{}`: it asks for {nodes} node(s) with {cpus_per_node} CPUs, {mem_per_node_mb} MB and {gpus_per_node} GPUs each, and {} node(s) exist; {biggest}",
-                partition.name,
-                node_pool.len()
-            )));
-        }
-        let time_limit_secs = match request.time_limit {
-            Some(TimeLimit::Seconds(secs)) => secs.min(MAX_TIME_LIMIT_SECS),
-            Some(TimeLimit::Unlimited) => MAX_TIME_LIMIT_SECS,
-            None => DEFAULT_TIME_LIMIT_SECS,
-        };
-        let quote = self
-            .quote_job(super::billing::QuoteInput {
-                user: &user,
-                project,
-                site,
-                partition,
-                qos: request.qos.as_deref().unwrap_or("normal"),
-                resources: lushan_ledger::Resources {
-                    cores: i64::from(nodes).saturating_mul(i64::try_from(cpus_per_node).unwrap_or(i64::MAX)),
-                    gpus: i64::from(nodes).saturating_mul(i64::from(gpus_per_node)),
-                    memory_mb: i64::from(nodes).saturating_mul(i64::try_from(mem_per_node_mb).unwrap_or(i64::MAX)),
-                },
-                limit_secs: i64::try_from(time_limit_secs).unwrap_or(i64::MAX),
-                count: request.array.as_ref().map_or(1, |a| a.task_ids.len() as i64),
-                allocation: input.allocation.as_deref(),
-                now,
-            })
-            .await?;
+            time_limit_secs,
+            quote,
+            ..
+        } = placement;
 
         // Files and environment.
         let workdir = match &request.workdir {
@@ -416,8 +360,176 @@ impl Services {
             dependency: request.dependency.as_ref().map(|d| d.text.clone()).unwrap_or_default(),
             begin_time,
             billing: Some(quote.billing()),
+            route,
         };
-        Ok(Prepared { new, warnings: parsed.warnings.iter().map(ToString::to_string).collect(), quote })
+        Ok(Prepared { new, warnings: parsed.warnings.iter().map(ToString::to_string).collect(), quote, options })
+    }
+
+    /// A job's place on one site: refused when the site cannot run it
+    /// (no Unix account for it, no such partition, too big, unknown GPU
+    /// type or feature); else its resources per node and its quote there.
+    pub(super) async fn place<'s>(
+        &self,
+        user: &lushan_store::UserRecord,
+        project: ProjectId,
+        request: &lushan_model::JobRequest,
+        site: &'s SiteRecord,
+        allocation: Option<&str>,
+        now: i64,
+    ) -> Result<Placement<'s>, ServiceError> {
+        // Jobs on this machine need the account here; a Slurm site's
+        // accounts are the cluster's to know.
+        if site.backend == "local"
+            && let Some(control) = &self.control
+        {
+            control.check_runnable(&user.name, user.unix_account.as_deref()).map_err(ServiceError::Invalid)?;
+        }
+        if site.backend == "slurm" && user.unix_account.is_none() {
+            return Err(ServiceError::Invalid(format!(
+                "user `{}` has no Unix account, and jobs on Slurm site `{}` run as one; ask your tenant admin to set it (--unix-account)",
+                user.name, site.name
+            )));
+        }
+        let partition = match &request.partition {
+            Some(name) => site.partitions.iter().find(|p| &p.name == name),
+            None => site.partitions.iter().find(|p| p.is_default),
+        };
+        let Some(partition) = partition else {
+            let names: Vec<&str> = site.partitions.iter().map(|p| p.name.as_str()).collect();
+            return Err(ServiceError::Invalid(format!(
+                "unknown partition `{}` on site `{}`; partitions: {}",
+                request.partition.as_deref().unwrap_or("(default)"),
+                site.name,
+                names.join(", ")
+            )));
+        };
+        if let Some(qos) = &request.qos
+            && !QOS_NAMES.contains(&qos.as_str())
+        {
+            return Err(ServiceError::Invalid(format!("unknown QOS `{qos}`; you may use: {}", QOS_NAMES.join(", "))));
+        }
+
+        // Resources per node, by sbatch's rules (pure, in the scheduler crate).
+        let node_pool = partition_nodes(site, &partition.name);
+        let largest = node_pool.iter().max_by_key(|n| (n.cpus, n.memory_mb, n.gpus));
+        let default_mem_per_cpu = largest.map(|n| n.memory_mb / u64::from(n.cpus.max(1))).unwrap_or(0);
+        let lushan_scheduler::PerNode {
+            nodes,
+            ntasks,
+            cpus_per_task,
+            cpus_per_node,
+            memory_mb: mem_per_node_mb,
+            gpu_kind,
+            gpus: gpus_per_node,
+        } = lushan_scheduler::per_node(request, default_mem_per_cpu);
+        if let Some(kind) = &gpu_kind {
+            let kinds: Vec<&str> = site.nodes.iter().filter_map(|n| n.gpu_type.as_deref()).collect();
+            if !kinds.contains(&kind.as_str()) {
+                return Err(ServiceError::Invalid(format!(
+                    "no node of partition `{}` has GPUs of type `{kind}`; types here: {}",
+                    partition.name,
+                    if kinds.is_empty() { "none".to_owned() } else { kinds.join(", ") }
+                )));
+            }
+        }
+        let constraint = match &request.constraint {
+            None => None,
+            Some(text) => Some(lushan_scheduler::Constraint::parse(text).map_err(ServiceError::Invalid)?),
+        };
+        if let Some(constraint) = &constraint {
+            let mut here: Vec<&str> = node_pool.iter().flat_map(|n| n.features.iter().map(String::as_str)).collect();
+            here.sort_unstable();
+            here.dedup();
+            if let Some(unknown) = constraint.features().find(|f| !here.contains(f)) {
+                return Err(ServiceError::Invalid(format!(
+                    "no node of partition `{}` has the feature `{unknown}` (-C/--constraint); features here: {}",
+                    partition.name,
+                    if here.is_empty() { "none".to_owned() } else { here.join(", ") }
+                )));
+            }
+        }
+        let mut probe = PendingJob {
+            id: 0,
+            partition: partition.id.0,
+            nodes,
+            cpus_per_node: u32::try_from(cpus_per_node).unwrap_or(u32::MAX),
+            memory_per_node_mb: mem_per_node_mb,
+            gpus_per_node,
+            exclusive: request.exclusive,
+            held: false,
+            array: None,
+            submit: now,
+            time_limit: 0,
+            tenant: 0,
+            project: 0,
+            user: 0,
+            constraint: constraint.clone(),
+        };
+        if !lushan_scheduler::fits_empty(&probe, &node_pool) {
+            let biggest = largest
+                .map(|n| {
+                    format!("its largest node has {} CPUs, {} MB of memory and {} GPUs", n.cpus, n.memory_mb, n.gpus)
+                })
+                .unwrap_or_else(|| "it has no nodes".into());
+            return Err(ServiceError::Invalid(format!(
+                "this job can never run in partition `{}`: it asks for {nodes} node(s) with {cpus_per_node} CPUs, {mem_per_node_mb} MB and {gpus_per_node} GPUs each, and {} node(s) exist; {biggest}",
+                partition.name,
+                node_pool.len()
+            )));
+        }
+        // The partition's MaxTime (a Slurm partition's) bounds the request
+        // and the default, as Slurm's would.
+        let max_time = partition.max_time_secs.and_then(|m| u64::try_from(m).ok()).unwrap_or(MAX_TIME_LIMIT_SECS);
+        let time_limit_secs = match request.time_limit {
+            Some(TimeLimit::Seconds(secs)) if secs > max_time => {
+                return Err(ServiceError::Invalid(format!(
+                    "--time asks for {} min; partition `{}` on site `{}` allows at most {} min (its MaxTime)",
+                    secs.div_ceil(60),
+                    partition.name,
+                    site.name,
+                    max_time / 60
+                )));
+            }
+            Some(TimeLimit::Seconds(secs)) => secs.min(MAX_TIME_LIMIT_SECS),
+            Some(TimeLimit::Unlimited) => max_time.min(MAX_TIME_LIMIT_SECS),
+            None => DEFAULT_TIME_LIMIT_SECS.min(max_time),
+        };
+        let quote = self
+            .quote_job(super::billing::QuoteInput {
+                user,
+                project,
+                site,
+                partition,
+                qos: request.qos.as_deref().unwrap_or("normal"),
+                resources: lushan_ledger::Resources {
+                    cores: i64::from(nodes).saturating_mul(i64::try_from(cpus_per_node).unwrap_or(i64::MAX)),
+                    gpus: i64::from(nodes).saturating_mul(i64::from(gpus_per_node)),
+                    memory_mb: i64::from(nodes).saturating_mul(i64::try_from(mem_per_node_mb).unwrap_or(i64::MAX)),
+                },
+                limit_secs: i64::try_from(time_limit_secs).unwrap_or(i64::MAX),
+                count: request.array.as_ref().map_or(1, |a| a.task_ids.len() as i64),
+                allocation,
+                now,
+            })
+            .await?;
+        probe.time_limit = i64::try_from(time_limit_secs).unwrap_or(i64::MAX).saturating_mul(1000);
+        probe.tenant = user.tenant_id.0;
+        probe.project = project.0;
+        probe.user = user.id.0;
+        Ok(Placement {
+            site,
+            partition,
+            nodes,
+            ntasks,
+            cpus_per_task,
+            cpus_per_node,
+            mem_per_node_mb,
+            gpu_kind,
+            gpus_per_node,
+            time_limit_secs,
+            quote,
+            probe,
+        })
     }
 
     /// Every job a dependency names must exist and be visible to the caller,

@@ -9,6 +9,7 @@ mod error;
 mod grants;
 mod jobs;
 mod reports;
+mod routing;
 mod sites;
 mod tenancy;
 mod tokens;
@@ -20,6 +21,7 @@ pub use error::ServiceError;
 pub use grants::{GrantRequestInput, day_start};
 pub use jobs::{DEFAULT_TIME_LIMIT_SECS, JobSelection, SubmitJob, Submitted, partition_nodes};
 pub use reports::{Settlement, SettlementRow};
+pub use routing::{SiteQuoteRow, when};
 pub use sites::{NewSiteInput, SiteCheckItem};
 pub use tenancy::{NewProjectInput, NewUserInput};
 

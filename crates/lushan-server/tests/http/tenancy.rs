@@ -149,6 +149,7 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
         ("post", "/api/v1/jobs") => cross(route, Some(submit("b-proj"))),
         ("get", "/api/v1/jobs/{id}") => cross(&format!("/api/v1/jobs/{}", w.b_job_id), None),
         ("post", "/api/v1/jobs/estimate") => cross(route, Some(submit("b-proj"))),
+        ("post", "/api/v1/jobs/quote") => cross(route, Some(submit("b-proj"))),
         ("get", "/api/v1/tenants/{tenant}/wallet") => cross("/api/v1/tenants/zju/wallet", None),
         ("post", "/api/v1/tenants/{tenant}/wallet/top-ups") => {
             cross("/api/v1/tenants/zju/wallet/top-ups", Some(json!({"amount": "1", "reference": "x"})))

@@ -123,11 +123,11 @@ pub struct AcctArgs {
 pub async fn submit(client: &Client, args: SubmitArgs, out: &Output) -> anyhow::Result<()> {
     if args.words.iter().any(|w| w == "--help" || w == "-h") {
         println!(
-            "usage: lushan submit [--estimate] [--allocation wallet|GRANT] [sbatch options] SCRIPT [ARGS...]\n       lushan submit [sbatch options] --wrap \"COMMAND\"\n\n  --estimate            print the worst-case cost and who would pay; submit nothing\n  --allocation WHAT     pay from `wallet` or a grant (default: the project's grant, else the wallet)\n\nEvery sbatch option and what Lushan does with it: docs/user/sbatch.md"
+            "usage: lushan submit [--estimate|--quote] [--allocation wallet|GRANT] [sbatch options] SCRIPT [ARGS...]\n       lushan submit [sbatch options] --wrap \"COMMAND\"\n\n  --estimate            print the worst-case cost and who would pay; submit nothing\n  --quote               for every site: estimated start, worst case, who pays, and where the job would go; submit nothing\n  --allocation WHAT     pay from `wallet` or a grant (default: the project's grant, else the wallet)\n\nEvery sbatch option and what Lushan does with it: docs/user/sbatch.md"
         );
         return Ok(());
     }
-    let (words, estimate, allocation) = lushan_options(&args.words);
+    let LushanOptions { words, estimate, quote, allocation } = lushan_options(&args.words);
     let split = lushan_sbatch::split_command_line(&words);
     let wraps = split.options.iter().any(|o| o.starts_with("--wra"));
     let script = match &split.script {
@@ -153,6 +153,11 @@ pub async fn submit(client: &Client, args: SubmitArgs, out: &Output) -> anyhow::
         idempotency_key: Some(submission_key()),
         allocation,
     };
+    if quote {
+        let quotes: Vec<lushan_api::SiteQuote> = client.post("/api/v1/jobs/quote", &body).await?;
+        out.print(&quotes, |q| print_quotes(q));
+        return Ok(());
+    }
     if estimate {
         let estimate: lushan_api::JobEstimate = client.post("/api/v1/jobs/estimate", &body).await?;
         out.print(&estimate, super::billing::print_estimate);
@@ -173,18 +178,56 @@ pub async fn submit(client: &Client, args: SubmitArgs, out: &Output) -> anyhow::
     Ok(())
 }
 
-/// Takes Lushan's own submit options (`--estimate`, `--allocation X`) out
-/// of the sbatch words before the script; the rest goes to the one parser.
-fn lushan_options(words: &[String]) -> (Vec<String>, bool, Option<String>) {
+/// `lushan submit --quote`: a row per site, the chosen one marked `*`.
+fn print_quotes(quotes: &[lushan_api::SiteQuote]) {
+    println!("  {:<10} {:<10} {:<20} {:>14}  PAID BY", "SITE", "PARTITION", "EST. START", "WORST CASE");
+    for q in quotes {
+        let mark = if q.chosen { "*" } else { "" };
+        match (&q.estimate, &q.refused) {
+            (Some(e), _) => println!(
+                "{mark:<2}{:<10} {:<10} {:<20} {:>14}  {}{}",
+                q.site,
+                e.partition,
+                q.estimated_start.as_deref().map(time).unwrap_or_else(|| "unknown".into()),
+                format!("{} {}", e.worst_case, e.unit),
+                e.payer,
+                if e.covered { String::new() } else { format!(" (only {} {} available)", e.available, e.unit) }
+            ),
+            (None, refused) => println!(
+                "{mark:<2}{:<10} cannot run it: {}",
+                q.site,
+                refused.as_deref().unwrap_or_default().lines().next().unwrap_or_default()
+            ),
+        }
+    }
+    match quotes.iter().find(|q| q.chosen) {
+        Some(q) => println!("A submission would go to {} (* above). Nothing was submitted.", q.site),
+        None => println!("No site can run this job. Nothing was submitted."),
+    }
+}
+
+/// Lushan's own submit options, and the sbatch words without them.
+struct LushanOptions {
+    words: Vec<String>,
+    estimate: bool,
+    quote: bool,
+    allocation: Option<String>,
+}
+
+/// Takes Lushan's own submit options (`--estimate`, `--quote`,
+/// `--allocation X`) out of the sbatch words before the script; the rest
+/// goes to the one parser.
+fn lushan_options(words: &[String]) -> LushanOptions {
     let script = lushan_sbatch::split_command_line(words).script;
     let script_at = script.as_ref().and_then(|s| words.iter().position(|w| w == s)).unwrap_or(words.len());
-    let (mut kept, mut estimate, mut allocation) = (Vec::new(), false, None);
+    let (mut kept, mut estimate, mut quote, mut allocation) = (Vec::new(), false, false, None);
     let mut i = 0;
     while i < words.len() {
         let word = &words[i];
         if i < script_at || (i == script_at && i > 0 && words[i - 1] == "--allocation") {
-            if word == "--estimate" {
-                estimate = true;
+            if word == "--estimate" || word == "--quote" {
+                estimate |= word == "--estimate";
+                quote |= word == "--quote";
                 i += 1;
                 continue;
             }
@@ -202,7 +245,7 @@ fn lushan_options(words: &[String]) -> (Vec<String>, bool, Option<String>) {
         kept.push(word.clone());
         i += 1;
     }
-    (kept, estimate, allocation)
+    LushanOptions { words: kept, estimate, quote, allocation }
 }
 
 /// A key naming this one submission: retries carry it, so a job the server
@@ -433,6 +476,7 @@ pub async fn show(client: &Client, job_id: &str, out: &Output) -> anyhow::Result
                 ("EndTime", j.end_time.as_deref().map(time).unwrap_or_else(|| "Unknown".into())),
                 ("Site", j.site.clone()),
                 ("SlurmJobId", j.remote_id.map(|r| r.to_string()).unwrap_or_else(|| "(none)".into())),
+                ("Route", if j.route.is_empty() { "(as submitted)".into() } else { j.route.clone() }),
                 ("Partition", j.partition.clone()),
                 ("NodeList", if j.node_list.is_empty() { "(null)".into() } else { j.node_list.clone() }),
                 ("NumNodes", j.nodes.to_string()),

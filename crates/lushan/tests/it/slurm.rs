@@ -99,6 +99,8 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
         eprintln!("LUSHAN_TEST_SLURM_URL is not set: no Slurm to test against (run `.ci/slurm up`)");
         return;
     };
+    // A run that failed may have left jobs there (they keep its accounts).
+    let _ = std::process::Command::new("scancel").args(["-u", &cluster.user]).status();
     let sandbox = Sandbox::new();
     let server: Server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data"]).unwrap();
     let op = server.home.clone();
@@ -221,6 +223,36 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
     assert!(elapsed >= 1, "{done}");
     assert_eq!(done["charge"]["charged"], format!("{}.{:02}", elapsed / 100, elapsed % 100), "{done}");
 
+    // One queue over two sites: a job that names none is quoted on each and
+    // goes to the soonest, then cheapest. Both start now; local is cheaper.
+    let quote =
+        cli_in(&alice, &dir.0, &["--json", "submit", "--quote", "-o", "/dev/null", "--wrap", "true"]).ok().json();
+    let rows = quote.as_array().unwrap();
+    let row = |site: &str| rows.iter().find(|r| r["site"] == site).unwrap_or_else(|| panic!("{site}: {quote}")).clone();
+    assert!(row("local")["estimate"]["worst_case"].is_string() && row("hpc1")["estimate"]["worst_case"].is_string());
+    assert!(row("hpc1")["estimated_start"].is_string(), "Slurm's nodes give an estimate: {quote}");
+    assert_eq!(row("local")["chosen"], true, "{quote}");
+    let table = cli_in(&alice, &dir.0, &["submit", "--quote", "-o", "/dev/null", "--wrap", "true"]).ok().stdout;
+    assert!(table.contains("A submission would go to local") && table.contains("Nothing was submitted"), "{table}");
+    // Only the Slurm site has a `debug` partition: the job is routed there,
+    // and why is recorded on it.
+    let quote =
+        cli_in(&alice, &dir.0, &["--json", "submit", "--quote", "-p", "debug", "-o", "/dev/null", "--wrap", "true"])
+            .ok()
+            .json();
+    let local = quote.as_array().unwrap().iter().find(|r| r["site"] == "local").unwrap().clone();
+    assert!(local["refused"].as_str().unwrap().contains("unknown partition `debug`"), "{quote}");
+    let too_long = cli_in(&alice, &dir.0, &["submit", "-M", "hpc1", "-p", "debug", "-t", "45", "--wrap", "true"]);
+    assert!(too_long.stderr.contains("allows at most 30 min (its MaxTime)"), "{}", too_long.stderr);
+    let routed = cli_in(&alice, &dir.0, &["--json", "submit", "-p", "debug", "-o", "/dev/null", "--wrap", "true"]).ok();
+    let routed = routed.json()["job"]["job_id"].as_i64().unwrap().to_string();
+    let routed = wait_state(&alice, &routed, "COMPLETED", 60);
+    assert_eq!(routed["site"], "hpc1");
+    let route = routed["route"].as_str().unwrap();
+    assert!(route.starts_with("hpc1: starts now, at most ") && route.contains("local: cannot run it"), "{route}");
+    let shown = cli(&alice, &["show", &routed["job_id"].to_string()]).ok().stdout;
+    assert!(shown.contains("Route: hpc1: starts now"), "{shown}");
+
     // A failing job: FAILED with its exit code, as Slurm says.
     std::fs::write(dir.0.join("fail.sh"), "#!/bin/bash\n#SBATCH -o /dev/null\nexit 3\n").unwrap();
     let failed = submit(&alice, &dir.0, &["fail.sh"]);
@@ -247,7 +279,7 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
 
     // The Slurm job ids are Slurm's business; what Slurm recorded agrees.
     let acct = cli(&alice, &["--json", "acct"]).ok().json();
-    assert_eq!(acct.as_array().unwrap().len(), 4, "{acct}");
+    assert_eq!(acct.as_array().unwrap().len(), 5, "{acct}");
 
     // An outage: slurmrestd stops; submissions are accepted and wait with
     // a reason, then go once it is back, once.

@@ -9,8 +9,8 @@ use crate::service::{Caller, SharingSetting, StatementPeriod};
 use axum::extract::State;
 use axum::http::StatusCode;
 use lushan_api::{
-    Adjustment, CreditLimit, ErrorBody, JobEstimate, JobSubmit, Percent, Price, PriceList, PriceSet, Statement,
-    StatementQuery, TopUp, Wallet,
+    Adjustment, CreditLimit, ErrorBody, JobEstimate, JobSubmit, Percent, Price, PriceList, PriceSet, SiteQuote,
+    Statement, StatementQuery, TopUp, Wallet,
 };
 
 /// A tenant's wallet: balance, held, available, credit limit (its admins, operators).
@@ -170,4 +170,19 @@ pub async fn jobs_estimate(
     let input = super::jobs::submit_input(body);
     let quote = state.services.estimate_job(&caller, input, now_ms()).await?;
     Ok(Json(to_api::estimate(&quote)))
+}
+
+/// For each site that could run a job: when it could start there, its
+/// worst case and who would pay, and which site a submission would go to
+/// (`lushan submit --quote`); nothing is submitted.
+#[utoipa::path(post, path = "/api/v1/jobs/quote", tag = "jobs", security(("bearer" = [])), request_body = JobSubmit,
+    responses((status = 200, body = Vec<SiteQuote>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn jobs_quote(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<JobSubmit>,
+) -> Result<Json<Vec<SiteQuote>>, ApiError> {
+    let input = super::jobs::submit_input(body);
+    let rows = state.services.quote_sites(&caller, input, now_ms()).await?;
+    Ok(Json(rows.iter().map(to_api::site_quote).collect()))
 }

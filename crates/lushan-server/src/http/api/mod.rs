@@ -53,6 +53,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::jobs_output))
         .routes(routes!(jobs::jobs_signal))
         .routes(routes!(billing::jobs_estimate))
+        .routes(routes!(billing::jobs_quote))
         .routes(routes!(billing::wallet_show))
         .routes(routes!(billing::wallet_top_up))
         .routes(routes!(billing::wallet_adjust))
