@@ -464,6 +464,17 @@ impl Store {
     }
 
     /// Records what went wrong talking to a site ('' once it answers again).
+    /// Records a Slurm site's cluster name in slurmdbd (sites added before
+    /// Lushan kept it have none).
+    pub async fn set_site_cluster(&self, site: SiteId, cluster: &str) -> Result<(), StoreError> {
+        sqlx::query("UPDATE sites SET cluster = $1 WHERE id = $2")
+            .bind(cluster)
+            .bind(site.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     pub async fn set_site_error(&self, site: SiteId, error: &str) -> Result<(), StoreError> {
         sqlx::query("UPDATE sites SET last_error = $1 WHERE id = $2 AND last_error <> $1")
             .bind(error)

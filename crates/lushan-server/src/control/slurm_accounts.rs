@@ -120,11 +120,23 @@ impl Control {
 
     /// The operator's sync of one site.
     pub async fn sync_accounts(&self, site: &SiteRecord, mode: SyncMode) -> Result<SyncOutcome, String> {
-        if site.cluster.is_empty() {
-            return Err(format!("site {} has no Slurm cluster name; add it again with --cluster", site.name));
-        }
         let client = self.slurm_client(site).await.map_err(|e| e.to_string())?;
-        self.sync_accounts_with(site, &client, mode).await.map_err(|failure| match failure {
+        let mut site = site.clone();
+        if site.cluster.is_empty() {
+            // Added before Lushan recorded the cluster: slurmdbd's only one.
+            let clusters = client.clusters().await.map_err(|e| e.to_string())?;
+            let [cluster] = clusters.as_slice() else {
+                return Err(format!(
+                    "site {} was added without its cluster name and slurmdbd keeps accounts for {} clusters ({}): Lushan cannot tell which is this site's",
+                    site.name,
+                    clusters.len(),
+                    clusters.join(", ")
+                ));
+            };
+            self.store.set_site_cluster(site.id, cluster).await.map_err(|e| e.to_string())?;
+            site.cluster.clone_from(cluster);
+        }
+        self.sync_accounts_with(&site, &client, mode).await.map_err(|failure| match failure {
             Failure::Store(err) => err.to_string(),
             Failure::Site(err) => err.to_string(),
         })

@@ -252,9 +252,15 @@ impl Services {
             },
             None => None,
         };
+        let mut active = sites.iter().filter(|s| s.status == Status::Active);
+        let sole = match (active.next(), active.next()) {
+            (Some(site), None) => Some(site),
+            _ => None,
+        };
         let mut options = Vec::new();
-        let (placement, route) = match named {
-            // A named site needs no estimate, unless the user asks for quotes.
+        let (placement, route) = match named.or(sole) {
+            // A named or sole site is no choice to make: no estimate on the
+            // submission path, unless the user asks for quotes.
             Some(site) if !quoting => {
                 (self.place(&user, project, &request, site, allocation, now).await?, String::new())
             }
