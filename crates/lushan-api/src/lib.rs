@@ -305,9 +305,16 @@ pub struct Site {
     pub status: Status,
     pub partitions: Vec<Partition>,
     pub nodes: Vec<Node>,
-    /// A Slurm site's slurmrestd; absent for the local site.
+    /// How a Slurm site is reached: `rest` (slurmrestd) or `cli` (Slurm's
+    /// commands on the server's host); absent for the local site.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transport: Option<String>,
+    /// A Slurm site's slurmrestd (transport `rest`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rest_url: Option<String>,
+    /// Where a `cli` site's commands are; empty: the server's PATH.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm_bin: Option<String>,
     /// A Slurm site's cluster name in slurmdbd, which its accounts are synced to.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<String>,
@@ -319,7 +326,9 @@ pub struct Site {
     pub last_error: String,
 }
 
-/// `lushan admin site add`: a Slurm cluster behind its slurmrestd.
+/// `lushan admin site add`: a Slurm cluster, behind its slurmrestd
+/// (`rest_url` and `jwt_key`) or through its commands on the server's
+/// host (`cli`).
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SiteCreate {
@@ -330,11 +339,23 @@ pub struct SiteCreate {
     #[schema(max_length = 16)]
     pub backend: String,
     /// slurmrestd's URL (API v0.0.38), e.g. `http://127.0.0.1:6820`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 512)]
-    pub rest_url: String,
+    pub rest_url: Option<String>,
     /// Path, on the server's host, of the cluster's `jwt_hs256.key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(max_length = 4096)]
-    pub jwt_key: String,
+    pub jwt_key: Option<String>,
+    /// Use Slurm's commands (sbatch, squeue, sacct, scontrol, sacctmgr) on
+    /// the server's host instead of slurmrestd; the server must run as
+    /// root to submit as the jobs' users.
+    #[serde(default)]
+    pub cli: bool,
+    /// With `cli`: the directory holding Slurm's commands (default: the
+    /// server's PATH).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(max_length = 4096)]
+    pub slurm_bin: Option<String>,
     /// The Unix account Lushan reads the cluster as (default `slurm`;
     /// never root). Jobs are always submitted as their user's account.
     #[serde(default, skip_serializing_if = "Option::is_none")]

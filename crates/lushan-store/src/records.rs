@@ -68,9 +68,13 @@ pub struct SiteRecord {
     pub backend: String,
     pub status: Status,
     pub created_at: i64,
-    /// How a Slurm site is reached ('' for local sites).
+    /// How a Slurm site is reached: `rest` (slurmrestd at `rest_url`,
+    /// tokens signed with `jwt_key_path`) or `cli` (Slurm's commands in
+    /// `slurm_bin`, or on PATH when empty); '' for local sites.
+    pub transport: String,
     pub rest_url: String,
     pub jwt_key_path: String,
+    pub slurm_bin: String,
     pub service_user: String,
     /// Its cluster's name in slurmdbd ('' for local sites).
     pub cluster: String,
@@ -194,12 +198,16 @@ pub struct NewNode<'a> {
     pub features: &'a str,
 }
 
-/// A Slurm site: where its slurmrestd is and how to sign for it. Its
-/// partitions and nodes are read from Slurm ([`InventoryRecord`]).
+/// A Slurm site: how it is reached (its slurmrestd and how to sign for
+/// it, or its commands). Its partitions and nodes are read from Slurm
+/// ([`InventoryRecord`]).
 pub struct NewSlurmSite<'a> {
     pub name: &'a str,
+    /// `rest` or `cli`.
+    pub transport: &'a str,
     pub rest_url: &'a str,
     pub jwt_key_path: &'a str,
+    pub slurm_bin: &'a str,
     pub service_user: &'a str,
     pub cluster: &'a str,
     pub created_at: i64,

@@ -23,8 +23,10 @@ async fn insert_site(
         tx,
         &NewSlurmSite {
             name: site.name,
+            transport: "",
             rest_url: "",
             jwt_key_path: "",
+            slurm_bin: "",
             service_user: "",
             cluster: "",
             created_at: site.created_at,
@@ -76,8 +78,9 @@ async fn insert_site_row(
 ) -> Result<i64, StoreError> {
     let site_id = next_id(tx, "site").await?;
     sqlx::query(
-        "INSERT INTO sites (id, name, backend, status, created_at, rest_url, jwt_key_path, service_user, cluster)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        "INSERT INTO sites (id, name, backend, status, created_at, rest_url, jwt_key_path, service_user, cluster,
+            transport, slurm_bin)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
     )
     .bind(site_id)
     .bind(site.name)
@@ -88,6 +91,8 @@ async fn insert_site_row(
     .bind(site.jwt_key_path)
     .bind(site.service_user)
     .bind(site.cluster)
+    .bind(site.transport)
+    .bind(site.slurm_bin)
     .execute(&mut **tx)
     .await
     .map_err(conflict_on_unique("site", site.name))?;
@@ -175,7 +180,8 @@ impl Store {
     /// Every site with its partitions and nodes.
     pub async fn list_sites(&self) -> Result<Vec<SiteRecord>, StoreError> {
         let site_rows = sqlx::query(
-            "SELECT id, name, backend, status, created_at, rest_url, jwt_key_path, service_user, cluster, synced_at, last_error
+            "SELECT id, name, backend, status, created_at, transport, rest_url, jwt_key_path, slurm_bin, service_user, cluster,
+                synced_at, last_error
              FROM sites ORDER BY name",
         )
         .fetch_all(&self.pool)
@@ -252,8 +258,10 @@ impl Store {
                 backend: row.try_get("backend")?,
                 status: parse_text("status", row.try_get("status")?)?,
                 created_at: row.try_get("created_at")?,
+                transport: row.try_get("transport")?,
                 rest_url: row.try_get("rest_url")?,
                 jwt_key_path: row.try_get("jwt_key_path")?,
+                slurm_bin: row.try_get("slurm_bin")?,
                 service_user: row.try_get("service_user")?,
                 cluster: row.try_get("cluster")?,
                 synced_at: row.try_get("synced_at")?,

@@ -352,8 +352,10 @@ async fn a_slurm_site_takes_slurm_s_inventory_and_its_jobs_are_claimed_once() {
         let centre = store.centre_tenant_id().await.unwrap();
         let new = NewSlurmSite {
             name: "hpc1",
+            transport: "rest",
             rest_url: "http://127.0.0.1:6820",
             jwt_key_path: "/etc/slurm/jwt_hs256.key",
+            slurm_bin: "",
             service_user: "slurm",
             cluster: "hpc1",
             created_at: 10,
@@ -393,6 +395,7 @@ async fn a_slurm_site_takes_slurm_s_inventory_and_its_jobs_are_claimed_once() {
         let sites = store.list_sites().await.unwrap();
         let site = sites.iter().find(|s| s.id == site_id).unwrap();
         assert_eq!((site.backend.as_str(), site.rest_url.as_str(), site.synced_at), ("slurm", new.rest_url, Some(30)));
+        assert_eq!(site.transport, "rest");
         let states: Vec<(&str, &str, &str)> =
             site.nodes.iter().map(|n| (n.name.as_str(), n.state.as_str(), n.owner_tenant.as_str())).collect();
         assert_eq!(states, [("cn1", "gone", "centre"), ("cn2", "down", "zju")]);

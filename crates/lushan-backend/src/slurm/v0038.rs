@@ -437,7 +437,7 @@ pub fn inventory(nodes: Nodes, partitions: Partitions) -> Inventory {
             .nodes
             .into_iter()
             .map(|n| {
-                let (gpus, gpu_type) = gpus_of(&n.gres);
+                let (gpus, gpu_type) = super::gpus_of(&n.gres);
                 RemoteNode {
                     name: n.name,
                     cpus: n.cpus,
@@ -462,29 +462,6 @@ pub fn inventory(nodes: Nodes, partitions: Partitions) -> Inventory {
             })
             .collect(),
     }
-}
-
-/// `gpu:a100:4(S:0-1),gpu:2` -> (6, Some("a100")): the first type named.
-fn gpus_of(gres: &str) -> (i64, Option<String>) {
-    let mut count = 0;
-    let mut kind = None;
-    for item in gres.split(',') {
-        let item = item.split('(').next().unwrap_or_default();
-        let mut parts = item.split(':');
-        if parts.next() != Some("gpu") {
-            continue;
-        }
-        let rest: Vec<&str> = parts.collect();
-        match rest.as_slice() {
-            [n] => count += n.parse::<i64>().unwrap_or(0),
-            [t, n] => {
-                count += n.parse::<i64>().unwrap_or(0);
-                kind.get_or_insert_with(|| (*t).to_owned());
-            }
-            _ => {}
-        }
-    }
-    (count, kind)
 }
 
 pub fn remote_job(job: Job) -> RemoteJob {
@@ -535,11 +512,11 @@ mod tests {
 
     #[test]
     fn gres_strings_count_gpus_of_every_type() {
-        assert_eq!(gpus_of(""), (0, None));
-        assert_eq!(gpus_of("(null)"), (0, None));
-        assert_eq!(gpus_of("gpu:4"), (4, None));
-        assert_eq!(gpus_of("gpu:a100:4(S:0-1),gpu:t4:2"), (6, Some("a100".into())));
-        assert_eq!(gpus_of("mps:100,gpu:v100:2"), (2, Some("v100".into())));
+        assert_eq!(crate::slurm::gpus_of(""), (0, None));
+        assert_eq!(crate::slurm::gpus_of("(null)"), (0, None));
+        assert_eq!(crate::slurm::gpus_of("gpu:4"), (4, None));
+        assert_eq!(crate::slurm::gpus_of("gpu:a100:4(S:0-1),gpu:t4:2"), (6, Some("a100".into())));
+        assert_eq!(crate::slurm::gpus_of("mps:100,gpu:v100:2"), (2, Some("v100".into())));
     }
 
     #[test]

@@ -20,7 +20,7 @@
 mod slurm;
 mod slurm_accounts;
 
-pub use slurm::{inventory_record, open_site};
+pub use slurm::{inventory_record, open_site, site_endpoint};
 pub use slurm_accounts::{SyncMode, SyncOutcome};
 
 use crate::clock::now_ms;

@@ -20,7 +20,7 @@
 
 use super::{Control, output_path};
 use crate::clock::now_ms;
-use lushan_backend::slurm::{JobAccounting, RemoteJob, SlurmError, SlurmSite, SubmitSpec, final_state};
+use lushan_backend::slurm::{Endpoint, JobAccounting, RemoteJob, SlurmError, SlurmSite, SubmitSpec, final_state};
 use lushan_model::{JobId, JobState, PendingReason};
 use lushan_store::{InventoryNode, InventoryRecord, JobEnd, JobRecord, SiteRecord, StoreError};
 use serde_json::{Value, json};
@@ -48,10 +48,17 @@ pub struct SlurmState {
     pub(super) associations: HashMap<i64, HashSet<(String, String)>>,
 }
 
-/// A client for a site's slurmrestd at `rest_url`, signing with the key at
-/// `jwt_key`, reading the cluster as `service_user`.
-pub fn open_site(rest_url: &str, jwt_key: &str, service_user: &str) -> Result<SlurmSite, SlurmError> {
-    SlurmSite::open(rest_url, jwt_key, service_user, REQUEST_TIMEOUT)
+/// A client for a site at `endpoint`, reading the cluster as `service_user`.
+pub fn open_site(endpoint: Endpoint<'_>, service_user: &str) -> Result<SlurmSite, SlurmError> {
+    SlurmSite::open(endpoint, service_user, REQUEST_TIMEOUT)
+}
+
+/// How a stored site is reached.
+pub fn site_endpoint(site: &SiteRecord) -> Endpoint<'_> {
+    match site.transport.as_str() {
+        "cli" => Endpoint::Cli { bin: &site.slurm_bin },
+        _ => Endpoint::Rest { url: &site.rest_url, jwt_key: &site.jwt_key_path },
+    }
 }
 
 /// Slurm's partitions and nodes as the store keeps them.
@@ -76,14 +83,17 @@ pub fn inventory_record(inventory: lushan_backend::slurm::Inventory) -> Inventor
 
 impl Control {
     pub(super) async fn slurm_client(&self, site: &SiteRecord) -> Result<SlurmSite, SlurmError> {
-        let key = format!("{}\n{}\n{}", site.rest_url, site.jwt_key_path, site.service_user);
+        let key = format!(
+            "{}\n{}\n{}\n{}\n{}",
+            site.transport, site.rest_url, site.jwt_key_path, site.slurm_bin, site.service_user
+        );
         let mut state = self.slurm.lock().await;
         if let Some((known, client)) = state.clients.get(&site.id.0)
             && *known == key
         {
             return Ok(client.clone());
         }
-        let client = open_site(&site.rest_url, &site.jwt_key_path, &site.service_user)?;
+        let client = open_site(site_endpoint(site), &site.service_user)?;
         state.clients.insert(site.id.0, (key, client.clone()));
         Ok(client)
     }

@@ -113,7 +113,9 @@ pub fn token(t: TokenRecord, now: i64) -> api::Token {
 pub fn site(s: SiteRecord, usage: &[(i64, u64, u64, u64)]) -> api::Site {
     let slurm = s.backend == "slurm";
     api::Site {
-        rest_url: slurm.then(|| s.rest_url.clone()),
+        transport: slurm.then(|| s.transport.clone()),
+        rest_url: (slurm && s.transport == "rest").then(|| s.rest_url.clone()),
+        slurm_bin: (slurm && s.transport == "cli").then(|| s.slurm_bin.clone()),
         cluster: slurm.then(|| s.cluster.clone()),
         synced_at: s.synced_at.map(time),
         last_error: s.last_error.clone(),

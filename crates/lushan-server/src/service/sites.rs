@@ -1,8 +1,8 @@
 //! Adding and checking Slurm sites (operators).
 
 use super::{Caller, ServiceError, Services, audit_by};
-use crate::control::{SyncMode, SyncOutcome, inventory_record, open_site};
-use lushan_backend::slurm::SlurmSite;
+use crate::control::{SyncMode, SyncOutcome, inventory_record, open_site, site_endpoint};
+use lushan_backend::slurm::{Endpoint, SlurmError, SlurmSite};
 use lushan_model::{Name, NameKind};
 use lushan_store::{NewSlurmSite, SiteRecord};
 use serde_json::json;
@@ -11,8 +11,12 @@ use serde_json::json;
 pub struct NewSiteInput {
     pub name: String,
     pub backend: String,
-    pub rest_url: String,
-    pub jwt_key: String,
+    /// slurmrestd's URL and the cluster's JWT key (the REST transport)...
+    pub rest_url: Option<String>,
+    pub jwt_key: Option<String>,
+    /// ...or Slurm's commands on the server's host, in `slurm_bin` (default: PATH).
+    pub cli: bool,
+    pub slurm_bin: Option<String>,
     /// The account Lushan reads the cluster as (default `slurm`).
     pub service_user: Option<String>,
     /// The cluster's name in slurmdbd (default: the only one it has).
@@ -27,8 +31,9 @@ pub struct SiteCheckItem {
 }
 
 impl Services {
-    /// Adds a Slurm site: refused (and nothing stored) unless slurmrestd
-    /// answers with the key given; its partitions and nodes are read at once.
+    /// Adds a Slurm site: refused (and nothing stored) unless slurmctld
+    /// answers (through slurmrestd with the key given, or through the
+    /// commands); its partitions and nodes are read at once.
     pub async fn add_site(&self, caller: &Caller, input: NewSiteInput, now: i64) -> Result<SiteRecord, ServiceError> {
         Self::operator_only(caller, "add or check sites")?;
         let name = Name::parse(NameKind::Site, &input.name)?;
@@ -38,15 +43,43 @@ impl Services {
                 input.backend
             )));
         }
-        if !(input.rest_url.starts_with("http://") || input.rest_url.starts_with("https://")) {
-            return Err(ServiceError::Invalid(format!(
-                "--rest-url `{}` is not an http:// or https:// URL of slurmrestd",
-                input.rest_url
-            )));
-        }
-        if !input.jwt_key.starts_with('/') {
-            return Err(ServiceError::Invalid("--jwt-key must be an absolute path on the server's host".into()));
-        }
+        let endpoint = match (input.cli, &input.rest_url, &input.jwt_key) {
+            (true, None, None) => {
+                let bin = input.slurm_bin.as_deref().unwrap_or("");
+                if !bin.is_empty() && !bin.starts_with('/') {
+                    return Err(ServiceError::Invalid(
+                        "--slurm-bin must be an absolute path on the server's host".into(),
+                    ));
+                }
+                Endpoint::Cli { bin }
+            }
+            (true, _, _) => {
+                return Err(ServiceError::Invalid(
+                    "--cli uses Slurm's commands on the server's host: it takes no --rest-url or --jwt-key".into(),
+                ));
+            }
+            (false, Some(url), Some(jwt_key)) => {
+                if input.slurm_bin.is_some() {
+                    return Err(ServiceError::Invalid("--slurm-bin goes with --cli".into()));
+                }
+                if !(url.starts_with("http://") || url.starts_with("https://")) {
+                    return Err(ServiceError::Invalid(format!(
+                        "--rest-url `{url}` is not an http:// or https:// URL of slurmrestd"
+                    )));
+                }
+                if !jwt_key.starts_with('/') {
+                    return Err(ServiceError::Invalid(
+                        "--jwt-key must be an absolute path on the server's host".into(),
+                    ));
+                }
+                Endpoint::Rest { url, jwt_key }
+            }
+            (false, _, _) => {
+                return Err(ServiceError::Invalid(
+                    "a Slurm site is reached through slurmrestd (--rest-url and --jwt-key) or through Slurm's commands on the server's host (--cli)".into(),
+                ));
+            }
+        };
         let service_user = input.service_user.unwrap_or_else(|| "slurm".into());
         Name::parse(NameKind::UnixAccount, &service_user)?;
         if service_user == "root" {
@@ -58,8 +91,7 @@ impl Services {
         if sites.iter().any(|s| s.name == name.as_str()) {
             return Err(ServiceError::Conflict { what: "site", key: name.as_str().to_owned() });
         }
-        let client = open_site(&input.rest_url, &input.jwt_key, &service_user)
-            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let client = open_site(endpoint, &service_user).map_err(|e| ServiceError::Invalid(e.to_string()))?;
         client.ping().await.map_err(|e| ServiceError::Invalid(format!("site not added: {e}")))?;
         let inventory = client.inventory().await.map_err(|e| ServiceError::Invalid(format!("site not added: {e}")))?;
         let clusters = client.clusters().await.map_err(|e| ServiceError::Invalid(format!("site not added: {e}")))?;
@@ -82,7 +114,8 @@ impl Services {
         };
         let mut audit = audit_by(caller, now, "site.create", "site", name.as_str());
         audit.after = Some(
-            json!({"name": name.as_str(), "backend": "slurm", "rest_url": input.rest_url, "jwt_key": input.jwt_key,
+            json!({"name": name.as_str(), "backend": "slurm", "transport": client.transport(),
+                "rest_url": input.rest_url, "jwt_key": input.jwt_key, "slurm_bin": input.slurm_bin,
                 "service_user": service_user, "cluster": cluster})
             .to_string(),
         );
@@ -91,8 +124,10 @@ impl Services {
             .add_slurm_site(
                 &NewSlurmSite {
                     name: name.as_str(),
-                    rest_url: &input.rest_url,
-                    jwt_key_path: &input.jwt_key,
+                    transport: client.transport(),
+                    rest_url: input.rest_url.as_deref().unwrap_or(""),
+                    jwt_key_path: input.jwt_key.as_deref().unwrap_or(""),
+                    slurm_bin: input.slurm_bin.as_deref().unwrap_or(""),
                     service_user: &service_user,
                     cluster: &cluster,
                     created_at: now,
@@ -174,47 +209,20 @@ impl Services {
             });
             return Ok(items);
         }
-        let client: SlurmSite = match open_site(&site.rest_url, &site.jwt_key_path, &site.service_user) {
-            Ok(client) => {
-                items.push(SiteCheckItem {
-                    what: "JWT key",
-                    ok: true,
-                    detail: format!("{} is readable", site.jwt_key_path),
-                });
-                client
-            }
+        let client: SlurmSite = match open_site(site_endpoint(site), &site.service_user) {
+            Ok(client) => client,
             Err(err) => {
                 items.push(SiteCheckItem { what: "JWT key", ok: false, detail: err.to_string() });
                 return Ok(items);
             }
         };
-        match client.ping().await {
-            Ok(release) => {
-                items.push(SiteCheckItem {
-                    what: "slurmrestd",
-                    ok: true,
-                    detail: format!("{} answers with API v0.0.38", site.rest_url),
-                });
-                items.push(SiteCheckItem {
-                    what: "authenticated",
-                    ok: true,
-                    detail: format!("tokens for `{}` are accepted", site.service_user),
-                });
-                items.push(SiteCheckItem {
-                    what: "slurmctld",
-                    ok: true,
-                    detail: format!("Slurm {release} answers the ping"),
-                });
-            }
-            Err(err) => {
-                let what = match &err {
-                    lushan_backend::slurm::SlurmError::Unreachable { .. } => "slurmrestd",
-                    lushan_backend::slurm::SlurmError::Unauthenticated { .. } => "authenticated",
-                    _ => "slurmctld",
-                };
-                items.push(SiteCheckItem { what, ok: false, detail: err.to_string() });
-                return Ok(items);
-            }
+        let reached = if site.transport == "cli" {
+            Self::check_commands(site, &client, &mut items).await
+        } else {
+            Self::check_rest(site, &client, &mut items).await
+        };
+        if !reached {
+            return Ok(items);
         }
         match client.accounting_ok().await {
             Ok(()) => items.push(SiteCheckItem {
@@ -267,5 +275,91 @@ impl Services {
             items.push(item);
         }
         Ok(items)
+    }
+
+    /// `site check` for a site reached through slurmrestd; whether it answered.
+    async fn check_rest(site: &SiteRecord, client: &SlurmSite, items: &mut Vec<SiteCheckItem>) -> bool {
+        items.push(SiteCheckItem { what: "JWT key", ok: true, detail: format!("{} is readable", site.jwt_key_path) });
+        match client.ping().await {
+            Ok(release) => {
+                items.push(SiteCheckItem {
+                    what: "slurmrestd",
+                    ok: true,
+                    detail: format!("{} answers with API v0.0.38", site.rest_url),
+                });
+                items.push(SiteCheckItem {
+                    what: "authenticated",
+                    ok: true,
+                    detail: format!("tokens for `{}` are accepted", site.service_user),
+                });
+                items.push(SiteCheckItem {
+                    what: "slurmctld",
+                    ok: true,
+                    detail: format!("Slurm {release} answers the ping"),
+                });
+                true
+            }
+            Err(err) => {
+                let what = match &err {
+                    SlurmError::Unreachable { .. } => "slurmrestd",
+                    SlurmError::Unauthenticated { .. } => "authenticated",
+                    _ => "slurmctld",
+                };
+                items.push(SiteCheckItem { what, ok: false, detail: err.to_string() });
+                false
+            }
+        }
+    }
+
+    /// `site check` for a site reached through Slurm's commands on this
+    /// host; whether slurmctld answered.
+    async fn check_commands(site: &SiteRecord, client: &SlurmSite, items: &mut Vec<SiteCheckItem>) -> bool {
+        let names = ["sbatch", "squeue", "sacct", "scontrol", "sacctmgr", "scancel", "sinfo"];
+        let missing: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|name| lushan_backend::slurm::cli::command_path(&site.slurm_bin, name).is_none())
+            .collect();
+        let place = if site.slurm_bin.is_empty() {
+            "on the server's PATH".to_owned()
+        } else {
+            format!("in {}", site.slurm_bin)
+        };
+        if !missing.is_empty() {
+            items.push(SiteCheckItem {
+                what: "commands",
+                ok: false,
+                detail: format!("not found {place}: {}", missing.join(", ")),
+            });
+            return false;
+        }
+        items.push(SiteCheckItem { what: "commands", ok: true, detail: format!("{} found {place}", names.join(", ")) });
+        let root = nix::unistd::geteuid().is_root();
+        items.push(SiteCheckItem {
+            what: "users",
+            ok: root,
+            detail: if root {
+                format!(
+                    "the server runs as root: jobs are submitted as their users' Unix accounts, the cluster is read as `{}`",
+                    site.service_user
+                )
+            } else {
+                "the server does not run as root: it can submit only its own account's jobs; run it as root or add the site with --rest-url".into()
+            },
+        });
+        match client.ping().await {
+            Ok(release) => {
+                items.push(SiteCheckItem {
+                    what: "slurmctld",
+                    ok: true,
+                    detail: format!("Slurm {release} answers `scontrol ping`"),
+                });
+                true
+            }
+            Err(err) => {
+                items.push(SiteCheckItem { what: "slurmctld", ok: false, detail: err.to_string() });
+                false
+            }
+        }
     }
 }

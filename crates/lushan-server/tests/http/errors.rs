@@ -206,3 +206,33 @@ async fn every_administrative_action_is_audited_with_before_and_after() {
     assert_eq!(event["after"]["status"], "disabled");
     assert!(event["request_id"].as_str().is_some_and(|id| !id.is_empty()));
 }
+
+#[tokio::test]
+async fn a_slurm_site_is_reached_one_way_and_a_bad_way_is_refused_before_anything_runs() {
+    let p = Platform::new().await;
+    let before = p.audit_len().await;
+    let site = |extra: serde_json::Value| {
+        let mut body = json!({"name": "hpc1", "backend": "slurm"});
+        body.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+        body
+    };
+    for (body, says) in [
+        (site(json!({})), "through slurmrestd (--rest-url and --jwt-key) or through Slurm's commands"),
+        (site(json!({"rest_url": "http://127.0.0.1:9"})), "through slurmrestd"),
+        (site(json!({"cli": true, "rest_url": "http://127.0.0.1:9"})), "it takes no --rest-url or --jwt-key"),
+        (site(json!({"cli": true, "slurm_bin": "opt/slurm/bin"})), "--slurm-bin must be an absolute path"),
+        (
+            site(json!({"rest_url": "http://127.0.0.1:9", "jwt_key": "/k", "slurm_bin": "/usr/bin"})),
+            "--slurm-bin goes with --cli",
+        ),
+        (site(json!({"cli": true, "slurm_bin": "/nonexistent"})), "cannot run /nonexistent/scontrol"),
+    ] {
+        let reply = p.call(Method::POST, "/api/v1/sites", Some(&p.operator_token), Some(body.clone())).await;
+        assert_error(&reply, StatusCode::BAD_REQUEST, "invalid_input");
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        assert!(message.contains(says), "{body}: {message}");
+    }
+    assert_eq!(p.audit_len().await, before, "a refused site wrote to the audit log");
+    let sites = p.call(Method::GET, "/api/v1/sites", Some(&p.operator_token), None).await;
+    assert_eq!(sites.body.as_array().unwrap().len(), 1, "{}", sites.body);
+}

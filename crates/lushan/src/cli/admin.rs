@@ -34,9 +34,10 @@ pub enum AdminCommand {
 #[derive(clap::Subcommand)]
 pub enum SiteCommand {
     /// Add a Slurm cluster: `lushan admin site add hpc1 --backend slurm
-    /// --rest-url http://127.0.0.1:6820 --jwt-key /etc/slurm/jwt_hs256.key`.
-    /// Refused unless slurmrestd answers; its partitions and nodes are read at
-    /// once and every minute after.
+    /// --rest-url http://127.0.0.1:6820 --jwt-key /etc/slurm/jwt_hs256.key`,
+    /// or `--cli` to use Slurm's commands on the server's host. Refused
+    /// unless slurmctld answers; its partitions and nodes are read at once
+    /// and every minute after.
     Add {
         /// The site's name, as `submit -M NAME` names it.
         name: String,
@@ -44,12 +45,21 @@ pub enum SiteCommand {
         #[arg(long, default_value = "slurm")]
         backend: String,
         /// slurmrestd's URL (API v0.0.38, Slurm 22.05).
-        #[arg(long)]
-        rest_url: String,
+        #[arg(long, required_unless_present = "cli", requires = "jwt_key")]
+        rest_url: Option<String>,
         /// The cluster's JWT key (AuthAltParameters=jwt_key=...), readable by
         /// the server.
-        #[arg(long)]
-        jwt_key: String,
+        #[arg(long, requires = "rest_url")]
+        jwt_key: Option<String>,
+        /// Use sbatch, squeue, sacct, scontrol and sacctmgr on the server's
+        /// host instead of slurmrestd (the server must run as root to
+        /// submit as the jobs' users).
+        #[arg(long, conflicts_with_all = ["rest_url", "jwt_key"])]
+        cli: bool,
+        /// With --cli: the directory holding Slurm's commands (default: the
+        /// server's PATH), e.g. /opt/slurm/bin.
+        #[arg(long, requires = "cli")]
+        slurm_bin: Option<String>,
         /// The Unix account Lushan reads the cluster as (never root).
         #[arg(long)]
         service_user: Option<String>,
@@ -293,8 +303,8 @@ pub async fn run(client: &Client, command: AdminCommand, out: &Output) -> anyhow
 
 async fn site(client: &Client, command: SiteCommand, out: &Output) -> anyhow::Result<()> {
     match command {
-        SiteCommand::Add { name, backend, rest_url, jwt_key, service_user, cluster } => {
-            let body = SiteCreate { name, backend, rest_url, jwt_key, service_user, cluster };
+        SiteCommand::Add { name, backend, rest_url, jwt_key, cli, slurm_bin, service_user, cluster } => {
+            let body = SiteCreate { name, backend, rest_url, jwt_key, cli, slurm_bin, service_user, cluster };
             let site: Site = client.post("/api/v1/sites", &body).await?;
             out.print(&site, |s| {
                 let cpus: i64 = s.nodes.iter().map(|n| n.cpus).sum();

@@ -93,6 +93,26 @@ fn associations() -> String {
     lines.join("\n")
 }
 
+/// A member of project cfd-lab (tenant jxu) mapped to the cluster's Unix
+/// account, logged in; hpc1 priced at 36 CNY per core-hour, a fen per
+/// core-second, so short jobs cost something.
+fn member(sandbox: &Sandbox, server: &Server, cluster: &Cluster) -> PathBuf {
+    let op = &server.home;
+    cli(op, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
+    cli_with_stdin(
+        op,
+        &["admin", "user", "create", "alice", "--tenant", "jxu", "--unix-account", &cluster.user, "--password-stdin"],
+        "alice-password\n",
+    )
+    .ok();
+    cli(op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
+    cli(op, &["admin", "topup", "jxu", "1000", "--ref", "TEST-JXU"]).ok();
+    cli(op, &["admin", "price", "set", "--site", "hpc1", "--core-hour", "36"]).ok();
+    let alice = sandbox.path("alice");
+    cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
+    alice
+}
+
 #[test]
 fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accounting() {
     let Some(cluster) = cluster() else {
@@ -141,20 +161,7 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
     assert!(sinfo.lines().any(|l| l.contains("hpc1") && l.contains("batch*")), "{sinfo}");
     assert!(sinfo.lines().any(|l| l.contains("hpc1") && l.contains("debug")), "{sinfo}");
 
-    // A member mapped to the cluster's Unix account.
-    cli(&op, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
-    cli_with_stdin(
-        &op,
-        &["admin", "user", "create", "alice", "--tenant", "jxu", "--unix-account", &cluster.user, "--password-stdin"],
-        "alice-password\n",
-    )
-    .ok();
-    cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
-    cli(&op, &["admin", "topup", "jxu", "1000", "--ref", "TEST-JXU"]).ok();
-    // 36 CNY per core-hour: a fen per core-second, so short jobs cost something.
-    cli(&op, &["admin", "price", "set", "--site", "hpc1", "--core-hour", "36"]).ok();
-    let alice = sandbox.path("alice");
-    cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
+    let alice = member(&sandbox, &server, &cluster);
 
     let dir = SharedDir::new(&cluster.user);
     // An unchanged #SBATCH script.
@@ -338,4 +345,117 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
         .filter(|l| l["kind"] == "settlement" && l["job_id"] == id)
         .count();
     assert_eq!(settlements, 1, "settled once: {statement}");
+    drop(server);
+
+    through_the_commands(&cluster, &dir);
+}
+
+/// Writes a stand-in (or a wrapper) command atomically: a running one is
+/// never rewritten under its feet.
+fn put_command(bin: &Path, name: &str, body: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = bin.join(format!(".{name}.new"));
+    std::fs::write(&tmp, format!("#!/bin/sh\n{body}\n")).unwrap();
+    std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::rename(&tmp, bin.join(name)).unwrap();
+}
+
+/// The same cluster reached through Slurm's commands on this host
+/// (`--cli`): the main paths with the real commands, then the failure
+/// paths (a command that hangs, one that prints garbage) on a second site
+/// whose commands are wrappers the test swaps for stand-ins.
+fn through_the_commands(cluster: &Cluster, dir: &SharedDir) {
+    let sandbox = Sandbox::new();
+    let server: Server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data"]).unwrap();
+    let op = server.home.clone();
+    let nowhere = cli(&op, &["admin", "site", "add", "hpc1", "--cli", "--slurm-bin", "/nonexistent"]);
+    assert!(nowhere.stderr.contains("cannot run /nonexistent/scontrol"), "{}", nowhere.stderr);
+    let mixed = cli(&op, &["admin", "site", "add", "hpc1", "--cli", "--rest-url", &cluster.url]);
+    assert_ne!(mixed.code, 0);
+    let added = cli(&op, &["admin", "site", "add", "hpc1", "--cli"]).ok();
+    assert!(added.stdout.contains("Added site hpc1 (slurm): 2 partition(s), 1 node(s)"), "{}", added.stdout);
+    let sites = cli(&op, &["--json", "sites"]).ok().json();
+    assert_eq!((sites[0]["transport"].as_str(), sites[0]["cluster"].as_str()), (Some("cli"), Some("hpc1")), "{sites}");
+    let alice = member(&sandbox, &server, cluster);
+    cli(&op, &["admin", "site", "sync", "hpc1"]).ok();
+    let check = cli(&op, &["admin", "site", "check", "hpc1"]).ok();
+    for what in ["commands", "users", "slurmctld", "accounting", "inventory", "accounts"] {
+        assert!(check.stdout.lines().any(|l| l.starts_with("ok") && l.contains(what)), "{what}: {}", check.stdout);
+    }
+
+    // A job's life: submitted as the user, its output, its charge from sacct.
+    let id = submit(&alice, &dir.0, &["job.sh"]);
+    let done = wait_state(&alice, &id, "COMPLETED", 60);
+    let output = std::fs::read_to_string(dir.0.join(format!("hello-{id}.out"))).unwrap();
+    assert!(output.contains(&format!("hello from {} on", cluster.user)), "{output}");
+    let remote = done["remote_id"].as_i64().unwrap();
+    assert_eq!(sacct(remote, "Account"), "cfd-lab");
+    let elapsed = done["elapsed_secs"].as_i64().unwrap();
+    assert_eq!(done["charge"]["charged"], format!("{}.{:02}", elapsed / 100, elapsed % 100), "{done}");
+    let failed = submit(&alice, &dir.0, &["fail.sh"]);
+    assert_eq!(wait_state(&alice, &failed, "FAILED", 60)["exit_code"], "3:0", "sacct's exit code");
+    // Hold, release and cancel as the user.
+    let long = submit(&alice, &dir.0, &["-n", "2", "-o", "/dev/null", "--wrap", "sleep 300"]);
+    wait_state(&alice, &long, "RUNNING", 60);
+    let behind = submit(&alice, &dir.0, &["-n", "2", "-o", "/dev/null", "--wrap", "true"]);
+    wait_for(30, "Slurm's reason Resources", || (show(&alice, &behind)["reason"] == "Resources").then_some(()));
+    cli(&alice, &["hold", &behind]).ok();
+    wait_for(30, "Slurm's reason JobHeldUser", || (show(&alice, &behind)["reason"] == "JobHeldUser").then_some(()));
+    cli(&alice, &["cancel", &long]).ok();
+    wait_state(&alice, &long, "CANCELLED", 60);
+    cli(&alice, &["release", &behind]).ok();
+    wait_state(&alice, &behind, "COMPLETED", 60);
+
+    // Failure paths: a second site over the same cluster whose commands
+    // are wrappers around the real ones, swapped for stand-ins.
+    let bin = sandbox.path("slurm-bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let real = |name: &str| {
+        let out = std::process::Command::new("sh").args(["-c", &format!("command -v {name}")]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    };
+    for name in ["sbatch", "squeue", "sacct", "scontrol", "sacctmgr", "scancel", "sinfo"] {
+        put_command(&bin, name, &format!("exec {} \"$@\"", real(name)));
+    }
+    let bin_arg = bin.display().to_string();
+    cli(&op, &["admin", "site", "add", "flaky", "--cli", "--slurm-bin", &bin_arg]).ok();
+    cli(&op, &["admin", "price", "set", "--site", "flaky", "--core-hour", "36"]).ok();
+    // sbatch hangs: the job waits with a reason, the site says why.
+    put_command(&bin, "sbatch", "sleep 60");
+    let name = format!("once-{}", std::process::id());
+    let job = cli_in(
+        &alice,
+        &dir.0,
+        &["--json", "submit", "-M", "flaky", "-J", &name, "-o", "/dev/null", "--wrap", "sleep 3"],
+    )
+    .ok();
+    let job = job.json()["job"]["job_id"].as_i64().unwrap().to_string();
+    wait_for(30, "the reason SiteUnavailable", || (show(&alice, &job)["reason"] == "SiteUnavailable").then_some(()));
+    let error = |op: &Path| {
+        let sites = cli(op, &["--json", "sites"]).ok().json();
+        sites.as_array().unwrap().iter().find(|s| s["name"] == "flaky").unwrap()["last_error"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    assert!(error(&op).contains("`sbatch --parsable") && error(&op).contains("no answer within 5 s"), "{}", error(&op));
+    // sbatch is back, squeue prints garbage: the job is sent (once), and
+    // the site says it cannot read the cluster.
+    put_command(&bin, "squeue", "echo 'squeue: this is not a job list'");
+    put_command(&bin, "sbatch", &format!("exec {} \"$@\"", real("sbatch")));
+    wait_for(30, "the job sent to Slurm", || show(&alice, &job)["remote_id"].as_i64());
+    wait_for(30, "the garbage reported", || {
+        error(&op).contains("`squeue` printed something Lushan cannot read").then_some(())
+    });
+    // squeue is back: the job's end is followed and charged.
+    put_command(&bin, "squeue", &format!("exec {} \"$@\"", real("squeue")));
+    let done = wait_state(&alice, &job, "COMPLETED", 60);
+    assert!(done["charge"]["charged"].is_string(), "{done}");
+    wait_for(30, "the error cleared", || error(&op).is_empty().then_some(()));
+    let sacct_jobs = std::process::Command::new("sacct")
+        .args(["-X", "-n", "-P", "-S", "now-1hours", "-E", "now", "--name", &name, "-o", "JobIDRaw"])
+        .output()
+        .unwrap();
+    let sent = String::from_utf8_lossy(&sacct_jobs.stdout).lines().filter(|l| !l.is_empty()).count();
+    assert_eq!(sent, 1, "sent to Slurm once");
 }

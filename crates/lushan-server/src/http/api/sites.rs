@@ -86,6 +86,8 @@ pub async fn sites_create(
         backend: body.backend,
         rest_url: body.rest_url,
         jwt_key: body.jwt_key,
+        cli: body.cli,
+        slurm_bin: body.slurm_bin,
         service_user: body.service_user,
         cluster: body.cluster,
     };
