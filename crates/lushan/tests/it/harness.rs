@@ -188,9 +188,14 @@ fn run_piped(home: &Path, dir: Option<&Path>, args: &[&str], stdin: &str) -> Run
 
 /// Polls `check` every 100 ms until it returns `Some`, for at most `secs`.
 pub fn wait_for<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    let started = std::time::Instant::now();
+    let deadline = started + Duration::from_secs(secs);
     loop {
         if let Some(value) = check() {
+            // Shown with a failing test's output: where its time went.
+            if started.elapsed() > Duration::from_secs(3) {
+                eprintln!("waited {:.1} s for {what}", started.elapsed().as_secs_f64());
+            }
             return value;
         }
         assert!(std::time::Instant::now() < deadline, "timed out after {secs} s waiting for {what}");

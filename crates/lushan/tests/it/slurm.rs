@@ -322,6 +322,28 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
     assert!(scancel.success());
     wait_state(&alice, &behind_back, "CANCELLED", 60);
 
+    // slurmdbd down: a job that ends meanwhile is not settled until its
+    // record is there, then once.
+    let stop = std::process::Command::new(&script).arg("stop-dbd").status().unwrap();
+    assert!(stop.success());
+    let unrecorded = submit(&alice, &dir.0, &["-o", "/dev/null", "--wrap", "sleep 1"]);
+    let remote = wait_for(60, "the job sent", || show(&alice, &unrecorded)["remote_id"].as_i64()).to_string();
+    wait_for(60, "Slurm to finish it", || {
+        let out =
+            std::process::Command::new("squeue").args(["-h", "-t", "all", "-j", &remote, "-o", "%T"]).output().unwrap();
+        (String::from_utf8_lossy(&out.stdout).trim() == "COMPLETED").then_some(())
+    });
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let job = show(&alice, &unrecorded);
+    assert_ne!(job["state"], "COMPLETED", "settled without slurmdbd's record: {job}");
+    let start = std::process::Command::new(&script).arg("up").status().unwrap();
+    assert!(start.success());
+    // slurmctld sends what it queued once it reconnects, which it retries
+    // on its own clock (tens of seconds here); a reconfigure reconnects now.
+    let _ = std::process::Command::new("scontrol").arg("reconfigure").status();
+    let settled = wait_state(&alice, &unrecorded, "COMPLETED", 240);
+    assert!(settled["charge"]["charged"].is_string(), "{settled}");
+
     // Lushan killed while a job runs on the cluster; the job ends while no
     // server runs; the next server settles it from slurmdbd, once.
     let short = submit(&alice, &dir.0, &["-o", "/dev/null", "--wrap", "sleep 2"]);
@@ -345,6 +367,14 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
         .filter(|l| l["kind"] == "settlement" && l["job_id"] == id)
         .count();
     assert_eq!(settlements, 1, "settled once: {statement}");
+    let id: i64 = unrecorded.parse().unwrap();
+    let settlements = statement["lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["kind"] == "settlement" && l["job_id"] == id)
+        .count();
+    assert_eq!(settlements, 1, "settled once after slurmdbd came back: {statement}");
     drop(server);
 
     through_the_commands(&cluster, &dir);
@@ -452,10 +482,14 @@ fn through_the_commands(cluster: &Cluster, dir: &SharedDir) {
     let done = wait_state(&alice, &job, "COMPLETED", 60);
     assert!(done["charge"]["charged"].is_string(), "{done}");
     wait_for(30, "the error cleared", || error(&op).is_empty().then_some(()));
-    let sacct_jobs = std::process::Command::new("sacct")
-        .args(["-X", "-n", "-P", "-S", "now-1hours", "-E", "now", "--name", &name, "-o", "JobIDRaw"])
-        .output()
-        .unwrap();
-    let sent = String::from_utf8_lossy(&sacct_jobs.stdout).lines().filter(|l| !l.is_empty()).count();
+    // slurmdbd may list the job a moment after Lushan settled it.
+    let sent = wait_for(30, "the job in slurmdbd", || {
+        let out = std::process::Command::new("sacct")
+            .args(["-X", "-n", "-P", "-S", "now-1hours", "-E", "now", "--name", &name, "-o", "JobIDRaw"])
+            .output()
+            .unwrap();
+        let sent = String::from_utf8_lossy(&out.stdout).lines().filter(|l| !l.is_empty()).count();
+        (sent > 0).then_some(sent)
+    });
     assert_eq!(sent, 1, "sent to Slurm once");
 }
