@@ -1147,3 +1147,42 @@ pub struct SettlementJob {
     /// This run was ended by the owner's preemption (charged for what it ran).
     pub preempted: bool,
 }
+
+/// An operator's limits on a project (Slurm's association `Grp*` limits)
+/// or a user (Slurm's QOS `Max*PerUser`); null: no limit.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Limit {
+    /// `project` or `user`.
+    pub scope: String,
+    /// The project's or the user's name.
+    pub name: String,
+    /// Jobs running at once (reason `AssocGrpJobsLimit` / `QOSMaxJobsPerUserLimit`).
+    pub max_running_jobs: Option<i64>,
+    /// CPUs in use (`AssocGrpCpuLimit` / `QOSMaxCpuPerUserLimit`).
+    pub max_cpus: Option<i64>,
+    /// GPUs in use (`AssocGrpGRES` / `QOSMaxGRESPerUser`).
+    pub max_gpus: Option<i64>,
+    /// Jobs pending or running at once; a submission over it is refused
+    /// (`AssocMaxSubmitJobLimit` / `QOSMaxSubmitJobPerUserLimit`).
+    pub max_submitted: Option<i64>,
+    pub updated_at: String,
+}
+
+/// `PUT /api/v1/limits/{scope}/{name}`: the limits, all of them (a value
+/// left out or null is no limit; all null removes the limits).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSet {
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub max_running_jobs: Option<i64>,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub max_cpus: Option<i64>,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub max_gpus: Option<i64>,
+    #[serde(default)]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
+    pub max_submitted: Option<i64>,
+}

@@ -14,6 +14,7 @@ mod error;
 mod grants;
 mod jobs;
 mod ledger;
+mod limits;
 mod records;
 mod sites;
 mod tenancy;
@@ -31,6 +32,7 @@ pub use ledger::{
     JobBilling, JobChargeRecord, NewPrice, PriceRecord, SettledJob, SharingSetting, Statement, StatementLine, TxMeta,
     UsageDimension, UsageQuery, UsageRow, WalletRecord,
 };
+pub use limits::{LimitRecord, LimitScope, LimitValues};
 pub use records::*;
 
 /// Which database the store talks to.

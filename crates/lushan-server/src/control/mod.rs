@@ -149,7 +149,8 @@ impl Control {
                 .iter()
                 .filter(|j| j.site_id == site.id && j.dependency.is_empty() && j.begin_time.is_none_or(|b| b <= now))
                 .collect();
-            let snapshot = site_snapshot(site, &running, &queue, usage.clone(), now);
+            let mut snapshot = site_snapshot(site, &running, &queue, usage.clone(), now);
+            snapshot.limits = self.limits().await?;
             let estimates: std::collections::HashMap<i64, i64> =
                 lushan_scheduler::estimate_starts(&self.settings.policy, &snapshot).into_iter().collect();
             for job in queue {
@@ -191,6 +192,7 @@ impl Control {
             .filter(|j| j.site_id == site.id && j.dependency.is_empty() && j.begin_time.is_none_or(|b| b <= now))
             .collect();
         let mut snapshot = site_snapshot(site, &running, &queue, usage, now);
+        snapshot.limits = self.limits().await.ok()?;
         let mut probe = probe.clone();
         probe.id = -1;
         probe.submit = now;
@@ -383,6 +385,28 @@ impl Control {
         Ok(())
     }
 
+    /// The operators' limits on running jobs, CPUs and GPUs, as the
+    /// scheduler takes them (`max_submitted` is checked at submission).
+    async fn limits(&self) -> Result<Vec<lushan_scheduler::Limit>, StoreError> {
+        let clamp = |v: Option<i64>| v.map(|v| u64::try_from(v).unwrap_or(0));
+        Ok(self
+            .store
+            .list_limits()
+            .await?
+            .into_iter()
+            .map(|l| lushan_scheduler::Limit {
+                scope: match l.scope {
+                    lushan_store::LimitScope::Project(id) => lushan_scheduler::LimitScope::Project(id),
+                    lushan_store::LimitScope::User(id) => lushan_scheduler::LimitScope::User(id),
+                },
+                max_running_jobs: clamp(l.values.max_running_jobs),
+                max_cpus: clamp(l.values.max_cpus),
+                max_gpus: clamp(l.values.max_gpus),
+            })
+            .filter(|l| l.max_running_jobs.is_some() || l.max_cpus.is_some() || l.max_gpus.is_some())
+            .collect())
+    }
+
     async fn schedule_site(
         &self,
         site: &SiteRecord,
@@ -393,7 +417,8 @@ impl Control {
         let now = now_ms();
         let site_queue: Vec<&JobRecord> = pending.iter().filter(|j| j.site_id == site.id).collect();
         let (queue, mut waiting) = self.eligible(&site_queue, running, now).await?;
-        let snapshot = site_snapshot(site, running, &queue, usage.to_vec(), now);
+        let mut snapshot = site_snapshot(site, running, &queue, usage.to_vec(), now);
+        snapshot.limits = self.limits().await?;
         let plan = lushan_scheduler::schedule(&self.settings.policy, &snapshot);
         waiting.extend(plan.pending.iter().map(|(id, reason)| (JobId(*id), *reason)));
         // Write only the reasons that changed: most passes change none.

@@ -481,6 +481,21 @@ pub fn settlement(month: &str, s: crate::service::Settlement) -> api::Settlement
     }
 }
 
+pub fn limit(l: crate::service::LimitRecord) -> api::Limit {
+    api::Limit {
+        scope: match l.scope {
+            crate::service::LimitScope::Project(_) => "project".into(),
+            crate::service::LimitScope::User(_) => "user".into(),
+        },
+        name: l.name,
+        max_running_jobs: l.values.max_running_jobs,
+        max_cpus: l.values.max_cpus,
+        max_gpus: l.values.max_gpus,
+        max_submitted: l.values.max_submitted,
+        updated_at: time(l.updated_at),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -239,6 +239,8 @@ impl Services {
 
         let user = self.store.user_by_id(caller.user_id()).await?;
         let project = self.submit_project(caller, request.project.as_deref()).await?;
+        let count = request.array.as_ref().map_or(1, |a| a.task_ids.len() as i64);
+        self.check_submit_limits(&user, project, count).await?;
 
         let sites = self.store.list_sites().await?;
         let allocation = input.allocation.as_deref();

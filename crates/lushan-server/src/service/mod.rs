@@ -8,6 +8,7 @@ mod caller;
 mod error;
 mod grants;
 mod jobs;
+mod limits;
 mod reports;
 mod routing;
 mod sites;
@@ -20,6 +21,7 @@ pub use caller::Caller;
 pub use error::ServiceError;
 pub use grants::{GrantRequestInput, day_start};
 pub use jobs::{DEFAULT_TIME_LIMIT_SECS, JobSelection, SubmitJob, Submitted, partition_nodes};
+pub use limits::LimitTarget;
 pub use reports::{Settlement, SettlementRow};
 pub use routing::{SiteQuoteRow, when};
 pub use sites::{NewSiteInput, SiteCheckItem};
@@ -29,8 +31,9 @@ use lushan_store::{AuditEntry, Store};
 
 /// The records the use cases return, for `http::to_api` to convert.
 pub use lushan_store::{
-    AuditRecord, GrantRecord, GrantState, JobChargeRecord, JobRecord, MemberRecord, PriceRecord, ProjectRecord,
-    SharingSetting, SiteRecord, Statement, TenantRecord, TokenRecord, UsageRow, UserRecord,
+    AuditRecord, GrantRecord, GrantState, JobChargeRecord, JobRecord, LimitRecord, LimitScope, LimitValues,
+    MemberRecord, PriceRecord, ProjectRecord, SharingSetting, SiteRecord, Statement, TenantRecord, TokenRecord,
+    UsageRow, UserRecord,
 };
 use std::sync::Arc;
 

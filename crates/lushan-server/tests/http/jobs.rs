@@ -178,3 +178,54 @@ async fn an_array_is_one_row_per_task_and_dependencies_name_real_jobs() {
         p.call(Method::POST, "/api/v1/jobs", Some(&bob), Some(job("#!/bin/sh\n", &["--begin=now+1hour"]))).await;
     assert!(begin.body["job"]["begin_time"].is_string(), "{}", begin.body);
 }
+
+#[tokio::test]
+async fn operators_limit_jobs_pending_or_running_and_a_submission_over_the_limit_is_refused() {
+    let (p, alice, bob, _) = setup().await;
+    let script = "#!/bin/sh\ntrue\n";
+    // Only operators set limits; bad values and targets change nothing.
+    let before = p.audit_len().await;
+    for (path, body, status) in [
+        ("/api/v1/limits/project/cfd-lab", json!({"max_submitted": -1}), StatusCode::BAD_REQUEST),
+        ("/api/v1/limits/tenant/jxu", json!({"max_submitted": 1}), StatusCode::BAD_REQUEST),
+        ("/api/v1/limits/project/nope", json!({"max_submitted": 1}), StatusCode::NOT_FOUND),
+        ("/api/v1/limits/project/cfd-lab", json!({"max_jobs": 1}), StatusCode::BAD_REQUEST),
+    ] {
+        let reply = p.call(Method::PUT, path, Some(&p.operator_token), Some(body)).await;
+        assert_eq!(reply.status, status, "{path}: {}", reply.body);
+    }
+    let pi_tries =
+        p.call(Method::PUT, "/api/v1/limits/project/cfd-lab", Some(&alice), Some(json!({"max_submitted": 100}))).await;
+    assert_eq!(pi_tries.status, StatusCode::FORBIDDEN, "{}", pi_tries.body);
+    assert_eq!(p.audit_len().await, before);
+
+    let set = p.admin(Method::PUT, "/api/v1/limits/project/cfd-lab", json!({"max_submitted": 2, "max_cpus": 8})).await;
+    assert_eq!((set["scope"].as_str(), set["max_submitted"].as_i64()), (Some("project"), Some(2)), "{set}");
+    p.admin(Method::PUT, "/api/v1/limits/user/bob", json!({"max_running_jobs": 1})).await;
+    let listed = p.call(Method::GET, "/api/v1/limits", Some(&bob), None).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 2, "{}", listed.body);
+
+    let submit =
+        |options: &'static [&'static str]| p.call(Method::POST, "/api/v1/jobs", Some(&bob), Some(job(script, options)));
+    assert_eq!(submit(&["-A", "cfd-lab"]).await.status, StatusCode::CREATED);
+    // An array counts its tasks: two more would make three.
+    let over = submit(&["-A", "cfd-lab", "--array=1-2"]).await;
+    assert_eq!(over.status, StatusCode::CONFLICT, "{}", over.body);
+    let message = over.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "AssocMaxSubmitJobLimit: project cfd-lab may have at most 2 job(s) pending or running and has 1"
+        ),
+        "{message}"
+    );
+    assert_eq!(submit(&["-A", "cfd-lab"]).await.status, StatusCode::CREATED);
+    assert_eq!(submit(&["-A", "cfd-lab"]).await.status, StatusCode::CONFLICT);
+    // Lifted (every value null): accepted again; both changes audited.
+    p.admin(Method::PUT, "/api/v1/limits/project/cfd-lab", json!({})).await;
+    assert_eq!(submit(&["-A", "cfd-lab"]).await.status, StatusCode::CREATED);
+    let listed = p.call(Method::GET, "/api/v1/limits", Some(&p.operator_token), None).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1, "only bob's is left: {}", listed.body);
+    let audit = p.call(Method::GET, "/api/v1/audit", Some(&p.operator_token), None).await;
+    let sets = audit.body.as_array().unwrap().iter().filter(|e| e["action"] == "limits.set").count();
+    assert_eq!(sets, 3, "{}", audit.body);
+}

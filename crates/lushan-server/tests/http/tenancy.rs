@@ -49,6 +49,10 @@ async fn world() -> World {
         let top_up = json!({"amount": "100", "reference": format!("T-{tenant}")});
         p.admin(Method::POST, &format!("/api/v1/tenants/{tenant}/wallet/top-ups"), top_up).await;
     }
+    // Limits on both tenants' projects and users: listings show A's only.
+    for (scope, name) in [("project", "a-proj"), ("user", "a-pi"), ("project", "b-proj"), ("user", "b-pi")] {
+        p.admin(Method::PUT, &format!("/api/v1/limits/{scope}/{name}"), json!({"max_running_jobs": 4})).await;
+    }
     let job = p.call(Method::POST, "/api/v1/jobs", Some(&b_pi), Some(submit("b-proj"))).await;
     assert_eq!(job.status, StatusCode::CREATED, "{}", job.body);
     let b_job_id = job.body["job"]["job_id"].as_i64().unwrap();
@@ -127,6 +131,11 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
         }
         ("delete", "/api/v1/projects/{project}/members/{user}") => {
             cross("/api/v1/projects/b-proj/members/b-member", None)
+        }
+        ("get", "/api/v1/limits") => Case::Scoped { path: route.into() },
+        // Limits are the centre's policy: only operators set them.
+        ("put", "/api/v1/limits/{scope}/{name}") => {
+            cross("/api/v1/limits/project/b-proj", Some(json!({"max_running_jobs": 100})))
         }
         ("get", "/api/v1/sites") => Case::Shared { path: route.into() },
         // Sites are the centre's: only operators add or check them.

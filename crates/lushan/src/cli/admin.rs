@@ -3,8 +3,8 @@
 use super::read_secret;
 use crate::output::{Output, fields, table, time};
 use lushan_api::{
-    AuditEvent, Client, MemberAdd, MemberRole, Project, ProjectCreate, Role, Sector, Site, SiteCheck, SiteCreate,
-    SiteSync, SiteSyncRequest, Tenant, TenantCreate, User, UserCreate, UserCreated,
+    AuditEvent, Client, Limit, LimitSet, MemberAdd, MemberRole, Project, ProjectCreate, Role, Sector, Site, SiteCheck,
+    SiteCreate, SiteSync, SiteSyncRequest, Tenant, TenantCreate, User, UserCreate, UserCreated,
 };
 
 #[derive(clap::Subcommand)]
@@ -21,6 +21,10 @@ pub enum AdminCommand {
     /// Sites: Slurm clusters behind their slurmrestd (operators).
     #[command(subcommand)]
     Site(SiteCommand),
+    /// Limits per project and per user: running jobs, CPUs, GPUs, jobs
+    /// pending or running (operators set them).
+    #[command(subcommand)]
+    Limits(LimitCommand),
     #[command(flatten)]
     Billing(super::billing::BillingAdminCommand),
     /// The audit log, newest first.
@@ -29,6 +33,108 @@ pub enum AdminCommand {
         #[arg(long, default_value_t = 50)]
         limit: i64,
     },
+}
+
+#[derive(clap::Subcommand)]
+pub enum LimitCommand {
+    /// The limits you may see (all for operators, your tenant's for others).
+    List,
+    /// Change a project's or a user's limits; flags not given keep their
+    /// value, `none` lifts one: `lushan admin limits set --project cfd-lab
+    /// --max-cpus 64 --max-submit 500`.
+    Set {
+        /// A project's limits (all its jobs: Slurm's association Grp* limits).
+        #[arg(long, conflicts_with = "user", required_unless_present = "user")]
+        project: Option<String>,
+        /// A user's limits (all their jobs, in every project: Slurm's QOS Max*PerUser).
+        #[arg(long)]
+        user: Option<String>,
+        /// Jobs running at once (a number, or `none`).
+        #[arg(long, value_parser = limit_value)]
+        max_jobs: Option<LimitValue>,
+        /// CPUs in use at once.
+        #[arg(long, value_parser = limit_value)]
+        max_cpus: Option<LimitValue>,
+        /// GPUs in use at once.
+        #[arg(long, value_parser = limit_value)]
+        max_gpus: Option<LimitValue>,
+        /// Jobs pending or running at once; submissions over it are refused.
+        #[arg(long, value_parser = limit_value)]
+        max_submit: Option<LimitValue>,
+    },
+}
+
+/// A limit on the command line: a number, or `none` for no limit.
+#[derive(Clone, Copy, Debug)]
+pub struct LimitValue(Option<i64>);
+
+fn limit_value(text: &str) -> Result<LimitValue, String> {
+    match text {
+        "none" | "unlimited" => Ok(LimitValue(None)),
+        n => n.parse::<i64>().map(|v| LimitValue(Some(v))).map_err(|_| format!("`{n}` is not a number or `none`")),
+    }
+}
+
+fn limit_text(value: Option<i64>) -> String {
+    value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+async fn limits(client: &Client, command: LimitCommand, out: &Output) -> anyhow::Result<()> {
+    match command {
+        LimitCommand::List => {
+            let limits: Vec<Limit> = client.get("/api/v1/limits").await?;
+            out.print(&limits, |limits| {
+                println!(
+                    "{}",
+                    table(
+                        &["scope", "name", "max jobs", "max cpus", "max gpus", "max submit", "updated"],
+                        limits
+                            .iter()
+                            .map(|l| vec![
+                                l.scope.clone(),
+                                l.name.clone(),
+                                limit_text(l.max_running_jobs),
+                                limit_text(l.max_cpus),
+                                limit_text(l.max_gpus),
+                                limit_text(l.max_submitted),
+                                time(&l.updated_at),
+                            ])
+                            .collect(),
+                    )
+                );
+            });
+            Ok(())
+        }
+        LimitCommand::Set { project, user, max_jobs, max_cpus, max_gpus, max_submit } => {
+            let (scope, name) = match (project, user) {
+                (Some(project), _) => ("project", project),
+                (None, Some(user)) => ("user", user),
+                (None, None) => anyhow::bail!("say whose limits: --project NAME or --user NAME"),
+            };
+            let current: Vec<Limit> = client.get("/api/v1/limits").await?;
+            let now = current.into_iter().find(|l| l.scope == scope && l.name == name);
+            let keep = |given: Option<LimitValue>, old: Option<i64>| given.map_or(old, |v| v.0);
+            let body = LimitSet {
+                max_running_jobs: keep(max_jobs, now.as_ref().and_then(|l| l.max_running_jobs)),
+                max_cpus: keep(max_cpus, now.as_ref().and_then(|l| l.max_cpus)),
+                max_gpus: keep(max_gpus, now.as_ref().and_then(|l| l.max_gpus)),
+                max_submitted: keep(max_submit, now.as_ref().and_then(|l| l.max_submitted)),
+            };
+            let limit: Limit = client.put(&format!("/api/v1/limits/{scope}/{name}"), &body).await?;
+            out.print(&limit, |l| {
+                println!(
+                    "Limits of {} {}: max jobs {}, max CPUs {}, max GPUs {}, max submit {}.",
+                    l.scope,
+                    l.name,
+                    limit_text(l.max_running_jobs),
+                    limit_text(l.max_cpus),
+                    limit_text(l.max_gpus),
+                    limit_text(l.max_submitted)
+                );
+            });
+            Ok(())
+        }
+    }
 }
 
 #[derive(clap::Subcommand)]
@@ -275,6 +381,7 @@ pub async fn run(client: &Client, command: AdminCommand, out: &Output) -> anyhow
         AdminCommand::User(command) => user(client, command, out).await,
         AdminCommand::Project(command) => project(client, command, out).await,
         AdminCommand::Site(command) => site(client, command, out).await,
+        AdminCommand::Limits(command) => limits(client, command, out).await,
         AdminCommand::Billing(command) => super::billing::admin(client, command, out).await,
         AdminCommand::Audit { limit } => {
             let events: Vec<AuditEvent> = client.get(&format!("/api/v1/audit?limit={limit}")).await?;

@@ -526,3 +526,50 @@ fn the_local_site_backfills_and_orders_by_fair_share() {
     wait_state(&alice, &whole, "COMPLETED", 60);
     server.stop();
 }
+
+#[test]
+fn operators_limits_hold_jobs_with_slurm_s_reasons_and_refuse_submissions_over_them() {
+    let sandbox = Sandbox::new();
+    let (server, alice) = platform(&sandbox);
+    let op = server.home.clone();
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let refused = cli(&op, &["admin", "limits", "set", "--project", "cfd-lab", "--max-jobs", "many"]);
+    assert!(refused.stderr.contains("`many` is not a number or `none`"), "{}", refused.stderr);
+    let set =
+        cli(&op, &["admin", "limits", "set", "--project", "cfd-lab", "--max-jobs", "1", "--max-submit", "3"]).ok();
+    assert!(
+        set.stdout.contains("Limits of project cfd-lab: max jobs 1, max CPUs -, max GPUs -, max submit 3."),
+        "{}",
+        set.stdout
+    );
+    // A flag not given keeps its value; `none` lifts one.
+    cli(&op, &["admin", "limits", "set", "--project", "cfd-lab", "--max-cpus", "64"]).ok();
+    cli(&op, &["admin", "limits", "set", "--project", "cfd-lab", "--max-cpus", "none"]).ok();
+    let listed = cli(&op, &["--json", "admin", "limits", "list"]).ok().json();
+    assert_eq!(listed[0]["max_running_jobs"], 1, "{listed}");
+    assert_eq!((listed[0]["max_cpus"].is_null(), listed[0]["max_submitted"].as_i64()), (true, Some(3)), "{listed}");
+    let shown = cli(&alice, &["admin", "limits", "list"]).ok().stdout;
+    assert!(shown.contains("cfd-lab") && shown.contains("project"), "a member sees their tenant's limits: {shown}");
+
+    // One job at a time: the second waits with Slurm's reason, then runs.
+    let first = submit(&alice, &work, &["-o", "/dev/null", "--wrap", "sleep 2"]);
+    wait_state(&alice, &first, "RUNNING", 30);
+    let second = submit(&alice, &work, &["-o", "/dev/null", "--wrap", "true"]);
+    wait_for(30, "the reason AssocGrpJobsLimit", || {
+        (job(&alice, &second)["reason"] == "AssocGrpJobsLimit").then_some(())
+    });
+    let third = submit(&alice, &work, &["-o", "/dev/null", "--wrap", "true"]);
+    // Three pending or running: a fourth is refused and nothing is stored.
+    let over = crate::harness::cli_in(&alice, &work, &["submit", "-o", "/dev/null", "--wrap", "true"]);
+    assert_eq!(over.code, 1);
+    assert!(over.stderr.contains("AssocMaxSubmitJobLimit: project cfd-lab may have at most 3"), "{}", over.stderr);
+    for id in [&first, &second, &third] {
+        wait_state(&alice, id, "COMPLETED", 60);
+    }
+    let jobs = cli(&alice, &["--json", "acct"]).ok().json();
+    assert_eq!(jobs.as_array().map(Vec::len), Some(3), "{jobs}");
+    let audit = cli(&op, &["--json", "admin", "audit"]).ok().json();
+    assert!(audit.as_array().unwrap().iter().any(|e| e["action"] == "limits.set"), "{audit}");
+    server.stop();
+}

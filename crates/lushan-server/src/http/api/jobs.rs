@@ -14,7 +14,8 @@ use lushan_model::{JobId, JobState};
 #[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), request_body = JobSubmit,
     responses((status = 201, body = JobSubmitted), (status = 200, description = "An earlier submission with the same idempotency key", body = JobSubmitted),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
-        (status = 402, description = "The job's funding cannot cover its worst case; the message says both amounts", body = ErrorBody)))]
+        (status = 402, description = "The job's funding cannot cover its worst case; the message says both amounts", body = ErrorBody),
+        (status = 409, description = "Over a project's or user's limit on jobs pending or running (`lushan admin limits`)", body = ErrorBody)))]
 pub async fn jobs_create(
     State(state): State<AppState>,
     caller: Caller,

@@ -5,6 +5,7 @@
 pub mod billing;
 pub mod grants;
 pub mod jobs;
+pub mod limits;
 pub mod projects;
 pub mod reports;
 pub mod session;
@@ -63,6 +64,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(billing::discounts_set))
         .routes(routes!(billing::owner_share_set))
         .routes(routes!(billing::preemptible_discount_set))
+        .routes(routes!(limits::limits_list))
+        .routes(routes!(limits::limits_set))
         .routes(routes!(reports::usage_report))
         .routes(routes!(reports::settlement_show))
         .routes(routes!(grants::grants_list, grants::grants_request))

@@ -1,0 +1,49 @@
+//! Operators' limits per project and per user.
+
+use crate::clock::now_ms;
+use crate::http::error::ApiError;
+use crate::http::extract::{Json, Path};
+use crate::http::{AppState, to_api};
+use crate::service::{Caller, LimitTarget, LimitValues, ServiceError};
+use axum::extract::State;
+use lushan_api::{ErrorBody, Limit, LimitSet};
+
+/// Limits the caller may see: all (operators), their tenant's (others).
+#[utoipa::path(get, path = "/api/v1/limits", tag = "limits", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Limit>), (status = 401, body = ErrorBody)))]
+pub async fn limits_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Limit>>, ApiError> {
+    let limits = state.services.list_limits(&caller).await?;
+    Ok(Json(limits.into_iter().map(to_api::limit).collect()))
+}
+
+/// Set a project's or a user's limits (operators only). The body replaces
+/// them all; every value null removes them.
+#[utoipa::path(put, path = "/api/v1/limits/{scope}/{name}", tag = "limits", security(("bearer" = [])), request_body = LimitSet,
+    params(("scope" = String, Path, description = "`project` or `user`"), ("name" = String, Path, description = "the project's or user's name")),
+    responses((status = 200, body = Limit), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn limits_set(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((scope, name)): Path<(String, String)>,
+    Json(body): Json<LimitSet>,
+) -> Result<Json<Limit>, ApiError> {
+    let target = match scope.as_str() {
+        "project" => LimitTarget::Project(name),
+        "user" => LimitTarget::User(name),
+        other => {
+            return Err(ServiceError::Invalid(format!(
+                "limits are set on a `project` or a `user`, not `{}`",
+                other.chars().take(32).collect::<String>()
+            ))
+            .into());
+        }
+    };
+    let values = LimitValues {
+        max_running_jobs: body.max_running_jobs,
+        max_cpus: body.max_cpus,
+        max_gpus: body.max_gpus,
+        max_submitted: body.max_submitted,
+    };
+    let limit = state.services.set_limits(&caller, target, values, now_ms()).await?;
+    Ok(Json(to_api::limit(limit)))
+}
