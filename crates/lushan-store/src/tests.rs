@@ -708,3 +708,29 @@ mod ledger {
         .await;
     }
 }
+
+#[tokio::test]
+async fn limits_are_replaced_whole_removed_when_empty_and_jobs_are_counted() {
+    on_every_backend(|store| async move {
+        let (alice, project, _) = job_world(&store).await;
+        let values = LimitValues { max_running_jobs: Some(2), max_submitted: Some(10), ..LimitValues::default() };
+        store.set_limits(LimitScope::Project(project.0), values, 7, &audit("limits.set", "cfd")).await.unwrap();
+        let user = LimitValues { max_cpus: Some(64), ..LimitValues::default() };
+        store.set_limits(LimitScope::User(alice.id.0), user, 8, &audit("limits.set", "alice")).await.unwrap();
+        let listed = store.list_limits().await.unwrap();
+        let names: Vec<(&str, LimitValues)> = listed.iter().map(|l| (l.name.as_str(), l.values)).collect();
+        assert_eq!(names, [("cfd", values), ("alice", user)]);
+        assert_eq!(listed[0].tenant_id, alice.tenant_id);
+        // Replaced whole, then removed when every value is None.
+        let only_gpus = LimitValues { max_gpus: Some(1), ..LimitValues::default() };
+        store.set_limits(LimitScope::Project(project.0), only_gpus, 9, &audit("limits.set", "cfd")).await.unwrap();
+        assert_eq!(store.list_limits().await.unwrap()[0].values, only_gpus);
+        store
+            .set_limits(LimitScope::Project(project.0), LimitValues::default(), 10, &audit("limits.set", "cfd"))
+            .await
+            .unwrap();
+        assert_eq!(store.list_limits().await.unwrap().len(), 1);
+        assert_eq!(store.active_jobs(project.0, alice.id.0).await.unwrap(), (0, 0));
+    })
+    .await;
+}
