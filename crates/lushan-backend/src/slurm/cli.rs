@@ -703,7 +703,8 @@ pub fn parse_cluster_accounts(accounts: &str, associations: &str, users: &str) -
     out
 }
 
-/// Whether `path` names a program that exists (for `site check`).
+/// Where the command `name` is: in `bin`, or on the server's PATH when
+/// `bin` is empty; `None` when it is not there (for `site check`).
 pub fn command_path(bin: &str, name: &str) -> Option<PathBuf> {
     if !bin.is_empty() {
         let path = Path::new(bin).join(name);

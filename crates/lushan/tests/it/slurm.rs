@@ -362,22 +362,12 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
     let remote = settled["remote_id"].as_i64().unwrap();
     assert_eq!(elapsed.to_string(), sacct(remote, "ElapsedRaw"), "{settled}");
     let statement = cli(&op, &["--url", &server.url, "--json", "statement", "--tenant", "jxu"]).ok().json();
-    let id: i64 = short.parse().unwrap();
-    let settlements = statement["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|l| l["kind"] == "settlement" && l["job_id"] == id)
-        .count();
-    assert_eq!(settlements, 1, "settled once: {statement}");
-    let id: i64 = unrecorded.parse().unwrap();
-    let settlements = statement["lines"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|l| l["kind"] == "settlement" && l["job_id"] == id)
-        .count();
-    assert_eq!(settlements, 1, "settled once after slurmdbd came back: {statement}");
+    let settlements = |job: &str| {
+        let id: i64 = job.parse().unwrap();
+        statement["lines"].as_array().unwrap().iter().filter(|l| l["kind"] == "settlement" && l["job_id"] == id).count()
+    };
+    assert_eq!(settlements(&short), 1, "settled once: {statement}");
+    assert_eq!(settlements(&unrecorded), 1, "settled once after slurmdbd came back: {statement}");
     drop(server);
 
     through_the_commands(&cluster, &dir);
