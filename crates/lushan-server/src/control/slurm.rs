@@ -237,8 +237,9 @@ impl Control {
         accounting: Option<&JobAccounting>,
     ) -> Result<Option<String>, Failure> {
         if let Some(state) = final_state(&remote.state) {
-            // Charged from slurmdbd; until it has the record, wait.
-            if let Some(mut accounting) = accounting.cloned() {
+            // Charged from slurmdbd; until it has the record with its end
+            // (a record without one counts its elapsed time up to now), wait.
+            if let Some(mut accounting) = accounting.filter(|a| a.end_secs > 0).cloned() {
                 // slurmdbd's REST (dbv0.0.38) reports every exit code as 0;
                 // slurmctld has the wait status.
                 if let Some((code, signal)) = remote.exit {
@@ -270,7 +271,7 @@ impl Control {
     /// A forwarded job slurmctld does not list (purged after MinJobAge while
     /// Lushan was down, or lost by the cluster).
     async fn missing(&self, site: &SiteRecord, client: &SlurmSite, job: &JobRecord, id: u64) -> Result<(), Failure> {
-        if let Some(accounting) = client.accounting(id).await? {
+        if let Some(accounting) = client.accounting(id).await?.filter(|a| a.end_secs > 0) {
             let state = final_state(&accounting.state).unwrap_or(JobState::Failed);
             return Ok(self.record_end(site, job, state, &accounting).await?);
         }
