@@ -425,6 +425,10 @@ pub struct Partition {
     pub preempt_mode: String,
     /// Seconds between a preempted guest's SIGTERM and SIGKILL (GraceTime).
     pub grace_secs: i64,
+    /// Slurm's PriorityJobFactor: the multifactor partition factor of its
+    /// jobs is this over the largest of the site's partitions.
+    #[serde(default)]
+    pub priority_job_factor: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -816,6 +820,9 @@ pub struct Job {
     /// named the site or there is only one.
     #[serde(default)]
     pub route: String,
+    /// Its QOS (`-q`): `normal` unless it asked for another.
+    #[serde(default)]
+    pub qos: String,
 }
 
 /// `lushan submit --quote`: one site's answer to a job, before anything is
@@ -1166,6 +1173,39 @@ pub struct Limit {
     /// (`AssocMaxSubmitJobLimit` / `QOSMaxSubmitJobPerUserLimit`).
     pub max_submitted: Option<i64>,
     pub updated_at: String,
+}
+
+/// A quality of service level (Slurm's QOS): `-q NAME` puts a job in it;
+/// its priority is the multifactor QOS factor (over the largest QOS
+/// priority), and prices may differ per QOS.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Qos {
+    pub name: String,
+    /// Slurm's QOS `Priority`.
+    pub priority: i64,
+    pub description: String,
+    pub updated_at: String,
+}
+
+/// `PUT /api/v1/qos/{name}`: adds the QOS or changes it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QosSet {
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub priority: i64,
+    /// One line; absent keeps the current description.
+    #[serde(default)]
+    #[schema(max_length = 200)]
+    pub description: Option<String>,
+}
+
+/// `PUT /api/v1/sites/{site}/partitions/{partition}/priority`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionPriority {
+    /// Slurm's PriorityJobFactor (default 1).
+    #[schema(minimum = 0, maximum = 1_000_000)]
+    pub priority_job_factor: i64,
 }
 
 /// `PUT /api/v1/limits/{scope}/{name}`: the limits, all of them (a value

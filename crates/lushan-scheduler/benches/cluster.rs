@@ -106,6 +106,7 @@ fn snapshot(pending: usize, nodes: usize, seed: u64) -> Snapshot {
             project: user % 20,
             user,
             constraint: None,
+            qos_priority: 0,
         });
     }
     snapshot

@@ -355,6 +355,14 @@ fn queue_order(policy: &Policy, snapshot: &Snapshot) -> Vec<usize> {
                     *partition_cpus.entry(p).or_insert(0) += u64::from(node.cpus);
                 }
             }
+            let job_factor: HashMap<i64, u32> =
+                snapshot.partitions.iter().map(|p| (p.id, p.priority_job_factor)).collect();
+            let factor_of = |partition: i64| job_factor.get(&partition).copied().unwrap_or(1);
+            // Slurm divides by the largest factor of any partition, whether
+            // it has nodes and jobs or not.
+            let max_factor =
+                partition_cpus.keys().map(|&p| factor_of(p)).chain(job_factor.values().copied()).max().unwrap_or(1);
+            let ratio = |value: u32, max: u32| if max == 0 { 0.0 } else { f64::from(value.min(max)) / f64::from(max) };
             let priorities: Vec<u64> = pending
                 .iter()
                 .map(|job| {
@@ -363,8 +371,8 @@ fn queue_order(policy: &Policy, snapshot: &Snapshot) -> Vec<usize> {
                         fairshare: fairshare.get(&(job.tenant, job.project, job.user)).copied().unwrap_or(0.0),
                         procs: u64::from(job.nodes) * u64::from(job.cpus_per_node),
                         total_procs: partition_cpus.get(&job.partition).copied().unwrap_or(0),
-                        partition: 0.0,
-                        qos: 0.0,
+                        partition: ratio(factor_of(job.partition), max_factor),
+                        qos: ratio(job.qos_priority, snapshot.max_qos_priority),
                     };
                     priority::multifactor(&weights, &factors)
                 })
@@ -483,11 +491,7 @@ impl<'a> Guests<'a> {
 
     fn policy(&self, r: usize) -> PartitionPolicy {
         let partition = self.running[r].partition;
-        self.policies.get(&partition).copied().unwrap_or(PartitionPolicy {
-            id: partition,
-            preempt_mode: PreemptMode::Off,
-            grace: 0,
-        })
+        self.policies.get(&partition).copied().unwrap_or(PartitionPolicy::unlisted(partition))
     }
 
     /// When a guest preempted now is gone: after its grace time (at least

@@ -66,6 +66,9 @@ pub struct PendingJob {
     pub project: i64,
     pub user: i64,
     pub constraint: Option<Constraint>,
+    /// Its QOS's `Priority`; the QOS factor is this over
+    /// [`Snapshot::max_qos_priority`].
+    pub qos_priority: u32,
 }
 
 /// A running job: what it holds, whose it is, and when its time limit ends.
@@ -119,13 +122,24 @@ impl PreemptMode {
     }
 }
 
-/// A partition's rules for its guests (a partition not listed: `Off`).
+/// A partition's rules: for its guests on co-built nodes, and its weight in
+/// multifactor priority. A partition not listed: `Off`, factor 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PartitionPolicy {
     pub id: i64,
     pub preempt_mode: PreemptMode,
     /// Between the guest's SIGTERM and its SIGKILL (Slurm's `GraceTime`).
     pub grace: i64,
+    /// Slurm's `PriorityJobFactor`: the partition factor of its jobs is
+    /// this over the largest of the site's partitions.
+    pub priority_job_factor: u32,
+}
+
+impl PartitionPolicy {
+    /// What Slurm assumes of a partition nobody configured.
+    pub fn unlisted(id: i64) -> PartitionPolicy {
+        PartitionPolicy { id, preempt_mode: PreemptMode::Off, grace: 0, priority_job_factor: 1 }
+    }
 }
 
 /// Decayed past usage of one (tenant, project, user), for fair-share.
@@ -171,6 +185,9 @@ pub struct Snapshot {
     pub usage: Vec<Usage>,
     pub limits: Vec<Limit>,
     pub partitions: Vec<PartitionPolicy>,
+    /// The largest `Priority` of any QOS (Slurm normalises by it, used or
+    /// not); 0 when every QOS has priority 0.
+    pub max_qos_priority: u32,
     pub now: i64,
 }
 

@@ -32,10 +32,12 @@ pub struct Weights {
 }
 
 impl Default for Weights {
-    /// The weights many centres start from: fair-share first, then age, a
-    /// little job size.
+    /// The weights many centres start from: fair-share and QOS first (a QOS
+    /// is an operator's explicit promise), then age and partition, a little
+    /// job size. With one QOS at priority 0 and every partition at factor
+    /// 1, the QOS and partition terms are the same for every job.
     fn default() -> Self {
-        Weights { age: 1000, fairshare: 10_000, job_size: 100, partition: 0, qos: 0, max_age: 7 * 24 * 3600 }
+        Weights { age: 1000, fairshare: 10_000, job_size: 100, partition: 1000, qos: 10_000, max_age: 7 * 24 * 3600 }
     }
 }
 

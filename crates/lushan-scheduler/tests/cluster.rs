@@ -81,6 +81,7 @@ fn queue() -> impl Strategy<Value = Vec<PendingJob>> {
                     3 => Some(Constraint::parse("a&b").unwrap()),
                     _ => None,
                 },
+                qos_priority: (user % 3) as u32,
             })
             .collect()
     })
@@ -88,7 +89,9 @@ fn queue() -> impl Strategy<Value = Vec<PendingJob>> {
 
 fn policies() -> Vec<Policy> {
     let mut out = Vec::new();
-    for order in [Order::Fcfs, Order::Multifactor(Weights { max_age: 500, ..Weights::default() })] {
+    for order in
+        [Order::Fcfs, Order::Multifactor(Weights { max_age: 500, partition: 500, qos: 2000, ..Weights::default() })]
+    {
         for backfill in [
             Backfill::None,
             Backfill::Easy,
@@ -124,10 +127,10 @@ fn replay(
     arrivals: bool,
 ) -> Result<Replay, String> {
     let partitions = vec![
-        PartitionPolicy { id: 1, preempt_mode: PreemptMode::Requeue, grace: 5 },
-        PartitionPolicy { id: 2, preempt_mode: PreemptMode::Cancel, grace: 3 },
+        PartitionPolicy { id: 1, preempt_mode: PreemptMode::Requeue, grace: 5, priority_job_factor: 1 },
+        PartitionPolicy { id: 2, preempt_mode: PreemptMode::Cancel, grace: 3, priority_job_factor: 3 },
     ];
-    let mut snapshot = Snapshot { nodes: nodes.to_vec(), partitions, ..Snapshot::default() };
+    let mut snapshot = Snapshot { nodes: nodes.to_vec(), partitions, max_qos_priority: 2, ..Snapshot::default() };
     // With `arrivals`, each job is submitted at its submit time; else all at 0.
     let mut future: Vec<PendingJob> = queue.to_vec();
     future.sort_by_key(|j| std::cmp::Reverse((if arrivals { j.submit } else { 0 }, j.id)));

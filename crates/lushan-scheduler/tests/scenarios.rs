@@ -12,10 +12,12 @@
 //! node NAME cpus=N mem=MB [gpus=N] [partitions=1,2] [features=a,b] [owner=TENANT]
 //! running node=NAME cpus=N [mem=MB] [gpus=N] ends=T [user=U] [project=P]
 //!         [id=N] [tenant=T] [partition=P] [start=T] [preempting]
-//! partition ID preempt=off|cancel|requeue grace=T
+//! weights [age=N] [fairshare=N] [job_size=N] [partition=N] [qos=N] [max_age=T]
+//! partition ID [preempt=off|cancel|requeue] [grace=T] [priority=N]
 //! job ID [cpus=N] [nodes=N] [mem=MB] [gpus=N] [time=T] [submit=T]
 //!        [user=U] [project=P] [tenant=T] [exclusive] [held]
-//!        [partition=P] [constraint=EXPR] [array=A%N]
+//!        [partition=P] [constraint=EXPR] [array=A%N] [qos=PRIORITY]
+//! max_qos PRIORITY
 //! usage tenant=T project=P user=U core_seconds=X
 //! limit user=U|project=P [jobs=N] [cpus=N] [gpus=N]
 //! array_running ARRAY N
@@ -73,6 +75,17 @@ fn parse(text: &str) -> (Policy, Snapshot) {
                     },
                 };
             }
+            "weights" => {
+                let Order::Multifactor(weights) = &mut policy.order else { panic!("weights after policy multifactor") };
+                let f = fields(rest);
+                weights.age = num(&f, "age", weights.age);
+                weights.fairshare = num(&f, "fairshare", weights.fairshare);
+                weights.job_size = num(&f, "job_size", weights.job_size);
+                weights.partition = num(&f, "partition", weights.partition);
+                weights.qos = num(&f, "qos", weights.qos);
+                weights.max_age = num(&f, "max_age", weights.max_age);
+            }
+            "max_qos" => snapshot.max_qos_priority = rest[0].parse().unwrap(),
             "now" => snapshot.now = rest[0].parse().unwrap(),
             "node" => {
                 let f = fields(&rest[1..]);
@@ -97,8 +110,10 @@ fn parse(text: &str) -> (Policy, Snapshot) {
                 let f = fields(&rest[1..]);
                 snapshot.partitions.push(PartitionPolicy {
                     id: rest[0].parse().unwrap(),
-                    preempt_mode: PreemptMode::parse(&f["preempt"]).expect("preempt=off|cancel|requeue"),
+                    preempt_mode: PreemptMode::parse(f.get("preempt").map_or("off", String::as_str))
+                        .expect("preempt=off|cancel|requeue"),
                     grace: num(&f, "grace", 0),
+                    priority_job_factor: num(&f, "priority", 1),
                 });
             }
             "running" => {
@@ -155,6 +170,7 @@ fn parse(text: &str) -> (Policy, Snapshot) {
                     project: num(&f, "project", 1),
                     user: num(&f, "user", 1),
                     constraint: f.get("constraint").map(|c| Constraint::parse(c).unwrap()),
+                    qos_priority: num(&f, "qos", 0),
                 });
             }
             "usage" => {

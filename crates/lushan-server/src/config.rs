@@ -44,7 +44,8 @@ pub struct FileConfig {
 /// `[scheduler]`: Slurm's PriorityType, PriorityWeight*, PriorityMaxAge,
 /// PriorityDecayHalfLife and SchedulerType, in Lushan's words. Defaults:
 /// multifactor, EASY backfilling, weights 1000 (age) / 10000 (fair-share) /
-/// 100 (job size), 7-day max age and half-life.
+/// 100 (job size) / 1000 (partition) / 10000 (QOS), 7-day max age and
+/// half-life.
 #[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SchedulerConfig {
@@ -57,6 +58,8 @@ pub struct SchedulerConfig {
     pub weight_age: Option<u32>,
     pub weight_fairshare: Option<u32>,
     pub weight_job_size: Option<u32>,
+    pub weight_partition: Option<u32>,
+    pub weight_qos: Option<u32>,
     pub max_age_hours: Option<u32>,
     pub half_life_hours: Option<u32>,
 }
@@ -72,8 +75,9 @@ impl SchedulerConfig {
             age: self.weight_age.unwrap_or(defaults.age),
             fairshare: self.weight_fairshare.unwrap_or(defaults.fairshare),
             job_size: self.weight_job_size.unwrap_or(defaults.job_size),
+            partition: self.weight_partition.unwrap_or(defaults.partition),
+            qos: self.weight_qos.unwrap_or(defaults.qos),
             max_age: i64::from(self.max_age_hours.unwrap_or(168)) * HOUR_MS,
-            ..defaults
         };
         let order = match self.order.as_deref().unwrap_or("multifactor") {
             "multifactor" => Order::Multifactor(weights),

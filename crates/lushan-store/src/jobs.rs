@@ -90,6 +90,8 @@ pub struct JobRecord {
     pub remote_id: Option<i64>,
     /// Why the platform sent it to its site, when the user named none.
     pub route: String,
+    /// Its QOS (`-q`), `normal` unless it asked for another.
+    pub qos: String,
 }
 
 /// A job to store. Output paths are sbatch patterns (`slurm-%j.out`),
@@ -125,6 +127,8 @@ pub struct NewJob {
     pub comment: String,
     /// Why the platform chose the site ('' when the user named it).
     pub route: String,
+    /// A QOS that exists (checked by the caller).
+    pub qos: String,
     pub idempotency_key: Option<String>,
     /// Task ids and throttle for an array: one row per task.
     pub array: Option<(Vec<u32>, Option<u32>)>,
@@ -164,7 +168,7 @@ const JOB_COLUMNS: &str = "SELECT j.id, j.name, j.user_id, u.name AS user_name, 
     j.args_json, j.env_json, j.request_json, j.comment, j.exit_code, j.exit_signal, j.node_list, j.alloc_json,
     j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time, j.max_rss_kib, j.total_cpu_ms,
     j.constraint_expr, j.restarts, j.preempted_at, j.preempted_by, j.preempt_deadline, j.requeue, j.forwarding_at,
-    j.remote_id, j.route
+    j.remote_id, j.route, j.qos
     FROM jobs j JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
     JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
 
@@ -178,7 +182,7 @@ const JOB_SUMMARY_COLUMNS: &str = "SELECT j.id, j.name, j.user_id, u.name AS use
     '' AS script, '[]' AS args_json, '{}' AS env_json, '{}' AS request_json, j.comment, j.exit_code, j.exit_signal, j.node_list,
     j.alloc_json, j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time, j.max_rss_kib, j.total_cpu_ms,
     j.constraint_expr, j.restarts, j.preempted_at, j.preempted_by, j.preempt_deadline, j.requeue, j.forwarding_at,
-    j.remote_id, j.route
+    j.remote_id, j.route, j.qos
     FROM jobs j JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
     JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
 
@@ -240,6 +244,7 @@ fn job_from_row(row: &AnyRow) -> Result<JobRecord, StoreError> {
         forwarding_at: row.try_get("forwarding_at")?,
         remote_id: row.try_get("remote_id")?,
         route: row.try_get("route")?,
+        qos: row.try_get("qos")?,
     })
 }
 
@@ -288,9 +293,9 @@ impl Store {
                     time_limit_secs, nodes, ntasks, cpus_per_task, cpus_per_node, mem_per_node_mb, gpus_per_node, exclusive, held,
                     workdir, stdout_path, stderr_path, stdin_path, open_mode, script, args_json, env_json, request_json, comment,
                     node_list, alloc_json, idempotency_key, array_job_id, array_task_id, array_throttle, dependency, begin_time,
-                    constraint_expr, requeue, route)
+                    constraint_expr, requeue, route, qos)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-                    $24, $25, $26, $27, $28, $29, '', '{}', $30, $31, $32, $33, $34, $35, $36, $37, $38)
+                    $24, $25, $26, $27, $28, $29, '', '{}', $30, $31, $32, $33, $34, $35, $36, $37, $38, $39)
                  ON CONFLICT (idempotency_key) DO NOTHING",
             )
             .bind(job_id)
@@ -332,6 +337,7 @@ impl Store {
             .bind(&new.constraint_expr)
             .bind(i64::from(new.requeue))
             .bind(&new.route)
+            .bind(&new.qos)
             .execute(&mut *tx)
             .await?;
             if inserted.rows_affected() == 0 {

@@ -15,6 +15,7 @@ mod grants;
 mod jobs;
 mod ledger;
 mod limits;
+mod qos;
 mod records;
 mod sites;
 mod tenancy;
@@ -33,6 +34,7 @@ pub use ledger::{
     UsageDimension, UsageQuery, UsageRow, WalletRecord,
 };
 pub use limits::{LimitRecord, LimitScope, LimitValues};
+pub use qos::QosRecord;
 pub use records::*;
 
 /// Which database the store talks to.

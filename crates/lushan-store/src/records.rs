@@ -99,6 +99,8 @@ pub struct PartitionRecord {
     pub grace_secs: i64,
     /// Slurm's MaxTime; `None` for no limit.
     pub max_time_secs: Option<i64>,
+    /// Slurm's PriorityJobFactor (the multifactor partition factor).
+    pub priority_job_factor: i64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -187,7 +187,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         let partition_rows =
-            sqlx::query("SELECT id, site_id, name, is_default, preempt_mode, grace_secs, max_time_secs FROM partitions ORDER BY name")
+            sqlx::query("SELECT id, site_id, name, is_default, preempt_mode, grace_secs, max_time_secs, priority_job_factor FROM partitions ORDER BY name")
                 .fetch_all(&self.pool)
                 .await?;
         let node_rows = sqlx::query(
@@ -226,6 +226,7 @@ impl Store {
                     preempt_mode: p.try_get("preempt_mode")?,
                     grace_secs: p.try_get("grace_secs")?,
                     max_time_secs: p.try_get("max_time_secs")?,
+                    priority_job_factor: p.try_get("priority_job_factor")?,
                 });
             }
             let mut nodes = Vec::new();
@@ -320,6 +321,32 @@ impl Store {
                 .bind(partition)
                 .execute(&mut *tx)
                 .await?;
+        if done.rows_affected() == 0 {
+            tx.rollback().await?;
+            return Err(StoreError::NotFound { what: "partition", key: partition.to_owned() });
+        }
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// A partition's PriorityJobFactor (checked by the caller).
+    pub async fn set_partition_priority(
+        &self,
+        site: SiteId,
+        partition: &str,
+        priority_job_factor: i64,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        let done = sqlx::query("UPDATE partitions SET priority_job_factor = $1 WHERE site_id = $2 AND name = $3")
+            .bind(priority_job_factor)
+            .bind(site.0)
+            .bind(partition)
+            .execute(&mut *tx)
+            .await?;
         if done.rows_affected() == 0 {
             tx.rollback().await?;
             return Err(StoreError::NotFound { what: "partition", key: partition.to_owned() });

@@ -294,6 +294,7 @@ fn new_job(
         constraint_expr: String::new(),
         comment: String::new(),
         route: String::new(),
+        qos: "normal".into(),
         idempotency_key: key.map(str::to_owned),
         array: array.map(|ids| (ids, Some(2))),
         dependency: String::new(),
@@ -731,6 +732,32 @@ async fn limits_are_replaced_whole_removed_when_empty_and_jobs_are_counted() {
             .unwrap();
         assert_eq!(store.list_limits().await.unwrap().len(), 1);
         assert_eq!(store.active_jobs(project.0, alice.id.0).await.unwrap(), (0, 0));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn qos_levels_are_added_and_changed_jobs_keep_theirs_and_partitions_take_a_priority() {
+    on_every_backend(|store| async move {
+        let (alice, project, site) = job_world(&store).await;
+        let names = |list: Vec<QosRecord>| list.into_iter().map(|q| (q.name, q.priority)).collect::<Vec<_>>();
+        assert_eq!(names(store.list_qos().await.unwrap()), [("normal".to_owned(), 0)]);
+        let high = QosRecord { name: "high".into(), priority: 100, description: "d".into(), updated_at: 5 };
+        store.set_qos(&high, &audit("qos.set", "high")).await.unwrap();
+        store.set_qos(&QosRecord { priority: 50, ..high.clone() }, &audit("qos.set", "high")).await.unwrap();
+        assert_eq!(names(store.list_qos().await.unwrap()), [("high".to_owned(), 50), ("normal".to_owned(), 0)]);
+
+        let new = NewJob { qos: "high".into(), ..new_job(&alice, project, &site, None, None) };
+        let (job, _) = store.submit_job(&new, &audit("job.submit", "")).await.unwrap();
+        assert_eq!(store.job(job.id).await.unwrap().qos, "high");
+        assert_eq!(store.list_jobs(&JobFilter::default()).await.unwrap()[0].qos, "high");
+
+        let partition = site.partitions[0].name.clone();
+        assert_eq!(site.partitions[0].priority_job_factor, 1);
+        store.set_partition_priority(site.id, &partition, 7, &audit("partition.priority", "")).await.unwrap();
+        assert_eq!(store.list_sites().await.unwrap()[0].partitions[0].priority_job_factor, 7);
+        let missing = store.set_partition_priority(site.id, "nope", 7, &audit("partition.priority", "")).await;
+        assert!(matches!(missing, Err(StoreError::NotFound { .. })), "{missing:?}");
     })
     .await;
 }

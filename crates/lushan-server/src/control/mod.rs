@@ -142,6 +142,7 @@ impl Control {
             self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Pending]), ..JobFilter::default() }).await?;
         let now = now_ms();
         let usage = self.usage(&running, now).await?;
+        let rules = self.rules().await?;
         let mut out = std::collections::HashMap::new();
         for site in sites.iter().filter(|s| s.backend == "local") {
             // Jobs waiting on a dependency or a begin time get no estimate here.
@@ -149,8 +150,7 @@ impl Control {
                 .iter()
                 .filter(|j| j.site_id == site.id && j.dependency.is_empty() && j.begin_time.is_none_or(|b| b <= now))
                 .collect();
-            let mut snapshot = site_snapshot(site, &running, &queue, usage.clone(), now);
-            snapshot.limits = self.limits().await?;
+            let snapshot = site_snapshot(site, &running, &queue, usage.clone(), &rules, now);
             let estimates: std::collections::HashMap<i64, i64> =
                 lushan_scheduler::estimate_starts(&self.settings.policy, &snapshot).into_iter().collect();
             for job in queue {
@@ -191,8 +191,8 @@ impl Control {
             .iter()
             .filter(|j| j.site_id == site.id && j.dependency.is_empty() && j.begin_time.is_none_or(|b| b <= now))
             .collect();
-        let mut snapshot = site_snapshot(site, &running, &queue, usage, now);
-        snapshot.limits = self.limits().await.ok()?;
+        let rules = self.rules().await.ok()?;
+        let mut snapshot = site_snapshot(site, &running, &queue, usage, &rules, now);
         let mut probe = probe.clone();
         probe.id = -1;
         probe.submit = now;
@@ -385,11 +385,12 @@ impl Control {
         Ok(())
     }
 
-    /// The operators' limits on running jobs, CPUs and GPUs, as the
-    /// scheduler takes them (`max_submitted` is checked at submission).
-    async fn limits(&self) -> Result<Vec<lushan_scheduler::Limit>, StoreError> {
+    /// What operators set that the scheduler weighs: limits on running
+    /// jobs, CPUs and GPUs (`max_submitted` is checked at submission) and
+    /// QOS priorities. Read each pass, so a change applies at the next.
+    async fn rules(&self) -> Result<Rules, StoreError> {
         let clamp = |v: Option<i64>| v.map(|v| u64::try_from(v).unwrap_or(0));
-        Ok(self
+        let limits = self
             .store
             .list_limits()
             .await?
@@ -404,7 +405,15 @@ impl Control {
                 max_gpus: clamp(l.values.max_gpus),
             })
             .filter(|l| l.max_running_jobs.is_some() || l.max_cpus.is_some() || l.max_gpus.is_some())
-            .collect())
+            .collect();
+        let qos = self
+            .store
+            .list_qos()
+            .await?
+            .into_iter()
+            .map(|q| (q.name, u32::try_from(q.priority).unwrap_or(0)))
+            .collect();
+        Ok(Rules { limits, qos })
     }
 
     async fn schedule_site(
@@ -417,8 +426,8 @@ impl Control {
         let now = now_ms();
         let site_queue: Vec<&JobRecord> = pending.iter().filter(|j| j.site_id == site.id).collect();
         let (queue, mut waiting) = self.eligible(&site_queue, running, now).await?;
-        let mut snapshot = site_snapshot(site, running, &queue, usage.to_vec(), now);
-        snapshot.limits = self.limits().await?;
+        let rules = self.rules().await?;
+        let snapshot = site_snapshot(site, running, &queue, usage.to_vec(), &rules, now);
         let plan = lushan_scheduler::schedule(&self.settings.policy, &snapshot);
         waiting.extend(plan.pending.iter().map(|(id, reason)| (JobId(*id), *reason)));
         // Write only the reasons that changed: most passes change none.
@@ -710,6 +719,13 @@ impl Control {
     }
 }
 
+/// What operators set that the scheduler weighs ([`Control::rules`]).
+struct Rules {
+    limits: Vec<lushan_scheduler::Limit>,
+    /// Each QOS's priority, by name.
+    qos: BTreeMap<String, u32>,
+}
+
 /// The scheduler's view of a site: its nodes with what `running` holds,
 /// the running jobs' time limits, and `queue` (the jobs it may start now).
 fn site_snapshot(
@@ -717,6 +733,7 @@ fn site_snapshot(
     running: &[JobRecord],
     queue: &[&JobRecord],
     usage: Vec<Usage>,
+    rules: &Rules,
     now: i64,
 ) -> Snapshot {
     let on_site: Vec<&JobRecord> = running.iter().filter(|j| j.site_id == site.id).collect();
@@ -750,10 +767,18 @@ fn site_snapshot(
                 user: j.user_id.0,
             })
             .collect(),
-        pending: queue.iter().map(|j| pending_job(j)).collect(),
+        pending: queue
+            .iter()
+            .map(|j| PendingJob {
+                // A QOS removed from under a job weighs nothing.
+                qos_priority: rules.qos.get(&j.qos).copied().unwrap_or(0),
+                ..pending_job(j)
+            })
+            .collect(),
         array_running: array_running.into_iter().collect(),
         usage,
-        limits: Vec::new(),
+        limits: rules.limits.clone(),
+        max_qos_priority: rules.qos.values().copied().max().unwrap_or(0),
         partitions: site
             .partitions
             .iter()
@@ -761,6 +786,7 @@ fn site_snapshot(
                 id: p.id.0,
                 preempt_mode: PreemptMode::parse(&p.preempt_mode).unwrap_or(PreemptMode::Off),
                 grace: p.grace_secs.saturating_mul(1000),
+                priority_job_factor: u32::try_from(p.priority_job_factor).unwrap_or(1),
             })
             .collect(),
         now,
@@ -819,6 +845,7 @@ fn pending_job(j: &JobRecord) -> PendingJob {
                 Constraint::parse(text).unwrap_or(Constraint { any_of: vec![vec!["(invalid constraint)".into()]] }),
             ),
         },
+        qos_priority: 0,
     }
 }
 

@@ -131,6 +131,7 @@ pub fn site(s: SiteRecord, usage: &[(i64, u64, u64, u64)]) -> api::Site {
                 nodes: p.node_names,
                 preempt_mode: p.preempt_mode,
                 grace_secs: p.grace_secs,
+                priority_job_factor: p.priority_job_factor,
             })
             .collect(),
         nodes: s
@@ -228,6 +229,7 @@ pub fn job(j: JobRecord, now: i64) -> api::Job {
         preempted_by: j.preempted_by.filter(|_| j.state == lushan_model::JobState::Running).map(|b| b.0),
         remote_id: j.remote_id,
         route: j.route.clone(),
+        qos: j.qos.clone(),
     }
 }
 
@@ -494,6 +496,10 @@ pub fn limit(l: crate::service::LimitRecord) -> api::Limit {
         max_submitted: l.values.max_submitted,
         updated_at: time(l.updated_at),
     }
+}
+
+pub fn qos(q: crate::service::QosRecord) -> api::Qos {
+    api::Qos { name: q.name, priority: q.priority, description: q.description, updated_at: time(q.updated_at) }
 }
 
 #[cfg(test)]

@@ -16,8 +16,8 @@ use std::collections::BTreeMap;
 pub const DEFAULT_TIME_LIMIT_SECS: u64 = 3600;
 /// `--time=UNLIMITED` is capped here (the partition's maximum).
 pub const MAX_TIME_LIMIT_SECS: u64 = 365 * 86_400;
-/// The only QOS there is until the scheduler issue adds more.
-pub const QOS_NAMES: &[&str] = &["normal"];
+/// Every job's QOS unless it asks for another (migration 0012 makes it).
+pub const DEFAULT_QOS: &str = "normal";
 
 /// A submission as the API receives it.
 pub struct SubmitJob {
@@ -314,7 +314,7 @@ impl Services {
             "warnings": parsed.warnings.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "constraint": request.constraint,
             "gpu_type": gpu_kind,
-            "qos": request.qos.clone().unwrap_or_else(|| "normal".into()),
+            "qos": request.qos.clone().unwrap_or_else(|| DEFAULT_QOS.into()),
             "submit_dir": input.submit_dir,
             "array": request.array.as_ref().map(|a| json!({
                 "count": a.task_ids.len(),
@@ -369,6 +369,7 @@ impl Services {
             begin_time,
             billing: Some(quote.billing()),
             route,
+            qos: request.qos.clone().unwrap_or_else(|| DEFAULT_QOS.into()),
         };
         Ok(Prepared { new, warnings: parsed.warnings.iter().map(ToString::to_string).collect(), quote, options })
     }
@@ -411,10 +412,22 @@ impl Services {
                 names.join(", ")
             )));
         };
-        if let Some(qos) = &request.qos
-            && !QOS_NAMES.contains(&qos.as_str())
-        {
-            return Err(ServiceError::Invalid(format!("unknown QOS `{qos}`; you may use: {}", QOS_NAMES.join(", "))));
+        let mut qos_priority = 0;
+        if let Some(qos) = &request.qos {
+            let known = self.store.list_qos().await?;
+            let Some(found) = known.iter().find(|q| &q.name == qos) else {
+                let names: Vec<&str> = known.iter().map(|q| q.name.as_str()).collect();
+                return Err(ServiceError::Invalid(format!("unknown QOS `{qos}`; you may use: {}", names.join(", "))));
+            };
+            qos_priority = u32::try_from(found.priority).unwrap_or(0);
+            // Slurm sites run jobs in their own QOS; Lushan's order only the
+            // local queue, so a job paying for one must run where it counts.
+            if site.backend == "slurm" && qos != DEFAULT_QOS {
+                return Err(ServiceError::Invalid(format!(
+                    "QOS `{qos}` orders the queue of Lushan's own sites; Slurm site `{}` runs jobs in its default QOS: submit without -q, or to another site",
+                    site.name
+                )));
+            }
         }
 
         // Resources per node, by sbatch's rules (pure, in the scheduler crate).
@@ -472,6 +485,7 @@ impl Services {
             project: 0,
             user: 0,
             constraint: constraint.clone(),
+            qos_priority,
         };
         if !lushan_scheduler::fits_empty(&probe, &node_pool) {
             let biggest = largest
@@ -508,7 +522,7 @@ impl Services {
                 project,
                 site,
                 partition,
-                qos: request.qos.as_deref().unwrap_or("normal"),
+                qos: request.qos.as_deref().unwrap_or(DEFAULT_QOS),
                 resources: lushan_ledger::Resources {
                     cores: i64::from(nodes).saturating_mul(i64::try_from(cpus_per_node).unwrap_or(i64::MAX)),
                     gpus: i64::from(nodes).saturating_mul(i64::from(gpus_per_node)),

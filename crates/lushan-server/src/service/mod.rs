@@ -9,6 +9,7 @@ mod error;
 mod grants;
 mod jobs;
 mod limits;
+mod qos;
 mod reports;
 mod routing;
 mod sites;
@@ -32,8 +33,8 @@ use lushan_store::{AuditEntry, Store};
 /// The records the use cases return, for `http::to_api` to convert.
 pub use lushan_store::{
     AuditRecord, GrantRecord, GrantState, JobChargeRecord, JobRecord, LimitRecord, LimitScope, LimitValues,
-    MemberRecord, PriceRecord, ProjectRecord, SharingSetting, SiteRecord, Statement, TenantRecord, TokenRecord,
-    UsageRow, UserRecord,
+    MemberRecord, PriceRecord, ProjectRecord, QosRecord, SharingSetting, SiteRecord, Statement, TenantRecord,
+    TokenRecord, UsageRow, UserRecord,
 };
 use std::sync::Arc;
 

@@ -229,3 +229,70 @@ async fn operators_limit_jobs_pending_or_running_and_a_submission_over_the_limit
     let sets = audit.body.as_array().unwrap().iter().filter(|e| e["action"] == "limits.set").count();
     assert_eq!(sets, 3, "{}", audit.body);
 }
+
+#[tokio::test]
+async fn operators_add_qos_levels_users_pick_them_and_partitions_get_priorities() {
+    let (p, alice, bob, _) = setup().await;
+    let before = p.audit_len().await;
+    // Bad names, priorities and descriptions, and anyone but an operator:
+    // refused, nothing stored.
+    for (path, body, status) in [
+        ("/api/v1/qos/High", json!({"priority": 10}), StatusCode::BAD_REQUEST),
+        ("/api/v1/qos/9lives", json!({"priority": 10}), StatusCode::BAD_REQUEST),
+        ("/api/v1/qos/high", json!({"priority": -1}), StatusCode::BAD_REQUEST),
+        ("/api/v1/qos/high", json!({"priority": 1_000_001}), StatusCode::BAD_REQUEST),
+        ("/api/v1/qos/high", json!({"priority": 1, "description": "two\nlines"}), StatusCode::BAD_REQUEST),
+        ("/api/v1/qos/high", json!({"priority": 1, "weight": 2}), StatusCode::BAD_REQUEST),
+        ("/api/v1/sites/local/partitions/local/priority", json!({"priority_job_factor": -3}), StatusCode::BAD_REQUEST),
+        ("/api/v1/sites/local/partitions/nope/priority", json!({"priority_job_factor": 3}), StatusCode::NOT_FOUND),
+        ("/api/v1/sites/nope/partitions/local/priority", json!({"priority_job_factor": 3}), StatusCode::NOT_FOUND),
+    ] {
+        let reply = p.call(Method::PUT, path, Some(&p.operator_token), Some(body)).await;
+        assert_eq!(reply.status, status, "{path}: {}", reply.body);
+    }
+    let pi_tries = p.call(Method::PUT, "/api/v1/qos/high", Some(&alice), Some(json!({"priority": 10}))).await;
+    assert_eq!(pi_tries.status, StatusCode::FORBIDDEN, "{}", pi_tries.body);
+    assert_eq!(p.audit_len().await, before);
+    let listed = p.call(Method::GET, "/api/v1/qos", Some(&bob), None).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1, "only normal: {}", listed.body);
+    assert_eq!(listed.body[0]["name"], "normal");
+
+    // An unknown QOS is refused with the ones there are.
+    let unknown = p
+        .call(Method::POST, "/api/v1/jobs", Some(&bob), Some(job("#!/bin/sh\n", &["-A", "cfd-lab", "-q", "high"])))
+        .await;
+    assert_eq!(unknown.status, StatusCode::BAD_REQUEST, "{}", unknown.body);
+    assert!(unknown.body["error"]["message"].as_str().unwrap().contains("unknown QOS `high`; you may use: normal"));
+
+    let high = p.admin(Method::PUT, "/api/v1/qos/high", json!({"priority": 100, "description": "deadlines"})).await;
+    assert_eq!((high["priority"].as_i64(), high["description"].as_str()), (Some(100), Some("deadlines")));
+    // A change without a description keeps it.
+    let changed = p.admin(Method::PUT, "/api/v1/qos/high", json!({"priority": 50})).await;
+    assert_eq!((changed["priority"].as_i64(), changed["description"].as_str()), (Some(50), Some("deadlines")));
+    let ok = p
+        .call(Method::POST, "/api/v1/jobs", Some(&bob), Some(job("#!/bin/sh\n", &["-A", "cfd-lab", "-q", "high"])))
+        .await;
+    assert_eq!(ok.status, StatusCode::CREATED, "{}", ok.body);
+    assert_eq!(ok.body["job"]["qos"], "high");
+    let plain = p.call(Method::POST, "/api/v1/jobs", Some(&bob), Some(job("#!/bin/sh\n", &["-A", "cfd-lab"]))).await;
+    assert_eq!(plain.body["job"]["qos"], "normal");
+    // Prices may now name it.
+    let price = p
+        .call(
+            Method::POST,
+            "/api/v1/prices",
+            Some(&p.operator_token),
+            Some(json!({"site": "local", "qos": "high", "core_hour": "0.2"})),
+        )
+        .await;
+    assert!(price.status.is_success(), "{}", price.body);
+
+    let sites =
+        p.admin(Method::PUT, "/api/v1/sites/local/partitions/local/priority", json!({"priority_job_factor": 7})).await;
+    let local = sites.as_array().unwrap().iter().find(|s| s["name"] == "local").unwrap();
+    assert_eq!(local["partitions"][0]["priority_job_factor"], 7, "{local}");
+    let audit = p.call(Method::GET, "/api/v1/audit", Some(&p.operator_token), None).await;
+    let actions: Vec<&str> = audit.body.as_array().unwrap().iter().filter_map(|e| e["action"].as_str()).collect();
+    assert_eq!(actions.iter().filter(|a| **a == "qos.set").count(), 2, "{actions:?}");
+    assert_eq!(actions.iter().filter(|a| **a == "partition.priority").count(), 1, "{actions:?}");
+}

@@ -137,6 +137,12 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
         ("put", "/api/v1/limits/{scope}/{name}") => {
             cross("/api/v1/limits/project/b-proj", Some(json!({"max_running_jobs": 100})))
         }
+        ("get", "/api/v1/qos") => Case::Shared { path: route.into() },
+        // QOS and partition priorities are the centre's policy too.
+        ("put", "/api/v1/qos/{name}") => cross("/api/v1/qos/b-urgent", Some(json!({"priority": 100}))),
+        ("put", "/api/v1/sites/{site}/partitions/{partition}/priority") => {
+            cross("/api/v1/sites/local/partitions/local/priority", Some(json!({"priority_job_factor": 5})))
+        }
         ("get", "/api/v1/sites") => Case::Shared { path: route.into() },
         // Sites are the centre's: only operators add or check them.
         ("post", "/api/v1/sites") => cross(

@@ -3,8 +3,9 @@
 use super::read_secret;
 use crate::output::{Output, fields, table, time};
 use lushan_api::{
-    AuditEvent, Client, Limit, LimitSet, MemberAdd, MemberRole, Project, ProjectCreate, Role, Sector, Site, SiteCheck,
-    SiteCreate, SiteSync, SiteSyncRequest, Tenant, TenantCreate, User, UserCreate, UserCreated,
+    AuditEvent, Client, Limit, LimitSet, MemberAdd, MemberRole, PartitionPriority, Project, ProjectCreate, Qos, QosSet,
+    Role, Sector, Site, SiteCheck, SiteCreate, SiteSync, SiteSyncRequest, Tenant, TenantCreate, User, UserCreate,
+    UserCreated,
 };
 
 #[derive(clap::Subcommand)]
@@ -25,6 +26,18 @@ pub enum AdminCommand {
     /// pending or running (operators set them).
     #[command(subcommand)]
     Limits(LimitCommand),
+    /// Quality of service levels users pick with `-q`, and their priority.
+    #[command(subcommand)]
+    Qos(QosCommand),
+    /// A partition's weight in multifactor priority (Slurm's
+    /// PriorityJobFactor, default 1): `lushan admin partition-priority local
+    /// debug 10`.
+    PartitionPriority {
+        site: String,
+        partition: String,
+        /// 0 to 1000000; jobs get this over the largest of the site's.
+        factor: i64,
+    },
     #[command(flatten)]
     Billing(super::billing::BillingAdminCommand),
     /// The audit log, newest first.
@@ -32,6 +45,23 @@ pub enum AdminCommand {
         /// How many events.
         #[arg(long, default_value_t = 50)]
         limit: i64,
+    },
+}
+
+#[derive(clap::Subcommand)]
+pub enum QosCommand {
+    /// Every QOS with its priority (anyone may list them).
+    List,
+    /// Add a QOS or change its priority: `lushan admin qos set high
+    /// --priority 100 --description "deadline runs, billed double"`.
+    Set {
+        name: String,
+        /// 0 to 1000000; a job's QOS factor is this over the largest.
+        #[arg(long)]
+        priority: i64,
+        /// One line; not given keeps the current one.
+        #[arg(long)]
+        description: Option<String>,
     },
 }
 
@@ -77,6 +107,36 @@ fn limit_value(text: &str) -> Result<LimitValue, String> {
 
 fn limit_text(value: Option<i64>) -> String {
     value.map_or_else(|| "-".to_owned(), |v| v.to_string())
+}
+
+async fn qos(client: &Client, command: QosCommand, out: &Output) -> anyhow::Result<()> {
+    match command {
+        QosCommand::List => {
+            let qos: Vec<Qos> = client.get("/api/v1/qos").await?;
+            out.print(&qos, |qos| {
+                println!(
+                    "{}",
+                    table(
+                        &["name", "priority", "description", "updated"],
+                        qos.iter()
+                            .map(|q| vec![
+                                q.name.clone(),
+                                q.priority.to_string(),
+                                q.description.clone(),
+                                time(&q.updated_at)
+                            ])
+                            .collect(),
+                    )
+                );
+            });
+            Ok(())
+        }
+        QosCommand::Set { name, priority, description } => {
+            let qos: Qos = client.put(&format!("/api/v1/qos/{name}"), &QosSet { priority, description }).await?;
+            out.print(&qos, |q| println!("QOS {}: priority {}. Submit with -q {}.", q.name, q.priority, q.name));
+            Ok(())
+        }
+    }
 }
 
 async fn limits(client: &Client, command: LimitCommand, out: &Output) -> anyhow::Result<()> {
@@ -382,6 +442,19 @@ pub async fn run(client: &Client, command: AdminCommand, out: &Output) -> anyhow
         AdminCommand::Project(command) => project(client, command, out).await,
         AdminCommand::Site(command) => site(client, command, out).await,
         AdminCommand::Limits(command) => limits(client, command, out).await,
+        AdminCommand::Qos(command) => qos(client, command, out).await,
+        AdminCommand::PartitionPriority { site, partition, factor } => {
+            let sites: Vec<Site> = client
+                .put(
+                    &format!("/api/v1/sites/{site}/partitions/{partition}/priority"),
+                    &PartitionPriority { priority_job_factor: factor },
+                )
+                .await?;
+            out.print(&sites, |_| {
+                println!("Partition {partition} of site {site}: priority job factor {factor}.");
+            });
+            Ok(())
+        }
         AdminCommand::Billing(command) => super::billing::admin(client, command, out).await,
         AdminCommand::Audit { limit } => {
             let events: Vec<AuditEvent> = client.get(&format!("/api/v1/audit?limit={limit}")).await?;

@@ -478,6 +478,7 @@ pub async fn show(client: &Client, job_id: &str, out: &Output) -> anyhow::Result
                 ("SlurmJobId", j.remote_id.map(|r| r.to_string()).unwrap_or_else(|| "(none)".into())),
                 ("Route", if j.route.is_empty() { "(as submitted)".into() } else { j.route.clone() }),
                 ("Partition", j.partition.clone()),
+                ("QOS", if j.qos.is_empty() { "normal".into() } else { j.qos.clone() }),
                 ("NodeList", if j.node_list.is_empty() { "(null)".into() } else { j.node_list.clone() }),
                 ("NumNodes", j.nodes.to_string()),
                 ("NumTasks", j.ntasks.to_string()),

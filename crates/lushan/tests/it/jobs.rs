@@ -573,3 +573,38 @@ fn operators_limits_hold_jobs_with_slurm_s_reasons_and_refuse_submissions_over_t
     assert!(audit.as_array().unwrap().iter().any(|e| e["action"] == "limits.set"), "{audit}");
     server.stop();
 }
+
+#[test]
+fn a_job_in_a_higher_qos_starts_before_older_jobs_in_normal() {
+    let sandbox = Sandbox::new();
+    let (server, alice) = platform(&sandbox);
+    let op = server.home.clone();
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let refused = crate::harness::cli_in(&alice, &work, &["submit", "-q", "high", "--wrap", "true"]);
+    assert!(refused.stderr.contains("unknown QOS `high`; you may use: normal"), "{}", refused.stderr);
+    let set = cli(&op, &["admin", "qos", "set", "high", "--priority", "100", "--description", "deadline runs"]).ok();
+    assert!(set.stdout.contains("QOS high: priority 100. Submit with -q high."), "{}", set.stdout);
+    let listed = cli(&alice, &["admin", "qos", "list"]).ok().stdout;
+    assert!(listed.contains("high") && listed.contains("deadline runs") && listed.contains("normal"), "{listed}");
+    let factor = cli(&op, &["admin", "partition-priority", "local", "local", "5"]).ok();
+    assert!(factor.stdout.contains("Partition local of site local: priority job factor 5."), "{}", factor.stdout);
+    let sites = cli(&op, &["--json", "sites"]).ok().json();
+    assert_eq!(sites[0]["partitions"][0]["priority_job_factor"], 5, "{sites}");
+
+    // The machine is full; two whole-machine jobs wait, the later one in
+    // QOS high. When the machine frees up, it goes first.
+    let all = cli(&op, &["--json", "sites"]).ok().json()[0]["nodes"][0]["cpus"].as_i64().unwrap().to_string();
+    let blocker = submit(&alice, &work, &["-o", "/dev/null", "-c", &all, "-t", "5", "--wrap", "sleep 3"]);
+    wait_state(&alice, &blocker, "RUNNING", 30);
+    let normal = submit(&alice, &work, &["-o", "/dev/null", "-c", &all, "-t", "5", "--wrap", "sleep 2"]);
+    let high = submit(&alice, &work, &["-o", "/dev/null", "-c", &all, "-t", "5", "-q", "high", "--wrap", "sleep 2"]);
+    let shown = cli(&alice, &["show", &high]).ok().stdout;
+    assert!(shown.contains("  QOS: high"), "{shown}");
+    wait_state(&alice, &high, "RUNNING", 60);
+    assert_eq!(job(&alice, &normal)["state"], "PENDING", "the older normal job waits behind the high one");
+    wait_state(&alice, &normal, "COMPLETED", 60);
+    let (high, normal) = (job(&alice, &high), job(&alice, &normal));
+    assert!(high["end_time"].as_str() <= normal["start_time"].as_str(), "{high} then {normal}");
+    server.stop();
+}

@@ -1,4 +1,4 @@
-//! Operators' limits per project and per user.
+//! Operators' limits per project and per user, and QOS levels.
 
 use crate::clock::now_ms;
 use crate::http::error::ApiError;
@@ -6,7 +6,7 @@ use crate::http::extract::{Json, Path};
 use crate::http::{AppState, to_api};
 use crate::service::{Caller, LimitTarget, LimitValues, ServiceError};
 use axum::extract::State;
-use lushan_api::{ErrorBody, Limit, LimitSet};
+use lushan_api::{ErrorBody, Limit, LimitSet, Qos, QosSet};
 
 /// Limits the caller may see: all (operators), their tenant's (others).
 #[utoipa::path(get, path = "/api/v1/limits", tag = "limits", security(("bearer" = [])),
@@ -46,4 +46,26 @@ pub async fn limits_set(
     };
     let limit = state.services.set_limits(&caller, target, values, now_ms()).await?;
     Ok(Json(to_api::limit(limit)))
+}
+
+/// Every QOS (any signed-in user: they choose one with `-q`).
+#[utoipa::path(get, path = "/api/v1/qos", tag = "limits", security(("bearer" = [])),
+    responses((status = 200, body = Vec<Qos>), (status = 401, body = ErrorBody)))]
+pub async fn qos_list(State(state): State<AppState>, _caller: Caller) -> Result<Json<Vec<Qos>>, ApiError> {
+    let qos = state.services.list_qos().await?;
+    Ok(Json(qos.into_iter().map(to_api::qos).collect()))
+}
+
+/// Add a QOS or change its priority and description (operators only).
+#[utoipa::path(put, path = "/api/v1/qos/{name}", tag = "limits", security(("bearer" = [])), request_body = QosSet,
+    params(("name" = String, Path, description = "the QOS name, e.g. `high`")),
+    responses((status = 200, body = Qos), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub async fn qos_set(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(name): Path<String>,
+    Json(body): Json<QosSet>,
+) -> Result<Json<Qos>, ApiError> {
+    let qos = state.services.set_qos(&caller, &name, body.priority, body.description.as_deref(), now_ms()).await?;
+    Ok(Json(to_api::qos(qos)))
 }

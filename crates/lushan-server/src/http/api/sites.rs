@@ -9,8 +9,8 @@ use crate::service::Caller;
 use crate::service::NewSiteInput;
 use axum::extract::State;
 use lushan_api::{
-    AuditEvent, AuditQuery, ErrorBody, NodeOwner, PartitionPreemption, Site, SiteCheck, SiteCreate, SiteSync,
-    SiteSyncChange, SiteSyncRequest,
+    AuditEvent, AuditQuery, ErrorBody, NodeOwner, PartitionPreemption, PartitionPriority, Site, SiteCheck, SiteCreate,
+    SiteSync, SiteSyncChange, SiteSyncRequest,
 };
 
 /// Sites with their partitions and nodes.
@@ -65,6 +65,24 @@ pub async fn partition_preemption_set(
     Json(body): Json<PartitionPreemption>,
 ) -> Result<Json<Vec<Site>>, ApiError> {
     state.services.set_partition_preemption(&caller, &site, &partition, &body.mode, body.grace_secs, now_ms()).await?;
+    let sites = state.services.list_sites(&caller).await?;
+    let usage = state.services.node_usage(&caller).await?;
+    Ok(Json(sites.into_iter().map(|s| to_api::site(s, &usage)).collect()))
+}
+
+/// Set a partition's PriorityJobFactor, its weight in multifactor priority
+/// (operators).
+#[utoipa::path(put, path = "/api/v1/sites/{site}/partitions/{partition}/priority", tag = "sites", security(("bearer" = [])),
+    params(("site" = String, Path, description = "site name"), ("partition" = String, Path, description = "partition name")),
+    request_body = PartitionPriority,
+    responses((status = 200, body = Vec<Site>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn partition_priority_set(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((site, partition)): Path<(String, String)>,
+    Json(body): Json<PartitionPriority>,
+) -> Result<Json<Vec<Site>>, ApiError> {
+    state.services.set_partition_priority(&caller, &site, &partition, body.priority_job_factor, now_ms()).await?;
     let sites = state.services.list_sites(&caller).await?;
     let usage = state.services.node_usage(&caller).await?;
     Ok(Json(sites.into_iter().map(|s| to_api::site(s, &usage)).collect()))
