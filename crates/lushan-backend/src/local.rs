@@ -349,23 +349,96 @@ fn open_output(path: &Path, append: bool) -> Result<std::fs::File, String> {
         .map_err(|err| format!("cannot open {}: {err}", path.display()))
 }
 
-/// Runs `open` with the job's user's effective ids, so a root supervisor
-/// opens the job's files with exactly the rights of the job's user: a job
-/// asking for `-o /etc/passwd` or `-i /etc/shadow` gets "permission
-/// denied", as it would under Slurm.
+/// Runs `open` with the job's user's effective ids and groups, so a root
+/// supervisor opens the job's files with exactly the rights of the job's
+/// user: a job asking for `-o /etc/passwd` or `-i /etc/shadow` gets
+/// "permission denied", as it would under Slurm, and a file its group may
+/// read is read.
 fn as_user<T>(run_as: Option<RunAs>, open: impl FnOnce() -> Result<T, String>) -> Result<T, String> {
-    use nix::unistd::{Gid, Uid, setegid, seteuid};
+    use nix::unistd::{Gid, Uid, getgroups, setegid, seteuid, setgroups};
     let Some(user) = run_as else { return open() };
-    setegid(Gid::from_raw(user.gid)).map_err(|e| format!("cannot take the job's group: {e}"))?;
+    let own_groups = getgroups().map_err(|e| format!("cannot read the supervisor's groups: {e}"))?;
+    setgroups(&user_groups(user)).map_err(|e| format!("cannot take the job's groups: {e}"))?;
+    let back = || -> Result<(), String> {
+        seteuid(Uid::from_raw(0)).map_err(|e| format!("cannot return to root: {e}"))?;
+        setegid(Gid::from_raw(0)).map_err(|e| format!("cannot return to root's group: {e}"))?;
+        setgroups(&own_groups).map_err(|e| format!("cannot return to root's groups: {e}"))
+    };
+    if let Err(err) = setegid(Gid::from_raw(user.gid)) {
+        back()?;
+        return Err(format!("cannot take the job's group: {err}"));
+    }
     if let Err(err) = seteuid(Uid::from_raw(user.uid)) {
-        let _ = setegid(Gid::from_raw(0));
+        back()?;
         return Err(format!("cannot take the job's user: {err}"));
     }
     let result = open();
     // Back to root for the rest of the supervision (status file, signals).
-    seteuid(Uid::from_raw(0)).map_err(|e| format!("cannot return to root: {e}"))?;
-    setegid(Gid::from_raw(0)).map_err(|e| format!("cannot return to root's group: {e}"))?;
+    back()?;
     result
+}
+
+/// The job's user's groups as a login gives them (`initgroups`): the
+/// primary group and every group that lists the user, as Slurm's jobs get.
+/// A uid without a name in the user database gets its primary group only.
+pub fn user_groups(user: RunAs) -> Vec<nix::unistd::Gid> {
+    use nix::unistd::{Gid, Uid, User, getgrouplist};
+    let primary = Gid::from_raw(user.gid);
+    let name = User::from_uid(Uid::from_raw(user.uid)).ok().flatten().map(|u| u.name);
+    let listed = name.and_then(|n| std::ffi::CString::new(n).ok()).and_then(|n| getgrouplist(&n, primary).ok());
+    listed.unwrap_or_else(|| vec![primary])
+}
+
+/// `lushan exec-as DIR`: the first program of a job run as its user (a
+/// root supervisor starts it with an empty environment). It takes the
+/// user's groups, group and user from `DIR/spec.json`, enters the job's
+/// working directory as that user, and becomes the job's script with the
+/// job's arguments and environment. Only then does anything the user
+/// controls (the environment: `LD_PRELOAD`...) reach a process. Returns
+/// only on failure, after saying why on the job's stderr.
+pub fn exec_as(dir: &Path) -> i32 {
+    use nix::unistd::{Gid, Uid, execve, setgid, setgroups, setuid};
+    use std::ffi::CString;
+    let fail = |what: String| {
+        eprintln!("lushan: cannot start the job: {what}");
+        127
+    };
+    let spec = std::fs::read_to_string(dir.join("spec.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str::<Value>(&text).ok())
+        .and_then(|value| spec_from_json(&value, String::new()));
+    let Some(spec) = spec else { return fail("its spec.json is missing or unreadable".into()) };
+    let Some(user) = spec.run_as else { return fail("it names no user to run as".into()) };
+    if let Err(err) = setgroups(&user_groups(user)) {
+        return fail(format!("cannot take the user's groups: {err}"));
+    }
+    if let Err(err) = setgid(Gid::from_raw(user.gid)) {
+        return fail(format!("cannot take the user's group: {err}"));
+    }
+    if let Err(err) = setuid(Uid::from_raw(user.uid)) {
+        return fail(format!("cannot take the user's id: {err}"));
+    }
+    if let Err(err) = std::env::set_current_dir(&spec.workdir) {
+        return fail(format!("cannot enter {}: {err}", spec.workdir.display()));
+    }
+    let c = |text: &str| CString::new(text).map_err(|_| format!("{text:?} contains a NUL byte"));
+    let script = dir.join("script");
+    let argv: Result<Vec<CString>, String> = std::iter::once(script.display().to_string().as_str())
+        .chain(spec.args.iter().map(String::as_str))
+        .map(c)
+        .collect();
+    let env: Result<Vec<CString>, String> = spec.env.iter().map(|(k, v)| c(&format!("{k}={v}"))).collect();
+    let (argv, env) = match (argv, env) {
+        (Ok(argv), Ok(env)) => (argv, env),
+        (Err(err), _) | (_, Err(err)) => return fail(err),
+    };
+    match c(&script.display().to_string()) {
+        Ok(path) => {
+            let err = execve(&path, &argv, &env).unwrap_err();
+            fail(format!("cannot run {}: {err}", script.display()))
+        }
+        Err(err) => fail(err),
+    }
 }
 
 /// The machine's ids of the job's CPUs: the scheduler numbers the CPUs we
@@ -419,19 +492,27 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
             .map_err(|err| format!("cannot open input {}: {err}", spec.stdin.display()))?;
         Ok((stdout, stderr, stdin))
     })?;
-    let mut command = Command::new(dir.join("script"));
-    command
-        .args(&spec.args)
-        .env_clear()
-        .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .current_dir(&spec.workdir)
-        .stdin(stdin)
-        .stdout(stdout)
-        .stderr(stderr)
-        .process_group(0);
-    if let Some(run_as) = spec.run_as {
-        command.uid(run_as.uid).gid(run_as.gid);
-    }
+    let mut command = match spec.run_as {
+        // Rust's `Command::uid` drops every supplementary group, and a job
+        // needs its user's (shared project directories are group-owned):
+        // `exec_as` takes them, then the user, then becomes the script.
+        Some(_) => {
+            let lushan = std::env::current_exe().map_err(|e| format!("cannot find the lushan binary: {e}"))?;
+            let mut command = Command::new(lushan);
+            command.arg("exec-as").arg(dir).env_clear();
+            command
+        }
+        None => {
+            let mut command = Command::new(dir.join("script"));
+            command
+                .args(&spec.args)
+                .env_clear()
+                .envs(spec.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+                .current_dir(&spec.workdir);
+            command
+        }
+    };
+    command.stdin(stdin).stdout(stdout).stderr(stderr).process_group(0);
     let mut child = command.spawn().map_err(|err| format!("cannot start the job script: {err}"))?;
     let pgid = child.id() as i32;
     // A waiter thread reports the exit the moment it happens; the loop below

@@ -101,6 +101,9 @@ enum Command {
     /// Internal: supervise one job (started by the server).
     #[command(hide = true)]
     ExecJob { dir: std::path::PathBuf },
+    /// Internal: become a job's script as its user (started by exec-job).
+    #[command(hide = true)]
+    ExecAs { dir: std::path::PathBuf },
 }
 
 fn main() -> ExitCode {
@@ -116,6 +119,13 @@ fn main() -> ExitCode {
         && let Some(dir) = raw.get(2)
     {
         let code = lushan_backend::local::run_supervisor(std::path::Path::new(dir));
+        return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
+    // A job's first program when it runs as its user: as lean as exec-job.
+    if raw.get(1).map(String::as_str) == Some("exec-as")
+        && let Some(dir) = raw.get(2)
+    {
+        let code = lushan_backend::local::exec_as(std::path::Path::new(dir));
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     let args = Args::parse();
@@ -170,5 +180,6 @@ async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
         Command::Acct(acct) => cli::jobs::acct(&connection.client()?, acct, out).await,
         Command::Simulate(simulate) => cli::simulate::run(simulate, out),
         Command::ExecJob { .. } => anyhow::bail!("exec-job is started by the server only"),
+        Command::ExecAs { .. } => anyhow::bail!("exec-as is started by exec-job only"),
     }
 }

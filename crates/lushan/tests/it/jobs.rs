@@ -608,3 +608,47 @@ fn a_job_in_a_higher_qos_starts_before_older_jobs_in_normal() {
     assert!(high["end_time"].as_str() <= normal["start_time"].as_str(), "{high} then {normal}");
     server.stop();
 }
+
+#[test]
+fn a_job_run_as_its_user_keeps_the_user_s_supplementary_groups() {
+    use std::os::unix::fs::PermissionsExt;
+    if !running_as_root() {
+        eprintln!("not root: jobs run as the server's user, with its groups");
+        return;
+    }
+    let id = |args: &[&str]| std::process::Command::new("id").args(args).output().ok().filter(|o| o.status.success());
+    let sorted = |text: &str| {
+        let mut ids: Vec<u32> = text.split_whitespace().filter_map(|g| g.parse().ok()).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let expected = id(&["-G", "lushan-ci"]).map(|o| sorted(&String::from_utf8_lossy(&o.stdout))).unwrap_or_default();
+    if expected.len() < 2 {
+        eprintln!("no account lushan-ci with a supplementary group (`.ci/slurm up` makes one): skipped");
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data"]).unwrap();
+    let alice = member_alice(&sandbox, &server, Some("lushan-ci"));
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    std::fs::set_permissions(sandbox.dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    std::fs::set_permissions(&work, std::fs::Permissions::from_mode(0o777)).unwrap();
+    // Readable by the group only, as a project's shared directory would be;
+    // the job's input file too, which the supervisor opens for it.
+    let shared = sandbox.path("shared.txt");
+    std::fs::write(&shared, "for the group\n").unwrap();
+    assert!(std::process::Command::new("chgrp").arg("lushan-shared").arg(&shared).status().unwrap().success());
+    std::fs::set_permissions(&shared, std::fs::Permissions::from_mode(0o640)).unwrap();
+
+    let shared = shared.display().to_string();
+    let job_id = submit(&alice, &work, &["-i", &shared, "--wrap", "id -G; cat; id -un; pwd"]);
+    let done = wait_state(&alice, &job_id, "COMPLETED", 30);
+    let out = std::fs::read_to_string(work.join(format!("slurm-{job_id}.out"))).unwrap();
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 4, "{out} {done}");
+    assert_eq!(sorted(lines[0]), expected, "the job's groups are its user's: {out}");
+    assert_eq!(&lines[1..], ["for the group", "lushan-ci", work.display().to_string().as_str()], "{out}");
+    server.stop();
+}
