@@ -237,9 +237,8 @@ impl Control {
         accounting: Option<&JobAccounting>,
     ) -> Result<Option<String>, Failure> {
         if let Some(state) = final_state(&remote.state) {
-            // Charged from slurmdbd; until it has the record with its end
-            // (a record without one counts its elapsed time up to now), wait.
-            if let Some(mut accounting) = accounting.filter(|a| a.end_secs > 0).cloned() {
+            // Charged from slurmdbd's record; until there is one, wait.
+            if let Some(mut accounting) = accounting.and_then(|a| with_end(a, remote)) {
                 // slurmdbd's REST (dbv0.0.38) reports every exit code as 0;
                 // slurmctld has the wait status.
                 if let Some((code, signal)) = remote.exit {
@@ -522,4 +521,19 @@ fn node_shares(site: &SiteRecord, nodes: &[String], cpus: i64) -> Vec<lushan_led
             cores: cpus / count + i64::from((i as i64) < cpus % count),
         })
         .collect()
+}
+
+/// slurmdbd's record of a job that ended, with its end. A record without
+/// one (End=Unknown: slurmdbd was down when the job ended, and slurmctld
+/// resends what it queued on its own clock, minutes later) would count
+/// its elapsed time up to now; slurmctld, which still lists the job, has
+/// the end slurmdbd will record, and its elapsed time is end - start as
+/// slurmdbd's will be.
+fn with_end(accounting: &JobAccounting, remote: &RemoteJob) -> Option<JobAccounting> {
+    if accounting.end_secs > 0 {
+        return Some(accounting.clone());
+    }
+    let end = remote.end_secs.filter(|&end| end > 0)?;
+    let start = if accounting.start_secs > 0 { accounting.start_secs } else { remote.start_secs.unwrap_or(end) };
+    Some(JobAccounting { start_secs: start, end_secs: end, elapsed_secs: (end - start).max(0), ..accounting.clone() })
 }

@@ -76,6 +76,26 @@ fn sacct(slurm_id: i64, field: &str) -> String {
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
+/// The elapsed seconds Slurm gives a job that ended: sacct's ElapsedRaw
+/// once slurmdbd has its end, else (End=Unknown, its ElapsedRaw counting up
+/// to now) slurmctld's end - start, which slurmdbd records later.
+fn slurm_elapsed(slurm_id: i64) -> String {
+    if sacct(slurm_id, "End") != "Unknown" {
+        return sacct(slurm_id, "ElapsedRaw");
+    }
+    let out = std::process::Command::new("squeue")
+        .env("SLURM_TIME_FORMAT", "%s")
+        .args(["-h", "-t", "all", "-o", "%S %e", "-j", &slurm_id.to_string()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let times: Vec<i64> = text.split_whitespace().filter_map(|t| t.parse().ok()).collect();
+    match times[..] {
+        [start, end] => (end - start).to_string(),
+        _ => panic!("neither slurmdbd nor slurmctld has the end of job {slurm_id}: {text}"),
+    }
+}
+
 /// Changes the cluster's accounts by hand, as its administrator would.
 fn sacctmgr(args: &[&str]) {
     let out = std::process::Command::new("sacctmgr").arg("-i").args(args).output().unwrap();
@@ -343,6 +363,9 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
     let _ = std::process::Command::new("scontrol").arg("reconfigure").status();
     let settled = wait_state(&alice, &unrecorded, "COMPLETED", 240);
     assert!(settled["charge"]["charged"].is_string(), "{settled}");
+    // Charged for what it ran, even while slurmdbd's record has no end yet.
+    let ran = settled["elapsed_secs"].as_i64().unwrap().to_string();
+    assert_eq!(ran, slurm_elapsed(remote.parse().unwrap()), "{settled}");
 
     // Lushan killed while a job runs on the cluster; the job ends while no
     // server runs; the next server settles it from slurmdbd, once.
@@ -360,7 +383,7 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
     // time Lushan was down.
     let elapsed = settled["elapsed_secs"].as_i64().unwrap();
     let remote = settled["remote_id"].as_i64().unwrap();
-    assert_eq!(elapsed.to_string(), sacct(remote, "ElapsedRaw"), "{settled}");
+    assert_eq!(elapsed.to_string(), slurm_elapsed(remote), "{settled}");
     let statement = cli(&op, &["--url", &server.url, "--json", "statement", "--tenant", "jxu"]).ok().json();
     let settlements = |job: &str| {
         let id: i64 = job.parse().unwrap();
