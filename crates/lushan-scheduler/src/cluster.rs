@@ -227,6 +227,14 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
     // when they are gone. What it cannot get there it competes for below.
     let mut claimed = vec![false; snapshot.pending.len()];
     if order.any_owned {
+        // As `failed` below, per owner: starts and reservations only take
+        // room, so a shape that found neither room nor guests to preempt
+        // for some time limit finds none for a longer one. A preemption
+        // gives a guest's room back early, which may leave some over on the
+        // owner's nodes: the owner's failures are forgotten. (A guest that
+        // also ran on another owner's nodes leaves room there too, which
+        // that owner's jobs may miss in this pass and find in the next.)
+        let mut owner_failed: HashMap<(i64, Shape), i64> = HashMap::new();
         for &index in &queue {
             let job = &snapshot.pending[index];
             if job.held || throttled(job, &array_running) || in_use.over_limit(job).is_some() {
@@ -237,6 +245,10 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
                 continue;
             }
             let duration = duration(job);
+            let key = (job.tenant, Shape::of(job));
+            if owner_failed.get(&key).is_some_and(|&d| d <= duration) {
+                continue;
+            }
             if let Some(allocations) = start_now(&mut nodes, own, job, now, duration) {
                 record_start(job, allocations, &mut array_running, &mut in_use, &mut plan);
                 claimed[index] = true;
@@ -244,6 +256,10 @@ pub fn plan(policy: &Policy, snapshot: &Snapshot) -> Plan {
                 plan.pending.push((job.id, PendingReason::Resources));
                 plan.estimates.push((job.id, at));
                 claimed[index] = true;
+                owner_failed.retain(|(tenant, _), _| *tenant != job.tenant);
+            } else {
+                let entry = owner_failed.entry(key).or_insert(duration);
+                *entry = (*entry).min(duration);
             }
         }
     }
@@ -613,11 +629,9 @@ fn start_now(
         if chosen.len() == job.nodes as usize {
             break;
         }
-        if !serves(job, state.node) {
-            continue;
-        }
+        // Most nodes are busy late in a pass: the cheapest test first.
         let need = need_on(job, state.node);
-        if !state.timeline.now().covers(&need) || !state.timeline.fits(now, end, &need) {
+        if !state.timeline.now().covers(&need) || !serves(job, state.node) || !state.timeline.fits(now, end, &need) {
             continue;
         }
         chosen.push((i, need));
