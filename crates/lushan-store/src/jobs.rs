@@ -2,7 +2,7 @@
 //! guarded updates (`WHERE state = ...`), so a late or repeated event cannot
 //! undo a final state.
 
-use crate::{AuditEntry, Store, StoreError, append_audit, parse_text};
+use crate::{AuditEntry, DbKind, Store, StoreError, append_audit, parse_text};
 use lushan_model::{JobId, JobState, PartitionId, ProjectId, SiteId, TenantId, UserId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -172,19 +172,143 @@ const JOB_COLUMNS: &str = "SELECT j.id, j.name, j.user_id, u.name AS user_name, 
     FROM jobs j JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
     JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
 
-/// The same without the bulky columns (script, arguments, environment,
-/// request): listings and scheduling passes do not need them, and the
-/// submitter's environment alone can be kilobytes per job.
-const JOB_SUMMARY_COLUMNS: &str = "SELECT j.id, j.name, j.user_id, u.name AS user_name, u.unix_account, j.project_id,
-    p.name AS project_name, j.tenant_id, j.site_id, s.name AS site_name, j.partition_id, pa.name AS partition_name, j.state,
-    j.reason, j.submit_time, j.start_time, j.end_time, j.time_limit_secs, j.nodes, j.ntasks, j.cpus_per_task, j.cpus_per_node,
-    j.mem_per_node_mb, j.gpus_per_node, j.exclusive, j.held, j.workdir, j.stdout_path, j.stderr_path, j.stdin_path, j.open_mode,
-    '' AS script, '[]' AS args_json, '{}' AS env_json, '{}' AS request_json, j.comment, j.exit_code, j.exit_signal, j.node_list,
-    j.alloc_json, j.array_job_id, j.array_task_id, j.array_throttle, j.dependency, j.begin_time, j.max_rss_kib, j.total_cpu_ms,
-    j.constraint_expr, j.restarts, j.preempted_at, j.preempted_by, j.preempt_deadline, j.requeue, j.forwarding_at,
-    j.remote_id, j.route, j.qos
-    FROM jobs j JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
-    JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
+/// What listings and scheduling passes read of each job: everything but
+/// the bulky columns (script, arguments, environment, request; the
+/// submitter's environment alone can be kilobytes per job), in the order
+/// [`job_from_json`] reads them.
+const JOB_SUMMARY_FIELDS: &[&str] = &[
+    "j.id",
+    "j.name",
+    "j.user_id",
+    "u.name",
+    "u.unix_account",
+    "j.project_id",
+    "p.name",
+    "j.tenant_id",
+    "j.site_id",
+    "s.name",
+    "j.partition_id",
+    "pa.name",
+    "j.state",
+    "j.reason",
+    "j.submit_time",
+    "j.start_time",
+    "j.end_time",
+    "j.time_limit_secs",
+    "j.nodes",
+    "j.ntasks",
+    "j.cpus_per_task",
+    "j.cpus_per_node",
+    "j.mem_per_node_mb",
+    "j.gpus_per_node",
+    "j.exclusive",
+    "j.held",
+    "j.workdir",
+    "j.stdout_path",
+    "j.stderr_path",
+    "j.stdin_path",
+    "j.open_mode",
+    "j.constraint_expr",
+    "j.comment",
+    "j.exit_code",
+    "j.exit_signal",
+    "j.node_list",
+    "j.alloc_json",
+    "j.array_job_id",
+    "j.array_task_id",
+    "j.array_throttle",
+    "j.dependency",
+    "j.begin_time",
+    "j.max_rss_kib",
+    "j.total_cpu_ms",
+    "j.restarts",
+    "j.preempted_at",
+    "j.preempted_by",
+    "j.preempt_deadline",
+    "j.requeue",
+    "j.forwarding_at",
+    "j.remote_id",
+    "j.route",
+    "j.qos",
+];
+
+/// One listed job from its JSON array (see [`JOB_SUMMARY_FIELDS`]).
+fn job_from_json(row: &serde_json::Value) -> Result<JobRecord, StoreError> {
+    let values = row.as_array().filter(|v| v.len() == JOB_SUMMARY_FIELDS.len());
+    let values = values.ok_or_else(|| StoreError::Corrupt(format!("a listed job is not a row of jobs: {row}")))?;
+    let bad = |i: usize| {
+        StoreError::Corrupt(format!("column `{}` holds unexpected value {}", JOB_SUMMARY_FIELDS[i], values[i]))
+    };
+    let opt_int = |i: usize| match &values[i] {
+        serde_json::Value::Null => Ok(None),
+        v => v.as_i64().map(Some).ok_or_else(|| bad(i)),
+    };
+    let int = |i: usize| opt_int(i)?.ok_or_else(|| bad(i));
+    let opt_text = |i: usize| match &values[i] {
+        serde_json::Value::Null => Ok(None),
+        v => v.as_str().map(|t| Some(t.to_owned())).ok_or_else(|| bad(i)),
+    };
+    let text = |i: usize| opt_text(i)?.ok_or_else(|| bad(i));
+    Ok(JobRecord {
+        id: JobId(int(0)?),
+        name: text(1)?,
+        user_id: UserId(int(2)?),
+        user_name: text(3)?,
+        unix_account: opt_text(4)?,
+        project_id: ProjectId(int(5)?),
+        project_name: text(6)?,
+        tenant_id: TenantId(int(7)?),
+        site_id: SiteId(int(8)?),
+        site_name: text(9)?,
+        partition_id: PartitionId(int(10)?),
+        partition_name: text(11)?,
+        state: parse_text("state", text(12)?)?,
+        reason: text(13)?,
+        submit_time: int(14)?,
+        start_time: opt_int(15)?,
+        end_time: opt_int(16)?,
+        time_limit_secs: int(17)?,
+        nodes: int(18)?,
+        ntasks: int(19)?,
+        cpus_per_task: int(20)?,
+        cpus_per_node: int(21)?,
+        mem_per_node_mb: int(22)?,
+        gpus_per_node: int(23)?,
+        exclusive: int(24)? == 1,
+        held: int(25)? == 1,
+        workdir: text(26)?,
+        stdout_path: text(27)?,
+        stderr_path: text(28)?,
+        stdin_path: text(29)?,
+        open_mode: text(30)?,
+        script: String::new(),
+        args_json: "[]".into(),
+        env_json: "{}".into(),
+        request_json: "{}".into(),
+        constraint_expr: text(31)?,
+        comment: text(32)?,
+        exit_code: opt_int(33)?,
+        exit_signal: opt_int(34)?,
+        node_list: text(35)?,
+        alloc_json: text(36)?,
+        array_job_id: opt_int(37)?.map(JobId),
+        array_task_id: opt_int(38)?,
+        array_throttle: opt_int(39)?,
+        dependency: text(40)?,
+        begin_time: opt_int(41)?,
+        max_rss_kib: opt_int(42)?,
+        total_cpu_ms: opt_int(43)?,
+        restarts: int(44)?,
+        preempted_at: opt_int(45)?,
+        preempted_by: opt_int(46)?.map(JobId),
+        preempt_deadline: opt_int(47)?,
+        requeue: int(48)? == 1,
+        forwarding_at: opt_int(49)?,
+        remote_id: opt_int(50)?,
+        route: text(51)?,
+        qos: text(52)?,
+    })
+}
 
 fn job_from_row(row: &AnyRow) -> Result<JobRecord, StoreError> {
     Ok(JobRecord {
@@ -419,7 +543,7 @@ impl Store {
     pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobRecord>, StoreError> {
         // Placeholders are numbered by hand: sqlx's QueryBuilder writes `?`
         // for the Any driver, which PostgreSQL does not accept.
-        let mut sql = format!("{JOB_SUMMARY_COLUMNS} WHERE 1 = 1");
+        let mut sql = String::from("SELECT * FROM jobs j WHERE 1 = 1");
         let mut binds: Vec<Bind> = Vec::new();
         let mut in_list = |sql: &mut String, column: &str, values: Vec<Bind>| {
             let marks: Vec<String> = values
@@ -470,6 +594,15 @@ impl Store {
             binds.push(Bind::Int(limit));
             sql.push_str(&format!(" LIMIT ${}", binds.len()));
         }
+        let fields = JOB_SUMMARY_FIELDS.join(", ");
+        let tables = "JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id
+            JOIN sites s ON s.id = j.site_id JOIN partitions pa ON pa.id = j.partition_id";
+        let sql = match self.kind {
+            DbKind::Sqlite => format!("SELECT json_group_array(json_array({fields})) FROM ({sql}) j {tables}"),
+            DbKind::Postgres => {
+                format!("SELECT COALESCE(json_agg(json_build_array({fields}))::text, '[]') FROM ({sql}) j {tables}")
+            }
+        };
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for bind in binds {
             query = match bind {
@@ -477,8 +610,22 @@ impl Store {
                 Bind::Text(v) => query.bind(v),
             };
         }
-        let rows = query.fetch_all(&self.pool).await?;
-        rows.iter().map(job_from_row).collect()
+        // The database builds one JSON document of all the rows: sqlx hands
+        // rows over one by one, at about 25 us a row of this width, where
+        // SQLite writes the whole list in about 5 us a row (10,000 jobs:
+        // 400 ms against 55 ms).
+        let text: String = query.fetch_one(&self.pool).await?.try_get(0)?;
+        let rows: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| StoreError::Corrupt(format!("the job listing is not JSON: {e}")))?;
+        let mut jobs = rows
+            .as_array()
+            .ok_or_else(|| StoreError::Corrupt("the job listing is not a list".into()))?
+            .iter()
+            .map(job_from_json)
+            .collect::<Result<Vec<_>, _>>()?;
+        // An aggregate's order is not promised by SQL.
+        jobs.sort_by_key(|j| j.id);
+        Ok(jobs)
     }
 
     /// PENDING -> RUNNING with its allocation. Returns false if the job was

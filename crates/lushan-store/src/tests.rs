@@ -761,3 +761,42 @@ async fn qos_levels_are_added_and_changed_jobs_keep_theirs_and_partitions_take_a
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_listed_job_is_the_stored_job_without_its_bulky_columns() {
+    on_every_backend(|store| async move {
+        let (alice, project, site) = job_world(&store).await;
+        let odd = NewJob {
+            name: "q\"uote\\ \n\t汉字 'x'".into(),
+            comment: "{\"not\": json}".into(),
+            dependency: "afterok:1".into(),
+            begin_time: Some(-5),
+            qos: "normal".into(),
+            ..new_job(&alice, project, &site, None, Some(vec![3, 4]))
+        };
+        store.submit_job(&odd, &audit("job.submit", "")).await.unwrap();
+        store.submit_job(&new_job(&alice, project, &site, None, None), &audit("job.submit", "")).await.unwrap();
+        let listed = store.list_jobs(&JobFilter::default()).await.unwrap();
+        assert_eq!(listed.len(), 3);
+        assert!(listed.windows(2).all(|w| w[0].id < w[1].id), "by id");
+        for job in &listed {
+            let full = store.job(job.id).await.unwrap();
+            let summary = JobRecord {
+                script: String::new(),
+                args_json: "[]".into(),
+                env_json: "{}".into(),
+                request_json: "{}".into(),
+                ..full
+            };
+            assert_eq!(*job, summary);
+        }
+        assert_eq!(listed[0].name, "q\"uote\\ \n\t汉字 'x'");
+        assert_eq!((listed[0].array_task_id, listed[0].begin_time, listed[2].array_job_id), (Some(3), Some(-5), None));
+        // Filters and the limit apply before the listing is built.
+        let first = store.list_jobs(&JobFilter { limit: Some(1), ..JobFilter::default() }).await.unwrap();
+        assert_eq!(first.iter().map(|j| j.id).collect::<Vec<_>>(), [listed[0].id]);
+        let running = JobFilter { states: Some(vec![JobState::Running]), ..JobFilter::default() };
+        assert!(store.list_jobs(&running).await.unwrap().is_empty());
+    })
+    .await;
+}

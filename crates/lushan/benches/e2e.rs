@@ -85,6 +85,8 @@ fn start(bin: &Path, work: &Path) -> anyhow::Result<Server> {
         &["admin", "project", "create", "bench", "--tenant", "bench", "--pi", "bencher"],
         "",
     )?;
+    // Jobs are paid for: enough for every job the bench submits.
+    lushan(bin, &home, Some(&url), &["admin", "topup", "bench", "100000000", "--ref", "BENCH-1"], "")?;
     let user_home = work.join("bencher");
     std::fs::create_dir_all(&user_home)?;
     let login =
