@@ -194,14 +194,9 @@ fn funding_columns(funding: Funding) -> (&'static str, Option<i64>) {
     }
 }
 
-/// The sum of an account's postings.
+/// The sum of an account's postings (kept in `ledger_balances`).
 pub(crate) async fn account_balance(conn: &mut sqlx::AnyConnection, account: Account) -> Result<i64, StoreError> {
-    let row =
-        sqlx::query("SELECT CAST(COALESCE(SUM(amount), 0) AS BIGINT) AS total FROM ledger_postings WHERE account = $1")
-            .bind(account.to_string())
-            .fetch_one(&mut *conn)
-            .await?;
-    Ok(row.try_get("total")?)
+    Ok(balances(conn, &[account]).await?[0])
 }
 
 /// The sums of several accounts' postings in one query, in the order asked.
@@ -211,11 +206,7 @@ pub(crate) async fn balances(conn: &mut sqlx::AnyConnection, accounts: &[Account
     }
     let names: Vec<String> = accounts.iter().map(ToString::to_string).collect();
     let marks: Vec<String> = (1..=names.len()).map(|i| format!("${i}")).collect();
-    let sql = format!(
-        "SELECT account, CAST(SUM(amount) AS BIGINT) AS total FROM ledger_postings WHERE account IN ({})
-         GROUP BY account",
-        marks.join(", ")
-    );
+    let sql = format!("SELECT account, amount FROM ledger_balances WHERE account IN ({})", marks.join(", "));
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for name in &names {
         query = query.bind(name.clone());
@@ -225,7 +216,7 @@ pub(crate) async fn balances(conn: &mut sqlx::AnyConnection, accounts: &[Account
     for row in rows {
         let account: String = row.try_get("account")?;
         if let Some(i) = names.iter().position(|n| *n == account) {
-            totals[i] = row.try_get("total")?;
+            totals[i] = row.try_get("amount")?;
         }
     }
     Ok(totals)
@@ -266,6 +257,21 @@ pub(crate) async fn insert_transaction(
             .bind(posting.amount)
             .execute(&mut **tx)
             .await?;
+    }
+    // The balances move in the same transaction. In account order, so two
+    // transactions touching the same accounts lock their rows in the same
+    // order (PostgreSQL would otherwise deadlock them).
+    let mut moves: Vec<(String, i64)> = entry.postings().iter().map(|p| (p.account.to_string(), p.amount)).collect();
+    moves.sort();
+    for (account, amount) in moves {
+        sqlx::query(
+            "INSERT INTO ledger_balances (account, amount) VALUES ($1, $2)
+             ON CONFLICT (account) DO UPDATE SET amount = ledger_balances.amount + excluded.amount",
+        )
+        .bind(account)
+        .bind(amount)
+        .execute(&mut **tx)
+        .await?;
     }
     Ok(true)
 }

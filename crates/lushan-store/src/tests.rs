@@ -501,6 +501,25 @@ mod ledger {
         }
     }
 
+    /// Every account's kept balance is the sum of its postings.
+    async fn assert_balances_are_sums(store: &Store) {
+        let sums = |sql: &'static str| {
+            let store = store.clone();
+            async move {
+                let rows = sqlx::query(sql).fetch_all(&store.pool).await.unwrap();
+                let mut out: Vec<(String, i64)> =
+                    rows.iter().map(|r| (r.try_get("account").unwrap(), r.try_get("amount").unwrap())).collect();
+                out.sort();
+                out
+            }
+        };
+        let kept = sums("SELECT account, amount FROM ledger_balances").await;
+        let summed =
+            sums("SELECT account, CAST(SUM(amount) AS BIGINT) AS amount FROM ledger_postings GROUP BY account").await;
+        assert!(!kept.is_empty());
+        assert_eq!(kept, summed);
+    }
+
     async fn top_up(store: &Store, tenant: TenantId, fen: i64, reference: &str) -> bool {
         let entry = lushan_ledger::top_up(tenant, Money(fen), reference).unwrap();
         let meta = TxMeta { at: 5, tenant_id: Some(tenant), reference: reference.into(), ..TxMeta::default() };
@@ -571,6 +590,7 @@ mod ledger {
                 .try_get("t")
                 .unwrap();
             assert_eq!(total, 0);
+            assert_balances_are_sums(&store).await;
         })
         .await;
     }
@@ -672,6 +692,7 @@ mod ledger {
             assert!(refused.reason.starts_with("not requeued: "), "{}", refused.reason);
             let wallet = store.wallet(alice.tenant_id).await.unwrap();
             assert_eq!((wallet.spendable, wallet.held), (Money(965), Money(0)), "the refused hold left nothing behind");
+            assert_balances_are_sums(&store).await;
         })
         .await;
     }
@@ -705,6 +726,7 @@ mod ledger {
             let wallet = store.wallet(alice.tenant_id).await.unwrap();
             assert_eq!((wallet.spendable, wallet.held), (Money(249), Money(1_250)));
             assert_eq!(store.list_jobs(&JobFilter::default()).await.unwrap().len(), 5, "refused jobs are not stored");
+            assert_balances_are_sums(&store).await;
         })
         .await;
     }
