@@ -803,6 +803,10 @@ pub struct Job {
     /// running job ran to its time limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub estimated_start: Option<String>,
+    /// With `?priority=true`, for pending jobs on a site that orders its
+    /// queue by multifactor priority: the priority and its parts (`sprio`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<JobPriority>,
     /// What it holds or was charged (`GET /jobs/{id}` only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charge: Option<JobCharge>,
@@ -895,6 +899,22 @@ pub struct JobQuery {
     /// Fill in `estimated_start` for pending jobs (`squeue --start`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub start: Option<bool>,
+    /// Fill in `priority` for pending jobs (`sprio`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<bool>,
+}
+
+/// A pending job's multifactor priority (Slurm's `sprio`): each factor in
+/// [0, 1] times its weight, and their sum, truncated as Slurm does. Larger
+/// runs first.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobPriority {
+    pub priority: i64,
+    pub age: i64,
+    pub fairshare: i64,
+    pub job_size: i64,
+    pub partition: i64,
+    pub qos: i64,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]

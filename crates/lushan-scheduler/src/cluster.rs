@@ -364,39 +364,45 @@ fn queue_order(policy: &Policy, snapshot: &Snapshot) -> Vec<usize> {
             });
         }
         Order::Multifactor(weights) => {
-            let fairshare = fair_share(snapshot);
-            let mut partition_cpus: BTreeMap<i64, u64> = BTreeMap::new();
-            for node in &snapshot.nodes {
-                for &p in &node.partitions {
-                    *partition_cpus.entry(p).or_insert(0) += u64::from(node.cpus);
-                }
-            }
-            let job_factor: HashMap<i64, u32> =
-                snapshot.partitions.iter().map(|p| (p.id, p.priority_job_factor)).collect();
-            let factor_of = |partition: i64| job_factor.get(&partition).copied().unwrap_or(1);
-            // Slurm divides by the largest factor of any partition, whether
-            // it has nodes and jobs or not.
-            let max_factor =
-                partition_cpus.keys().map(|&p| factor_of(p)).chain(job_factor.values().copied()).max().unwrap_or(1);
-            let ratio = |value: u32, max: u32| if max == 0 { 0.0 } else { f64::from(value.min(max)) / f64::from(max) };
-            let priorities: Vec<u64> = pending
-                .iter()
-                .map(|job| {
-                    let factors = Factors {
-                        age: snapshot.now.saturating_sub(job.submit),
-                        fairshare: fairshare.get(&(job.tenant, job.project, job.user)).copied().unwrap_or(0.0),
-                        procs: u64::from(job.nodes) * u64::from(job.cpus_per_node),
-                        total_procs: partition_cpus.get(&job.partition).copied().unwrap_or(0),
-                        partition: ratio(factor_of(job.partition), max_factor),
-                        qos: ratio(job.qos_priority, snapshot.max_qos_priority),
-                    };
-                    priority::multifactor(&weights, &factors)
-                })
-                .collect();
+            let priorities: Vec<u64> = weighted_priorities(&weights, snapshot).iter().map(|w| w.total()).collect();
             order.sort_by_key(|&i| (std::cmp::Reverse(priorities[i]), pending[i].submit, pending[i].id));
         }
     }
     order
+}
+
+/// Each pending job's multifactor priority, in parts, in the snapshot's
+/// order.
+pub fn weighted_priorities(weights: &priority::Weights, snapshot: &Snapshot) -> Vec<priority::Weighted> {
+    let fairshare = fair_share(snapshot);
+    let mut partition_cpus: BTreeMap<i64, u64> = BTreeMap::new();
+    for node in &snapshot.nodes {
+        for &p in &node.partitions {
+            *partition_cpus.entry(p).or_insert(0) += u64::from(node.cpus);
+        }
+    }
+    let job_factor: HashMap<i64, u32> = snapshot.partitions.iter().map(|p| (p.id, p.priority_job_factor)).collect();
+    let factor_of = |partition: i64| job_factor.get(&partition).copied().unwrap_or(1);
+    // Slurm divides by the largest factor of any partition, whether it has
+    // nodes and jobs or not.
+    let max_factor =
+        partition_cpus.keys().map(|&p| factor_of(p)).chain(job_factor.values().copied()).max().unwrap_or(1);
+    let ratio = |value: u32, max: u32| if max == 0 { 0.0 } else { f64::from(value.min(max)) / f64::from(max) };
+    snapshot
+        .pending
+        .iter()
+        .map(|job| {
+            let factors = Factors {
+                age: snapshot.now.saturating_sub(job.submit),
+                fairshare: fairshare.get(&(job.tenant, job.project, job.user)).copied().unwrap_or(0.0),
+                procs: u64::from(job.nodes) * u64::from(job.cpus_per_node),
+                total_procs: partition_cpus.get(&job.partition).copied().unwrap_or(0),
+                partition: ratio(factor_of(job.partition), max_factor),
+                qos: ratio(job.qos_priority, snapshot.max_qos_priority),
+            };
+            priority::weighted(weights, &factors)
+        })
+        .collect()
 }
 
 /// Each (tenant, project, user)'s Fair Tree factor, from the snapshot's

@@ -248,6 +248,14 @@ pub fn estimate_starts(policy: &Policy, snapshot: &Snapshot) -> Vec<(i64, i64)> 
     out
 }
 
+/// Each pending job's priority in parts (`sprio`), under a multifactor
+/// policy; `None` under one that orders by something else (FCFS, SJF...).
+pub fn priorities(policy: &Policy, snapshot: &Snapshot) -> Option<Vec<(i64, priority::Weighted)>> {
+    let priority::Order::Multifactor(weights) = policy.order else { return None };
+    let parts = cluster::weighted_priorities(&weights, snapshot);
+    Some(snapshot.pending.iter().map(|j| j.id).zip(parts).collect())
+}
+
 /// The lowest-numbered free ids of `0..total`, if there are `want` of them.
 fn take_free(total: u32, busy: &[u32], want: u32) -> Option<Vec<u32>> {
     if want == 0 {
@@ -389,5 +397,66 @@ mod per_node_tests {
         let result = per_node(&huge, 0);
         assert_eq!(result.ntasks, 1_000_000u32.saturating_mul(1_000_000));
         assert_eq!(result.memory_mb, u64::MAX);
+    }
+}
+
+#[cfg(test)]
+mod priorities_tests {
+    use super::*;
+    use priority::{Order, Weights};
+
+    #[test]
+    fn sprio_parts_add_up_to_the_priority_the_queue_is_ordered_by() {
+        let node = Node {
+            id: 1,
+            name: "n1".into(),
+            partitions: vec![1, 2],
+            cpus: 4,
+            memory_mb: 1000,
+            gpus: 0,
+            features: vec![],
+            busy_cpus: vec![],
+            busy_memory_mb: 0,
+            busy_gpus: vec![],
+            owner: None,
+        };
+        let job = |id: i64, partition: i64, qos_priority: u32, submit: i64| PendingJob {
+            id,
+            partition,
+            nodes: 1,
+            cpus_per_node: 2,
+            memory_per_node_mb: 10,
+            gpus_per_node: 0,
+            exclusive: false,
+            held: false,
+            array: None,
+            submit,
+            time_limit: 10,
+            tenant: 1,
+            project: 1,
+            user: 1,
+            constraint: None,
+            qos_priority,
+        };
+        let snapshot = Snapshot {
+            nodes: vec![node],
+            pending: vec![job(1, 1, 0, 0), job(2, 2, 0, 50), job(3, 1, 10, 90)],
+            partitions: vec![PartitionPolicy { priority_job_factor: 4, ..PartitionPolicy::unlisted(2) }],
+            max_qos_priority: 20,
+            now: 100,
+            ..Snapshot::default()
+        };
+        let weights = Weights { age: 1000, fairshare: 0, job_size: 100, partition: 1000, qos: 10_000, max_age: 100 };
+        let policy = Policy { order: Order::Multifactor(weights), backfill: pool::Backfill::Easy };
+        let parts = priorities(&policy, &snapshot).unwrap();
+        let of = |id: i64| parts.iter().find(|p| p.0 == id).unwrap().1;
+        assert_eq!((of(1).age, of(1).partition, of(1).qos, of(1).job_size), (1000.0, 250.0, 0.0, 50.0));
+        assert_eq!((of(2).age, of(2).partition), (500.0, 1000.0));
+        assert_eq!((of(3).qos, of(3).total()), (5000.0, 100 + 250 + 5000 + 50));
+        // The order the planner tries them in is by these totals.
+        let plan = schedule(&policy, &Snapshot { nodes: vec![], ..snapshot.clone() });
+        let reasons: Vec<i64> = plan.pending.iter().map(|p| p.0).collect();
+        assert_eq!(reasons, [3, 2, 1], "5400, then 1550, then 1300: {parts:?}");
+        assert!(priorities(&Policy::FIFO, &snapshot).is_none());
     }
 }

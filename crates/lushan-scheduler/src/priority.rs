@@ -56,9 +56,28 @@ pub struct Factors {
     pub qos: f64,
 }
 
-/// Slurm's job priority: `sum(weight * factor)`, truncated to an integer as
-/// Slurm does. Larger runs first.
-pub fn multifactor(weights: &Weights, factors: &Factors) -> u64 {
+/// Each factor times its weight: the parts of a job's priority, as
+/// `sprio` prints them.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Weighted {
+    pub age: f64,
+    pub fairshare: f64,
+    pub job_size: f64,
+    pub partition: f64,
+    pub qos: f64,
+}
+
+impl Weighted {
+    /// Slurm's job priority: the sum, truncated to an integer as Slurm
+    /// does. Larger runs first.
+    pub fn total(&self) -> u64 {
+        (self.age + self.fairshare + self.job_size + self.partition + self.qos) as u64
+    }
+}
+
+/// Each factor of `factors`, normalised to `[0, 1]` as Slurm does, times
+/// its weight.
+pub fn weighted(weights: &Weights, factors: &Factors) -> Weighted {
     let age = if weights.max_age <= 0 {
         1.0
     } else {
@@ -69,12 +88,19 @@ pub fn multifactor(weights: &Weights, factors: &Factors) -> u64 {
     } else {
         (factors.procs.min(factors.total_procs) as f64) / (factors.total_procs as f64)
     };
-    let sum = f64::from(weights.age) * age
-        + f64::from(weights.fairshare) * factors.fairshare.clamp(0.0, 1.0)
-        + f64::from(weights.job_size) * size
-        + f64::from(weights.partition) * factors.partition.clamp(0.0, 1.0)
-        + f64::from(weights.qos) * factors.qos.clamp(0.0, 1.0);
-    sum as u64
+    Weighted {
+        age: f64::from(weights.age) * age,
+        fairshare: f64::from(weights.fairshare) * factors.fairshare.clamp(0.0, 1.0),
+        job_size: f64::from(weights.job_size) * size,
+        partition: f64::from(weights.partition) * factors.partition.clamp(0.0, 1.0),
+        qos: f64::from(weights.qos) * factors.qos.clamp(0.0, 1.0),
+    }
+}
+
+/// Slurm's job priority: `sum(weight * factor)`, truncated to an integer as
+/// Slurm does. Larger runs first.
+pub fn multifactor(weights: &Weights, factors: &Factors) -> u64 {
+    weighted(weights, factors).total()
 }
 
 /// RLScheduler's F1 score (smaller runs first). Non-positive inputs count as

@@ -74,6 +74,9 @@ enum Command {
     /// List pending and running jobs (alias: squeue).
     #[command(visible_alias = "squeue")]
     Jobs(cli::jobs::JobsArgs),
+    /// Pending jobs' priorities and the factors they are made of (alias: sprio).
+    #[command(visible_alias = "sprio")]
+    Priority(cli::jobs::PriorityArgs),
     /// Show one job in detail (like `scontrol show job`); `123_4` names an array task.
     Show { job_id: String },
     /// Cancel jobs (alias: scancel): ids, whole arrays (`123`) or array tasks (`123_4`).
@@ -170,6 +173,7 @@ async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
         Command::Price(command) => cli::billing::price(&connection.client()?, command, out).await,
         Command::Submit(submit) => cli::jobs::submit(&connection.client()?, submit, out).await,
         Command::Jobs(jobs) => cli::jobs::jobs(&connection.client()?, jobs, out).await,
+        Command::Priority(args) => cli::jobs::priority(&connection.client()?, args, out).await,
         Command::Show { job_id } => cli::jobs::show(&connection.client()?, &job_id, out).await,
         Command::Cancel(cancel) => cli::jobs::cancel(&connection.client()?, cancel, out).await,
         Command::Logs { job_id, follow, stderr } => {

@@ -160,6 +160,34 @@ impl Control {
         Ok(out)
     }
 
+    /// Each pending local job's multifactor priority in parts (`sprio`),
+    /// from the snapshot a pass would take now; `None` when the local site
+    /// does not order by multifactor.
+    pub async fn priorities(
+        &self,
+    ) -> Result<Option<std::collections::HashMap<JobId, lushan_scheduler::priority::Weighted>>, StoreError> {
+        if !matches!(self.settings.policy.order, lushan_scheduler::priority::Order::Multifactor(_)) {
+            return Ok(None);
+        }
+        let sites = self.store.list_sites().await?;
+        let running =
+            self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Running]), ..JobFilter::default() }).await?;
+        let pending =
+            self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Pending]), ..JobFilter::default() }).await?;
+        let now = now_ms();
+        let usage = self.usage(&running, now).await?;
+        let rules = self.rules().await?;
+        let mut out = std::collections::HashMap::new();
+        for site in sites.iter().filter(|s| s.backend == "local") {
+            let queue: Vec<&JobRecord> = pending.iter().filter(|j| j.site_id == site.id).collect();
+            let snapshot = site_snapshot(site, &running, &queue, usage.clone(), &rules, now);
+            for (id, parts) in lushan_scheduler::priorities(&self.settings.policy, &snapshot).unwrap_or_default() {
+                out.insert(JobId(id), parts);
+            }
+        }
+        Ok(Some(out))
+    }
+
     /// When a job not yet submitted (`probe`) could start on `site`, in
     /// epoch ms: on a local site the scheduler's own plan (conservative
     /// backfill, behind the jobs queued there); on a Slurm site what Slurm

@@ -526,13 +526,15 @@ fn node_shares(site: &SiteRecord, nodes: &[String], cpus: i64) -> Vec<lushan_led
 /// slurmdbd's record of a job that ended, with its end. A record without
 /// one (End=Unknown: slurmdbd was down when the job ended, and slurmctld
 /// resends what it queued on its own clock, minutes later) would count
-/// its elapsed time up to now; slurmctld, which still lists the job, has
-/// the end slurmdbd will record, and its elapsed time is end - start as
-/// slurmdbd's will be.
+/// its elapsed time up to now and has no exit code yet; slurmctld, which
+/// still lists the job, has the end slurmdbd will record (elapsed = end -
+/// start, as slurmdbd's will be) and, over REST, the exit code. Over the
+/// commands squeue shows no exit code: such a record is waited for.
 fn with_end(accounting: &JobAccounting, remote: &RemoteJob) -> Option<JobAccounting> {
     if accounting.end_secs > 0 {
         return Some(accounting.clone());
     }
+    remote.exit?;
     let end = remote.end_secs.filter(|&end| end > 0)?;
     let start = if accounting.start_secs > 0 { accounting.start_secs } else { remote.start_secs.unwrap_or(end) };
     Some(JobAccounting { start_secs: start, end_secs: end, elapsed_secs: (end - start).max(0), ..accounting.clone() })

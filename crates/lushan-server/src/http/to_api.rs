@@ -224,6 +224,7 @@ pub fn job(j: JobRecord, now: i64) -> api::Job {
         max_rss_kib: j.max_rss_kib,
         total_cpu_ms: j.total_cpu_ms,
         estimated_start: None,
+        priority: None,
         charge: None,
         restarts: j.restarts,
         preempted_by: j.preempted_by.filter(|_| j.state == lushan_model::JobState::Running).map(|b| b.0),
@@ -495,6 +496,18 @@ pub fn limit(l: crate::service::LimitRecord) -> api::Limit {
         max_gpus: l.values.max_gpus,
         max_submitted: l.values.max_submitted,
         updated_at: time(l.updated_at),
+    }
+}
+
+pub fn job_priority(p: &lushan_scheduler::priority::Weighted) -> api::JobPriority {
+    let part = |v: f64| v as i64;
+    api::JobPriority {
+        priority: i64::try_from(p.total()).unwrap_or(i64::MAX),
+        age: part(p.age),
+        fairshare: part(p.fairshare),
+        job_size: part(p.job_size),
+        partition: part(p.partition),
+        qos: part(p.qos),
     }
 }
 

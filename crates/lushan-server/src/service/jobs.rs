@@ -724,6 +724,17 @@ impl Services {
         }
     }
 
+    /// Pending local jobs' priorities in parts (see `Control::priorities`);
+    /// `None` when the local site does not use multifactor priority.
+    pub async fn job_priorities(
+        &self,
+    ) -> Result<Option<std::collections::HashMap<JobId, lushan_scheduler::priority::Weighted>>, ServiceError> {
+        match &self.control {
+            Some(control) => Ok(control.priorities().await?),
+            None => Ok(None),
+        }
+    }
+
     /// Sends a signal (`USR1`, `SIGUSR1`, `10`) to a running job's processes.
     pub async fn signal_job(
         &self,

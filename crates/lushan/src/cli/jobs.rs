@@ -40,6 +40,16 @@ pub struct JobsArgs {
 }
 
 #[derive(clap::Args)]
+pub struct PriorityArgs {
+    /// Only this user's jobs.
+    #[arg(short = 'u', long = "user")]
+    user: Option<String>,
+    /// Only these job ids, comma-separated.
+    #[arg(short = 'j', long = "jobs")]
+    jobs: Option<String>,
+}
+
+#[derive(clap::Args)]
 pub struct CancelArgs {
     /// Job ids, arrays (`123`) or array tasks (`123_4`).
     job_ids: Vec<String>,
@@ -302,6 +312,56 @@ fn query(pairs: &[(&str, Option<String>)]) -> String {
         })
         .collect();
     if parts.is_empty() { String::new() } else { format!("?{}", parts.join("&")) }
+}
+
+/// `sprio`: each pending job's multifactor priority, the weighted factors
+/// it sums (Slurm's default `sprio` columns, without Slurm's site factor,
+/// which Lushan does not have), highest first.
+pub async fn priority(client: &Client, args: PriorityArgs, out: &Output) -> anyhow::Result<()> {
+    let path = format!(
+        "/api/v1/jobs{}",
+        query(&[
+            ("state", Some("PENDING".into())),
+            ("user", args.user),
+            ("ids", args.jobs),
+            ("priority", Some("true".into())),
+        ])
+    );
+    let jobs: Vec<Job> = client.get(&path).await?;
+    let (mut ranked, others): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.priority.is_some());
+    ranked.sort_by_key(|j| (std::cmp::Reverse(j.priority.as_ref().map_or(0, |p| p.priority)), j.job_id));
+    out.print(&ranked, |ranked| {
+        let rows = ranked
+            .iter()
+            .filter_map(|j| {
+                let p = j.priority.as_ref()?;
+                Some(vec![
+                    display_id(j),
+                    j.partition.clone(),
+                    j.user.clone(),
+                    p.priority.to_string(),
+                    p.age.to_string(),
+                    p.fairshare.to_string(),
+                    p.job_size.to_string(),
+                    p.partition.to_string(),
+                    p.qos.to_string(),
+                ])
+            })
+            .collect();
+        println!(
+            "{}",
+            table(&["jobid", "partition", "user", "priority", "age", "fairshare", "jobsize", "partition", "qos"], rows)
+        );
+        if !others.is_empty() {
+            let sites: std::collections::BTreeSet<&str> = others.iter().map(|j| j.site.as_str()).collect();
+            println!(
+                "({} pending job(s) on {} not listed: their site does not order its queue by Lushan's multifactor priority)",
+                others.len(),
+                sites.into_iter().collect::<Vec<_>>().join(", ")
+            );
+        }
+    });
+    Ok(())
 }
 
 pub async fn jobs(client: &Client, args: JobsArgs, out: &Output) -> anyhow::Result<()> {

@@ -595,12 +595,25 @@ fn a_job_in_a_higher_qos_starts_before_older_jobs_in_normal() {
     // The machine is full; two whole-machine jobs wait, the later one in
     // QOS high. When the machine frees up, it goes first.
     let all = cli(&op, &["--json", "sites"]).ok().json()[0]["nodes"][0]["cpus"].as_i64().unwrap().to_string();
-    let blocker = submit(&alice, &work, &["-o", "/dev/null", "-c", &all, "-t", "5", "--wrap", "sleep 3"]);
+    let blocker = submit(&alice, &work, &["-o", "/dev/null", "-c", &all, "-t", "5", "--wrap", "sleep 5"]);
     wait_state(&alice, &blocker, "RUNNING", 30);
     let normal = submit(&alice, &work, &["-o", "/dev/null", "-c", &all, "-t", "5", "--wrap", "sleep 2"]);
     let high = submit(&alice, &work, &["-o", "/dev/null", "-c", &all, "-t", "5", "-q", "high", "--wrap", "sleep 2"]);
     let shown = cli(&alice, &["show", &high]).ok().stdout;
     assert!(shown.contains("  QOS: high"), "{shown}");
+    // sprio: the high job first, its QOS part the whole QOS weight; the
+    // parts add up to the priority.
+    let ranked = cli(&alice, &["--json", "sprio"]).ok().json();
+    let ranked = ranked.as_array().unwrap();
+    assert_eq!(ranked.len(), 2, "{ranked:?}");
+    assert_eq!(ranked[0]["job_id"].to_string(), high, "{ranked:?}");
+    let p = &ranked[0]["priority"];
+    assert_eq!(p["qos"], 10_000, "{p}");
+    assert_eq!(ranked[1]["priority"]["qos"], 0);
+    let parts: i64 = ["age", "fairshare", "job_size", "partition", "qos"].iter().map(|k| p[k].as_i64().unwrap()).sum();
+    assert!((0..=5).contains(&(p["priority"].as_i64().unwrap() - parts)), "{p}");
+    let printed = cli(&alice, &["sprio"]).ok().stdout;
+    assert!(printed.lines().next().is_some_and(|l| l.contains("PRIORITY") && l.contains("QOS")), "{printed}");
     wait_state(&alice, &high, "RUNNING", 60);
     assert_eq!(job(&alice, &normal)["state"], "PENDING", "the older normal job waits behind the high one");
     wait_state(&alice, &normal, "COMPLETED", 60);

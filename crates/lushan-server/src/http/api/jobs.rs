@@ -88,14 +88,19 @@ pub async fn jobs_list(
 ) -> Result<Json<Vec<Job>>, ApiError> {
     let now = now_ms();
     let with_start = query.start == Some(true);
+    let with_priority = query.priority == Some(true);
     let jobs = state.services.list_jobs(&caller, parse_selection(query)?).await?;
     let estimates = if with_start { state.services.estimated_starts().await? } else { Default::default() };
+    let priorities =
+        if with_priority { state.services.job_priorities().await?.unwrap_or_default() } else { Default::default() };
     Ok(Json(
         jobs.into_iter()
             .map(|j| {
                 let estimate = estimates.get(&j.id).copied().flatten();
+                let priority = priorities.get(&j.id).map(to_api::job_priority);
                 let mut job = to_api::job(j, now);
                 job.estimated_start = estimate.map(to_api::time);
+                job.priority = priority;
                 job
             })
             .collect(),
