@@ -516,7 +516,7 @@ fn the_local_site_backfills_and_orders_by_fair_share() {
         .map(|j| j["estimated_start"].clone())
         .unwrap();
     let blocker_start = job(&alice, &blocker)["start_time"].as_str().unwrap().to_owned();
-    assert!(estimate.as_str().is_some_and(|e| e > blocker_start.as_str()), "{estimate} after {blocker_start}");
+    assert!(instant(&estimate) > instant(&Value::from(blocker_start.as_str())), "{estimate} after {blocker_start}");
 
     // Bob, who has used far less than alice, submits a whole-machine job
     // after hers: fair-share puts it first once the machine frees up.
@@ -574,6 +574,16 @@ fn operators_limits_hold_jobs_with_slurm_s_reasons_and_refuse_submissions_over_t
     server.stop();
 }
 
+/// An API time (RFC 3339, UTC, with as many decimals as needed) as (day,
+/// seconds into it), which compare as instants where the strings do not
+/// ("26.32Z" is before "26.329Z").
+fn instant(time: &Value) -> (String, f64) {
+    let text = time.as_str().unwrap_or_else(|| panic!("not a time: {time}"));
+    let (day, clock) = text.trim_end_matches('Z').split_once('T').unwrap();
+    let seconds = clock.split(':').fold(0.0, |acc, part| acc * 60.0 + part.parse::<f64>().unwrap());
+    (day.to_owned(), seconds)
+}
+
 #[test]
 fn a_job_in_a_higher_qos_starts_before_older_jobs_in_normal() {
     let sandbox = Sandbox::new();
@@ -618,7 +628,7 @@ fn a_job_in_a_higher_qos_starts_before_older_jobs_in_normal() {
     assert_eq!(job(&alice, &normal)["state"], "PENDING", "the older normal job waits behind the high one");
     wait_state(&alice, &normal, "COMPLETED", 60);
     let (high, normal) = (job(&alice, &high), job(&alice, &normal));
-    assert!(high["end_time"].as_str() <= normal["start_time"].as_str(), "{high} then {normal}");
+    assert!(instant(&high["end_time"]) <= instant(&normal["start_time"]), "{high} then {normal}");
     server.stop();
 }
 
