@@ -44,6 +44,10 @@ pub struct SlurmState {
     polled: HashMap<i64, i64>,
     /// Since when a forwarded job has been missing from slurmctld's list.
     missing: HashMap<i64, i64>,
+    /// Jobs Slurm ended whose slurmdbd record is not usable yet: the next
+    /// pass reads the whole list again rather than only what changed,
+    /// since nothing may change on the cluster until slurmdbd has it.
+    unsettled: HashSet<i64>,
     /// The (account, user) associations last seen on each site.
     pub(super) associations: HashMap<i64, HashSet<(String, String)>>,
 }
@@ -177,9 +181,14 @@ impl Control {
         }
         let since = self.slurm.lock().await.polled.get(&site.id.0).copied().unwrap_or(0);
         let poll_start = now_ms() / 1000;
-        // Claims without an id need the full list to be looked for.
+        // Claims without an id need the full list to be looked for, and so
+        // do ends waiting for their record.
         let orphans = tracked.iter().any(|j| j.remote_id.is_none());
-        let Some(jobs) = client.jobs_since(if orphans { 0 } else { since }).await? else {
+        let waiting = {
+            let state = self.slurm.lock().await;
+            tracked.iter().any(|j| state.unsettled.contains(&j.id.0))
+        };
+        let Some(jobs) = client.jobs_since(if orphans || waiting { 0 } else { since }).await? else {
             return Ok(());
         };
         let by_id: HashMap<u64, &RemoteJob> = jobs.iter().map(|j| (j.id, j)).collect();
@@ -238,7 +247,16 @@ impl Control {
     ) -> Result<Option<String>, Failure> {
         if let Some(state) = final_state(&remote.state) {
             // Charged from slurmdbd's record; until there is one, wait.
-            if let Some(mut accounting) = accounting.and_then(|a| with_end(a, remote)) {
+            let usable = accounting.and_then(|a| with_end(a, remote));
+            {
+                let mut slurm = self.slurm.lock().await;
+                if usable.is_some() {
+                    slurm.unsettled.remove(&job.id.0);
+                } else {
+                    slurm.unsettled.insert(job.id.0);
+                }
+            }
+            if let Some(mut accounting) = usable {
                 // slurmdbd's REST (dbv0.0.38) reports every exit code as 0;
                 // slurmctld has the wait status.
                 if let Some((code, signal)) = remote.exit {
@@ -271,6 +289,7 @@ impl Control {
     /// Lushan was down, or lost by the cluster).
     async fn missing(&self, site: &SiteRecord, client: &SlurmSite, job: &JobRecord, id: u64) -> Result<(), Failure> {
         if let Some(accounting) = client.accounting(id).await?.filter(|a| a.end_secs > 0) {
+            self.slurm.lock().await.unsettled.remove(&job.id.0);
             let state = final_state(&accounting.state).unwrap_or(JobState::Failed);
             return Ok(self.record_end(site, job, state, &accounting).await?);
         }
