@@ -429,10 +429,8 @@ impl Services {
             },
         };
         let qos = qos.unwrap_or("").trim();
-        let known = self.store.list_qos().await?;
-        if !qos.is_empty() && !known.iter().any(|q| q.name == qos) {
-            let names: Vec<&str> = known.iter().map(|q| q.name.as_str()).collect();
-            return Err(ServiceError::Invalid(format!("unknown QOS `{qos}`; QOS here: {}", names.join(", "))));
+        if !qos.is_empty() {
+            self.qos_named(qos).await?;
         }
         let rate = |text: &str| -> Result<lushan_ledger::Rate, ServiceError> {
             text.parse().map_err(|e: lushan_model::AmountError| ServiceError::Invalid(e.to_string()))

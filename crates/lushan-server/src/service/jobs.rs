@@ -42,6 +42,17 @@ pub struct Prepared {
     pub options: Vec<super::routing::SiteQuoteRow>,
 }
 
+/// What a submission asks of whichever site runs it.
+#[derive(Clone, Copy)]
+pub(super) struct Ask<'a> {
+    pub user: &'a lushan_store::UserRecord,
+    pub project: ProjectId,
+    pub request: &'a lushan_model::JobRequest,
+    /// Its QOS's priority, looked up once for every site.
+    pub qos_priority: u32,
+    pub allocation: Option<&'a str>,
+}
+
 /// A job's place on one site: its resources there and its quote.
 pub struct Placement<'s> {
     pub site: &'s SiteRecord,
@@ -241,6 +252,11 @@ impl Services {
         let project = self.submit_project(caller, request.project.as_deref()).await?;
         let count = request.array.as_ref().map_or(1, |a| a.task_ids.len() as i64);
         self.check_submit_limits(&user, project, count).await?;
+        // Known on every site alike: looked up once, before any is tried.
+        let qos_priority = match &request.qos {
+            Some(name) => u32::try_from(self.qos_named(name).await?.priority).unwrap_or(0),
+            None => 0,
+        };
 
         let sites = self.store.list_sites().await?;
         let allocation = input.allocation.as_deref();
@@ -259,15 +275,14 @@ impl Services {
             (Some(site), None) => Some(site),
             _ => None,
         };
+        let ask = Ask { user: &user, project, request: &request, qos_priority, allocation };
         let mut options = Vec::new();
         let (placement, route) = match named.or(sole) {
             // A named or sole site is no choice to make: no estimate on the
             // submission path, unless the user asks for quotes.
-            Some(site) if !quoting => {
-                (self.place(&user, project, &request, site, allocation, now).await?, String::new())
-            }
+            Some(site) if !quoting => (self.place(&ask, site, now).await?, String::new()),
             _ => {
-                let candidates = self.candidates(&user, project, &request, &sites, allocation, now).await?;
+                let candidates = self.candidates(&ask, &sites, now).await?;
                 super::routing::choose(candidates, named.map(|s| s.name.as_str()), now, &mut options)?
             }
         };
@@ -379,13 +394,11 @@ impl Services {
     /// type or feature); else its resources per node and its quote there.
     pub(super) async fn place<'s>(
         &self,
-        user: &lushan_store::UserRecord,
-        project: ProjectId,
-        request: &lushan_model::JobRequest,
+        ask: &Ask<'_>,
         site: &'s SiteRecord,
-        allocation: Option<&str>,
         now: i64,
     ) -> Result<Placement<'s>, ServiceError> {
+        let Ask { user, project, request, qos_priority, allocation } = *ask;
         // Jobs on this machine need the account here; a Slurm site's
         // accounts are the cluster's to know.
         if site.backend == "local"
@@ -412,22 +425,15 @@ impl Services {
                 names.join(", ")
             )));
         };
-        let mut qos_priority = 0;
-        if let Some(qos) = &request.qos {
-            let known = self.store.list_qos().await?;
-            let Some(found) = known.iter().find(|q| &q.name == qos) else {
-                let names: Vec<&str> = known.iter().map(|q| q.name.as_str()).collect();
-                return Err(ServiceError::Invalid(format!("unknown QOS `{qos}`; you may use: {}", names.join(", "))));
-            };
-            qos_priority = u32::try_from(found.priority).unwrap_or(0);
-            // Slurm sites run jobs in their own QOS; Lushan's order only the
-            // local queue, so a job paying for one must run where it counts.
-            if site.backend == "slurm" && qos != DEFAULT_QOS {
-                return Err(ServiceError::Invalid(format!(
-                    "QOS `{qos}` orders the queue of Lushan's own sites; Slurm site `{}` runs jobs in its default QOS: submit without -q, or to another site",
-                    site.name
-                )));
-            }
+        // Slurm sites run jobs in their own QOS; Lushan's order only the
+        // local queue, so a job paying for one must run where it counts.
+        if let Some(qos) = request.qos.as_deref().filter(|q| *q != DEFAULT_QOS)
+            && site.backend == "slurm"
+        {
+            return Err(ServiceError::Invalid(format!(
+                "QOS `{qos}` orders the queue of Lushan's own sites; Slurm site `{}` runs jobs in its default QOS: submit without -q, or to another site",
+                site.name
+            )));
         }
 
         // Resources per node, by sbatch's rules (pure, in the scheduler crate).

@@ -16,6 +16,18 @@ impl Services {
         Ok(self.store.list_qos().await?)
     }
 
+    /// The QOS named `name`, or an error listing the ones there are.
+    pub(super) async fn qos_named(&self, name: &str) -> Result<QosRecord, ServiceError> {
+        let mut known = self.store.list_qos().await?;
+        match known.iter().position(|q| q.name == name) {
+            Some(i) => Ok(known.swap_remove(i)),
+            None => {
+                let names: Vec<&str> = known.iter().map(|q| q.name.as_str()).collect();
+                Err(ServiceError::Invalid(format!("unknown QOS `{name}`; you may use: {}", names.join(", "))))
+            }
+        }
+    }
+
     /// Adds a QOS or changes one (operators only). A description not given
     /// keeps the current one.
     pub async fn set_qos(

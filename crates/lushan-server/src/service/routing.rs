@@ -10,8 +10,8 @@
 use super::billing::Quote;
 use super::jobs::Placement;
 use super::{ServiceError, Services};
-use lushan_model::{ProjectId, Status};
-use lushan_store::{SiteRecord, UserRecord};
+use lushan_model::Status;
+use lushan_store::SiteRecord;
 
 /// One site's answer to a job: where it would run, when, and for how much;
 /// or why it cannot.
@@ -36,16 +36,13 @@ impl Services {
     /// Every active site's answer to a job.
     pub(super) async fn candidates<'s>(
         &self,
-        user: &UserRecord,
-        project: ProjectId,
-        request: &lushan_model::JobRequest,
+        ask: &super::jobs::Ask<'_>,
         sites: &'s [SiteRecord],
-        allocation: Option<&str>,
         now: i64,
     ) -> Result<Vec<SiteOption<'s>>, ServiceError> {
         let mut out = Vec::new();
         for site in sites.iter().filter(|s| s.status == Status::Active) {
-            let outcome = match self.place(user, project, request, site, allocation, now).await {
+            let outcome = match self.place(ask, site, now).await {
                 Ok(placement) => {
                     let start = match &self.control {
                         Some(control) => control.estimate_start(site, &placement.probe).await,
