@@ -130,31 +130,33 @@ impl Control {
         Ok(())
     }
 
+    /// What a pass would see now, for answers outside a pass (`squeue
+    /// --start`, `sprio`, quotes).
+    async fn outlook(&self) -> Result<Outlook, StoreError> {
+        let filter = |state| JobFilter { states: Some(vec![state]), ..JobFilter::default() };
+        let running = self.store.list_jobs(&filter(JobState::Running)).await?;
+        let pending = self.store.list_jobs(&filter(JobState::Pending)).await?;
+        let now = now_ms();
+        let usage = self.usage(&running, now).await?;
+        let rules = self.rules().await?;
+        Ok(Outlook { running, pending, usage, rules, now })
+    }
+
     /// Estimated start times of pending local jobs (`squeue --start`): the
     /// site's policy with a reservation for every job, as if every running
     /// job ran to its time limit; `None`: no estimate (held, over a limit,
     /// or waiting for a dependency, a begin time or for ever).
     pub async fn estimate_starts(&self) -> Result<std::collections::HashMap<JobId, Option<i64>>, StoreError> {
         let sites = self.store.list_sites().await?;
-        let running =
-            self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Running]), ..JobFilter::default() }).await?;
-        let pending =
-            self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Pending]), ..JobFilter::default() }).await?;
-        let now = now_ms();
-        let usage = self.usage(&running, now).await?;
-        let rules = self.rules().await?;
+        let outlook = self.outlook().await?;
         let mut out = std::collections::HashMap::new();
         for site in sites.iter().filter(|s| s.backend == "local") {
             // Jobs waiting on a dependency or a begin time get no estimate here.
-            let queue: Vec<&JobRecord> = pending
-                .iter()
-                .filter(|j| j.site_id == site.id && j.dependency.is_empty() && j.begin_time.is_none_or(|b| b <= now))
-                .collect();
-            let snapshot = site_snapshot(site, &running, &queue, usage.clone(), &rules, now);
+            let snapshot = outlook.snapshot(site, |j| outlook.eligible(j));
             let estimates: std::collections::HashMap<i64, i64> =
                 lushan_scheduler::estimate_starts(&self.settings.policy, &snapshot).into_iter().collect();
-            for job in queue {
-                out.insert(job.id, estimates.get(&job.id.0).copied());
+            for job in &snapshot.pending {
+                out.insert(JobId(job.id), estimates.get(&job.id).copied());
             }
         }
         Ok(out)
@@ -170,17 +172,10 @@ impl Control {
             return Ok(None);
         }
         let sites = self.store.list_sites().await?;
-        let running =
-            self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Running]), ..JobFilter::default() }).await?;
-        let pending =
-            self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Pending]), ..JobFilter::default() }).await?;
-        let now = now_ms();
-        let usage = self.usage(&running, now).await?;
-        let rules = self.rules().await?;
+        let outlook = self.outlook().await?;
         let mut out = std::collections::HashMap::new();
         for site in sites.iter().filter(|s| s.backend == "local") {
-            let queue: Vec<&JobRecord> = pending.iter().filter(|j| j.site_id == site.id).collect();
-            let snapshot = site_snapshot(site, &running, &queue, usage.clone(), &rules, now);
+            let snapshot = outlook.snapshot(site, |_| true);
             for (id, parts) in lushan_scheduler::priorities(&self.settings.policy, &snapshot).unwrap_or_default() {
                 out.insert(JobId(id), parts);
             }
@@ -195,8 +190,8 @@ impl Control {
     /// `None` when there is no estimate (the site does not answer, or the
     /// job would wait on something no one can date).
     pub async fn estimate_start(&self, site: &SiteRecord, probe: &lushan_scheduler::PendingJob) -> Option<i64> {
-        let now = now_ms();
         if site.backend == "slurm" {
+            let now = now_ms();
             let client = self.slurm_client(site).await.ok()?;
             let inventory = client.inventory().await.ok()?;
             let jobs = client.jobs_since(0).await.ok()??;
@@ -211,19 +206,11 @@ impl Control {
             )?;
             return Some(start.saturating_mul(1000).max(now));
         }
-        let filter = |state| JobFilter { states: Some(vec![state]), ..JobFilter::default() };
-        let running = self.store.list_jobs(&filter(JobState::Running)).await.ok()?;
-        let pending = self.store.list_jobs(&filter(JobState::Pending)).await.ok()?;
-        let usage = self.usage(&running, now).await.ok()?;
-        let queue: Vec<&JobRecord> = pending
-            .iter()
-            .filter(|j| j.site_id == site.id && j.dependency.is_empty() && j.begin_time.is_none_or(|b| b <= now))
-            .collect();
-        let rules = self.rules().await.ok()?;
-        let mut snapshot = site_snapshot(site, &running, &queue, usage, &rules, now);
+        let outlook = self.outlook().await.ok()?;
+        let mut snapshot = outlook.snapshot(site, |j| outlook.eligible(j));
         let mut probe = probe.clone();
         probe.id = -1;
-        probe.submit = now;
+        probe.submit = outlook.now;
         snapshot.pending.push(probe);
         lushan_scheduler::estimate_starts(&self.settings.policy, &snapshot)
             .into_iter()
@@ -744,6 +731,28 @@ impl Control {
             run_as,
             cgroup_root: self.settings.cgroup_root.clone(),
         })
+    }
+}
+
+/// The jobs, usage and rules a pass would see now ([`Control::outlook`]).
+struct Outlook {
+    running: Vec<JobRecord>,
+    pending: Vec<JobRecord>,
+    usage: Vec<Usage>,
+    rules: Rules,
+    now: i64,
+}
+
+impl Outlook {
+    /// `site` with the pending jobs `queued` keeps.
+    fn snapshot(&self, site: &SiteRecord, queued: impl Fn(&JobRecord) -> bool) -> Snapshot {
+        let queue: Vec<&JobRecord> = self.pending.iter().filter(|j| j.site_id == site.id && queued(j)).collect();
+        site_snapshot(site, &self.running, &queue, self.usage.clone(), &self.rules, self.now)
+    }
+
+    /// Not waiting for a dependency or a begin time (which no plan dates).
+    fn eligible(&self, job: &JobRecord) -> bool {
+        job.dependency.is_empty() && job.begin_time.is_none_or(|b| b <= self.now)
     }
 }
 

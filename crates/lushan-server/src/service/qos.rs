@@ -88,12 +88,7 @@ impl Services {
             )));
         }
         let sites = self.store.list_sites().await?;
-        let site = sites.iter().find(|s| s.name == site).ok_or_else(|| ServiceError::not_found("site", site))?;
-        let before = site
-            .partitions
-            .iter()
-            .find(|p| p.name == partition)
-            .ok_or_else(|| ServiceError::not_found("partition", partition))?;
+        let (site, before) = super::sites::find_partition(&sites, site, partition)?;
         let mut audit =
             audit_by(caller, now, "partition.priority", "partition", &format!("{}/{}", site.name, partition));
         audit.before = Some(json!({"priority_job_factor": before.priority_job_factor}).to_string());

@@ -363,3 +363,14 @@ impl Services {
         }
     }
 }
+
+/// A site's partition by their names, or which of the two does not exist.
+pub(super) fn find_partition<'a>(
+    sites: &'a [SiteRecord],
+    site: &str,
+    partition: &str,
+) -> Result<(&'a SiteRecord, &'a lushan_store::PartitionRecord), ServiceError> {
+    let site = sites.iter().find(|s| s.name == site).ok_or_else(|| ServiceError::not_found("site", site))?;
+    let found = site.partitions.iter().find(|p| p.name == partition);
+    Ok((site, found.ok_or_else(|| ServiceError::not_found("partition", partition))?))
+}
