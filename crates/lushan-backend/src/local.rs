@@ -3,7 +3,9 @@
 //! Each job gets a directory `JOBS/ID/` holding `spec.json` (what to run),
 //! `script` (the batch script), `supervisor.pid`, and at the end
 //! `status.json` (how it ended), written atomically. The supervisor is
-//! `lushan exec-job JOBS/ID`: it starts a new session (so it survives the
+//! forked for each job by the launcher (`lushan exec-job --launcher`, one
+//! per server), or started as `lushan exec-job JOBS/ID` where there is no
+//! launcher: it starts a new session (so it survives the
 //! server being killed or restarted), binds itself and so the job to the
 //! job's CPUs, runs the script in a process group of its own, and enforces
 //! the time limit (SIGTERM, the grace time, SIGKILL: TIMEOUT), the memory
@@ -18,6 +20,7 @@ use lushan_model::JobState;
 use serde_json::{Value, json};
 use std::collections::HashSet;
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
@@ -96,9 +99,14 @@ pub struct LocalBackend {
     /// Jobs whose supervisor this process started and still runs.
     live: Arc<Mutex<HashSet<i64>>>,
     on_exit: OnExit,
+    /// The launcher's request pipe (`lushan exec-job --launcher`), started
+    /// on the first launch; `None` until then or after it died.
+    launcher: Mutex<Option<std::process::ChildStdin>>,
 }
 
 const SUPERVISOR_MARKER: &str = "exec-job";
+/// `lushan exec-job --launcher`: the process that forks supervisors.
+pub const LAUNCHER_ARG: &str = "--launcher";
 
 fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
@@ -116,6 +124,14 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
         std::fs::File::open(dir)?.sync_all()?;
     }
     Ok(())
+}
+
+/// Writes `text` to `path` through a temporary file and a rename, so a
+/// reader sees all of it or nothing; not synced to disk.
+fn write_replacing(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, text)?;
+    std::fs::rename(&tmp, path)
 }
 
 fn spec_to_json(spec: &LaunchSpec) -> Value {
@@ -184,7 +200,69 @@ impl LocalBackend {
     /// here exits, so the caller can record the end at once instead of at
     /// its next poll.
     pub fn new(jobs_dir: PathBuf, exe: PathBuf, on_exit: OnExit) -> LocalBackend {
-        LocalBackend { jobs_dir, exe, live: Arc::new(Mutex::new(HashSet::new())), on_exit }
+        LocalBackend { jobs_dir, exe, live: Arc::new(Mutex::new(HashSet::new())), on_exit, launcher: Mutex::new(None) }
+    }
+
+    /// Starts the launcher: its stdin takes job directories, its stdout
+    /// gives back the id of each job whose supervisor has exited.
+    fn start_launcher(&self) -> std::io::Result<std::process::ChildStdin> {
+        let log = std::fs::File::create(self.jobs_dir.join("launcher.log"))?;
+        let mut child = Command::new(&self.exe)
+            .arg(SUPERVISOR_MARKER)
+            .arg(LAUNCHER_ARG)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log)
+            // Its own group: a Ctrl-C for the server's terminal is not for it.
+            .process_group(0)
+            .spawn()?;
+        let stdin = child.stdin.take().ok_or_else(|| std::io::Error::other("the launcher has no stdin"))?;
+        let stdout = child.stdout.take().ok_or_else(|| std::io::Error::other("the launcher has no stdout"))?;
+        let (live, on_exit) = (self.live.clone(), self.on_exit.clone());
+        // Supervisors keep the pipe open after the launcher is gone: their
+        // ends are heard until the last one exits.
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if let Ok(job_id) = line.trim().parse::<i64>() {
+                    live.lock().unwrap_or_else(|e| e.into_inner()).remove(&job_id);
+                    on_exit();
+                }
+            }
+        });
+        let live = self.live.clone();
+        std::thread::spawn(move || {
+            let _ = child.wait();
+            // Jobs it was asked for but may never have forked: `poll` now
+            // goes by their supervisor.pid instead.
+            live.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        });
+        Ok(stdin)
+    }
+
+    /// Hands a prepared job directory to the launcher (started, or
+    /// restarted once, as needed); false when there is none to take it.
+    fn send_to_launcher(&self, dir: &Path) -> bool {
+        let mut launcher = self.launcher.lock().unwrap_or_else(|e| e.into_inner());
+        for _ in 0..2 {
+            if launcher.is_none() {
+                match self.start_launcher() {
+                    Ok(stdin) => *launcher = Some(stdin),
+                    Err(err) => {
+                        tracing::warn!("cannot start the job launcher, starting supervisors one by one: {err}");
+                        return false;
+                    }
+                }
+            }
+            if let Some(stdin) = launcher.as_mut()
+                && writeln!(stdin, "{}", dir.display()).and_then(|()| stdin.flush()).is_ok()
+            {
+                return true;
+            }
+            *launcher = None;
+        }
+        false
     }
 
     fn job_dir(&self, job_id: i64) -> PathBuf {
@@ -195,10 +273,15 @@ impl LocalBackend {
     pub fn launch(&self, spec: &LaunchSpec) -> Result<(), BackendError> {
         let dir = self.job_dir(spec.job_id);
         let io = |source| BackendError::JobDir { path: dir.display().to_string(), source };
-        std::fs::create_dir_all(&dir).map_err(io)?;
-        // A relaunch after a requeue starts clean.
-        for stale in ["status.json", "cancel", "preempt", "signal", "supervisor.pid"] {
-            let _ = std::fs::remove_file(dir.join(stale));
+        match std::fs::create_dir(&dir) {
+            Ok(()) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {
+                // A relaunch after a requeue starts clean.
+                for stale in ["status.json", "cancel", "preempt", "signal", "supervisor.pid"] {
+                    let _ = std::fs::remove_file(dir.join(stale));
+                }
+            }
+            Err(_) => std::fs::create_dir_all(&dir).map_err(io)?,
         }
         let script = dir.join("script");
         std::fs::write(&script, &spec.script).map_err(io)?;
@@ -207,7 +290,15 @@ impl LocalBackend {
         // server's (root's): a job's user who owned the directory could swap
         // spec.json for one that runs as root. The script is 0755, so the
         // user's processes can read and run it.
-        write_atomically(&dir.join("spec.json"), &spec_to_json(spec).to_string()).map_err(io)?;
+        // Not synced: after a crash of the machine the job is gone with it,
+        // and the store, not this file, says what to do with it.
+        write_replacing(&dir.join("spec.json"), &spec_to_json(spec).to_string()).map_err(io)?;
+        // Live before the launcher forks: a pass between the fork and the
+        // supervisor writing its pid must not take the job for lost.
+        self.live.lock().unwrap_or_else(|e| e.into_inner()).insert(spec.job_id);
+        if self.send_to_launcher(&dir) {
+            return Ok(());
+        }
         let log = std::fs::File::create(dir.join("supervisor.log")).map_err(io)?;
         let mut child = Command::new(&self.exe)
             .arg(SUPERVISOR_MARKER)
@@ -216,8 +307,10 @@ impl LocalBackend {
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
+            .inspect_err(|_| {
+                self.live.lock().unwrap_or_else(|e| e.into_inner()).remove(&spec.job_id);
+            })
             .map_err(BackendError::Spawn)?;
-        self.live.lock().unwrap_or_else(|e| e.into_inner()).insert(spec.job_id);
         // A waiter reaps the supervisor (no zombies) and reports its exit.
         let (live, on_exit, job_id) = (self.live.clone(), self.on_exit.clone(), spec.job_id);
         std::thread::spawn(move || {
@@ -276,6 +369,89 @@ impl LocalBackend {
         let dir = self.job_dir(job_id);
         write_atomically(&dir.join("cancel"), "cancel\n")
             .map_err(|source| BackendError::JobDir { path: dir.display().to_string(), source })
+    }
+}
+
+/// The launcher: `lushan exec-job --launcher`, started by the server. For
+/// each job directory read from stdin it forks a supervisor, which is
+/// `run_supervisor` in the forked copy of this process: no program to
+/// load, where `exec` of this binary costs about 2 ms here (a third of a
+/// trivial job's life). Each supervisor writes its job's id to stdout when
+/// it ends. The launcher ends when the server closes its stdin (the
+/// server stopped or started another); supervisors outlive it.
+pub fn run_launcher() -> i32 {
+    use std::io::Read;
+    let _ = nix::unistd::setsid();
+    let stdin = std::io::stdin();
+    // Read without a buffer of std's: `poll` must see every byte not yet taken.
+    let mut raw = std::fs::File::from(match stdin.as_fd().try_clone_to_owned() {
+        Ok(fd) => fd,
+        Err(err) => {
+            eprintln!("launcher: no stdin: {err}");
+            return 1;
+        }
+    });
+    let mut pending: Vec<u8> = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let dir = PathBuf::from(String::from_utf8_lossy(&line[..end]).into_owned());
+            if let Err(err) = fork_supervisor(&dir) {
+                // The job's directory gets no supervisor.pid: the server's
+                // next pass finds it lost and ends it NODE_FAIL.
+                eprintln!("launcher: cannot fork a supervisor for {}: {err}", dir.display());
+            }
+        }
+        // Reap the supervisors that ended: no zombies while jobs run.
+        while let Ok(status) = nix::sys::wait::waitpid(None, Some(nix::sys::wait::WaitPidFlag::WNOHANG)) {
+            if status == nix::sys::wait::WaitStatus::StillAlive {
+                break;
+            }
+        }
+        let mut fds = [nix::poll::PollFd::new(raw.as_fd(), nix::poll::PollFlags::POLLIN)];
+        match nix::poll::poll(&mut fds, nix::poll::PollTimeout::from(1000u16)) {
+            Ok(0) | Err(nix::errno::Errno::EINTR) => continue,
+            Ok(_) => {}
+            Err(err) => {
+                eprintln!("launcher: cannot wait for requests: {err}");
+                return 1;
+            }
+        }
+        match raw.read(&mut chunk) {
+            Ok(0) => return 0,
+            Ok(n) => pending.extend_from_slice(&chunk[..n]),
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(err) => {
+                eprintln!("launcher: cannot read a request: {err}");
+                return 1;
+            }
+        }
+    }
+}
+
+/// Forks one supervisor for `dir`; the child never returns.
+#[allow(unsafe_code)]
+fn fork_supervisor(dir: &Path) -> nix::Result<()> {
+    // SAFETY: the launcher is single-threaded (no runtime, no threads:
+    // `main` dispatches to it before starting anything), so the child is a
+    // whole copy of it, with no lock held by a thread that does not exist
+    // there. The child runs ordinary Rust, as a freshly exec'd supervisor
+    // would, and leaves with `exit`.
+    match unsafe { nix::unistd::fork() }? {
+        nix::unistd::ForkResult::Parent { .. } => Ok(()),
+        nix::unistd::ForkResult::Child => {
+            if let Ok(log) = std::fs::File::create(dir.join("supervisor.log")) {
+                let _ = nix::unistd::dup2_stderr(&log);
+            }
+            let code = run_supervisor(dir);
+            // Tell the server at once (one short write: atomic on a pipe).
+            if let Some(id) = dir.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse::<i64>().ok()) {
+                let _ = std::io::stdout().write_all(format!("{id}\n").as_bytes());
+                let _ = std::io::stdout().flush();
+            }
+            std::process::exit(code);
+        }
     }
 }
 

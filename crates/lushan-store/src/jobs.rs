@@ -382,6 +382,7 @@ impl Store {
     /// Stores a job (and its audit row) and returns it. With an idempotency
     /// key already used by this user, returns the job stored then instead.
     pub async fn submit_job(&self, new: &NewJob, audit: &AuditEntry) -> Result<(JobRecord, bool), StoreError> {
+        let _changes = self.pending_changes();
         if let Some(key) = &new.idempotency_key
             && let Some(existing) = self.job_by_idempotency_key(key).await?
         {
@@ -631,6 +632,7 @@ impl Store {
     /// PENDING -> RUNNING with its allocation. Returns false if the job was
     /// no longer pending (cancelled meanwhile), and changes nothing then.
     pub async fn start_job(&self, id: JobId, now: i64, node_list: &str, alloc_json: &str) -> Result<bool, StoreError> {
+        let _changes = self.pending_changes();
         let done = sqlx::query(
             "UPDATE jobs SET state = $1, reason = 'None', start_time = $2, node_list = $3, alloc_json = $4
              WHERE id = $5 AND state = $6 AND held = 0",
@@ -657,6 +659,8 @@ impl Store {
         end: &JobEnd,
         audit: Option<&AuditEntry>,
     ) -> Result<bool, StoreError> {
+        // Only a cancel ends a pending job; the ends of running jobs do not change the queue.
+        let _changes = (from == JobState::Pending).then(|| self.pending_changes());
         let mut tx = self.begin().await?;
         let done = sqlx::query(
             "UPDATE jobs SET state = $1, reason = $2, end_time = $3, exit_code = $4, exit_signal = $5,
@@ -690,6 +694,7 @@ impl Store {
     /// RUNNING -> PENDING for a job whose launch never happened (the server
     /// stopped between recording the start and starting the process).
     pub async fn requeue_job(&self, id: JobId) -> Result<bool, StoreError> {
+        let _changes = self.pending_changes();
         let done = sqlx::query(
             "UPDATE jobs SET state = $1, reason = 'None', start_time = NULL, node_list = '', alloc_json = '{}'
              WHERE id = $2 AND state = $3",
@@ -726,6 +731,7 @@ impl Store {
     /// price. If the funding can no longer cover it, the job stays
     /// PREEMPTED with the refusal as its reason and `Ok(false)` is returned.
     pub async fn requeue_preempted(&self, id: JobId, at: i64) -> Result<bool, StoreError> {
+        let _changes = self.pending_changes();
         let mut tx = self.begin().await?;
         let row = sqlx::query("SELECT restarts, tenant_id FROM jobs WHERE id = $1 AND state = $2")
             .bind(id.0)
@@ -772,6 +778,7 @@ impl Store {
 
     /// Holds or releases a pending job. Returns false if it is not pending.
     pub async fn set_job_held(&self, id: JobId, held: bool, audit: &AuditEntry) -> Result<bool, StoreError> {
+        let _changes = self.pending_changes();
         let mut tx = self.begin().await?;
         let done = sqlx::query("UPDATE jobs SET held = $1, reason = $2 WHERE id = $3 AND state = $4")
             .bind(i64::from(held))
@@ -793,6 +800,7 @@ impl Store {
     /// before the submission is sent. False (and nothing changed) if it is
     /// no longer pending, is held, or was claimed already.
     pub async fn mark_forwarding(&self, id: JobId, at: i64) -> Result<bool, StoreError> {
+        let _changes = self.pending_changes();
         let done = sqlx::query(
             "UPDATE jobs SET forwarding_at = $1 WHERE id = $2 AND state = $3 AND held = 0 AND forwarding_at IS NULL",
         )
@@ -808,6 +816,7 @@ impl Store {
     /// pending reason. False if it was recorded already or the job is no
     /// longer pending (it ended meanwhile: the caller cancels it there).
     pub async fn set_remote_id(&self, id: JobId, remote_id: i64, reason: &str) -> Result<bool, StoreError> {
+        let _changes = self.pending_changes();
         let done = sqlx::query(
             "UPDATE jobs SET remote_id = $1, reason = $2 WHERE id = $3 AND remote_id IS NULL AND state = $4",
         )
@@ -823,6 +832,7 @@ impl Store {
     /// Gives back a claim whose submission Slurm refused or never got (the
     /// site was down): the job is sent again on a later pass.
     pub async fn unmark_forwarding(&self, id: JobId, reason: &str) -> Result<(), StoreError> {
+        let _changes = self.pending_changes();
         sqlx::query("UPDATE jobs SET forwarding_at = NULL, reason = $1 WHERE id = $2 AND remote_id IS NULL")
             .bind(reason)
             .bind(id.0)
@@ -836,6 +846,7 @@ impl Store {
         if reasons.is_empty() {
             return Ok(());
         }
+        let _changes = self.pending_changes();
         let mut tx = self.begin().await?;
         for (id, reason) in reasons {
             sqlx::query("UPDATE jobs SET reason = $1 WHERE id = $2 AND state = $3 AND held = 0 AND reason <> $1")

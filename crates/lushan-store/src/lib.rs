@@ -58,6 +58,19 @@ impl DbKind {
 pub struct Store {
     pool: AnyPool,
     kind: DbKind,
+    sites_cache: std::sync::Arc<sites::SitesCache>,
+    /// Calls of the methods that change pending jobs; see `pending_writes`.
+    pending_writes: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+/// Counts one change to pending jobs when dropped, after the method's
+/// commit, on every path out of it.
+pub(crate) struct PendingChange<'a>(&'a std::sync::atomic::AtomicU64);
+
+impl Drop for PendingChange<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
 }
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
@@ -99,7 +112,21 @@ impl Store {
             .await
             .map_err(StoreError::Unavailable)?;
         MIGRATOR.run(&pool).await.map_err(|e| StoreError::Migration(e.to_string()))?;
-        Ok(Store { pool, kind })
+        Ok(Store { pool, kind, sites_cache: std::sync::Arc::default(), pending_writes: std::sync::Arc::default() })
+    }
+
+    /// How many calls that may change pending jobs (submit, start, hold,
+    /// release, cancel of a pending job, requeue, pending reasons,
+    /// forwarding to a Slurm site) this process has finished: each such
+    /// method counts exactly one when it returns, whatever it did. The
+    /// control loop keeps its queue between passes while this count moves
+    /// only by its own calls.
+    pub fn pending_writes(&self) -> u64 {
+        self.pending_writes.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    pub(crate) fn pending_changes(&self) -> PendingChange<'_> {
+        PendingChange(&self.pending_writes)
     }
 
     pub fn kind(&self) -> DbKind {

@@ -440,6 +440,8 @@ async fn a_slurm_site_takes_slurm_s_inventory_and_its_jobs_are_claimed_once() {
 async fn job_states_move_only_from_the_expected_state() {
     on_every_backend(|store| async move {
         let (alice, project, site) = job_world(&store).await;
+        // The control loop keeps its queue while this count moves only by its own calls.
+        let writes = store.pending_writes();
         let (job, _) =
             store.submit_job(&new_job(&alice, project, &site, None, None), &audit("job.submit", "")).await.unwrap();
         assert!(store.set_job_held(job.id, true, &audit("job.hold", "")).await.unwrap());
@@ -448,6 +450,8 @@ async fn job_states_move_only_from_the_expected_state() {
         assert!(store.start_job(job.id, 20, "node1", "{}").await.unwrap());
         assert!(!store.start_job(job.id, 21, "node1", "{}").await.unwrap(), "started twice");
         assert!(!store.set_job_held(job.id, true, &audit("job.hold", "")).await.unwrap(), "a running job is not held");
+        store.set_pending_reasons(&[]).await.unwrap();
+        assert_eq!(store.pending_writes() - writes, 7, "one a call, whatever it did; none for no reasons");
         let end = JobEnd {
             state: JobState::Completed,
             reason: String::new(),
@@ -459,7 +463,9 @@ async fn job_states_move_only_from_the_expected_state() {
             nodes: vec![],
             start: None,
         };
+        let writes = store.pending_writes();
         assert!(store.end_job(job.id, JobState::Running, &end, None).await.unwrap());
+        assert_eq!(store.pending_writes(), writes, "the end of a running job leaves the queue as it was");
         let late = JobEnd { state: JobState::Failed, ..end.clone() };
         assert!(!store.end_job(job.id, JobState::Running, &late, None).await.unwrap(), "a second end changes nothing");
         let stored = store.job(job.id).await.unwrap();

@@ -183,6 +183,11 @@ fn fork_floor(n: usize, parallel: usize, work: &Path) -> anyhow::Result<f64> {
 }
 
 fn squeue_ms(bin: &Path, server: &Server, work: &Path) -> anyhow::Result<f64> {
+    cli_ms(bin, server, work, "jobs")
+}
+
+/// Median of 5 runs of `lushan COMMAND` (its table, not JSON).
+fn cli_ms(bin: &Path, server: &Server, work: &Path, command: &str) -> anyhow::Result<f64> {
     let home = work.join("squeue-home");
     std::fs::create_dir_all(&home)?;
     let mut times = Vec::new();
@@ -190,16 +195,66 @@ fn squeue_ms(bin: &Path, server: &Server, work: &Path) -> anyhow::Result<f64> {
         let t = Instant::now();
         let out = Command::new(bin)
             .env("HOME", &home)
-            .args(["--url", &server.url, "--token", &server.token, "jobs"])
+            .args(["--url", &server.url, "--token", &server.token, command])
             .stdout(Stdio::null())
             .status()?;
         if !out.success() {
-            bail!("lushan jobs failed");
+            bail!("lushan {command} failed");
         }
         times.push(t.elapsed());
     }
     times.sort_unstable();
     Ok(percentile(&times, 0.5))
+}
+
+/// Fills the store with `total` held jobs (arrays of 1000 tasks, one
+/// submission each), then times `lushan jobs` and `lushan acct`.
+async fn listing(bin: &Path, server: &Server, total: usize, work: &Path) -> anyhow::Result<(f64, f64)> {
+    let client = lushan_api::Client::new(&server.url, Some(server.token.clone()));
+    let mut left = total;
+    while left > 0 {
+        let n = left.min(1000);
+        let body = lushan_api::JobSubmit {
+            options: vec![
+                format!("--array=0-{}", n - 1),
+                "--hold".into(),
+                "-o".into(),
+                "/dev/null".into(),
+                "--wrap".into(),
+                "true".into(),
+            ],
+            submit_dir: work.display().to_string(),
+            ..Default::default()
+        };
+        client.post::<_, lushan_api::JobSubmitted>("/api/v1/jobs", &body).await?;
+        left -= n;
+    }
+    Ok((cli_ms(bin, server, work, "jobs")?, cli_ms(bin, server, work, "acct")?))
+}
+
+/// The same for Slurm: `total` held jobs in arrays of 1000, then the
+/// medians of `squeue` and `sacct`; its jobs are cancelled afterwards.
+fn slurm_listing(total: usize) -> anyhow::Result<(f64, f64)> {
+    let mut left = total;
+    while left > 0 {
+        let n = left.min(1000);
+        let array = format!("--array=0-{}", n - 1);
+        sbatch(&["--parsable", "--hold", "-J", "lushanbench", &array, "-o", "/dev/null", "--wrap", "true"])?;
+        left -= n;
+    }
+    let squeue = slurm_squeue_ms()?;
+    let mut times = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let status = Command::new("sacct").stdout(Stdio::null()).status()?;
+        if !status.success() {
+            bail!("sacct failed");
+        }
+        times.push(t.elapsed());
+    }
+    times.sort_unstable();
+    slurm_cancel_bench_jobs()?;
+    Ok((squeue, percentile(&times, 0.5)))
 }
 
 /// Whether a Slurm cluster answers here (`bench/slurm-up.sh` starts one).
@@ -301,6 +356,14 @@ fn slurm_numbers(jobs: usize) -> anyhow::Result<SlurmNumbers> {
     Ok(SlurmNumbers { submit1, submit8, squeue_ms, drain_s })
 }
 
+/// `--listing 10000,100000` (the default): store sizes for the listing test; `--listing none` skips it.
+fn listing_sizes(args: &[String]) -> Vec<usize> {
+    match args.iter().position(|a| a == "--listing").and_then(|i| args.get(i + 1)) {
+        Some(list) => list.split(',').filter_map(|n| n.parse().ok()).collect(),
+        None => vec![10_000, 100_000],
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().collect();
     let json_out = args.iter().any(|a| a == "--json");
@@ -333,6 +396,19 @@ fn main() -> anyhow::Result<()> {
     let drain_secs = runtime.block_on(drain(&server, jobs, &drain_work))?;
     drop(server);
     let floor_secs = fork_floor(jobs, cpus, &work)?;
+    // Listings with 10,000 and 100,000 jobs in the store, each on a fresh platform.
+    let mut listings = Vec::new();
+    for total in listing_sizes(&args) {
+        let dir = work.join(format!("listing-{total}"));
+        std::fs::create_dir_all(&dir)?;
+        let server = start(&bin, &dir)?;
+        listings.push((total, runtime.block_on(listing(&bin, &server, total, &dir))?));
+    }
+    // Slurm keeps at most MaxJobCount (10,000 by default) jobs: compared at that size only.
+    let slurm_listing = match slurm_running {
+        true => Some(slurm_listing(10_000)?),
+        false => None,
+    };
     // Slurm runs alone, after Lushan has stopped, on the same machine.
     let slurm = if slurm_running { Some(slurm_numbers(jobs)?) } else { None };
 
@@ -342,6 +418,7 @@ fn main() -> anyhow::Result<()> {
             "submit_8_clients": {"jobs_per_s": n.submit8.0, "p50_ms": n.submit8.1, "p99_ms": n.submit8.2},
             "drain_s": n.drain_s,
             "squeue_ms": n.squeue_ms,
+            "listing_10000": slurm_listing.map(|(q, a)| json!({"squeue_ms": q, "sacct_ms": a})),
         })
     });
     let report = json!({
@@ -353,6 +430,7 @@ fn main() -> anyhow::Result<()> {
             "drain_s": drain_secs,
             "jobs_list_ms": queue_ms,
             "jobs_in_store": queued,
+            "listings": listings.iter().map(|(n, (q, a))| json!({"jobs": n, "jobs_ms": q, "acct_ms": a})).collect::<Vec<_>>(),
         },
         "fork_floor_s": floor_secs,
         "slurm": slurm_json,
@@ -409,6 +487,20 @@ fn main() -> anyhow::Result<()> {
             slurm.as_ref().map(|n| format!("{:.1}", n.squeue_ms)).unwrap_or_else(na),
             slurm.as_ref().map(|n| format!("{:.2}x", n.squeue_ms / queue_ms)).unwrap_or_else(na)
         );
+        for (total, (jobs_ms, acct_ms)) in &listings {
+            let peer = slurm_listing.filter(|_| *total == 10_000);
+            for (what, ours, theirs) in
+                [("jobs / squeue", jobs_ms, peer.map(|p| p.0)), ("acct / sacct", acct_ms, peer.map(|p| p.1))]
+            {
+                println!(
+                    "{:<40} {:>16.1} {:>16} {:>18}",
+                    format!("{what}, {total} held (ms)"),
+                    ours,
+                    theirs.map(|t| format!("{t:.1}")).unwrap_or_else(na),
+                    theirs.map(|t| format!("{:.2}x", t / ours)).unwrap_or_else(na)
+                );
+            }
+        }
         println!(
             "(submit: higher is better; drain and squeue: times, the last column says how many times faster Lushan is)"
         );

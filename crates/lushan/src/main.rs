@@ -119,6 +119,11 @@ fn main() -> ExitCode {
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
     }
     if raw.get(1).map(String::as_str) == Some("exec-job")
+        && raw.get(2).map(String::as_str) == Some(lushan_backend::local::LAUNCHER_ARG)
+    {
+        return ExitCode::from(u8::try_from(lushan_backend::local::run_launcher()).unwrap_or(1));
+    }
+    if raw.get(1).map(String::as_str) == Some("exec-job")
         && let Some(dir) = raw.get(2)
     {
         let code = lushan_backend::local::run_supervisor(std::path::Path::new(dir));

@@ -65,7 +65,22 @@ pub struct Control {
     slurm: tokio::sync::Mutex<slurm::SlurmState>,
     /// This installation's id (see `slurm::instance_id`).
     instance: std::sync::OnceLock<String>,
+    /// The pending jobs as the last pass left them, kept while nothing but
+    /// the loop itself changed them (`Store::pending_writes`).
+    queue: std::sync::Mutex<Option<Queue>>,
 }
+
+/// The pending jobs between passes: reloading them costs a few ms a pass
+/// with a thousand queued, and a pass runs for every job that ends.
+struct Queue {
+    /// `Store::pending_writes` when the queue is still what the store holds.
+    expected: u64,
+    loaded: std::time::Instant,
+    pending: Vec<JobRecord>,
+}
+
+/// A reload at least this often, whatever the count says.
+const QUEUE_RELOAD: Duration = Duration::from_secs(10);
 
 /// How jobs are run.
 #[derive(Clone, Debug)]
@@ -107,6 +122,7 @@ impl Control {
             ended_usage: std::sync::Mutex::new((i64::MIN / 2, Vec::new(), Vec::new())),
             slurm: tokio::sync::Mutex::new(slurm::SlurmState::default()),
             instance: std::sync::OnceLock::new(),
+            queue: std::sync::Mutex::new(None),
         }
     }
 
@@ -317,8 +333,7 @@ impl Control {
                 still_running.push(job);
             }
         }
-        let pending =
-            self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Pending]), ..JobFilter::default() }).await?;
+        let pending = self.pending_jobs().await?;
         let usage = self.usage(&still_running, now_ms()).await?;
         for site in local {
             self.schedule_site(site, &still_running, &pending, &usage).await?;
@@ -327,6 +342,32 @@ impl Control {
             self.slurm_pass(site, &pending, &on_slurm).await?;
         }
         Ok(())
+    }
+
+    /// The pending jobs, in submission order: the last pass's, with its own
+    /// starts and reasons applied, unless anything else changed them since.
+    async fn pending_jobs(&self) -> Result<Vec<JobRecord>, StoreError> {
+        let writes = self.store.pending_writes();
+        if let Some(queue) = self.queue.lock().unwrap_or_else(|e| e.into_inner()).as_ref()
+            && queue.expected == writes
+            && queue.loaded.elapsed() < QUEUE_RELOAD
+        {
+            return Ok(queue.pending.clone());
+        }
+        let pending =
+            self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Pending]), ..JobFilter::default() }).await?;
+        *self.queue.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some(Queue { expected: writes, loaded: std::time::Instant::now(), pending: pending.clone() });
+        Ok(pending)
+    }
+
+    /// Applies one of the loop's own changes to the kept queue: it counted
+    /// one in `Store::pending_writes`.
+    fn queue_changed(&self, change: impl FnOnce(&mut Vec<JobRecord>)) {
+        if let Some(queue) = self.queue.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            change(&mut queue.pending);
+            queue.expected += 1;
+        }
     }
 
     /// Records what became of a running job; true if it still runs.
@@ -454,6 +495,16 @@ impl Control {
             .map(|(id, reason)| (*id, reason.as_str()))
             .collect();
         self.store.set_pending_reasons(&reasons).await?;
+        if !reasons.is_empty() {
+            let changed: std::collections::HashMap<JobId, &str> = reasons.iter().copied().collect();
+            self.queue_changed(|pending| {
+                for job in pending.iter_mut() {
+                    if let Some(reason) = changed.get(&job.id) {
+                        (*reason).clone_into(&mut job.reason);
+                    }
+                }
+            });
+        }
         self.preempt(&plan.preemptions).await?;
         for start in plan.starts {
             let Some(job) = queue.iter().find(|j| j.id.0 == start.job) else { continue };
@@ -462,7 +513,9 @@ impl Control {
                 "node": a.node, "name": a.node_name, "cpus": a.cpus, "gpus": a.gpus, "memory_mb": a.memory_mb,
             })).collect::<Vec<_>>()})
             .to_string();
-            if !self.store.start_job(job.id, now_ms(), &node_list, &alloc_json).await? {
+            let started = self.store.start_job(job.id, now_ms(), &node_list, &alloc_json).await?;
+            self.queue_changed(|pending| pending.retain(|j| j.id != job.id));
+            if !started {
                 continue;
             }
             // The queue was loaded without scripts and environments: fetch them now.
