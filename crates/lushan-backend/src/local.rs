@@ -398,9 +398,13 @@ pub fn run_launcher() -> i32 {
             let line: Vec<u8> = pending.drain(..=end).collect();
             let dir = PathBuf::from(String::from_utf8_lossy(&line[..end]).into_owned());
             if let Err(err) = fork_supervisor(&dir) {
-                // The job's directory gets no supervisor.pid: the server's
-                // next pass finds it lost and ends it NODE_FAIL.
-                eprintln!("launcher: cannot fork a supervisor for {}: {err}", dir.display());
+                // Said as if its supervisor had ended: the server stops
+                // counting it live, finds no supervisor.pid and ends it
+                // NODE_FAIL, pointing at supervisor.log.
+                let detail = format!("cannot fork a supervisor for {}: {err}", dir.display());
+                eprintln!("launcher: {detail}");
+                let _ = std::fs::write(dir.join("supervisor.log"), format!("{detail}\n"));
+                report_end(&dir);
             }
         }
         // Reap the supervisors that ended: no zombies while jobs run.
@@ -445,13 +449,18 @@ fn fork_supervisor(dir: &Path) -> nix::Result<()> {
                 let _ = nix::unistd::dup2_stderr(&log);
             }
             let code = run_supervisor(dir);
-            // Tell the server at once (one short write: atomic on a pipe).
-            if let Some(id) = dir.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse::<i64>().ok()) {
-                let _ = std::io::stdout().write_all(format!("{id}\n").as_bytes());
-                let _ = std::io::stdout().flush();
-            }
+            report_end(dir);
             std::process::exit(code);
         }
+    }
+}
+
+/// Tells the server that the supervisor for `dir` is done: its job id on
+/// the launcher's stdout (one short write: atomic on a pipe).
+fn report_end(dir: &Path) {
+    if let Some(id) = dir.file_name().and_then(|n| n.to_str()).and_then(|n| n.parse::<i64>().ok()) {
+        let _ = std::io::stdout().write_all(format!("{id}\n").as_bytes());
+        let _ = std::io::stdout().flush();
     }
 }
 

@@ -406,14 +406,15 @@ fn main() -> anyhow::Result<()> {
     }
     // Slurm keeps at most MaxJobCount (10,000 by default) jobs: compared at that size only.
     // It refuses more while finished jobs still count (MinJobAge): then n/a, and why.
-    let slurm_listing = match slurm_running {
-        true => slurm_listing(10_000)
+    let slurm_listing = if slurm_running {
+        slurm_listing(10_000)
             .inspect_err(|err| {
                 eprintln!("Slurm listing skipped: {err}");
                 let _ = slurm_cancel_bench_jobs();
             })
-            .ok(),
-        false => None,
+            .ok()
+    } else {
+        None
     };
     // Slurm runs alone, after Lushan has stopped, on the same machine.
     let slurm = if slurm_running { Some(slurm_numbers(jobs)?) } else { None };
