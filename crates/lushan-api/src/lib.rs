@@ -628,6 +628,7 @@ pub struct CreditLimit {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct StatementQuery {
     /// `YYYY-MM`, in the server's time zone (default: this month).
     #[schema(pattern = r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
@@ -885,9 +886,10 @@ pub struct JobQuery {
     /// Only this project's jobs.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub project: Option<String>,
-    /// Comma-separated job ids.
+    /// Comma-separated jobs as Slurm's `-j` takes them: `123` is job 123,
+    /// or every task of array 123; `123_4` is task 4 of array 123 only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(pattern = r"^[0-9]{1,18}(,[0-9]{1,18})*$")]
+    #[param(pattern = r"^[0-9]{1,12}(_[0-9]{1,9})?(,[0-9]{1,12}(_[0-9]{1,9})?)*$")]
     pub ids: Option<String>,
     /// Only the tasks of this job array.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -1066,6 +1068,7 @@ pub struct GrantDecision {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct GrantQuery {
     /// requested, approved or rejected.
     pub state: Option<String>,
@@ -1105,6 +1108,7 @@ pub struct NodeOwner {
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct UsageReportQuery {
     /// sector, tenant (default), project, partition or user.
     pub by: Option<String>,

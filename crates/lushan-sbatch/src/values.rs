@@ -204,7 +204,8 @@ pub fn parse_array(text: &str) -> Result<ArraySpec, String> {
     Ok(ArraySpec { task_ids, throttle, text: text.to_owned() })
 }
 
-fn parse_job_ref(text: &str) -> Result<JobRef, String> {
+/// A job as Slurm names one: `1234` (a job, or a whole array) or `1234_7` (one array task).
+pub fn parse_job_ref(text: &str) -> Result<JobRef, String> {
     let err = || format!("`{text}` is not a job id (e.g. 1234 or 1234_7)");
     match text.split_once('_') {
         Some((job, task)) => Ok(JobRef {

@@ -111,13 +111,22 @@ pub struct NewGrant<'a> {
     pub renews: Option<GrantId>,
 }
 
-/// Which grants a listing returns.
-#[derive(Clone, Debug, Default)]
+/// Which grants a listing returns; every field narrows it. No `Default`,
+/// as for [`crate::JobFilter`]: a listing starts from [`GrantFilter::all`]
+/// and [`Store::list_grants`] names every field, so none is forgotten.
+#[derive(Clone, Debug)]
 pub struct GrantFilter {
     pub tenant: Option<TenantId>,
     pub projects: Option<Vec<ProjectId>>,
     pub state: Option<GrantState>,
     pub ids: Option<Vec<GrantId>>,
+}
+
+impl GrantFilter {
+    /// Every grant there is.
+    pub fn all() -> GrantFilter {
+        GrantFilter { tenant: None, projects: None, state: None, ids: None }
+    }
 }
 
 const GRANT_COLUMNS: &str = "SELECT g.id, g.project_id, p.name AS project_name, g.tenant_id, t.name AS tenant_name,
@@ -268,7 +277,7 @@ impl Store {
     }
 
     pub async fn grant(&self, id: GrantId) -> Result<GrantRecord, StoreError> {
-        self.list_grants(&GrantFilter { ids: Some(vec![id]), ..GrantFilter::default() })
+        self.list_grants(&GrantFilter { tenant: None, projects: None, state: None, ids: Some(vec![id]) })
             .await?
             .into_iter()
             .next()
@@ -290,22 +299,23 @@ impl Store {
                 .collect();
             sql.push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
         };
-        if let Some(tenant) = filter.tenant {
+        let GrantFilter { tenant, projects, state, ids } = filter;
+        if let Some(tenant) = tenant {
             in_list(&mut sql, "g.tenant_id", vec![tenant.0]);
         }
-        if let Some(projects) = &filter.projects {
+        if let Some(projects) = projects {
             if projects.is_empty() {
                 return Ok(Vec::new());
             }
             in_list(&mut sql, "g.project_id", projects.iter().map(|p| p.0).collect());
         }
-        if let Some(ids) = &filter.ids {
+        if let Some(ids) = ids {
             if ids.is_empty() {
                 return Ok(Vec::new());
             }
             in_list(&mut sql, "g.id", ids.iter().map(|g| g.0).collect());
         }
-        if let Some(state) = filter.state {
+        if let Some(state) = state {
             sql.push_str(&format!(" AND g.state = ${}", binds.len() + 1));
             text_bind = Some(state.as_str().to_owned());
         }

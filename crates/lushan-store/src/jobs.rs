@@ -3,7 +3,7 @@
 //! undo a final state.
 
 use crate::{AuditEntry, DbKind, Store, StoreError, append_audit, parse_text};
-use lushan_model::{JobId, JobState, PartitionId, ProjectId, SiteId, TenantId, UserId};
+use lushan_model::{JobId, JobRef, JobState, PartitionId, ProjectId, SiteId, TenantId, UserId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -143,21 +143,97 @@ pub struct NewJob {
     pub billing: Option<crate::JobBilling>,
 }
 
-/// Which jobs a listing returns.
-#[derive(Clone, Debug, Default)]
+/// Whose jobs a listing may return: the caller's scope, applied in the
+/// query itself so no listing can forget it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JobScope {
+    /// Every job (operators, and the platform's own control loop).
+    Everything,
+    /// One tenant's jobs (tenant admins).
+    Tenant(TenantId),
+    /// A user's own jobs and every job of the projects they manage.
+    Own { user: UserId, managed_projects: Vec<ProjectId> },
+}
+
+/// Which jobs a listing returns: every field narrows it, and all of them
+/// hold together. There is deliberately no `Default`: a listing starts
+/// from [`JobFilter::all`] and names each narrowing with a method, and
+/// [`Store::list_jobs`] destructures the filter without `..`, so a new
+/// field that is not turned into SQL fails to compile.
+#[derive(Clone, Debug)]
 pub struct JobFilter {
-    /// Only these users' jobs (`None`: everyone's the scope allows).
+    pub scope: JobScope,
+    /// Only these users' jobs.
     pub users: Option<Vec<UserId>>,
     /// Only these projects' jobs.
     pub projects: Option<Vec<ProjectId>>,
-    /// Only these tenants' jobs.
-    pub tenant: Option<TenantId>,
     /// Only the tasks of these arrays.
     pub arrays: Option<Vec<JobId>>,
-    /// Only these states (`None`: all).
+    /// Only these states.
     pub states: Option<Vec<JobState>>,
+    /// Only these exact job ids.
     pub ids: Option<Vec<JobId>>,
+    /// Jobs as Slurm's `-j` names them: `123` is job 123 or, when 123 is
+    /// an array, every task of it; `123_4` is task 4 of array 123 only.
+    pub named: Option<Vec<JobRef>>,
+    /// At most this many (the oldest).
     pub limit: Option<i64>,
+}
+
+impl JobFilter {
+    /// Every job there is.
+    pub fn all() -> JobFilter {
+        JobFilter {
+            scope: JobScope::Everything,
+            users: None,
+            projects: None,
+            arrays: None,
+            states: None,
+            ids: None,
+            named: None,
+            limit: None,
+        }
+    }
+
+    pub fn scope(mut self, scope: JobScope) -> JobFilter {
+        self.scope = scope;
+        self
+    }
+
+    pub fn users(mut self, users: Vec<UserId>) -> JobFilter {
+        self.users = Some(users);
+        self
+    }
+
+    pub fn projects(mut self, projects: Vec<ProjectId>) -> JobFilter {
+        self.projects = Some(projects);
+        self
+    }
+
+    pub fn arrays(mut self, arrays: Vec<JobId>) -> JobFilter {
+        self.arrays = Some(arrays);
+        self
+    }
+
+    pub fn states(mut self, states: Vec<JobState>) -> JobFilter {
+        self.states = Some(states);
+        self
+    }
+
+    pub fn ids(mut self, ids: Vec<JobId>) -> JobFilter {
+        self.ids = Some(ids);
+        self
+    }
+
+    pub fn named(mut self, named: Vec<JobRef>) -> JobFilter {
+        self.named = Some(named);
+        self
+    }
+
+    pub fn limit(mut self, limit: i64) -> JobFilter {
+        self.limit = Some(limit);
+        self
+    }
 }
 
 /// Every column: for one job (`Store::job`).
@@ -546,54 +622,90 @@ impl Store {
         // for the Any driver, which PostgreSQL does not accept.
         let mut sql = String::from("SELECT * FROM jobs j WHERE 1 = 1");
         let mut binds: Vec<Bind> = Vec::new();
-        let mut in_list = |sql: &mut String, column: &str, values: Vec<Bind>| {
-            let marks: Vec<String> = values
-                .into_iter()
-                .map(|value| {
-                    binds.push(value);
-                    format!("${}", binds.len())
-                })
-                .collect();
+        // `$N` for a new bound value.
+        fn mark(binds: &mut Vec<Bind>, value: Bind) -> String {
+            binds.push(value);
+            format!("${}", binds.len())
+        }
+        fn in_list(sql: &mut String, binds: &mut Vec<Bind>, column: &str, values: Vec<Bind>) {
+            let marks: Vec<String> = values.into_iter().map(|value| mark(binds, value)).collect();
             sql.push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
-        };
+        }
         let ints = |values: &[i64]| values.iter().map(|v| Bind::Int(*v)).collect::<Vec<_>>();
-        if let Some(users) = &filter.users {
-            if users.is_empty() {
-                return Ok(Vec::new());
-            }
-            in_list(&mut sql, "j.user_id", ints(&users.iter().map(|u| u.0).collect::<Vec<_>>()));
+        // Every field, named: one added to the filter and not turned into
+        // SQL here does not compile.
+        let JobFilter { scope, users, projects, arrays, states, ids, named, limit } = filter;
+        // An empty list names nothing.
+        let lists_empty = [
+            users.as_ref().map(Vec::len),
+            projects.as_ref().map(Vec::len),
+            arrays.as_ref().map(Vec::len),
+            states.as_ref().map(Vec::len),
+            ids.as_ref().map(Vec::len),
+            named.as_ref().map(Vec::len),
+        ];
+        if lists_empty.contains(&Some(0)) {
+            return Ok(Vec::new());
         }
-        if let Some(projects) = &filter.projects {
-            if projects.is_empty() {
-                return Ok(Vec::new());
+        match scope {
+            JobScope::Everything => {}
+            JobScope::Tenant(tenant) => in_list(&mut sql, &mut binds, "j.tenant_id", vec![Bind::Int(tenant.0)]),
+            JobScope::Own { user, managed_projects } => {
+                let mut own = format!(" AND (j.user_id = {}", mark(&mut binds, Bind::Int(user.0)));
+                if !managed_projects.is_empty() {
+                    let marks: Vec<String> =
+                        managed_projects.iter().map(|p| mark(&mut binds, Bind::Int(p.0))).collect();
+                    own.push_str(&format!(" OR j.project_id IN ({})", marks.join(", ")));
+                }
+                own.push(')');
+                sql.push_str(&own);
             }
-            in_list(&mut sql, "j.project_id", ints(&projects.iter().map(|p| p.0).collect::<Vec<_>>()));
         }
-        if let Some(ids) = &filter.ids {
-            if ids.is_empty() {
-                return Ok(Vec::new());
+        if let Some(users) = users {
+            in_list(&mut sql, &mut binds, "j.user_id", ints(&users.iter().map(|u| u.0).collect::<Vec<_>>()));
+        }
+        if let Some(projects) = projects {
+            in_list(&mut sql, &mut binds, "j.project_id", ints(&projects.iter().map(|p| p.0).collect::<Vec<_>>()));
+        }
+        if let Some(ids) = ids {
+            in_list(&mut sql, &mut binds, "j.id", ints(&ids.iter().map(|j| j.0).collect::<Vec<_>>()));
+        }
+        if let Some(arrays) = arrays {
+            in_list(&mut sql, &mut binds, "j.array_job_id", ints(&arrays.iter().map(|j| j.0).collect::<Vec<_>>()));
+        }
+        if let Some(states) = states {
+            in_list(
+                &mut sql,
+                &mut binds,
+                "j.state",
+                states.iter().map(|s| Bind::Text(s.as_str().to_owned())).collect(),
+            );
+        }
+        if let Some(named) = named {
+            // `123`: the job with that id, or the tasks of the array with
+            // that id; `123_4`: that task of that array and nothing else.
+            let mut any = Vec::new();
+            for job in named {
+                let job_id = i64::try_from(job.job_id).unwrap_or(i64::MAX);
+                let id = mark(&mut binds, Bind::Int(job_id));
+                match job.task_id {
+                    None => {
+                        // Bound twice: a placeholder used twice is not portable.
+                        let again = mark(&mut binds, Bind::Int(job_id));
+                        any.push(format!("j.id = {id} OR j.array_job_id = {again}"));
+                    }
+                    Some(task) => {
+                        let task = mark(&mut binds, Bind::Int(i64::from(task)));
+                        any.push(format!("(j.array_job_id = {id} AND j.array_task_id = {task})"));
+                    }
+                }
             }
-            in_list(&mut sql, "j.id", ints(&ids.iter().map(|j| j.0).collect::<Vec<_>>()));
-        }
-        if let Some(arrays) = &filter.arrays {
-            if arrays.is_empty() {
-                return Ok(Vec::new());
-            }
-            in_list(&mut sql, "j.array_job_id", ints(&arrays.iter().map(|j| j.0).collect::<Vec<_>>()));
-        }
-        if let Some(states) = &filter.states {
-            if states.is_empty() {
-                return Ok(Vec::new());
-            }
-            in_list(&mut sql, "j.state", states.iter().map(|s| Bind::Text(s.as_str().to_owned())).collect());
-        }
-        if let Some(tenant) = filter.tenant {
-            in_list(&mut sql, "j.tenant_id", vec![Bind::Int(tenant.0)]);
+            sql.push_str(&format!(" AND ({})", any.join(" OR ")));
         }
         sql.push_str(" ORDER BY j.id");
-        if let Some(limit) = filter.limit {
-            binds.push(Bind::Int(limit));
-            sql.push_str(&format!(" LIMIT ${}", binds.len()));
+        if let Some(limit) = limit {
+            let limit = mark(&mut binds, Bind::Int(*limit));
+            sql.push_str(&format!(" LIMIT {limit}"));
         }
         let fields = JOB_SUMMARY_FIELDS.join(", ");
         let tables = "JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id

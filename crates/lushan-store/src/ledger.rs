@@ -877,9 +877,8 @@ pub struct UsageQuery {
     pub by: UsageDimension,
     pub from: i64,
     pub to: i64,
-    pub tenant: Option<TenantId>,
-    /// Only these users' jobs, or these projects' (either matches).
-    pub users_or_projects: Option<(Vec<lushan_model::UserId>, Vec<lushan_model::ProjectId>)>,
+    /// Whose jobs it counts: the same scope as job listings.
+    pub scope: crate::JobScope,
 }
 
 /// One row of a usage report.
@@ -939,25 +938,28 @@ impl Store {
              WHERE c.settled_at >= $1 AND c.settled_at < $2"
         );
         let mut binds = vec![query.from, query.to];
-        if let Some(tenant) = query.tenant {
-            binds.push(tenant.0);
-            sql.push_str(&format!(" AND c.tenant_id = ${}", binds.len()));
-        }
-        if let Some((users, projects)) = &query.users_or_projects {
-            let mut marks = |ids: Vec<i64>| {
-                ids.into_iter()
-                    .map(|id| {
-                        binds.push(id);
-                        format!("${}", binds.len())
-                    })
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            let users = marks(users.iter().map(|u| u.0).collect());
-            let projects = marks(projects.iter().map(|p| p.0).collect());
-            let users = if users.is_empty() { "NULL".to_owned() } else { users };
-            let projects = if projects.is_empty() { "NULL".to_owned() } else { projects };
-            sql.push_str(&format!(" AND (j.user_id IN ({users}) OR j.project_id IN ({projects}))"));
+        match &query.scope {
+            crate::JobScope::Everything => {}
+            crate::JobScope::Tenant(tenant) => {
+                binds.push(tenant.0);
+                sql.push_str(&format!(" AND c.tenant_id = ${}", binds.len()));
+            }
+            crate::JobScope::Own { user, managed_projects } => {
+                binds.push(user.0);
+                let mut own = format!(" AND (j.user_id = ${}", binds.len());
+                if !managed_projects.is_empty() {
+                    let marks: Vec<String> = managed_projects
+                        .iter()
+                        .map(|p| {
+                            binds.push(p.0);
+                            format!("${}", binds.len())
+                        })
+                        .collect();
+                    own.push_str(&format!(" OR j.project_id IN ({})", marks.join(", ")));
+                }
+                own.push(')');
+                sql.push_str(&own);
+            }
         }
         sql.push_str(&format!(" GROUP BY {column} ORDER BY {column}"));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));

@@ -3,7 +3,7 @@
 //! test then gets a database of its own, dropped at the end.
 
 use super::*;
-use lushan_model::{JobState, ProjectId, ProjectRole, Role, Sector, Status, TenantId, UserId};
+use lushan_model::{JobId, JobRef, JobState, ProjectId, ProjectRole, Role, Sector, Status, TenantId, UserId};
 
 struct TestDb {
     store: Store,
@@ -334,14 +334,73 @@ async fn jobs_are_stored_once_and_arrays_get_consecutive_ids() {
             .submit_job(&new_job(&alice, project, &site, None, Some(vec![0, 5, 9])), &audit("job.submit", ""))
             .await
             .unwrap();
-        let tasks = store.list_jobs(&JobFilter { arrays: Some(vec![array.id]), ..JobFilter::default() }).await.unwrap();
+        let tasks = store.list_jobs(&JobFilter::all().arrays(vec![array.id])).await.unwrap();
         let ids: Vec<(i64, Option<i64>)> = tasks.iter().map(|t| (t.id.0, t.array_task_id)).collect();
         assert_eq!(ids, [(array.id.0, Some(0)), (array.id.0 + 1, Some(5)), (array.id.0 + 2, Some(9))]);
         assert!(tasks.iter().all(|t| t.array_job_id == Some(array.id) && t.array_throttle == Some(2)));
         // Listings leave out the bulky columns; one job has them all.
         assert_eq!(tasks[0].env_json, "{}");
         assert_eq!(store.job(first.id).await.unwrap().env_json, "{\"A\":\"1\"}");
-        assert_eq!(store.list_jobs(&JobFilter::default()).await.unwrap().len(), 4);
+        assert_eq!(store.list_jobs(&JobFilter::all()).await.unwrap().len(), 4);
+    })
+    .await;
+}
+
+/// Every narrowing of a job listing reaches the query, on a store with a
+/// plain job and two arrays (with one array, "every job" and "its tasks"
+/// are the same set and a dropped filter goes unseen).
+#[tokio::test]
+async fn each_job_filter_narrows_a_listing_of_two_arrays_and_a_plain_job() {
+    on_every_backend(|store| async move {
+        let (alice, project, site) = job_world(&store).await;
+        let t = store.tenant_by_name("jxu").await.unwrap();
+        let bob = user(&store, "bob", t.id).await;
+        let submit = |who: UserRecord, array: Option<Vec<u32>>| {
+            let store = store.clone();
+            let site = site.clone();
+            async move {
+                let (job, _) = store
+                    .submit_job(&new_job(&who, project, &site, None, array), &audit("job.submit", ""))
+                    .await
+                    .unwrap();
+                job.id
+            }
+        };
+        let plain = submit(alice.clone(), None).await;
+        let first = submit(alice.clone(), Some(vec![0, 1, 2])).await;
+        let second = submit(alice.clone(), Some(vec![0, 1])).await;
+        let bobs = submit(bob.clone(), None).await;
+        let listed = |filter: JobFilter| {
+            let store = store.clone();
+            async move { store.list_jobs(&filter).await.unwrap().iter().map(|j| j.id.0).collect::<Vec<_>>() }
+        };
+        let range = |from: JobId, n: i64| (from.0..from.0 + n).collect::<Vec<_>>();
+        assert_eq!(listed(JobFilter::all()).await.len(), 7);
+        assert_eq!(listed(JobFilter::all().arrays(vec![first])).await, range(first, 3));
+        assert_eq!(listed(JobFilter::all().arrays(vec![plain])).await, Vec::<i64>::new());
+        assert_eq!(listed(JobFilter::all().ids(vec![first])).await, vec![first.0]);
+        let whole = JobRef { job_id: first.0 as u64, task_id: None };
+        assert_eq!(listed(JobFilter::all().named(vec![whole])).await, range(first, 3));
+        let task = JobRef { job_id: second.0 as u64, task_id: Some(1) };
+        assert_eq!(listed(JobFilter::all().named(vec![task])).await, vec![second.0 + 1]);
+        let not_an_array = JobRef { job_id: plain.0 as u64, task_id: Some(0) };
+        assert_eq!(listed(JobFilter::all().named(vec![not_an_array])).await, Vec::<i64>::new());
+        let just_plain = JobRef { job_id: plain.0 as u64, task_id: None };
+        assert_eq!(listed(JobFilter::all().named(vec![just_plain, task])).await, vec![plain.0, second.0 + 1]);
+        assert_eq!(listed(JobFilter::all().users(vec![bob.id])).await, vec![bobs.0]);
+        assert_eq!(listed(JobFilter::all().projects(vec![ProjectId(project.0 + 1000)])).await, Vec::<i64>::new());
+        assert_eq!(listed(JobFilter::all().states(vec![JobState::Running])).await, Vec::<i64>::new());
+        assert_eq!(listed(JobFilter::all().limit(2)).await, vec![plain.0, first.0]);
+        assert_eq!(listed(JobFilter::all().scope(JobScope::Tenant(TenantId(t.id.0 + 1000)))).await, Vec::<i64>::new());
+        assert_eq!(listed(JobFilter::all().scope(JobScope::Tenant(t.id))).await.len(), 7);
+        // Bob's own scope: his job only; as a manager of the project, all.
+        let own = JobScope::Own { user: bob.id, managed_projects: vec![] };
+        assert_eq!(listed(JobFilter::all().scope(own)).await, vec![bobs.0]);
+        let manager = JobScope::Own { user: bob.id, managed_projects: vec![project] };
+        assert_eq!(listed(JobFilter::all().scope(manager.clone())).await.len(), 7);
+        assert_eq!(listed(JobFilter::all().scope(manager).arrays(vec![second])).await, range(second, 2));
+        // An empty list names nothing.
+        assert_eq!(listed(JobFilter::all().named(vec![])).await, Vec::<i64>::new());
     })
     .await;
 }
@@ -483,10 +542,7 @@ async fn job_states_move_only_from_the_expected_state() {
         assert_eq!((requeued.state, requeued.start_time), (JobState::Pending, None));
         store.set_pending_reasons(&[(other.id, "Resources")]).await.unwrap();
         assert_eq!(store.job(other.id).await.unwrap().reason, "Resources");
-        let pending = store
-            .list_jobs(&JobFilter { states: Some(vec![JobState::Pending]), ..JobFilter::default() })
-            .await
-            .unwrap();
+        let pending = store.list_jobs(&JobFilter::all().states(vec![JobState::Pending])).await.unwrap();
         assert_eq!(pending.len(), 1);
     })
     .await;
@@ -731,7 +787,7 @@ mod ledger {
             assert_eq!(accepted, 5);
             let wallet = store.wallet(alice.tenant_id).await.unwrap();
             assert_eq!((wallet.spendable, wallet.held), (Money(249), Money(1_250)));
-            assert_eq!(store.list_jobs(&JobFilter::default()).await.unwrap().len(), 5, "refused jobs are not stored");
+            assert_eq!(store.list_jobs(&JobFilter::all()).await.unwrap().len(), 5, "refused jobs are not stored");
             assert_balances_are_sums(&store).await;
         })
         .await;
@@ -778,7 +834,7 @@ async fn qos_levels_are_added_and_changed_jobs_keep_theirs_and_partitions_take_a
         let new = NewJob { qos: "high".into(), ..new_job(&alice, project, &site, None, None) };
         let (job, _) = store.submit_job(&new, &audit("job.submit", "")).await.unwrap();
         assert_eq!(store.job(job.id).await.unwrap().qos, "high");
-        assert_eq!(store.list_jobs(&JobFilter::default()).await.unwrap()[0].qos, "high");
+        assert_eq!(store.list_jobs(&JobFilter::all()).await.unwrap()[0].qos, "high");
 
         let partition = site.partitions[0].name.clone();
         assert_eq!(site.partitions[0].priority_job_factor, 1);
@@ -804,7 +860,7 @@ async fn a_listed_job_is_the_stored_job_without_its_bulky_columns() {
         };
         store.submit_job(&odd, &audit("job.submit", "")).await.unwrap();
         store.submit_job(&new_job(&alice, project, &site, None, None), &audit("job.submit", "")).await.unwrap();
-        let listed = store.list_jobs(&JobFilter::default()).await.unwrap();
+        let listed = store.list_jobs(&JobFilter::all()).await.unwrap();
         assert_eq!(listed.len(), 3);
         assert!(listed.windows(2).all(|w| w[0].id < w[1].id), "by id");
         for job in &listed {
@@ -821,9 +877,9 @@ async fn a_listed_job_is_the_stored_job_without_its_bulky_columns() {
         assert_eq!(listed[0].name, "q\"uote\\ \n\t汉字 'x'");
         assert_eq!((listed[0].array_task_id, listed[0].begin_time, listed[2].array_job_id), (Some(3), Some(-5), None));
         // Filters and the limit apply before the listing is built.
-        let first = store.list_jobs(&JobFilter { limit: Some(1), ..JobFilter::default() }).await.unwrap();
+        let first = store.list_jobs(&JobFilter::all().limit(1)).await.unwrap();
         assert_eq!(first.iter().map(|j| j.id).collect::<Vec<_>>(), [listed[0].id]);
-        let running = JobFilter { states: Some(vec![JobState::Running]), ..JobFilter::default() };
+        let running = JobFilter::all().states(vec![JobState::Running]);
         assert!(store.list_jobs(&running).await.unwrap().is_empty());
     })
     .await;

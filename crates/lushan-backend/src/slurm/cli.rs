@@ -681,7 +681,10 @@ pub fn parse_cluster_accounts(accounts: &str, associations: &str, users: &str) -
             .iter()
             .map(|l| {
                 let (name, description) = l.split_once('|').unwrap_or((l, ""));
-                (name.to_owned(), ClusterAccount { description: description.to_owned(), ..Default::default() })
+                (
+                    name.to_owned(),
+                    ClusterAccount { description: description.to_owned(), parent: None, users: Default::default() },
+                )
             })
             .collect(),
         users: lines(users).iter().map(|u| u.trim().to_owned()).collect(),

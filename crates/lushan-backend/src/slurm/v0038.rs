@@ -310,7 +310,16 @@ pub fn cluster_accounts(accounts: Accounts, associations: Associations, users: U
         accounts: accounts
             .accounts
             .into_iter()
-            .map(|a| (a.name, ClusterAccount { description: a.description.unwrap_or_default(), ..Default::default() }))
+            .map(|a| {
+                (
+                    a.name,
+                    ClusterAccount {
+                        description: a.description.unwrap_or_default(),
+                        parent: None,
+                        users: Default::default(),
+                    },
+                )
+            })
             .collect(),
         users: users.users.into_iter().map(|u| u.name).collect(),
     };

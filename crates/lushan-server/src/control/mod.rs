@@ -149,7 +149,7 @@ impl Control {
     /// What a pass would see now, for answers outside a pass (`squeue
     /// --start`, `sprio`, quotes).
     async fn outlook(&self) -> Result<Outlook, StoreError> {
-        let filter = |state| JobFilter { states: Some(vec![state]), ..JobFilter::default() };
+        let filter = |state| JobFilter::all().states(vec![state]);
         let running = self.store.list_jobs(&filter(JobState::Running)).await?;
         let pending = self.store.list_jobs(&filter(JobState::Pending)).await?;
         let now = now_ms();
@@ -320,8 +320,7 @@ impl Control {
     pub async fn pass(&self) -> Result<(), StoreError> {
         let sites = self.store.list_sites().await?;
         let local: Vec<&SiteRecord> = sites.iter().filter(|s| s.backend == "local").collect();
-        let running =
-            self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Running]), ..JobFilter::default() }).await?;
+        let running = self.store.list_jobs(&JobFilter::all().states(vec![JobState::Running])).await?;
         let mut still_running = Vec::new();
         let mut on_slurm = Vec::new();
         for job in running {
@@ -354,8 +353,7 @@ impl Control {
         {
             return Ok(queue.pending.clone());
         }
-        let pending =
-            self.store.list_jobs(&JobFilter { states: Some(vec![JobState::Pending]), ..JobFilter::default() }).await?;
+        let pending = self.store.list_jobs(&JobFilter::all().states(vec![JobState::Pending])).await?;
         *self.queue.lock().unwrap_or_else(|e| e.into_inner()) =
             Some(Queue { expected: writes, loaded: std::time::Instant::now(), pending: pending.clone() });
         Ok(pending)
@@ -557,8 +555,8 @@ impl Control {
         }
         let mut known = Vec::new();
         if !ids.is_empty() {
-            known.extend(self.store.list_jobs(&JobFilter { ids: Some(ids.clone()), ..JobFilter::default() }).await?);
-            known.extend(self.store.list_jobs(&JobFilter { arrays: Some(ids), ..JobFilter::default() }).await?);
+            known.extend(self.store.list_jobs(&JobFilter::all().ids(ids.clone())).await?);
+            known.extend(self.store.list_jobs(&JobFilter::all().arrays(ids)).await?);
         }
         let refs = |target: JobRef| -> Vec<RefState> {
             let as_ref = |j: &JobRecord| RefState { state: j.state, start_time: j.start_time, exit_code: j.exit_code };

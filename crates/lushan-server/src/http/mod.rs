@@ -10,7 +10,7 @@ pub mod from_api;
 pub mod to_api;
 
 use crate::metrics::Metrics;
-use crate::service::{REQUEST_ID, Services};
+use crate::service::{REQUEST_ID, ServiceError, Services};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -32,6 +32,41 @@ pub struct AppState {
     pub services: Services,
     pub metrics: Metrics,
     openapi_json: Arc<String>,
+    known_queries: Arc<KnownQueries>,
+}
+
+/// The query parameters each route takes, by method and path template, as
+/// the OpenAPI document declares them: the one list of what a route reads.
+type KnownQueries = std::collections::HashMap<(String, String), Vec<String>>;
+
+fn known_queries(openapi: &utoipa::openapi::OpenApi) -> KnownQueries {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::path::ParameterIn;
+    let mut known = KnownQueries::new();
+    for (path, item) in &openapi.paths.paths {
+        let operations = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ];
+        for (method, operation) in operations {
+            let Some(operation) = operation else { continue };
+            let names = operation
+                .parameters
+                .iter()
+                .flatten()
+                .chain(item.parameters.iter().flatten())
+                .filter_map(|p| match p {
+                    RefOr::T(parameter) if parameter.parameter_in == ParameterIn::Query => Some(parameter.name.clone()),
+                    _ => None,
+                })
+                .collect();
+            known.insert((method.to_owned(), path.clone()), names);
+        }
+    }
+    known
 }
 
 #[derive(OpenApi)]
@@ -99,13 +134,19 @@ pub fn openapi_json() -> String {
 pub fn router(services: Services, metrics: Metrics) -> axum::Router {
     let (api_router, _) =
         utoipa_axum::router::OpenApiRouter::with_openapi(ApiDoc::openapi()).merge(api::routes()).split_for_parts();
-    let state = AppState { services, metrics, openapi_json: Arc::new(openapi_json()) };
+    let state = AppState {
+        services,
+        metrics,
+        openapi_json: Arc::new(openapi_json()),
+        known_queries: Arc::new(known_queries(&openapi())),
+    };
     axum::Router::new()
         .merge(api_router)
         .route("/api/v1/openapi.json", get(openapi_document))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .fallback(no_route)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_unknown_query))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
@@ -126,6 +167,41 @@ async fn healthz(State(state): State<AppState>) -> Result<axum::Json<lushan_api:
 
 async fn metrics_text(State(state): State<AppState>) -> Response {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
+}
+
+/// A query parameter the route does not take is a 400 naming it, never
+/// silently ignored: a misspelt or unsupported filter would otherwise
+/// answer with everything (an `array=` that a listing dropped once made
+/// `cancel ARRAY` cancel every job of the caller).
+async fn refuse_unknown_query(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    if let (Some(route), Some(query)) = (request.extensions().get::<MatchedPath>(), request.uri().query())
+        && !query.is_empty()
+    {
+        let taken = state
+            .known_queries
+            .get(&(request.method().as_str().to_owned(), route.as_str().to_owned()))
+            .map(Vec::as_slice)
+            .unwrap_or_default();
+        let pairs = match axum::extract::Query::<Vec<(String, String)>>::try_from_uri(request.uri()) {
+            Ok(axum::extract::Query(pairs)) => pairs,
+            Err(err) => return ApiError::from(ServiceError::Invalid(err.body_text())).into_response(),
+        };
+        if let Some((unknown, _)) = pairs.iter().find(|(name, _)| !taken.contains(name)) {
+            let takes = if taken.is_empty() {
+                "it takes no query parameters".to_owned()
+            } else {
+                format!("it takes {}", taken.join(", "))
+            };
+            let message = format!(
+                "unknown query parameter `{}` for {} {}: {takes}",
+                unknown.chars().take(64).collect::<String>(),
+                request.method(),
+                route.as_str()
+            );
+            return ApiError::from(ServiceError::Invalid(message)).into_response();
+        }
+    }
+    next.run(request).await
 }
 
 async fn no_route() -> ApiError {

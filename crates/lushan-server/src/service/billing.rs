@@ -139,9 +139,10 @@ impl Services {
         let grants = self
             .store
             .list_grants(&lushan_store::GrantFilter {
+                tenant: None,
                 projects: Some(vec![project]),
                 state: Some(lushan_store::GrantState::Approved),
-                ..Default::default()
+                ids: None,
             })
             .await?;
         let covering: Vec<&lushan_store::GrantRecord> =

@@ -172,7 +172,8 @@ impl Services {
                 )));
             }
         };
-        let mut filter = GrantFilter { state, ..self.grant_scope_filter(caller).await? };
+        let mut filter = self.grant_scope_filter(caller).await?;
+        filter.state = state;
         if let Some(name) = project {
             let Ok(project) = self.store.project_by_name(name).await else { return Ok(Vec::new()) };
             match &mut filter.projects {
@@ -187,7 +188,7 @@ impl Services {
     /// The grants the caller may see: operators and reviewers all, tenant
     /// admins their tenant's, members their projects'.
     async fn grant_scope_filter(&self, caller: &Caller) -> Result<GrantFilter, ServiceError> {
-        let mut filter = GrantFilter::default();
+        let mut filter = GrantFilter::all();
         match caller.role() {
             Role::Operator | Role::Reviewer => {}
             Role::TenantAdmin => filter.tenant = Some(caller.tenant_id()),
@@ -210,7 +211,8 @@ impl Services {
     }
 
     pub async fn grant(&self, caller: &Caller, id: i64) -> Result<GrantRecord, ServiceError> {
-        let filter = GrantFilter { ids: Some(vec![GrantId(id)]), ..self.grant_scope_filter(caller).await? };
+        let mut filter = self.grant_scope_filter(caller).await?;
+        filter.ids = Some(vec![GrantId(id)]);
         let grant = self.store.list_grants(&filter).await?.into_iter().next();
         grant.map(|g| self.redacted(caller, g)).ok_or_else(|| ServiceError::not_found("grant", &id.to_string()))
     }

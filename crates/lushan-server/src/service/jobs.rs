@@ -5,10 +5,10 @@
 //! tenant's admins; operators. Who controls it: the same people.
 
 use super::{Caller, ServiceError, Services, audit_by};
-use lushan_model::{Export, JobId, JobState, ProjectId, Role, Status, TimeLimit};
+use lushan_model::{Export, JobId, JobRef, JobState, ProjectId, Role, Status, TimeLimit};
 use lushan_sbatch::{Diagnostic, SubmitInput};
 use lushan_scheduler::{Node, PendingJob};
-use lushan_store::{JobEnd, JobFilter, JobRecord, NewJob, ProjectScope, SiteRecord};
+use lushan_store::{JobEnd, JobFilter, JobRecord, JobScope, NewJob, ProjectScope, SiteRecord};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -78,13 +78,24 @@ pub struct Submitted {
 }
 
 /// Which jobs a listing asks for (before the caller's scope is applied).
-#[derive(Default)]
+/// Every field narrows the listing; [`Services::list_jobs`] passes each one
+/// on by name, so a field added here and forgotten there fails to compile.
 pub struct JobSelection {
     pub states: Option<Vec<JobState>>,
     pub user: Option<String>,
     pub project: Option<String>,
-    pub ids: Option<Vec<JobId>>,
+    /// As Slurm's `-j`: `123` is job 123, or every task of array 123;
+    /// `123_4` is that one task.
+    pub jobs: Option<Vec<JobRef>>,
+    /// Only the tasks of this array.
     pub array: Option<JobId>,
+}
+
+impl JobSelection {
+    /// Every job the caller may see.
+    pub fn all() -> JobSelection {
+        JobSelection { states: None, user: None, project: None, jobs: None, array: None }
+    }
 }
 
 fn diagnostics_text(problems: &[Diagnostic]) -> String {
@@ -573,26 +584,18 @@ impl Services {
                 C::After { job, .. } | C::AfterOk(job) | C::AfterNotOk(job) | C::AfterAny(job) => job,
                 C::Singleton => continue,
             };
-            let id = i64::try_from(target.job_id).unwrap_or(i64::MAX);
-            let found = self.job(caller, id).await.map_err(|_| {
-                ServiceError::Invalid(format!(
-                    "invalid --dependency: job {} does not exist (or is not yours to see)",
-                    target.job_id
-                ))
-            })?;
-            if let Some(task) = target.task_id {
-                let tasks = self
-                    .list_jobs(
-                        caller,
-                        JobSelection { array: Some(found.array_job_id.unwrap_or(found.id)), ..JobSelection::default() },
-                    )
-                    .await?;
-                if !tasks.iter().any(|t| t.array_task_id == Some(i64::from(task))) {
-                    return Err(ServiceError::Invalid(format!(
-                        "invalid --dependency: job {}_{task} does not exist",
-                        target.job_id
-                    )));
-                }
+            // `7_2` names task 2 of array 7: not job 7 when 7 is no array,
+            // nor a task of another array whose task 2 happens to exist.
+            let selection =
+                JobSelection { states: None, user: None, project: None, jobs: Some(vec![*target]), array: None };
+            if self.list_jobs(caller, selection).await?.is_empty() {
+                let named = match target.task_id {
+                    Some(task) => format!("{}_{task}", target.job_id),
+                    None => target.job_id.to_string(),
+                };
+                return Err(ServiceError::Invalid(format!(
+                    "invalid --dependency: job {named} does not exist (or is not yours to see)"
+                )));
             }
         }
         Ok(())
@@ -623,14 +626,14 @@ impl Services {
         }
     }
 
-    /// The caller's scope for jobs: `None` means everything.
-    pub(super) async fn job_scope(&self, caller: &Caller) -> Result<JobFilter, ServiceError> {
+    /// Whose jobs the caller may see.
+    pub(super) async fn job_scope(&self, caller: &Caller) -> Result<JobScope, ServiceError> {
         match caller.role() {
-            Role::Operator => Ok(JobFilter::default()),
-            Role::TenantAdmin => Ok(JobFilter { tenant: Some(caller.tenant_id()), ..JobFilter::default() }),
+            Role::Operator => Ok(JobScope::Everything),
+            Role::TenantAdmin => Ok(JobScope::Tenant(caller.tenant_id())),
             Role::Member | Role::Reviewer => {
                 // Own jobs, plus every job of projects they manage.
-                let managed: Vec<ProjectId> = self
+                let managed_projects: Vec<ProjectId> = self
                     .store
                     .memberships_of(caller.user_id())
                     .await?
@@ -638,38 +641,41 @@ impl Services {
                     .filter(|(_, _, role)| role.manages_members())
                     .map(|(id, _, _)| id)
                     .collect();
-                Ok(JobFilter { users: Some(vec![caller.user_id()]), projects: Some(managed), ..JobFilter::default() })
+                Ok(JobScope::Own { user: caller.user_id(), managed_projects })
             }
         }
     }
 
     /// Jobs the caller may see, narrowed by `selection`, oldest first.
     pub async fn list_jobs(&self, caller: &Caller, selection: JobSelection) -> Result<Vec<JobRecord>, ServiceError> {
-        let scope = self.job_scope(caller).await?;
-        let mut filter =
-            JobFilter { states: selection.states, ids: selection.ids, tenant: scope.tenant, ..JobFilter::default() };
-        if let Some(name) = &selection.user {
+        // Every field by name: a new one must be passed on to be compiled.
+        let JobSelection { states, user, project, jobs, array } = selection;
+        let mut filter = JobFilter::all().scope(self.job_scope(caller).await?);
+        if let Some(states) = states {
+            filter = filter.states(states);
+        }
+        if let Some(name) = &user {
+            // An unknown name selects nothing, as squeue -u does.
             let Ok(user) = self.store.user_by_name(name).await else { return Ok(Vec::new()) };
-            filter.users = Some(vec![user.id]);
+            filter = filter.users(vec![user.id]);
         }
-        if let Some(name) = &selection.project {
+        if let Some(name) = &project {
             let Ok(project) = self.store.project_by_name(name).await else { return Ok(Vec::new()) };
-            filter.projects = Some(vec![project.id]);
+            filter = filter.projects(vec![project.id]);
         }
-        let jobs = self.store.list_jobs(&filter).await?;
-        // Members see their own jobs and their managed projects' jobs.
-        Ok(match (scope.users, scope.projects) {
-            (Some(users), Some(projects)) => {
-                jobs.into_iter().filter(|j| users.contains(&j.user_id) || projects.contains(&j.project_id)).collect()
-            }
-            _ => jobs,
-        })
+        if let Some(jobs) = jobs {
+            filter = filter.named(jobs);
+        }
+        if let Some(array) = array {
+            filter = filter.arrays(vec![array]);
+        }
+        Ok(self.store.list_jobs(&filter).await?)
     }
 
-    /// One job the caller may see, else "not found".
+    /// One job, by its own id, if the caller may see it; else "not found".
     pub async fn job(&self, caller: &Caller, id: i64) -> Result<JobRecord, ServiceError> {
-        let found =
-            self.list_jobs(caller, JobSelection { ids: Some(vec![JobId(id)]), ..JobSelection::default() }).await?;
+        let filter = JobFilter::all().scope(self.job_scope(caller).await?).ids(vec![JobId(id)]);
+        let found = self.store.list_jobs(&filter).await?;
         found.into_iter().next().ok_or_else(|| ServiceError::not_found("job", &id.to_string()))
     }
 

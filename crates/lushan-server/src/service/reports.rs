@@ -7,7 +7,7 @@
 
 use super::{Caller, ServiceError, Services};
 use lushan_ledger::Money;
-use lushan_model::{JobId, Role};
+use lushan_model::JobId;
 use lushan_store::{TenantRecord, UsageDimension, UsageQuery, UsageRow};
 
 /// One job of a settlement.
@@ -70,12 +70,7 @@ impl Services {
         }
         // The same scope as job listings: what the caller may see of jobs.
         let scope = self.job_scope(caller).await?;
-        let users_or_projects = scope.users.map(|users| (users, scope.projects.unwrap_or_default()));
-        let tenant = match caller.role() {
-            Role::Operator => None,
-            _ => Some(caller.tenant_id()),
-        };
-        let query = UsageQuery { by, from, to, tenant, users_or_projects };
+        let query = UsageQuery { by, from, to, scope };
         Ok(self.store.usage_report(&query).await?)
     }
 

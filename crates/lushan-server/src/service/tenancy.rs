@@ -456,13 +456,8 @@ impl Services {
 
     /// What running jobs hold on each node: (node id, CPUs, memory MB, GPUs).
     pub async fn node_usage(&self, _caller: &Caller) -> Result<Vec<(i64, u64, u64, u64)>, ServiceError> {
-        let running = self
-            .store
-            .list_jobs(&lushan_store::JobFilter {
-                states: Some(vec![lushan_model::JobState::Running]),
-                ..Default::default()
-            })
-            .await?;
+        let running =
+            self.store.list_jobs(&lushan_store::JobFilter::all().states(vec![lushan_model::JobState::Running])).await?;
         let mut usage: std::collections::BTreeMap<i64, (u64, u64, u64)> = std::collections::BTreeMap::new();
         for job in running {
             for a in crate::control::parse_allocations(&job.alloc_json) {

@@ -296,3 +296,104 @@ async fn operators_add_qos_levels_users_pick_them_and_partitions_get_priorities(
     assert_eq!(actions.iter().filter(|a| **a == "qos.set").count(), 2, "{actions:?}");
     assert_eq!(actions.iter().filter(|a| **a == "partition.priority").count(), 1, "{actions:?}");
 }
+
+/// Bob's plain job, bob's arrays of 3 and 2 tasks, and carol's job in
+/// another project: two arrays and a plain job, so that "all my jobs" and
+/// "this array's tasks" are different sets. Returns (plain, first array,
+/// second array, carol's job).
+async fn two_arrays_and_plain_jobs(p: &Platform, bob: &str, carol: &str) -> (i64, i64, i64, i64) {
+    let submit = |token: &str, options: &[&str]| {
+        let body = job("#!/bin/sh\n", options);
+        let token = token.to_owned();
+        async move {
+            let reply = p.call(Method::POST, "/api/v1/jobs", Some(&token), Some(body)).await;
+            assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+            reply.body["job"]["job_id"].as_i64().unwrap()
+        }
+    };
+    let plain = submit(bob, &["-A", "cfd-lab", "--hold"]).await;
+    let first = submit(bob, &["-A", "cfd-lab", "--hold", "--array=0-2"]).await;
+    let second = submit(bob, &["-A", "cfd-lab", "--hold", "--array=0-1"]).await;
+    let carols = submit(carol, &["-A", "bio", "--hold"]).await;
+    (plain, first, second, carols)
+}
+
+/// Each `JobQuery` filter on its own narrows the listing to what it names,
+/// for the operator who sees every job.
+#[tokio::test]
+async fn every_job_query_filter_narrows_the_listing_on_its_own() {
+    let (p, _, bob, carol) = setup().await;
+    let (plain, first, second, carols) = two_arrays_and_plain_jobs(&p, &bob, &carol).await;
+    let cancelled = p.call(Method::POST, &format!("/api/v1/jobs/{carols}/cancel"), Some(&carol), None).await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    let op = p.operator_token.clone();
+    let ids = |query: &str| {
+        let path = format!("/api/v1/jobs{query}");
+        let p = &p;
+        let op = op.clone();
+        async move {
+            let reply = p.call(Method::GET, &path, Some(&op), None).await;
+            assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+            reply.body.as_array().unwrap().iter().map(|j| j["job_id"].as_i64().unwrap()).collect::<Vec<_>>()
+        }
+    };
+    let every: Vec<i64> =
+        [vec![plain], (first..first + 3).collect(), (second..second + 2).collect(), vec![carols]].concat();
+    assert_eq!(ids("").await, every);
+    let expected: Vec<(String, Vec<i64>)> = vec![
+        (format!("?array={first}"), (first..first + 3).collect()),
+        (format!("?array={second}"), (second..second + 2).collect()),
+        (format!("?array={plain}"), vec![]),
+        (format!("?ids={first}"), (first..first + 3).collect()),
+        (format!("?ids={first}_1"), vec![first + 1]),
+        (format!("?ids={plain}"), vec![plain]),
+        (format!("?ids={plain}_0"), vec![]),
+        (format!("?ids={}_1", first + 1), vec![]),
+        (format!("?ids={},{second}_1", first + 1), vec![first + 1, second + 1]),
+        ("?state=CANCELLED".into(), vec![carols]),
+        ("?state=PD".into(), every[..6].to_vec()),
+        ("?active=true".into(), every[..6].to_vec()),
+        ("?user=carol".into(), vec![carols]),
+        ("?user=nobody".into(), vec![]),
+        ("?project=bio".into(), vec![carols]),
+        ("?project=cfd-lab".into(), every[..6].to_vec()),
+        // Options that add to each job, not filters.
+        ("?start=true".into(), every.clone()),
+        ("?priority=true".into(), every.clone()),
+    ];
+    for (query, want) in expected {
+        assert_eq!(ids(&query).await, want, "GET /api/v1/jobs{query}");
+    }
+    // Filters hold together.
+    assert_eq!(ids(&format!("?array={first}&ids={second}")).await, Vec::<i64>::new());
+    assert_eq!(ids(&format!("?user=bob&ids={first}_2")).await, vec![first + 2]);
+    // A member's own scope still applies: carol sees none of bob's arrays.
+    let carols_view = p.call(Method::GET, &format!("/api/v1/jobs?array={first}"), Some(&carol), None).await;
+    assert_eq!(carols_view.body, json!([]));
+}
+
+/// A parameter a route does not take is refused, never ignored: an
+/// ignored filter answers with every job.
+#[tokio::test]
+async fn an_unknown_query_parameter_is_a_400_that_names_it_and_changes_nothing() {
+    let (p, _, bob, carol) = setup().await;
+    let (plain, first, _, _) = two_arrays_and_plain_jobs(&p, &bob, &carol).await;
+    let before = p.audit_len().await;
+    for (method, path) in [
+        (Method::GET, format!("/api/v1/jobs?arary={first}")),
+        (Method::GET, format!("/api/v1/jobs/{plain}?array={first}")),
+        (Method::POST, format!("/api/v1/jobs/{plain}/cancel?array={first}")),
+        (Method::GET, "/api/v1/whoami?x=1".to_owned()),
+        (Method::GET, format!("/api/v1/jobs?ids={first}_x")),
+    ] {
+        let reply = p.call(method.clone(), &path, Some(&bob), None).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{method} {path}: {}", reply.body);
+        assert_eq!(reply.body["error"]["code"], "invalid_input", "{}", reply.body);
+    }
+    let named = p.call(Method::GET, "/api/v1/jobs?arary=2", Some(&bob), None).await;
+    let message = named.body["error"]["message"].as_str().unwrap();
+    assert!(message.contains("unknown query parameter `arary`") && message.contains("array"), "{message}");
+    assert_eq!(p.audit_len().await, before);
+    let still = p.call(Method::GET, &format!("/api/v1/jobs/{plain}"), Some(&bob), None).await;
+    assert_eq!(still.body["state"], "PENDING");
+}

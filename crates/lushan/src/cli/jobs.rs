@@ -28,7 +28,7 @@ pub struct JobsArgs {
     /// Only these states, comma-separated (PENDING, R, ...).
     #[arg(short = 't', long = "states")]
     states: Option<String>,
-    /// Only these job ids, comma-separated.
+    /// Only these jobs, comma-separated, as Slurm's -j: 123 (a job, or every task of array 123) or 123_4 (one task).
     #[arg(short = 'j', long = "jobs")]
     jobs: Option<String>,
     /// Only this partition.
@@ -44,7 +44,7 @@ pub struct PriorityArgs {
     /// Only this user's jobs.
     #[arg(short = 'u', long = "user")]
     user: Option<String>,
-    /// Only these job ids, comma-separated.
+    /// Only these jobs, comma-separated, as Slurm's -j: 123 (a job, or every task of array 123) or 123_4 (one task).
     #[arg(short = 'j', long = "jobs")]
     jobs: Option<String>,
 }
@@ -125,7 +125,7 @@ pub struct AcctArgs {
     /// Only these states, comma-separated.
     #[arg(short = 's', long = "state")]
     states: Option<String>,
-    /// Only these job ids, comma-separated.
+    /// Only these jobs, comma-separated, as Slurm's -j: 123 (a job, or every task of array 123) or 123_4 (one task).
     #[arg(short = 'j', long = "jobs")]
     jobs: Option<String>,
 }
@@ -451,28 +451,16 @@ fn short_state(state: &str) -> &'static str {
 }
 
 /// The job ids a user's word names: `123` (a job, or every task of array
-/// 123 when `whole_arrays`), `123_4` (one array task).
+/// 123 when `whole_arrays`), `123_4` (one array task). The server reads
+/// the word as Slurm's `-j` does.
 async fn resolve(client: &Client, word: &str, whole_arrays: bool) -> anyhow::Result<Vec<i64>> {
-    let bad = || anyhow::anyhow!("`{word}` is not a job id (e.g. 1234 or 1234_7)");
-    if let Some((array, task)) = word.split_once('_') {
-        let array: i64 = array.parse().map_err(|_| bad())?;
-        let task: i64 = task.parse().map_err(|_| bad())?;
-        let tasks: Vec<Job> = client.get(&format!("/api/v1/jobs?array={array}")).await?;
-        let found = tasks
-            .iter()
-            .find(|j| j.array_task_id == Some(task))
-            .ok_or_else(|| anyhow::anyhow!("job {word} not found"))?;
-        return Ok(vec![found.job_id]);
+    let named = lushan_sbatch::parse_job_ref(word).map_err(|e| anyhow::anyhow!(e))?;
+    if named.task_id.is_none() && !whole_arrays {
+        return Ok(vec![i64::try_from(named.job_id)?]);
     }
-    let id: i64 = word.parse().map_err(|_| bad())?;
-    if whole_arrays {
-        let job: Job = client.get(&format!("/api/v1/jobs/{id}")).await?;
-        if job.array_job_id == Some(id) {
-            let tasks: Vec<Job> = client.get(&format!("/api/v1/jobs?array={id}")).await?;
-            return Ok(tasks.iter().map(|t| t.job_id).collect());
-        }
-    }
-    Ok(vec![id])
+    let jobs: Vec<Job> = client.get(&format!("/api/v1/jobs?ids={word}")).await?;
+    anyhow::ensure!(!jobs.is_empty(), "job {word} not found");
+    Ok(jobs.iter().map(|j| j.job_id).collect())
 }
 
 /// `123_4` for an array task, `123` for a job.
@@ -591,7 +579,7 @@ pub async fn act(client: &Client, verb: &str, words: &[String], out: &Output) ->
         let whole = resolve(client, word, true).await?;
         // A whole array: act on the tasks that can still be acted on.
         if whole.len() > 1 {
-            let tasks: Vec<Job> = client.get(&format!("/api/v1/jobs?array={word}&active=true")).await?;
+            let tasks: Vec<Job> = client.get(&format!("/api/v1/jobs?ids={word}&active=true")).await?;
             job_ids.extend(tasks.iter().filter(|t| verb == "cancel" || t.state == "PENDING").map(|t| t.job_id));
         } else {
             job_ids.extend(whole);

@@ -4,6 +4,7 @@
 mod billing;
 mod harness;
 mod jobs;
+mod selection;
 mod simulate;
 mod slurm;
 mod tour;

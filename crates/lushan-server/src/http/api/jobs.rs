@@ -59,15 +59,10 @@ fn parse_selection(query: JobQuery) -> Result<JobSelection, ServiceError> {
             None => active.to_vec(),
         });
     }
-    let ids = match &query.ids {
+    let jobs = match &query.ids {
         Some(text) => Some(
             text.split(',')
-                .map(|id| {
-                    id.trim()
-                        .parse::<i64>()
-                        .map(JobId)
-                        .map_err(|_| ServiceError::Invalid(format!("`{id}` is not a job id")))
-                })
+                .map(|word| lushan_sbatch::parse_job_ref(word.trim()).map_err(ServiceError::Invalid))
                 .collect::<Result<Vec<_>, _>>()?,
         ),
         None => None,
@@ -75,7 +70,10 @@ fn parse_selection(query: JobQuery) -> Result<JobSelection, ServiceError> {
     if query.array.is_some_and(|a| a < 1) {
         return Err(ServiceError::Invalid("array is a job id, 1 or more".into()));
     }
-    Ok(JobSelection { states, user: query.user, project: query.project, ids, array: query.array.map(JobId) })
+    // Every field of the query by name: one added to the API and not
+    // passed on to the selection does not compile.
+    let JobQuery { state: _, active: _, user, project, ids: _, array, start: _, priority: _ } = query;
+    Ok(JobSelection { states, user, project, jobs, array: array.map(JobId) })
 }
 
 /// Jobs the caller may see, oldest first.
