@@ -146,7 +146,7 @@ pub fn router(services: Services, metrics: Metrics) -> axum::Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))
         .fallback(no_route)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), refuse_unknown_query))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), screen_request))
         .layer(axum::extract::DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn_with_state(state.clone(), track))
         .with_state(state)
@@ -169,11 +169,38 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
     ([(axum::http::header::CONTENT_TYPE, "text/plain; version=0.0.4")], state.metrics.render()).into_response()
 }
 
-/// A query parameter the route does not take is a 400 naming it, never
-/// silently ignored: a misspelt or unsupported filter would otherwise
-/// answer with everything (an `array=` that a listing dropped once made
-/// `cancel ARRAY` cancel every job of the caller).
-async fn refuse_unknown_query(State(state): State<AppState>, request: Request, next: Next) -> Response {
+/// Longest request target (path and query) answered normally. Longer
+/// ones get a 414 in the API's error shape; past hyper's own limit (64 KiB)
+/// hyper answers 414 itself, with an empty body.
+pub const URI_LIMIT: usize = 16 * 1024;
+
+/// Refuses, before any handler runs and so changing nothing, what no
+/// route takes: a target over [`URI_LIMIT`]; a NUL character in the
+/// path, the query or a JSON body's strings (PostgreSQL refuses NUL in
+/// text, and no name, script or environment needs it); and a query
+/// parameter the route does not take, which is never silently ignored: a
+/// misspelt or unsupported filter would otherwise answer with everything
+/// (an `array=` that a listing dropped once made `cancel ARRAY` cancel
+/// every job of the caller).
+async fn screen_request(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let target_len = request.uri().path_and_query().map_or(0, |p| p.as_str().len());
+    if target_len > URI_LIMIT {
+        return ApiError::new(
+            StatusCode::URI_TOO_LONG,
+            "uri_too_long",
+            format!(
+                "the request's URL is {target_len} bytes; the limit is {URI_LIMIT}: send long lists in fewer requests"
+            ),
+        )
+        .into_response();
+    }
+    let target = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or_default();
+    if target.to_ascii_lowercase().contains("%00") {
+        return ApiError::from(ServiceError::Invalid(
+            "the URL holds a NUL character (%00), which no name or value may".into(),
+        ))
+        .into_response();
+    }
     if let (Some(route), Some(query)) = (request.extensions().get::<MatchedPath>(), request.uri().query())
         && !query.is_empty()
     {
@@ -201,7 +228,48 @@ async fn refuse_unknown_query(State(state): State<AppState>, request: Request, n
             return ApiError::from(ServiceError::Invalid(message)).into_response();
         }
     }
-    next.run(request).await
+    let is_json = request
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.to_ascii_lowercase().contains("json"));
+    if !is_json {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let bytes = match axum::body::to_bytes(body, BODY_LIMIT).await {
+        Ok(bytes) => bytes,
+        Err(_) => {
+            return error::from_rejection(StatusCode::PAYLOAD_TOO_LARGE, String::new()).into_response();
+        }
+    };
+    if json_has_nul(&bytes) {
+        return ApiError::from(ServiceError::Invalid(
+            "the body holds a NUL character (\\u0000), which no name, script, environment or reason may".into(),
+        ))
+        .into_response();
+    }
+    next.run(Request::from_parts(parts, axum::body::Body::from(bytes))).await
+}
+
+/// Whether a JSON text holds a NUL character: escaped (`\u0000`) in a
+/// string, or raw (which JSON does not allow, and the parser refuses too).
+fn json_has_nul(bytes: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
+            0 => return true,
+            b'\\' => {
+                if bytes.get(i + 1) == Some(&b'u') && bytes.get(i + 2..i + 6) == Some(b"0000".as_slice()) {
+                    return true;
+                }
+                // An escape is two bytes at least, so the second `\` of `\\` starts none.
+                i += 2;
+            }
+            _ => i += 1,
+        }
+    }
+    false
 }
 
 async fn no_route() -> ApiError {
@@ -244,4 +312,21 @@ async fn track(State(state): State<AppState>, request: Request, next: Next) -> R
         response.headers_mut().insert("x-request-id", value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::json_has_nul;
+
+    #[test]
+    fn a_nul_is_found_in_any_string_and_only_a_nul() {
+        assert!(json_has_nul(br#"{"script": "a\u0000b"}"#));
+        assert!(json_has_nul(br#"{"env": {"X\u0000": "1"}}"#));
+        assert!(json_has_nul(b"{\"a\": \"\0\"}"));
+        // An escaped backslash followed by the text u0000 is no NUL.
+        assert!(!json_has_nul(br#"{"script": "a\\u0000b"}"#));
+        assert!(!json_has_nul(br#"{"script": "\u0001 \u1000"}"#));
+        assert!(!json_has_nul(br##"{"script": "#!/bin/sh\necho hi"}"##));
+        assert!(json_has_nul(br#"["\\", "\u0000"]"#));
+    }
 }

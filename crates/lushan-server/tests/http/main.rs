@@ -3,6 +3,7 @@
 mod common;
 mod errors;
 mod grants;
+mod hostile;
 mod jobs;
 mod openapi;
 mod tenancy;

@@ -12,6 +12,7 @@ use lushan_model::{JobId, JobState};
 
 /// Submit a batch job. Answers 201 only after the job is stored.
 #[utoipa::path(post, path = "/api/v1/jobs", tag = "jobs", security(("bearer" = [])), request_body = JobSubmit,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Names this submission: a retry with the same key returns the job stored the first time (200) instead of storing another. Same as the body's `idempotency_key`; if both are given they must be equal.")),
     responses((status = 201, body = JobSubmitted), (status = 200, description = "An earlier submission with the same idempotency key", body = JobSubmitted),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 402, description = "The job's funding cannot cover its worst case; the message says both amounts", body = ErrorBody),
@@ -19,9 +20,11 @@ use lushan_model::{JobId, JobState};
 pub async fn jobs_create(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<JobSubmit>,
+    headers: axum::http::HeaderMap,
+    Json(mut body): Json<JobSubmit>,
 ) -> Result<(StatusCode, Json<JobSubmitted>), ApiError> {
     let now = now_ms();
+    body.idempotency_key = idempotency_key(&headers, body.idempotency_key)?;
     let input = submit_input(body);
     let submitted = state.services.submit_job(&caller, input, now).await?;
     let status = if submitted.created { StatusCode::CREATED } else { StatusCode::OK };
@@ -33,6 +36,23 @@ pub async fn jobs_create(
             created: submitted.created,
         }),
     ))
+}
+
+/// The submission's idempotency key: the standard `Idempotency-Key`
+/// header or the body's field, which must agree when both are given.
+fn idempotency_key(headers: &axum::http::HeaderMap, in_body: Option<String>) -> Result<Option<String>, ServiceError> {
+    let Some(value) = headers.get("idempotency-key") else { return Ok(in_body) };
+    let header = value
+        .to_str()
+        .map_err(|_| ServiceError::Invalid("the Idempotency-Key header must be printable ASCII".into()))?
+        .trim()
+        .to_owned();
+    match in_body {
+        Some(key) if key != header => Err(ServiceError::Invalid(
+            "the Idempotency-Key header and the body's idempotency_key differ; send one, or the same in both".into(),
+        )),
+        _ => Ok(Some(header)),
+    }
 }
 
 pub(super) fn submit_input(body: JobSubmit) -> SubmitJob {
