@@ -35,6 +35,10 @@ pub struct FileConfig {
     /// `/sys/fs/cgroup/lushan`; used only if it has the cpuset, cpu and
     /// memory controllers and can be written.
     pub cgroup_root: Option<PathBuf>,
+    /// How many password checks (Argon2, 19 MiB each) may run at once;
+    /// logins beyond them are answered 503 at once. Default: one per CPU,
+    /// at least 2.
+    pub max_concurrent_password_checks: Option<usize>,
     #[serde(default)]
     pub sites: Vec<SiteConfig>,
     /// How the local site orders its queue and backfills.
@@ -127,6 +131,7 @@ pub struct ServerConfig {
     pub public_url: Option<String>,
     pub sites: Vec<SiteConfig>,
     pub password_cost: PasswordCost,
+    pub password_checks: usize,
     pub kill_wait_secs: u64,
     pub run_jobs_as_server_user: bool,
     pub cgroup_root: PathBuf,
@@ -176,6 +181,16 @@ impl ServerConfig {
             Ok("1") => PasswordCost::InsecureFast,
             _ => PasswordCost::Standard,
         };
+        let password_checks = match from_file.max_concurrent_password_checks {
+            None => crate::service::default_password_checks(),
+            Some(0) => {
+                return Err(ConfigError::Parse {
+                    path: file.map(Path::to_owned).unwrap_or_default(),
+                    message: "max_concurrent_password_checks must be at least 1, or no one could sign in".into(),
+                });
+            }
+            Some(n) => n,
+        };
         let (policy, half_life_ms) = from_file.scheduler.clone().unwrap_or_default().policy().map_err(|message| {
             ConfigError::Scheduler { path: file.map(Path::to_owned).unwrap_or_default(), message }
         })?;
@@ -188,6 +203,7 @@ impl ServerConfig {
             public_url: overrides.public_url.or(from_file.public_url),
             sites: from_file.sites,
             password_cost,
+            password_checks,
             kill_wait_secs: from_file.kill_wait_secs.unwrap_or(DEFAULT_KILL_WAIT_SECS),
             run_jobs_as_server_user: from_file.run_jobs_as_server_user.unwrap_or(false),
             cgroup_root: from_file.cgroup_root.unwrap_or_else(|| PathBuf::from(DEFAULT_CGROUP_ROOT)),
@@ -227,6 +243,12 @@ mod tests {
         std::fs::write(&path, "listn = \"x\"\n").unwrap();
         let err = ServerConfig::load(Some(&path), Overrides::default()).unwrap_err();
         assert!(err.to_string().contains("unknown field `listn`"), "{err}");
+
+        std::fs::write(&path, "max_concurrent_password_checks = 3\n").unwrap();
+        assert_eq!(ServerConfig::load(Some(&path), Overrides::default()).unwrap().password_checks, 3);
+        std::fs::write(&path, "max_concurrent_password_checks = 0\n").unwrap();
+        let err = ServerConfig::load(Some(&path), Overrides::default()).unwrap_err();
+        assert!(err.to_string().contains("max_concurrent_password_checks must be at least 1"), "{err}");
 
         std::fs::write(&path, "[[sites]]\nname = \"hpc1\"\nbackend = \"pbs\"\n").unwrap();
         let err = ServerConfig::load(Some(&path), Overrides::default()).unwrap_err();

@@ -102,7 +102,9 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
         },
     ));
     control.install_job_tools(&exe).with_context(|| "cannot install srun for jobs in the data directory")?;
-    let services = Services::new(store.clone(), config.password_cost).with_control(control.clone());
+    let services = Services::new(store.clone(), config.password_cost)
+        .with_password_checks(config.password_checks)
+        .with_control(control.clone());
     let first = bootstrap_if_new(&store, config.password_cost).await?;
     ensure_configured_sites(&store, &config).await?;
 
@@ -134,7 +136,11 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
     metrics.spawn_upkeep();
     tokio::spawn(control.run());
     let app = crate::http::router(services, metrics);
-    axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await.context("the HTTP server failed")?;
+    // With the peer's address, which login counts failures against.
+    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the HTTP server failed")?;
     store.close().await;
     println!("Lushan stopped.");
     Ok(())

@@ -10,11 +10,13 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Sent as `Retry-After` (seconds) when the client should come back.
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> ApiError {
-        ApiError { status, code, message: message.into() }
+        ApiError { status, code, message: message.into(), retry_after_secs: None }
     }
 }
 
@@ -30,6 +32,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::StateConflict(_) => StatusCode::CONFLICT,
             ServiceError::InsufficientFunds(_) => StatusCode::PAYMENT_REQUIRED,
             ServiceError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ServiceError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -45,7 +48,13 @@ impl From<ServiceError> for ApiError {
             }
             _ => err.to_string(),
         };
-        ApiError { status, code: err.code(), message }
+        let retry_after_secs = match &err {
+            ServiceError::TooManyAttempts { retry_after_secs, .. } | ServiceError::Busy { retry_after_secs } => {
+                Some(*retry_after_secs)
+            }
+            _ => None,
+        };
+        ApiError { status, code: err.code(), message, retry_after_secs }
     }
 }
 
@@ -58,7 +67,11 @@ impl IntoResponse for ApiError {
                 request_id: request_id().unwrap_or_default(),
             },
         };
-        (self.status, axum::Json(body)).into_response()
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after_secs {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        response
     }
 }
 

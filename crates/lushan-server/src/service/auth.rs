@@ -2,7 +2,16 @@
 //!
 //! Passwords are hashed with Argon2id (OWASP parameters) off the async
 //! runtime. API tokens are 32 random bytes, `lsh_` + base64url; only their
-//! SHA-256 is stored. Failed logins are limited per user name.
+//! SHA-256 is stored.
+//!
+//! Login is open to anyone, so two things bound what an anonymous caller can
+//! make the server do. Each Argon2 run holds its memory (19 MiB) until it
+//! ends, so only as many run at once as there are permits
+//! (`Services::with_password_checks`, one per CPU by default); a login that
+//! finds none free is refused at once rather than queued.
+//! Failed logins are counted per (user name, client address) and per client
+//! address, and an attempt is counted *before* its password is checked, so
+//! simultaneous guesses cannot overtake the count.
 
 use super::{Caller, ServiceError, Services, audit_by};
 use base64::Engine;
@@ -10,11 +19,22 @@ use lushan_model::{Status, parse_duration_secs};
 use lushan_store::{AuditEntry, NewToken, TokenRecord, UserRecord};
 use sha2::Digest;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::Mutex;
+use tokio::sync::{OwnedSemaphorePermit, TryAcquireError};
 
-/// Failed logins allowed per user name within [`LOCKOUT_WINDOW_MS`].
+/// Failed logins allowed for one user name from one client address within
+/// [`LOCKOUT_WINDOW_MS`]. Keyed by address too, so that someone else's
+/// guesses never lock a user out from their own address.
 const MAX_FAILED_LOGINS: u32 = 5;
+/// Failed logins allowed from one client address across all user names
+/// within [`LOCKOUT_WINDOW_MS`]: stops one address spraying many names.
+const MAX_FAILED_LOGINS_PER_ADDRESS: u32 = 20;
 const LOCKOUT_WINDOW_MS: i64 = 5 * 60 * 1000;
+/// Above this many counters the limiter drops those whose window has ended.
+const LIMITER_SWEEP_AT: usize = 100_000;
+/// What a login refused for want of a password-check permit is told to wait.
+const BUSY_RETRY_AFTER_SECS: u64 = 1;
 /// Default lifetime of a token made by `login`.
 const LOGIN_TOKEN_LIFETIME: &str = "30d";
 /// Shortest password accepted.
@@ -37,28 +57,58 @@ fn argon2(cost: PasswordCost) -> argon2::Argon2<'static> {
     argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params)
 }
 
-/// Hashes a password into a PHC string, on a blocking thread.
-pub async fn hash_password(password: String, cost: PasswordCost) -> Result<String, ServiceError> {
-    use argon2::password_hash::PasswordHasher;
-    tokio::task::spawn_blocking(move || {
-        argon2(cost)
-            .hash_password(password.as_bytes())
-            .map(|hash| hash.to_string())
-            .map_err(|err| ServiceError::Internal(format!("password hashing failed: {err}")))
-    })
-    .await
-    .map_err(|err| ServiceError::Internal(format!("password hashing task failed: {err}")))?
+/// How many password checks may run at once by default: one per CPU (more
+/// would only queue for the CPUs while holding their memory), at least 2.
+pub fn default_password_checks() -> usize {
+    std::thread::available_parallelism().map(usize::from).unwrap_or(2).max(2)
 }
 
-async fn verify_password(password: String, phc: String) -> bool {
+/// Hashes a password into a PHC string, on a blocking thread. Unbounded:
+/// for start-up only; use cases go through [`Services`]' permits.
+pub async fn hash_password(password: String, cost: PasswordCost) -> Result<String, ServiceError> {
+    tokio::task::spawn_blocking(move || hash_blocking(&password, cost))
+        .await
+        .map_err(|err| ServiceError::Internal(format!("password hashing task failed: {err}")))?
+}
+
+fn hash_blocking(password: &str, cost: PasswordCost) -> Result<String, ServiceError> {
+    use argon2::password_hash::PasswordHasher;
+    argon2(cost)
+        .hash_password(password.as_bytes())
+        .map(|hash| hash.to_string())
+        .map_err(|err| ServiceError::Internal(format!("password hashing failed: {err}")))
+}
+
+fn verify_blocking(password: &str, phc: &str) -> bool {
     use argon2::password_hash::{PasswordVerifier, phc::PasswordHash};
-    tokio::task::spawn_blocking(move || match PasswordHash::new(&phc) {
+    match PasswordHash::new(phc) {
         // The parameters come from the stored hash, not from `cost`.
         Ok(parsed) => argon2(PasswordCost::Standard).verify_password(password.as_bytes(), &parsed).is_ok(),
         Err(_) => false,
+    }
+}
+
+/// Checks a password on a blocking thread that holds `permit` until Argon2
+/// is done: if the caller goes away mid-check the memory is still in use,
+/// so the permit must not come back before it is freed.
+async fn verify_password(permit: OwnedSemaphorePermit, password: String, phc: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let verified = verify_blocking(&password, &phc);
+        drop(permit);
+        verified
     })
     .await
     .unwrap_or(false)
+}
+
+/// A valid hash of a random password at `cost`, verified against when the
+/// user does not exist (or has no password), so that such a login costs
+/// what a real one does and timing does not tell which names exist.
+fn dummy_hash(cost: PasswordCost) -> &'static str {
+    match cost {
+        PasswordCost::Standard => DUMMY_HASH,
+        PasswordCost::InsecureFast => DUMMY_HASH_INSECURE_FAST,
+    }
 }
 
 /// A new bearer token: `lsh_` and 32 random bytes in base64url.
@@ -92,43 +142,167 @@ pub(crate) fn check_password_rules(password: &str) -> Result<(), ServiceError> {
     Ok(())
 }
 
-/// Counts failed logins per user name in a fixed window.
+/// The address failed logins are counted against: an IPv6 client is counted
+/// by its /64, since one host usually has a whole /64 to pick from; an
+/// IPv4-mapped IPv6 address counts as the IPv4 one. `None` (the address is
+/// not known) is one shared bucket.
+pub fn client_key(address: Option<IpAddr>) -> Option<IpAddr> {
+    match address?.to_canonical() {
+        IpAddr::V6(v6) => {
+            let prefix = u128::from(v6) & !((1u128 << 64) - 1);
+            Some(IpAddr::V6(prefix.into()))
+        }
+        v4 => Some(v4),
+    }
+}
+
+/// Failed logins in a fixed window that started at `since`.
+#[derive(Clone, Copy, Debug)]
+struct Window {
+    count: u32,
+    since: i64,
+}
+
+impl Window {
+    fn is_over(&self, now: i64) -> bool {
+        self.since + LOCKOUT_WINDOW_MS <= now
+    }
+
+    /// The window in force at `now`: this one, or a fresh one if it is over.
+    fn current(self, now: i64) -> Window {
+        if self.is_over(now) { Window { count: 0, since: now } } else { self }
+    }
+
+    fn retry_after_secs(&self, now: i64) -> u64 {
+        u64::try_from((self.since + LOCKOUT_WINDOW_MS - now) / 1000 + 1).unwrap_or(1)
+    }
+}
+
+#[derive(Default)]
+struct Counts {
+    by_name: HashMap<(String, Option<IpAddr>), Window>,
+    by_address: HashMap<Option<IpAddr>, Window>,
+    /// Sweep when `by_name` grows past this; doubled after a sweep that
+    /// leaves it large, so sweeping stays amortised O(1) per login.
+    sweep_at: usize,
+}
+
+impl Counts {
+    /// Bounds the memory an attacker can make us use with random names. New
+    /// counters cost a real password check each, which the permits bound,
+    /// so live counters are at most (checks per second x window).
+    fn forget_ended(&mut self, now: i64) {
+        if self.by_name.len() <= self.sweep_at.max(LIMITER_SWEEP_AT) {
+            return;
+        }
+        self.by_name.retain(|_, window| !window.is_over(now));
+        self.by_address.retain(|_, window| !window.is_over(now));
+        self.sweep_at = self.by_name.len().saturating_mul(2);
+    }
+
+    /// Takes back one attempt counted in the windows that started at
+    /// `name_since` and `address_since`; a window that has since restarted
+    /// no longer holds it.
+    fn give_back(&mut self, key: &(String, Option<IpAddr>), name_since: i64, address_since: i64) {
+        if let Some(window) = self.by_name.get_mut(key) {
+            if window.since == name_since {
+                window.count = window.count.saturating_sub(1);
+            }
+            if window.count == 0 {
+                self.by_name.remove(key);
+            }
+        }
+        if let Some(window) = self.by_address.get_mut(&key.1) {
+            if window.since == address_since {
+                window.count = window.count.saturating_sub(1);
+            }
+            if window.count == 0 {
+                self.by_address.remove(&key.1);
+            }
+        }
+    }
+}
+
+/// Counts failed logins per (user name, client address) and per client
+/// address, in fixed windows. Each login reserves its attempt before the
+/// password is checked, so N simultaneous guesses get at most
+/// [`MAX_FAILED_LOGINS`] checks, never N.
 #[derive(Default)]
 pub struct LoginLimiter {
-    failures: Mutex<HashMap<String, (u32, i64)>>,
+    counts: Mutex<Counts>,
 }
 
 impl LoginLimiter {
-    fn check(&self, user: &str, now: i64) -> Result<(), ServiceError> {
-        let failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((count, since)) = failures.get(user) {
-            let retry_after = since + LOCKOUT_WINDOW_MS - now;
-            if *count >= MAX_FAILED_LOGINS && retry_after > 0 {
-                return Err(ServiceError::TooManyAttempts {
-                    user: user.chars().take(64).collect(),
-                    retry_after_secs: u64::try_from(retry_after / 1000 + 1).unwrap_or(1),
-                });
-            }
+    /// Counts one attempt by `address` at `user` as failed until it is
+    /// settled otherwise, or refuses it if either limit is reached.
+    /// `address` is a [`client_key`].
+    fn reserve(&self, user: &str, address: Option<IpAddr>, now: i64) -> Result<LoginAttempt<'_>, ServiceError> {
+        let key = (user.chars().take(64).collect::<String>(), address);
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        counts.forget_ended(now);
+        let fresh = Window { count: 0, since: now };
+        let by_address = counts.by_address.get(&address).copied().unwrap_or(fresh).current(now);
+        if by_address.count >= MAX_FAILED_LOGINS_PER_ADDRESS {
+            return Err(ServiceError::TooManyAttempts {
+                what: "from your address".into(),
+                retry_after_secs: by_address.retry_after_secs(now),
+            });
         }
-        Ok(())
+        let by_name = counts.by_name.get(&key).copied().unwrap_or(fresh).current(now);
+        if by_name.count >= MAX_FAILED_LOGINS {
+            return Err(ServiceError::TooManyAttempts {
+                what: format!("for `{}` from your address", key.0),
+                retry_after_secs: by_name.retry_after_secs(now),
+            });
+        }
+        counts.by_address.insert(address, Window { count: by_address.count + 1, ..by_address });
+        counts.by_name.insert(key.clone(), Window { count: by_name.count + 1, ..by_name });
+        Ok(LoginAttempt {
+            limiter: self,
+            key,
+            name_since: by_name.since,
+            address_since: by_address.since,
+            settled: false,
+        })
+    }
+}
+
+/// One login attempt, counted as a failure from [`LoginLimiter::reserve`]
+/// on. Dropped unsettled (the check never ran or never finished: no free
+/// permit, the database failed, the client went away), it is given back.
+#[must_use]
+struct LoginAttempt<'a> {
+    limiter: &'a LoginLimiter,
+    key: (String, Option<IpAddr>),
+    name_since: i64,
+    address_since: i64,
+    settled: bool,
+}
+
+impl LoginAttempt<'_> {
+    /// The password was wrong: the attempt stays counted.
+    fn failed(mut self) {
+        self.settled = true;
     }
 
-    fn failed(&self, user: &str, now: i64) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        // Bound the memory an attacker can make us use with random names.
-        if failures.len() > 100_000 {
-            failures.retain(|_, (_, since)| *since + LOCKOUT_WINDOW_MS > now);
-        }
-        let entry = failures.entry(user.chars().take(64).collect()).or_insert((0, now));
-        if entry.1 + LOCKOUT_WINDOW_MS <= now {
-            *entry = (0, now);
-        }
-        entry.0 += 1;
+    /// The password was right: this address's failures for this name are
+    /// forgotten and its attempt given back. Its failures for other names
+    /// stay, or an attacker with an account could reset the address's count
+    /// by signing in between guesses.
+    fn succeeded(mut self) {
+        self.settled = true;
+        let mut counts = self.limiter.counts.lock().unwrap_or_else(|e| e.into_inner());
+        counts.give_back(&self.key, self.name_since, self.address_since);
+        counts.by_name.remove(&self.key);
     }
+}
 
-    fn succeeded(&self, user: &str) {
-        let mut failures = self.failures.lock().unwrap_or_else(|e| e.into_inner());
-        failures.remove(user);
+impl Drop for LoginAttempt<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            let mut counts = self.limiter.counts.lock().unwrap_or_else(|e| e.into_inner());
+            counts.give_back(&self.key, self.name_since, self.address_since);
+        }
     }
 }
 
@@ -180,34 +354,79 @@ impl Services {
         Ok(Caller::new(user.id, user.name, user.tenant_id, user.tenant_name, user.role))
     }
 
-    /// Checks a password and issues a token named `login`.
+    /// A permit to run Argon2 now, or [`ServiceError::Busy`] if all are in
+    /// use: an anonymous login must not wait, since waiting logins would
+    /// pile up without limit.
+    fn password_check_now(&self) -> Result<OwnedSemaphorePermit, ServiceError> {
+        match self.password_checks.clone().try_acquire_owned() {
+            Ok(permit) => Ok(permit),
+            Err(TryAcquireError::NoPermits) => Err(ServiceError::Busy { retry_after_secs: BUSY_RETRY_AFTER_SECS }),
+            Err(TryAcquireError::Closed) => Err(ServiceError::Internal("the password-check permits are closed".into())),
+        }
+    }
+
+    /// A permit to run Argon2, waiting for one: for signed-in callers, whose
+    /// work should not fail because anonymous logins are busy.
+    async fn password_check(&self) -> Result<OwnedSemaphorePermit, ServiceError> {
+        self.password_checks
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ServiceError::Internal("the password-check permits are closed".into()))
+    }
+
+    /// Hashes a new password at this server's cost, within the permits.
+    pub(crate) async fn hash_new_password(&self, password: String) -> Result<String, ServiceError> {
+        let permit = self.password_check().await?;
+        let cost = self.password_cost;
+        tokio::task::spawn_blocking(move || {
+            let hash = hash_blocking(&password, cost);
+            drop(permit);
+            hash
+        })
+        .await
+        .map_err(|err| ServiceError::Internal(format!("password hashing task failed: {err}")))?
+    }
+
+    /// Checks a password and issues a token named `login`. `client` is the
+    /// peer's address when known; failures are counted against it.
     pub async fn login(
         &self,
         user_name: &str,
         password: String,
         expires_in: Option<&str>,
+        client: Option<IpAddr>,
         now: i64,
     ) -> Result<(String, TokenRecord, UserRecord), ServiceError> {
-        self.limiter.check(user_name, now)?;
+        // Reserve first: a refused login costs no permit, and simultaneous
+        // guesses are counted before any of them is checked.
+        let attempt = self.limiter.reserve(user_name, client_key(client), now)?;
+        let permit = self.password_check_now()?;
         let wrong = || ServiceError::Unauthenticated("wrong user name or password".into());
         let user = match self.store.user_by_name(user_name).await {
             Ok(user) => user,
             Err(lushan_store::StoreError::NotFound { .. }) => {
-                self.limiter.failed(user_name, now);
-                // Spend the same time as a real check so timing does not tell
-                // which user names exist.
-                let _ = verify_password(password, DUMMY_HASH.into()).await;
+                // The same permit and the same cost as a real check, so
+                // unknown names neither bypass the cap nor show in timing.
+                verify_password(permit, password, dummy_hash(self.password_cost).into()).await;
+                attempt.failed();
                 return Err(wrong());
             }
             Err(err) => return Err(err.into()),
         };
         let phc = self.store.password_hash(user.id).await?.unwrap_or_default();
-        if phc.is_empty() || !verify_password(password, phc).await {
-            self.limiter.failed(user_name, now);
+        let verified = if phc.is_empty() {
+            verify_password(permit, password, dummy_hash(self.password_cost).into()).await;
+            false
+        } else {
+            verify_password(permit, password, phc).await
+        };
+        if !verified {
+            attempt.failed();
             return Err(wrong());
         }
+        attempt.succeeded();
         refuse_inactive(&user)?;
-        self.limiter.succeeded(user_name);
         let expires_at = expiry_from(now, expires_in.unwrap_or(LOGIN_TOKEN_LIFETIME))?;
         let secret = generate_token();
         let token_hash = hash_token(&secret);
@@ -244,10 +463,10 @@ impl Services {
     ) -> Result<(), ServiceError> {
         check_password_rules(&new)?;
         let phc = self.store.password_hash(caller.user_id()).await?.unwrap_or_default();
-        if phc.is_empty() || !verify_password(current, phc).await {
+        if phc.is_empty() || !verify_password(self.password_check().await?, current, phc).await {
             return Err(ServiceError::Forbidden("the current password is wrong".into()));
         }
-        let hash = hash_password(new, self.password_cost).await?;
+        let hash = self.hash_new_password(new).await?;
         let audit = audit_by(caller, now, "user.password", "user", caller.user_name());
         let audit = AuditEntry { tenant_id: Some(caller.tenant_id()), ..audit };
         self.store.set_password_hash(caller.user_id(), &hash, &audit).await?;
@@ -255,14 +474,20 @@ impl Services {
     }
 }
 
-/// A valid Argon2id hash of a random password, verified against when the
-/// user does not exist.
+/// Valid Argon2id hashes of random passwords, at each [`PasswordCost`]; see
+/// [`dummy_hash`].
 const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Rj0GZ4UZC2wBeJgLxuOOaeJD4FvpsKBg7wbPrBqC/bI";
+const DUMMY_HASH_INSECURE_FAST: &str =
+    "$argon2id$v=19$m=64,t=1,p=1$0gN9ueESYRYCmkAaN83HyA$QUzHf7hdjnpLcbI6qID7wmnm1+dhnFaIq0BBvea0p64";
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::net::Ipv4Addr;
+
+    const A: Option<IpAddr> = Some(IpAddr::V4(Ipv4Addr::new(203, 0, 113, 7)));
+    const B: Option<IpAddr> = Some(IpAddr::V4(Ipv4Addr::new(198, 51, 100, 9)));
 
     #[test]
     fn tokens_are_random_and_hashed_hex() {
@@ -277,20 +502,146 @@ mod tests {
     fn limiter_locks_after_five_failures_and_forgets_after_the_window() {
         let limiter = LoginLimiter::default();
         for _ in 0..MAX_FAILED_LOGINS {
-            assert!(limiter.check("alice", 0).is_ok());
-            limiter.failed("alice", 0);
+            limiter.reserve("alice", A, 0).unwrap().failed();
         }
-        assert!(matches!(limiter.check("alice", 1), Err(ServiceError::TooManyAttempts { .. })));
-        assert!(limiter.check("bob", 1).is_ok());
-        assert!(limiter.check("alice", LOCKOUT_WINDOW_MS + 1).is_ok());
+        let Err(err) = limiter.reserve("alice", A, 1) else { panic!("a sixth attempt was allowed") };
+        assert_eq!(err.to_string(), "too many failed logins for `alice` from your address; try again in 300 s");
+        assert!(limiter.reserve("bob", A, 1).is_ok());
+        assert!(limiter.reserve("alice", A, LOCKOUT_WINDOW_MS + 1).is_ok());
+    }
+
+    #[test]
+    fn simultaneous_attempts_never_get_more_checks_than_the_limit() {
+        let limiter = LoginLimiter::default();
+        let barrier = std::sync::Barrier::new(60);
+        let checked = std::sync::atomic::AtomicU32::new(0);
+        std::thread::scope(|scope| {
+            for _ in 0..60 {
+                scope.spawn(|| {
+                    barrier.wait();
+                    if let Ok(attempt) = limiter.reserve("admin", A, 0) {
+                        checked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                        // Every check is still running when the others ask.
+                        barrier.wait();
+                        attempt.failed();
+                    } else {
+                        barrier.wait();
+                    }
+                });
+            }
+        });
+        assert_eq!(checked.into_inner(), MAX_FAILED_LOGINS);
+    }
+
+    #[test]
+    fn a_name_locked_for_one_address_is_not_locked_for_another() {
+        let limiter = LoginLimiter::default();
+        for _ in 0..MAX_FAILED_LOGINS {
+            limiter.reserve("admin", A, 0).unwrap().failed();
+        }
+        assert!(matches!(limiter.reserve("admin", A, 1), Err(ServiceError::TooManyAttempts { .. })));
+        limiter.reserve("admin", B, 1).unwrap().succeeded();
+        limiter.reserve("admin", None, 1).unwrap().failed();
+        assert!(matches!(limiter.reserve("admin", A, 2), Err(ServiceError::TooManyAttempts { .. })));
+    }
+
+    #[test]
+    fn one_address_is_limited_across_names() {
+        let limiter = LoginLimiter::default();
+        for n in 0..MAX_FAILED_LOGINS_PER_ADDRESS {
+            limiter.reserve(&format!("user{n}"), A, 0).unwrap().failed();
+        }
+        let Err(err) = limiter.reserve("someone-new", A, 1) else { panic!("the address was not limited") };
+        assert_eq!(err.to_string(), "too many failed logins from your address; try again in 300 s");
+        assert!(limiter.reserve("someone-new", B, 1).is_ok());
+        assert!(limiter.reserve("someone-new", A, LOCKOUT_WINDOW_MS).is_ok());
+    }
+
+    #[test]
+    fn unsettled_attempts_are_given_back_and_a_success_forgets_the_name() {
+        let limiter = LoginLimiter::default();
+        for _ in 0..2 * MAX_FAILED_LOGINS {
+            drop(limiter.reserve("alice", A, 0).unwrap());
+        }
+        for _ in 0..MAX_FAILED_LOGINS - 1 {
+            limiter.reserve("alice", A, 0).unwrap().failed();
+        }
+        limiter.reserve("alice", A, 0).unwrap().succeeded();
+        for _ in 0..MAX_FAILED_LOGINS {
+            limiter.reserve("alice", A, 0).unwrap().failed();
+        }
+        assert!(limiter.reserve("alice", A, 0).is_err());
+        // The address keeps its failures: 4 + 5 so far.
+        let counts = limiter.counts.lock().unwrap();
+        assert_eq!(counts.by_address[&A].count, 2 * MAX_FAILED_LOGINS - 1);
+    }
+
+    #[test]
+    fn the_limiter_forgets_ended_windows_when_it_grows_large() {
+        let limiter = LoginLimiter::default();
+        for n in 0..=LIMITER_SWEEP_AT {
+            let address = Some(IpAddr::V4(Ipv4Addr::from(u32::try_from(n).unwrap())));
+            limiter.reserve("x", address, 0).unwrap().failed();
+        }
+        limiter.reserve("x", A, LOCKOUT_WINDOW_MS).unwrap().failed();
+        let counts = limiter.counts.lock().unwrap();
+        assert_eq!((counts.by_name.len(), counts.by_address.len()), (1, 1));
+    }
+
+    #[test]
+    fn clients_are_counted_by_ipv4_address_or_ipv6_64() {
+        let key = |text: &str| client_key(Some(text.parse().unwrap())).map(|ip| ip.to_string());
+        assert_eq!(key("203.0.113.7").as_deref(), Some("203.0.113.7"));
+        assert_eq!(key("::ffff:203.0.113.7").as_deref(), Some("203.0.113.7"));
+        assert_eq!(key("2001:db8:1:2:aaaa::1"), key("2001:db8:1:2:bbbb::2"));
+        assert_eq!(key("2001:db8:1:2:aaaa::1").as_deref(), Some("2001:db8:1:2::"));
+        assert_ne!(key("2001:db8:1:2::1"), key("2001:db8:1:3::1"));
+        assert_eq!(client_key(None), None);
+    }
+
+    async fn platform(password_checks: usize) -> (Services, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("lushan.db").display());
+        let store = lushan_store::Store::connect(&url).await.unwrap();
+        crate::startup::bootstrap_if_new(&store, PasswordCost::InsecureFast).await.unwrap().unwrap();
+        let services = Services::new(store, PasswordCost::InsecureFast).with_password_checks(password_checks);
+        (services, dir)
     }
 
     #[tokio::test]
-    async fn passwords_verify_and_the_dummy_hash_parses() {
+    async fn logins_beyond_the_free_permits_are_refused_at_once_and_not_counted() {
+        let (services, _dir) = platform(1).await;
+        let held = services.password_check_now().unwrap();
+        for name in ["admin", "no-such-user"] {
+            for _ in 0..2 * MAX_FAILED_LOGINS {
+                let err = services.login(name, "wrong-password".into(), None, A, 0).await.unwrap_err();
+                assert!(matches!(err, ServiceError::Busy { retry_after_secs: 1 }), "{err}");
+                assert!(err.to_string().contains("try again in a moment"), "{err}");
+            }
+        }
+        drop(held);
+        for _ in 0..MAX_FAILED_LOGINS {
+            let err = services.login("admin", "wrong-password".into(), None, A, 0).await.unwrap_err();
+            assert_eq!(err.to_string(), "wrong user name or password");
+        }
+        let err = services.login("admin", "wrong-password".into(), None, A, 0).await.unwrap_err();
+        assert!(matches!(err, ServiceError::TooManyAttempts { .. }), "{err}");
+        assert_eq!(services.password_checks.available_permits(), 1);
+    }
+
+    #[tokio::test]
+    async fn passwords_verify_and_the_dummy_hashes_have_their_cost() {
+        let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(1));
+        let permit = || permits.clone().try_acquire_owned().unwrap();
         let hash = hash_password("correct horse".into(), PasswordCost::InsecureFast).await.unwrap();
-        assert!(verify_password("correct horse".into(), hash.clone()).await);
-        assert!(!verify_password("wrong horse".into(), hash).await);
-        assert!(!verify_password("x".into(), DUMMY_HASH.into()).await);
-        assert!(argon2::password_hash::phc::PasswordHash::new(DUMMY_HASH).is_ok());
+        assert!(verify_password(permit(), "correct horse".into(), hash.clone()).await);
+        assert!(!verify_password(permit(), "wrong horse".into(), hash).await);
+        for cost in [PasswordCost::Standard, PasswordCost::InsecureFast] {
+            let parsed = argon2::password_hash::phc::PasswordHash::new(dummy_hash(cost)).unwrap();
+            let (dummy, real) = (argon2::Params::try_from(&parsed).unwrap(), argon2(cost).params().clone());
+            let costs = |p: &argon2::Params| (p.m_cost(), p.t_cost(), p.p_cost());
+            assert_eq!(costs(&dummy), costs(&real), "{cost:?}");
+        }
+        assert!(!verify_password(permit(), "x".into(), DUMMY_HASH_INSECURE_FAST.into()).await);
     }
 }

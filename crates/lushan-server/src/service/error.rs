@@ -23,8 +23,12 @@ pub enum ServiceError {
     /// The job's funding cannot cover its worst case (HTTP 402).
     #[error("{0}")]
     InsufficientFunds(String),
-    #[error("too many failed logins for `{user}`; try again in {retry_after_secs} s")]
-    TooManyAttempts { user: String, retry_after_secs: u64 },
+    /// `what` says whose failures: "for `alice` from your address".
+    #[error("too many failed logins {what}; try again in {retry_after_secs} s")]
+    TooManyAttempts { what: String, retry_after_secs: u64 },
+    /// Every permit to check a password is in use (HTTP 503).
+    #[error("the server is checking as many passwords as it can at once; try again in a moment")]
+    Busy { retry_after_secs: u64 },
     #[error("the database is unavailable; try again shortly (the server log has the cause)")]
     Unavailable(#[source] StoreError),
     #[error("internal error: {0}")]
@@ -43,6 +47,7 @@ impl ServiceError {
             ServiceError::StateConflict(_) => "conflict",
             ServiceError::InsufficientFunds(_) => "insufficient_funds",
             ServiceError::TooManyAttempts { .. } => "too_many_attempts",
+            ServiceError::Busy { .. } => "busy",
             ServiceError::Unavailable(_) => "unavailable",
             ServiceError::Internal(_) => "internal",
         }

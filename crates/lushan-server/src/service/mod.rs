@@ -16,7 +16,10 @@ mod sites;
 mod tenancy;
 mod tokens;
 
-pub use auth::{LoginLimiter, PasswordCost, generate_password, generate_token, hash_password, hash_token};
+pub use auth::{
+    LoginLimiter, PasswordCost, client_key, default_password_checks, generate_password, generate_token, hash_password,
+    hash_token,
+};
 pub use billing::{Balance, Quote, StatementPeriod};
 pub use caller::Caller;
 pub use error::ServiceError;
@@ -37,6 +40,7 @@ pub use lushan_store::{
     TokenRecord, UsageRow, UserRecord,
 };
 use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 tokio::task_local! {
     /// The id of the request being served, set by the HTTP layer; audit rows
@@ -55,13 +59,28 @@ pub struct Services {
     store: Store,
     limiter: Arc<LoginLimiter>,
     password_cost: PasswordCost,
+    /// Permits to run Argon2, one per computation in flight: each holds
+    /// 19 MiB until it ends (see `auth`).
+    password_checks: Arc<Semaphore>,
     /// The job control loop, when this server runs jobs.
     control: Option<Arc<crate::control::Control>>,
 }
 
 impl Services {
     pub fn new(store: Store, password_cost: PasswordCost) -> Services {
-        Services { store, limiter: Arc::new(LoginLimiter::default()), password_cost, control: None }
+        Services {
+            store,
+            limiter: Arc::new(LoginLimiter::default()),
+            password_cost,
+            password_checks: Arc::new(Semaphore::new(default_password_checks())),
+            control: None,
+        }
+    }
+
+    /// The same services, running at most `permits` password hashes or
+    /// checks at once (0 refuses every login: for tests).
+    pub fn with_password_checks(self, permits: usize) -> Services {
+        Services { password_checks: Arc::new(Semaphore::new(permits)), ..self }
     }
 
     /// The same services, with jobs run by `control`.

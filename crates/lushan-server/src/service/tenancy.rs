@@ -3,7 +3,7 @@
 //! Objects of another tenant are reported as "not found", not "forbidden":
 //! a caller learns nothing about tenants it may not see.
 
-use super::auth::{check_password_rules, generate_password, hash_password};
+use super::auth::{check_password_rules, generate_password};
 use super::{Caller, ServiceError, Services, audit_by};
 use lushan_model::{Name, NameKind, ProjectId, ProjectRole, Role, Sector, Status, TenantId};
 use lushan_store::{
@@ -164,7 +164,7 @@ impl Services {
                 (password.clone(), Some(password))
             }
         };
-        let hash = hash_password(password, self.password_cost).await?;
+        let hash = self.hash_new_password(password).await?;
         let new = NewUser {
             name: name.as_str(),
             display_name: &display_name,

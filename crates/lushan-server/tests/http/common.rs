@@ -19,6 +19,7 @@ pub struct Platform {
 
 pub struct Reply {
     pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
     pub body: Value,
 }
 
@@ -26,6 +27,11 @@ impl Platform {
     /// On PostgreSQL when `LUSHAN_TEST_DATABASE_URL` is set (as in CI, where
     /// the real-binary suite covers SQLite), else on a temporary SQLite file.
     pub async fn new() -> Platform {
+        Platform::with_services(|services| services).await
+    }
+
+    /// As [`Platform::new`], with the services adjusted by `configure`.
+    pub async fn with_services(configure: impl FnOnce(Services) -> Services) -> Platform {
         let dir = tempfile::tempdir().unwrap();
         let url = match std::env::var("LUSHAN_TEST_DATABASE_URL") {
             Ok(admin) => lushan_store::testing::create_scratch_database(&admin, "lushan_http_test").await.unwrap(),
@@ -34,7 +40,7 @@ impl Platform {
         let store = Store::connect(&url).await.unwrap();
         let first =
             lushan_server::startup::bootstrap_if_new(&store, PasswordCost::InsecureFast).await.unwrap().unwrap();
-        let services = Services::new(store.clone(), PasswordCost::InsecureFast);
+        let services = configure(Services::new(store.clone(), PasswordCost::InsecureFast));
         let router = lushan_server::http::router(services, Metrics::global());
         Platform { router, store, operator_token: first.token, _dir: dir }
     }
@@ -42,13 +48,14 @@ impl Platform {
     pub async fn raw(&self, request: Request<Body>) -> Reply {
         let response = self.router.clone().oneshot(request).await.unwrap();
         let status = response.status();
+        let headers = response.headers().clone();
         let bytes = response.into_body().collect().await.unwrap().to_bytes();
         let body = if bytes.is_empty() {
             Value::Null
         } else {
             serde_json::from_slice(&bytes).unwrap_or(Value::String(String::from_utf8_lossy(&bytes).into_owned()))
         };
-        Reply { status, body }
+        Reply { status, headers, body }
     }
 
     pub async fn call(&self, method: Method, path: &str, token: Option<&str>, body: Option<Value>) -> Reply {

@@ -2,8 +2,11 @@
 
 use crate::common::Platform;
 use axum::body::Body;
+use axum::extract::ConnectInfo;
 use axum::http::{Method, Request, StatusCode};
 use serde_json::json;
+use std::net::SocketAddr;
+use tower::ServiceExt;
 
 fn assert_error(reply: &crate::common::Reply, status: StatusCode, code: &str) {
     assert_eq!(reply.status, status, "{}", reply.body);
@@ -151,6 +154,69 @@ async fn failed_logins_are_rate_limited() {
     let reply =
         p.call(Method::POST, "/api/v1/login", None, Some(json!({"user": "alice", "password": "password-123"}))).await;
     assert_error(&reply, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+}
+
+/// A login as if from `peer`, which `into_make_service_with_connect_info`
+/// supplies in the real server.
+fn login_from(peer: &str, user: &str, password: &str) -> Request<Body> {
+    let mut request = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/login")
+        .header("content-type", "application/json")
+        .body(Body::from(json!({"user": user, "password": password}).to_string()))
+        .unwrap();
+    let peer: SocketAddr = peer.parse().unwrap();
+    request.extensions_mut().insert(ConnectInfo(peer));
+    request
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn simultaneous_wrong_logins_get_at_most_five_checks_and_lock_out_only_their_address() {
+    // Permits for every guess, so that only the limiter stands in their way.
+    let p = Platform::with_services(|services| services.with_password_checks(64)).await;
+    p.admin(Method::POST, "/api/v1/tenants", json!({"name": "jxu", "sector": "university"})).await;
+    p.user("alice", "jxu", "member").await;
+    let attacker = "203.0.113.7:40000";
+    let mut guesses = tokio::task::JoinSet::new();
+    for n in 0..60 {
+        let router = p.router.clone();
+        guesses.spawn(async move {
+            let response = router.oneshot(login_from(attacker, "alice", &format!("guess-{n}"))).await.unwrap();
+            (response.status(), response.headers().get("retry-after").cloned())
+        });
+    }
+    let mut checked = 0;
+    for (status, retry_after) in guesses.join_all().await {
+        match status {
+            StatusCode::UNAUTHORIZED => checked += 1,
+            StatusCode::TOO_MANY_REQUESTS => assert!(retry_after.is_some(), "429 without Retry-After"),
+            other => panic!("a guess got {other}"),
+        }
+    }
+    assert!(checked <= 5, "{checked} of 60 simultaneous guesses had their password checked");
+    // The rest of the five, one at a time; then the address is locked out.
+    while checked < 5 {
+        let reply = p.raw(login_from(attacker, "alice", "one-more-guess")).await;
+        assert_error(&reply, StatusCode::UNAUTHORIZED, "unauthenticated");
+        checked += 1;
+    }
+    let reply = p.raw(login_from(attacker, "alice", "password-123")).await;
+    assert_error(&reply, StatusCode::TOO_MANY_REQUESTS, "too_many_attempts");
+    assert!(reply.body["error"]["message"].as_str().unwrap().contains("for `alice` from your address"));
+    // Alice, from her own address, is not locked out by someone else's guesses.
+    let reply = p.raw(login_from("198.51.100.9:50000", "alice", "password-123")).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn logins_beyond_the_password_check_cap_are_refused_at_once_with_503() {
+    let p = Platform::with_services(|services| services.with_password_checks(0)).await;
+    for user in ["admin", "no-such-user"] {
+        let reply = p.raw(login_from("203.0.113.7:40000", user, "wrong-password")).await;
+        assert_error(&reply, StatusCode::SERVICE_UNAVAILABLE, "busy");
+        assert_eq!(reply.headers["retry-after"], "1");
+        assert!(reply.body["error"]["message"].as_str().unwrap().contains("try again in a moment"), "{}", reply.body);
+    }
 }
 
 #[tokio::test]

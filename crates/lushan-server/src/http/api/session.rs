@@ -5,22 +5,30 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path};
 use crate::http::{AppState, to_api};
 use crate::service::Caller;
-use axum::extract::State;
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use lushan_api::{
     ErrorBody, LoginRequest, LoginResponse, Membership, PasswordChange, Token, TokenCreate, TokenCreated, WhoAmI,
 };
+use std::net::SocketAddr;
 
 /// Exchange a user name and password for a bearer token.
 #[utoipa::path(post, path = "/api/v1/login", tag = "session", request_body = LoginRequest,
-    responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody)))]
+    responses((status = 200, body = LoginResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 429, description = "Too many failed logins from this address (for this user name, or for all); `Retry-After` says when to try again.", body = ErrorBody),
+        (status = 503, description = "The server is checking as many passwords as it can at once; retry after `Retry-After` seconds.", body = ErrorBody)))]
 pub async fn login(
     State(state): State<AppState>,
+    // Absent when the router is driven without a socket (in-process tests);
+    // such logins share one failure count.
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Json(body): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let now = now_ms();
+    let client = peer.map(|Extension(ConnectInfo(address))| address.ip());
     let (secret, token, user) =
-        state.services.login(&body.user, body.password, body.expires_in.as_deref(), now).await?;
+        state.services.login(&body.user, body.password, body.expires_in.as_deref(), client, now).await?;
     Ok(Json(LoginResponse { token: secret, token_info: to_api::token(token, now), user: to_api::user(user) }))
 }
 
