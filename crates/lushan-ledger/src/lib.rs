@@ -19,7 +19,8 @@ mod pricing;
 
 pub use account::{Account, Commodity, ParseAccountError};
 pub use entries::{
-    Charge, Funding, LedgerError, Posting, Transaction, TxKind, adjust, award, place_hold, run_of_key, settle, top_up,
+    Charge, Funding, LedgerError, MAX_AMOUNT, MAX_BALANCE, MAX_POSTING, Posting, Transaction, TxKind, adjust, award,
+    balance_bounds, check_credit_limit, place_hold, run_of_key, settle, top_up,
 };
 pub use funding::{GrantTerms, grants_covering, price_rank};
 pub use lushan_model::{BasisPoints, Money, Rate};

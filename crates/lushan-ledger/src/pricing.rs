@@ -173,8 +173,11 @@ pub fn charge_wallet(
     let mut owner_shares = Vec::new();
     if billable > 0 {
         for (owner, owned) in owners {
-            let share =
-                i128::from(total) * owned * i128::from(sharing.owner_share.0.clamp(0, 10_000)) / (billable * WHOLE);
+            let share = i128::from(total)
+                .checked_mul(owned)
+                .and_then(|s| s.checked_mul(i128::from(sharing.owner_share.0.clamp(0, 10_000))))
+                .ok_or_else(ov)?
+                / (billable * WHOLE);
             let share = i64::try_from(share).map_err(|_| LedgerError::Overflow)?;
             if share > 0 {
                 owner_shares.push((owner, share));
@@ -206,10 +209,10 @@ pub fn charge_grant(
     nodes: &[NodeShare],
 ) -> Result<Charge, LedgerError> {
     let used = worst_case_units(price, resources, seconds)?;
-    let total_cores: i64 = nodes.iter().map(|n| n.cores.max(0)).sum();
-    let billable: i64 = nodes.iter().filter(|n| n.owner != payer).map(|n| n.cores.max(0)).sum();
+    let total_cores: i128 = nodes.iter().map(|n| i128::from(n.cores.max(0))).sum();
+    let billable: i128 = nodes.iter().filter(|n| n.owner != payer).map(|n| i128::from(n.cores.max(0))).sum();
     let total = if total_cores > 0 {
-        round_half_up(i128::from(used.0) * i128::from(billable), i128::from(total_cores))?
+        round_half_up(i128::from(used.0).checked_mul(billable).ok_or(LedgerError::Overflow)?, total_cores)?
     } else {
         used.0
     };
@@ -218,8 +221,12 @@ pub fn charge_grant(
 
 /// Refuses a hold the wallet cannot cover: what is available is the
 /// spendable balance (holds already taken out) plus the credit limit.
+/// Within the ledger's bounds (`MAX_BALANCE`, `MAX_AMOUNT`) the sum fits;
+/// past them (rows written before the bounds) it stops at the largest
+/// amount instead of wrapping to a debt: a limit is never negative, so the
+/// true figure is larger still and refusing above it is right.
 pub fn check_available(who: &str, spendable: Money, credit_limit: Money, required: Money) -> Result<(), LedgerError> {
-    let available = Money(spendable.0.saturating_add(credit_limit.0));
+    let available = spendable.saturating_add(credit_limit);
     if required.0 > available.0 {
         return Err(LedgerError::InsufficientFunds { who: who.to_owned(), available, required });
     }
@@ -289,5 +296,22 @@ mod tests {
         let err = check_available("tenant jxu", Money(1240), Money(0), Money(9600)).unwrap_err();
         assert_eq!(err.to_string(), "tenant jxu has 12.40 CNY available; this job may cost up to 96.00 CNY");
         assert!(check_available("jxu", Money(-500), Money(10_000), Money(9_500)).is_ok());
+        // Never wraps round to a debt (issue 19 showed -92233720368447758.09).
+        assert!(check_available("jxu", Money(i64::MAX - 5), Money(100), Money(i64::MAX)).is_ok());
+    }
+
+    #[test]
+    fn huge_node_counts_give_an_exact_charge_or_an_error_never_a_wrap() {
+        let (centre, guest, owner) = (TenantId(1), TenantId(2), TenantId(3));
+        let sharing = Sharing { centre, owner_share: BasisPoints(7_000), preemptible_discount: BasisPoints(0) };
+        let job = Resources { cores: 1, gpus: 0, memory_mb: 0 };
+        let nodes = [NodeShare { owner, cores: i64::MAX }, NodeShare { owner, cores: i64::MAX }];
+        let expensive = Price { core_hour: Rate(i64::MAX), ..PRICE };
+        assert_eq!(
+            charge_wallet(&expensive, &job, 3_600_000_000, &[], guest, &nodes, sharing),
+            Err(LedgerError::Overflow)
+        );
+        let units = Resources { cores: i64::MAX / 4, gpus: 0, memory_mb: 0 };
+        assert_eq!(charge_grant(&PRICE, &units, 2, guest, &nodes).map(|c| c.total), Ok(i64::MAX / 4 * 2));
     }
 }

@@ -84,6 +84,29 @@ impl Money {
     pub fn fen(self) -> i64 {
         self.0
     }
+
+    /// `None` where the sum does not fit: an amount never wraps round.
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        self.0.checked_add(other.0).map(Money)
+    }
+
+    /// `None` where the difference does not fit.
+    pub fn checked_sub(self, other: Money) -> Option<Money> {
+        self.0.checked_sub(other.0).map(Money)
+    }
+
+    /// `times` this amount (a hold per array task times the tasks), `None`
+    /// where the product does not fit.
+    pub fn checked_mul(self, times: i64) -> Option<Money> {
+        self.0.checked_mul(times).map(Money)
+    }
+
+    /// The sum, held at the largest or smallest amount instead of wrapping:
+    /// for figures only shown (a total of rows), where a pinned extreme is
+    /// visibly wrong and a wrapped one would look plausible.
+    pub fn saturating_add(self, other: Money) -> Money {
+        Money(self.0.saturating_add(other.0))
+    }
 }
 
 impl fmt::Display for Money {
@@ -171,6 +194,25 @@ mod tests {
             "1.234".parse::<Money>().unwrap_err().to_string(),
             "invalid amount of CNY `1.234`: at most 2 decimals (fen)"
         );
+    }
+
+    #[test]
+    fn money_arithmetic_refuses_to_wrap() {
+        let max = Money(i64::MAX);
+        assert_eq!(Money(1240).checked_add(Money(-40)), Some(Money(1200)));
+        assert_eq!(max.checked_add(Money(1)), None);
+        assert_eq!(Money(i64::MIN).checked_add(Money(-1)), None);
+        assert_eq!(Money(5).checked_sub(Money(7)), Some(Money(-2)));
+        assert_eq!(Money(i64::MIN).checked_sub(Money(1)), None);
+        assert_eq!(Money(-1).checked_sub(max), Some(Money(i64::MIN)));
+        assert_eq!(Money(250).checked_mul(4), Some(Money(1000)));
+        assert_eq!(Money(i64::MAX / 2 + 1).checked_mul(2), None);
+        assert_eq!(max.saturating_add(Money(1)), max);
+        assert_eq!(Money(i64::MIN).saturating_add(Money(-1)), Money(i64::MIN));
+        // The amount of issue 19 parses (it fits an i64 exactly); the
+        // ledger, not the parser, refuses it as too large to post.
+        assert_eq!("92233720368547758.07".parse::<Money>(), Ok(max));
+        assert!("92233720368547758.08".parse::<Money>().is_err());
     }
 
     #[test]

@@ -49,14 +49,18 @@ pub struct WalletRecord {
 }
 
 impl WalletRecord {
-    /// What the tenant owns: spendable plus held.
+    /// What the tenant owns: spendable plus held. Kept balances stay within
+    /// `MAX_BALANCE`, so the sum fits; for rows written before that bound it
+    /// stops at the largest or smallest amount rather than wrapping.
     pub fn balance(&self) -> Money {
-        Money(self.spendable.0 + self.held.0)
+        self.spendable.saturating_add(self.held)
     }
 
-    /// What new jobs may still hold.
+    /// What new jobs may still hold: spendable plus the credit limit (at
+    /// most `MAX_AMOUNT`, so the sum fits; never wrapped to a debt, as
+    /// issue 19 showed).
     pub fn available(&self) -> Money {
-        Money(self.spendable.0 + self.credit_limit.0)
+        self.spendable.saturating_add(self.credit_limit)
     }
 }
 
@@ -261,17 +265,33 @@ pub(crate) async fn insert_transaction(
     // The balances move in the same transaction. In account order, so two
     // transactions touching the same accounts lock their rows in the same
     // order (PostgreSQL would otherwise deadlock them).
-    let mut moves: Vec<(String, i64)> = entry.postings().iter().map(|p| (p.account.to_string(), p.amount)).collect();
-    moves.sort();
-    for (account, amount) in moves {
-        sqlx::query(
+    let mut moves: Vec<(String, Account, i64)> =
+        entry.postings().iter().map(|p| (p.account.to_string(), p.account, p.amount)).collect();
+    moves.sort_by(|a, b| a.0.cmp(&b.0));
+    for (name, account, amount) in moves {
+        // The sum is added in SQL, where the row is locked, but only onto a
+        // balance that keeps it within `MAX_BALANCE`: an overflowing sum
+        // would be a float on SQLite and a database error on PostgreSQL.
+        // A refusal returns an error, and the caller's transaction, this
+        // posting and everything before it included, is rolled back.
+        let bounds = lushan_ledger::balance_bounds(amount);
+        if !bounds.contains(&0) {
+            return Err(StoreError::Ledger(LedgerError::balance_out_of_range(account)));
+        }
+        let moved = sqlx::query(
             "INSERT INTO ledger_balances (account, amount) VALUES ($1, $2)
-             ON CONFLICT (account) DO UPDATE SET amount = ledger_balances.amount + excluded.amount",
+             ON CONFLICT (account) DO UPDATE SET amount = ledger_balances.amount + excluded.amount
+             WHERE ledger_balances.amount BETWEEN $3 AND $4",
         )
-        .bind(account)
+        .bind(name)
         .bind(amount)
+        .bind(*bounds.start())
+        .bind(*bounds.end())
         .execute(&mut **tx)
         .await?;
+        if moved.rows_affected() == 0 {
+            return Err(StoreError::Ledger(LedgerError::balance_out_of_range(account)));
+        }
     }
     Ok(true)
 }
@@ -409,7 +429,10 @@ pub(crate) async fn settle_job_in(
         _ => 0,
     };
     let job_nodes: i64 = row.try_get("nodes")?;
-    let allocated_cores: i64 = nodes.iter().map(|n| n.cores).sum();
+    let allocated_cores = nodes
+        .iter()
+        .try_fold(0i64, |sum, n| sum.checked_add(n.cores))
+        .ok_or(StoreError::Ledger(LedgerError::Overflow))?;
     let resources = Resources {
         cores: if allocated_cores > 0 {
             allocated_cores
@@ -436,7 +459,11 @@ pub(crate) async fn settle_job_in(
     .map_err(StoreError::Ledger)?;
     let run_number = u32::try_from(run).map_err(|_| StoreError::Ledger(LedgerError::Overflow))?;
     let entry = lushan_ledger::settle(job, run_number, funding, held, &charge).map_err(StoreError::Ledger)?;
-    let shared: i64 = charge.owner_shares.iter().map(|(_, s)| *s).sum();
+    let shared = charge
+        .owner_shares
+        .iter()
+        .try_fold(0i64, |sum, (_, s)| sum.checked_add(*s))
+        .ok_or(StoreError::Ledger(LedgerError::Overflow))?;
     let meta = TxMeta {
         at,
         tenant_id: Some(tenant),
@@ -605,8 +632,11 @@ impl Store {
         })
     }
 
-    /// Sets how far below zero a tenant's wallet may go.
+    /// Sets how far below zero a tenant's wallet may go: zero to
+    /// `MAX_AMOUNT`, so that what it has available always fits.
     pub async fn set_credit_limit(&self, tenant: TenantId, limit: Money, audit: &AuditEntry) -> Result<(), StoreError> {
+        // (A negative limit is refused by the table's CHECK.)
+        lushan_ledger::check_credit_limit(limit).map_err(StoreError::Ledger)?;
         let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO wallets (tenant_id, credit_limit_fen, lock_seq) VALUES ($1, $2, 0)
@@ -667,7 +697,11 @@ impl Store {
             if amount == 0 {
                 continue;
             }
-            balance += amount;
+            // Balances stay within `MAX_BALANCE`; a sum past an i64 could
+            // only come from rows written before that bound.
+            balance = balance
+                .checked_add(amount)
+                .ok_or_else(|| StoreError::Corrupt(format!("tenant {tenant}'s statement overflows")))?;
             lines.push(StatementLine {
                 transaction_id: row.try_get("id")?,
                 at: row.try_get("at")?,

@@ -759,6 +759,115 @@ mod ledger {
         .await;
     }
 
+    /// Moves `fen` from `source` to `tenant`'s wallet by a transaction
+    /// written straight to the tables, as one posted before the ledger had
+    /// bounds could be: the builders now refuse amounts this large.
+    async fn seed_wallet(store: &Store, source: Account, tenant: TenantId, fen: i64, reference: &str) {
+        let mut tx = store.begin().await.unwrap();
+        let id = crate::next_id(&mut tx, "ledger").await.unwrap();
+        sqlx::query(
+            "INSERT INTO ledger_transactions (id, txn_key, kind, at, tenant_id, reference, memo, actor)
+             VALUES ($1, $2, 'top-up', 1, $3, $4, 'seeded', 'test')",
+        )
+        .bind(id)
+        .bind(format!("top-up:{tenant}:{reference}"))
+        .bind(tenant.0)
+        .bind(reference)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+        for (account, amount) in [(source, -fen), (Account::Wallet(tenant), fen)] {
+            sqlx::query(
+                "INSERT INTO ledger_postings (transaction_id, account, commodity, amount) VALUES ($1, $2, 'CNY', $3)",
+            )
+            .bind(id)
+            .bind(account.to_string())
+            .bind(amount)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+            sqlx::query(
+                "INSERT INTO ledger_balances (account, amount) VALUES ($1, $2)
+                 ON CONFLICT (account) DO UPDATE SET amount = ledger_balances.amount + excluded.amount",
+            )
+            .bind(account.to_string())
+            .bind(amount)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+
+    /// A tenant's wallet, every posting, every kept balance and the length
+    /// of the audit log: what a refused posting must leave as it was.
+    async fn ledger_state(store: &Store, tenant: TenantId) -> (WalletRecord, Vec<(i64, String, i64)>, usize) {
+        let mut postings: Vec<(i64, String, i64)> =
+            sqlx::query("SELECT transaction_id, account, amount FROM ledger_postings")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| {
+                    (r.try_get("transaction_id").unwrap(), r.try_get("account").unwrap(), r.try_get("amount").unwrap())
+                })
+                .collect();
+        let mut balances: Vec<(i64, String, i64)> = sqlx::query("SELECT account, amount FROM ledger_balances")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (-1, r.try_get("account").unwrap(), r.try_get("amount").unwrap()))
+            .collect();
+        postings.append(&mut balances);
+        postings.sort();
+        (store.wallet(tenant).await.unwrap(), postings, store.list_audit(None, 10_000).await.unwrap().len())
+    }
+
+    async fn post_top_up(store: &Store, tenant: TenantId, fen: i64, reference: &str) -> Result<bool, StoreError> {
+        let entry = lushan_ledger::top_up(tenant, Money(fen), reference).unwrap();
+        let meta = TxMeta { at: 5, tenant_id: Some(tenant), reference: reference.into(), ..TxMeta::default() };
+        store.post(&entry, &meta, &audit("wallet.top-up", "jxu")).await
+    }
+
+    /// Issue 19: a posting that would take a kept balance past an i64 (or
+    /// past the ledger's bound, well short of it) is refused with the whole
+    /// transaction: the wallet, the postings, the kept balances and the
+    /// audit log are as before, and the reference can still be posted.
+    #[tokio::test]
+    async fn a_posting_that_would_overflow_a_kept_balance_is_refused_and_changes_nothing() {
+        on_every_backend(|store| async move {
+            let out_of_range = |result: Result<bool, StoreError>| {
+                matches!(result, Err(StoreError::Ledger(LedgerError::BalanceOutOfRange { .. })))
+            };
+            // A wallet next to an i64's limit, as the huge top-up left it.
+            let jxu = tenant(&store, "jxu").await;
+            seed_wallet(&store, Account::Adjustments, jxu.id, i64::MAX - 500, "HUGE").await;
+            let before = ledger_state(&store, jxu.id).await;
+            assert_eq!(before.0.spendable, Money(i64::MAX - 500));
+            let result = post_top_up(&store, jxu.id, 1_000, "INV-1").await;
+            assert!(out_of_range(result), "an overflowing top-up is refused");
+            assert_eq!(ledger_state(&store, jxu.id).await, before, "the refused top-up changed nothing");
+            // Its credit limit cannot make what it has available wrap.
+            let limit = Money(lushan_ledger::MAX_AMOUNT.0 + 1);
+            let err = store.set_credit_limit(jxu.id, limit, &audit("wallet.credit-limit", "jxu")).await.unwrap_err();
+            assert!(matches!(err, StoreError::Ledger(LedgerError::TooLarge { .. })), "{err:?}");
+            assert_eq!(ledger_state(&store, jxu.id).await, before, "the refused limit changed nothing");
+
+            // At the ledger's bound: exactly up to it, not a fen past it.
+            let zju = tenant(&store, "zju").await;
+            seed_wallet(&store, Account::Funding, zju.id, lushan_ledger::MAX_BALANCE - 500, "BIG").await;
+            let before = ledger_state(&store, zju.id).await;
+            assert!(out_of_range(post_top_up(&store, zju.id, 501, "INV-2").await));
+            assert_eq!(ledger_state(&store, zju.id).await, before);
+            assert!(post_top_up(&store, zju.id, 500, "INV-2").await.unwrap(), "the reference was not used");
+            let wallet = store.wallet(zju.id).await.unwrap();
+            assert_eq!((wallet.spendable, wallet.balance()), (Money(lushan_ledger::MAX_BALANCE), wallet.spendable));
+            assert_balances_are_sums(&store).await;
+        })
+        .await;
+    }
+
     /// N clients submit at once against a balance that covers exactly K
     /// holds: exactly K are accepted, whatever the interleaving.
     #[tokio::test]

@@ -434,14 +434,16 @@ fn usage_row(r: &crate::service::UsageRow) -> api::UsageReportRow {
 }
 
 pub fn usage_report(by: &str, from: &str, to: &str, rows: Vec<crate::service::UsageRow>) -> api::UsageReport {
+    // Shown totals: pinned at the extreme rather than wrapped.
+    let sum = |column: fn(&crate::service::UsageRow) -> i64| rows.iter().fold(0i64, |s, r| s.saturating_add(column(r)));
     let total = crate::service::UsageRow {
         key: "total".into(),
-        jobs: rows.iter().map(|r| r.jobs).sum(),
-        core_seconds: rows.iter().map(|r| r.core_seconds).sum(),
-        gpu_seconds: rows.iter().map(|r| r.gpu_seconds).sum(),
-        charged: lushan_ledger::Money(rows.iter().map(|r| r.charged.0).sum()),
-        units: rows.iter().map(|r| r.units).sum(),
-        welfare_core_seconds: rows.iter().map(|r| r.welfare_core_seconds).sum(),
+        jobs: sum(|r| r.jobs),
+        core_seconds: sum(|r| r.core_seconds),
+        gpu_seconds: sum(|r| r.gpu_seconds),
+        charged: lushan_ledger::Money(sum(|r| r.charged.0)),
+        units: sum(|r| r.units),
+        welfare_core_seconds: sum(|r| r.welfare_core_seconds),
     };
     api::UsageReport {
         by: by.to_owned(),

@@ -315,6 +315,9 @@ impl Services {
         let tenant = self.store.tenant_by_name(tenant).await.map_err(|_| ServiceError::not_found("tenant", tenant))?;
         let amount: Money =
             amount.parse().map_err(|e: lushan_model::AmountError| ServiceError::Invalid(e.to_string()))?;
+        // The builders refuse an amount past `MAX_AMOUNT` (a 400 naming the
+        // maximum) before anything is written; the store refuses a balance
+        // past `MAX_BALANCE` and rolls the posting back whole.
         let entry = if adjustment {
             lushan_ledger::adjust(tenant.id, amount, reference)
         } else {
@@ -357,6 +360,9 @@ impl Services {
         if limit.0 < 0 {
             return Err(ServiceError::Invalid("a credit limit is zero or more".into()));
         }
+        // Refused before anything is written: a larger limit could make what
+        // the wallet has available overflow (issue 19).
+        lushan_ledger::check_credit_limit(limit).map_err(super::error::ledger_error)?;
         let before = self.store.wallet(tenant.id).await?;
         let mut audit = audit_by(caller, now, "wallet.credit-limit", "tenant", &tenant.name);
         audit.tenant_id = Some(tenant.id);

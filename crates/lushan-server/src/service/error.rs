@@ -80,7 +80,9 @@ pub(crate) fn ledger_error(err: lushan_ledger::LedgerError) -> ServiceError {
         L::InsufficientUnits { .. } => ServiceError::InsufficientFunds(format!(
             "{err}: ask your PI to renew the grant, or submit with --allocation wallet to pay from the tenant's wallet"
         )),
-        L::NotPositive(_) | L::ZeroAdjustment | L::Overflow => ServiceError::Invalid(err.to_string()),
+        L::NotPositive(_) | L::ZeroAdjustment | L::Overflow | L::TooLarge { .. } | L::BalanceOutOfRange { .. } => {
+            ServiceError::Invalid(err.to_string())
+        }
         L::SharesExceedTotal | L::Unbalanced { .. } => ServiceError::Internal(err.to_string()),
     }
 }

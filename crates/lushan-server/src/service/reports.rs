@@ -36,7 +36,8 @@ pub struct Settlement {
 
 impl Settlement {
     pub fn earned(&self) -> Money {
-        Money(self.rows.iter().map(|r| r.earned.0).sum())
+        // A shown total: pinned at the extreme rather than wrapped.
+        self.rows.iter().fold(Money::ZERO, |sum, r| sum.saturating_add(r.earned))
     }
 
     pub fn core_seconds(&self, own: bool) -> i64 {
