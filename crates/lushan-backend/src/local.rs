@@ -12,6 +12,14 @@
 //! limit (a watcher over the group's resident memory: OUT_OF_MEMORY) and
 //! cancellation (a `cancel` file: CANCELLED).
 //!
+//! `JOBS` is 0711 and each job's folder root's, 0711 for a job run as its
+//! user (who passes through it to run the script, 0700 and theirs) and 0700
+//! otherwise; every other file in it is 0600: `spec.json` holds the
+//! submitter's environment. The supervisor opens the job's files without
+//! waiting (a FIFO nobody reads fails the job), and the server reads a
+//! job's output with its user's rights, from a regular file of theirs only
+//! ([`read_output`]).
+//!
 //! This machine has no delegated cgroup v2, so limits use affinity and the
 //! watcher; processes that leave the job's process group escape the watcher.
 
@@ -112,11 +120,27 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
+/// Mode of the folder of all jobs: the jobs' users pass through it (to
+/// `bin/srun` and their own job's script) but cannot list it.
+const JOBS_DIR_MODE: u32 = 0o711;
+
+/// Creates (or truncates) `path` readable and writable by this process's
+/// user only. Everything in a job's folder but the script is private to the
+/// server: `spec.json` holds the submitter's whole environment.
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new().write(true).create(true).truncate(true).mode(0o600).open(path)?;
+    // `mode` only applies to a file it creates: one left by an earlier
+    // server may have been made world-readable.
+    file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    Ok(file)
+}
+
 /// Writes `text` to `path` through a temporary file and a rename, synced,
 /// so a reader sees all of it or nothing.
 fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
-    let mut file = std::fs::File::create(&tmp)?;
+    let mut file = create_private(&tmp)?;
     file.write_all(text.as_bytes())?;
     file.sync_all()?;
     std::fs::rename(&tmp, path)?;
@@ -130,7 +154,7 @@ fn write_atomically(path: &Path, text: &str) -> std::io::Result<()> {
 /// reader sees all of it or nothing; not synced to disk.
 fn write_replacing(path: &Path, text: &str) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, text)?;
+    create_private(&tmp)?.write_all(text.as_bytes())?;
     std::fs::rename(&tmp, path)
 }
 
@@ -206,7 +230,7 @@ impl LocalBackend {
     /// Starts the launcher: its stdin takes job directories, its stdout
     /// gives back the id of each job whose supervisor has exited.
     fn start_launcher(&self) -> std::io::Result<std::process::ChildStdin> {
-        let log = std::fs::File::create(self.jobs_dir.join("launcher.log"))?;
+        let log = create_private(&self.jobs_dir.join("launcher.log"))?;
         let mut child = Command::new(&self.exe)
             .arg(SUPERVISOR_MARKER)
             .arg(LAUNCHER_ARG)
@@ -269,6 +293,36 @@ impl LocalBackend {
         self.jobs_dir.join(job_id.to_string())
     }
 
+    /// Makes the folder of all jobs, closed to listing, and closes the job
+    /// folders an earlier version left open: folders 0755 with `spec.json`
+    /// (the submitter's environment) and the script readable by everyone.
+    /// Run at startup; a folder already closed is not looked into.
+    pub fn secure_job_dirs(&self) -> std::io::Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::create_dir_all(&self.jobs_dir)?;
+        std::fs::set_permissions(&self.jobs_dir, std::fs::Permissions::from_mode(JOBS_DIR_MODE))?;
+        for entry in std::fs::read_dir(&self.jobs_dir)? {
+            let entry = entry?;
+            if entry.file_name().to_str().is_none_or(|name| name.parse::<i64>().is_err()) {
+                continue;
+            }
+            let Ok(meta) = std::fs::symlink_metadata(entry.path()) else { continue };
+            if !meta.is_dir() || meta.mode() & 0o044 == 0 {
+                continue;
+            }
+            // The files first: the folder's mode says whether this was done.
+            for name in ["spec.json", "status.json", "supervisor.log", "supervisor.pid", "script", "cancel"] {
+                let path = entry.path().join(name);
+                if std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_file()) {
+                    let mode = if name == "script" { 0o700 } else { 0o600 };
+                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode))?;
+                }
+            }
+            std::fs::set_permissions(entry.path(), std::fs::Permissions::from_mode(JOBS_DIR_MODE))?;
+        }
+        Ok(())
+    }
+
     /// Writes the job's directory and starts its supervisor.
     pub fn launch(&self, spec: &LaunchSpec) -> Result<(), BackendError> {
         let dir = self.job_dir(spec.job_id);
@@ -281,15 +335,20 @@ impl LocalBackend {
                     let _ = std::fs::remove_file(dir.join(stale));
                 }
             }
-            Err(_) => std::fs::create_dir_all(&dir).map_err(io)?,
+            Err(_) => {
+                std::fs::create_dir_all(&dir).map_err(io)?;
+                std::fs::set_permissions(&self.jobs_dir, std::fs::Permissions::from_mode(JOBS_DIR_MODE)).map_err(io)?;
+            }
         }
-        let script = dir.join("script");
-        std::fs::write(&script, &spec.script).map_err(io)?;
-        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).map_err(io)?;
         // The directory and everything the supervisor reads from it stay the
-        // server's (root's): a job's user who owned the directory could swap
-        // spec.json for one that runs as root. The script is 0755, so the
-        // user's processes can read and run it.
+        // server's (root's), readable by it alone: a job's user who owned the
+        // directory could swap spec.json for one that runs as root, and
+        // spec.json holds the submitter's environment. The job's user may
+        // pass through it (0711) to run the script, which is theirs alone:
+        // `exec_as` runs it after taking the user's ids.
+        let dir_mode = if spec.run_as.is_some() { 0o711 } else { 0o700 };
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(dir_mode)).map_err(io)?;
+        write_script(&dir.join("script"), &spec.script, spec.run_as).map_err(io)?;
         // Not synced: after a crash of the machine the job is gone with it,
         // and the store, not this file, says what to do with it.
         write_replacing(&dir.join("spec.json"), &spec_to_json(spec).to_string()).map_err(io)?;
@@ -299,7 +358,7 @@ impl LocalBackend {
         if self.send_to_launcher(&dir) {
             return Ok(());
         }
-        let log = std::fs::File::create(dir.join("supervisor.log")).map_err(io)?;
+        let log = create_private(&dir.join("supervisor.log")).map_err(io)?;
         let mut child = Command::new(&self.exe)
             .arg(SUPERVISOR_MARKER)
             .arg(&dir)
@@ -372,6 +431,25 @@ impl LocalBackend {
     }
 }
 
+/// Writes the job's script afresh, 0700 and, for a job run as a user,
+/// owned by that user: they run it and may read it; no one else may.
+fn write_script(path: &Path, text: &str, run_as: Option<RunAs>) -> std::io::Result<()> {
+    use std::os::unix::fs::OpenOptionsExt;
+    // A new file, so that a relaunch never writes through one the user
+    // owned (and may have changed) since the last launch.
+    match std::fs::remove_file(path) {
+        Err(err) if err.kind() != std::io::ErrorKind::NotFound => return Err(err),
+        _ => {}
+    }
+    let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o700).open(path)?;
+    file.write_all(text.as_bytes())?;
+    if let Some(user) = run_as {
+        std::os::unix::fs::fchown(&file, Some(user.uid), Some(user.gid))?;
+    }
+    // The mode without the umask: the user must be able to run it.
+    file.set_permissions(std::fs::Permissions::from_mode(0o700))
+}
+
 /// The launcher: `lushan exec-job --launcher`, started by the server. For
 /// each job directory read from stdin it forks a supervisor, which is
 /// `run_supervisor` in the forked copy of this process: no program to
@@ -403,7 +481,8 @@ pub fn run_launcher() -> i32 {
                 // NODE_FAIL, pointing at supervisor.log.
                 let detail = format!("cannot fork a supervisor for {}: {err}", dir.display());
                 eprintln!("launcher: {detail}");
-                let _ = std::fs::write(dir.join("supervisor.log"), format!("{detail}\n"));
+                let _ = create_private(&dir.join("supervisor.log"))
+                    .and_then(|mut log| log.write_all(format!("{detail}\n").as_bytes()));
                 report_end(&dir);
             }
         }
@@ -445,7 +524,7 @@ fn fork_supervisor(dir: &Path) -> nix::Result<()> {
     match unsafe { nix::unistd::fork() }? {
         nix::unistd::ForkResult::Parent { .. } => Ok(()),
         nix::unistd::ForkResult::Child => {
-            if let Ok(log) = std::fs::File::create(dir.join("supervisor.log")) {
+            if let Ok(log) = create_private(&dir.join("supervisor.log")) {
                 let _ = nix::unistd::dup2_stderr(&log);
             }
             let code = run_supervisor(dir);
@@ -469,7 +548,8 @@ pub fn run_supervisor(dir: &Path) -> i32 {
     // A session of our own: the server's death or its terminal's hangup does
     // not reach the job.
     let _ = nix::unistd::setsid();
-    let _ = std::fs::write(dir.join("supervisor.pid"), format!("{}\n", std::process::id()));
+    let _ = create_private(&dir.join("supervisor.pid"))
+        .and_then(|mut file| file.write_all(format!("{}\n", std::process::id()).as_bytes()));
     let start_ms = now_ms();
     let finish = |state: JobState, exit_code: i64, signal: i64, max_rss_kib: u64, detail: &str| {
         let status = json!({
@@ -525,13 +605,40 @@ struct End {
 }
 
 fn open_output(path: &Path, append: bool) -> Result<std::fs::File, String> {
-    std::fs::OpenOptions::new()
-        .create(true)
-        .write(true)
-        .append(append)
-        .truncate(!append)
-        .open(path)
-        .map_err(|err| format!("cannot open {}: {err}", path.display()))
+    let mut options = std::fs::OpenOptions::new();
+    options.create(true).write(true).append(append).truncate(!append);
+    open_without_waiting(path, &mut options)
+}
+
+fn open_input(path: &Path) -> Result<std::fs::File, String> {
+    open_without_waiting(path, std::fs::OpenOptions::new().read(true))
+        .map_err(|err| err.replacen("cannot open", "cannot open input", 1))
+}
+
+/// Opens one of the job's files without ever waiting: a FIFO's open blocks
+/// until its other end is opened, and a supervisor stuck there would never
+/// enforce the time limit or see a cancel. A FIFO that no one reads is
+/// refused at once (the job fails, saying why); one that is read, or one
+/// opened for reading, is used. The file is then made blocking again, as
+/// the job's programs expect.
+fn open_without_waiting(path: &Path, options: &mut std::fs::OpenOptions) -> Result<std::fs::File, String> {
+    use nix::fcntl::{FcntlArg, OFlag, fcntl};
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = options.custom_flags(OFlag::O_NONBLOCK.bits()).open(path).map_err(|err| {
+        if err.raw_os_error() == Some(nix::errno::Errno::ENXIO as i32) {
+            format!(
+                "cannot open {}: it is a FIFO that no process reads (Lushan does not wait for a reader)",
+                path.display()
+            )
+        } else {
+            format!("cannot open {}: {err}", path.display())
+        }
+    })?;
+    let flags =
+        fcntl(&file, FcntlArg::F_GETFL).map_err(|e| format!("cannot read the flags of {}: {e}", path.display()))?;
+    let blocking = OFlag::from_bits_truncate(flags) - OFlag::O_NONBLOCK;
+    fcntl(&file, FcntlArg::F_SETFL(blocking)).map_err(|e| format!("cannot make {} blocking: {e}", path.display()))?;
+    Ok(file)
 }
 
 /// Runs `open` with the job's user's effective ids and groups, so a root
@@ -673,8 +780,7 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
         } else {
             open_output(&spec.stderr, spec.append)?
         };
-        let stdin = std::fs::File::open(&spec.stdin)
-            .map_err(|err| format!("cannot open input {}: {err}", spec.stdin.display()))?;
+        let stdin = open_input(&spec.stdin)?;
         Ok((stdout, stderr, stdin))
     })?;
     let mut command = match spec.run_as {
@@ -808,31 +914,7 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn specs_round_trip_through_json() {
-        let spec = LaunchSpec {
-            job_id: 7,
-            script: String::new(),
-            args: vec!["a b".into()],
-            env: vec![("SLURM_JOB_ID".into(), "7".into())],
-            workdir: "/tmp".into(),
-            stdout: "/tmp/o".into(),
-            stderr: "/tmp/e".into(),
-            stdin: "/dev/null".into(),
-            append: false,
-            time_limit_secs: 60,
-            kill_wait_secs: 5,
-            cpus: vec![0, 1],
-            memory_limit_mb: 100,
-            run_as: Some(RunAs { uid: 1000, gid: 1000 }),
-            cgroup_root: Some("/sys/fs/cgroup/lushan".into()),
-        };
-        assert_eq!(spec_from_json(&spec_to_json(&spec), String::new()), Some(spec));
-    }
-}
+mod tests;
 
 /// A slice of a job's output file.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -842,26 +924,105 @@ pub struct OutputChunk {
     pub size: u64,
 }
 
-/// Reads up to `limit` bytes of `path` from `offset`. With `owner`, the file
-/// must belong to that uid: a job cannot make the server read a file its
-/// user could not (`-o /etc/shadow`).
-pub fn read_output(path: &Path, offset: u64, limit: u64, owner: Option<u32>) -> std::io::Result<OutputChunk> {
+/// Why a job's output could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum OutputError {
+    #[error("{0} does not exist (yet)")]
+    NotFound(String),
+    #[error("{0} is a symbolic link; job output is read only from regular files")]
+    Symlink(String),
+    #[error("{0} is not a regular file (a FIFO, a device or a directory); job output is read only from regular files")]
+    NotRegular(String),
+    #[error("{0} does not belong to the job's user")]
+    NotOwned(String),
+    #[error("cannot read {path} as the job's user: {source}")]
+    Io { path: String, source: std::io::Error },
+}
+
+/// Reads up to `limit` bytes of `path` from `offset`, as `reader` (the
+/// user the job ran as) could, and only from a regular file of theirs.
+///
+/// A root server opens the file with the reader's file-system ids (this
+/// thread's alone), so a path the user chose cannot make it open a device
+/// or file the user could not; the open never follows a final symbolic link
+/// and never waits (a FIFO's open would), and anything but a regular file
+/// owned by the reader is refused. It does blocking IO: callers on an async
+/// runtime run it on a blocking thread.
+pub fn read_output(path: &Path, offset: u64, limit: u64, reader: RunAs) -> Result<OutputChunk, OutputError> {
     use std::io::{Read, Seek, SeekFrom};
     use std::os::unix::fs::MetadataExt;
-    let mut file = std::fs::File::open(path)?;
-    let meta = file.metadata()?;
-    if let Some(uid) = owner
-        && meta.uid() != uid
-    {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::PermissionDenied,
-            "the file does not belong to the job's user",
-        ));
+    let shown = || path.display().to_string();
+    let io = |source| OutputError::Io { path: shown(), source };
+    let mut file = {
+        let _ids = FsIds::take(reader).map_err(io)?;
+        open_for_reading(path).map_err(|err| match err.raw_os_error() {
+            Some(code) if code == nix::errno::Errno::ELOOP as i32 => OutputError::Symlink(shown()),
+            _ if err.kind() == std::io::ErrorKind::NotFound => OutputError::NotFound(shown()),
+            _ => io(err),
+        })?
+    };
+    let meta = file.metadata().map_err(io)?;
+    if !meta.is_file() {
+        return Err(OutputError::NotRegular(shown()));
+    }
+    if meta.uid() != reader.uid {
+        return Err(OutputError::NotOwned(shown()));
     }
     let size = meta.len();
     let start = offset.min(size);
-    file.seek(SeekFrom::Start(start))?;
+    file.seek(SeekFrom::Start(start)).map_err(io)?;
     let mut data = Vec::new();
-    file.take(limit).read_to_end(&mut data)?;
+    file.take(limit).read_to_end(&mut data).map_err(io)?;
     Ok(OutputChunk { data, offset: start, size })
+}
+
+fn open_for_reading(path: &Path) -> std::io::Result<std::fs::File> {
+    use nix::fcntl::OFlag;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags((OFlag::O_NOFOLLOW | OFlag::O_NONBLOCK | OFlag::O_NOCTTY).bits())
+        .open(path)
+}
+
+/// This thread's file-system user and group ids set to a job's user's
+/// while it lives, and set back when dropped. `setfsuid` changes the
+/// calling thread only (unlike `seteuid`, which glibc applies to every
+/// thread of the process), so the server's other threads keep root's
+/// rights. The supplementary groups stay the server's: the owner check
+/// after the open is what decides what is read.
+struct FsIds {
+    previous: Option<(nix::unistd::Uid, nix::unistd::Gid)>,
+}
+
+impl FsIds {
+    fn take(user: RunAs) -> std::io::Result<FsIds> {
+        use nix::unistd::{Gid, Uid, geteuid, setfsgid, setfsuid};
+        if geteuid().as_raw() == user.uid {
+            return Ok(FsIds { previous: None });
+        }
+        let previous_gid = setfsgid(Gid::from_raw(user.gid));
+        let previous_uid = setfsuid(Uid::from_raw(user.uid));
+        let ids = FsIds { previous: Some((previous_uid, previous_gid)) };
+        // Each call answers the id before it: asking again tells whether the
+        // change took (it does not for a server without the right to).
+        if setfsuid(Uid::from_raw(user.uid)).as_raw() != user.uid
+            || setfsgid(Gid::from_raw(user.gid)).as_raw() != user.gid
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::PermissionDenied,
+                "this server cannot take the job's user's file-system ids",
+            ));
+        }
+        Ok(ids)
+    }
+}
+
+impl Drop for FsIds {
+    fn drop(&mut self) {
+        if let Some((uid, gid)) = self.previous {
+            nix::unistd::setfsuid(uid);
+            nix::unistd::setfsgid(gid);
+        }
+    }
 }

@@ -74,6 +74,14 @@ pub enum Export {
     None { keep: Vec<String>, set: Vec<(String, String)> },
 }
 
+/// Whether the submitter's environment variable `name` may reach a job.
+/// Lushan's own variables (`LUSHAN_TOKEN`, `LUSHAN_DATABASE_URL`, ...) set up
+/// the client or server that reads them, and some are credentials: no job,
+/// job file or reader of one gets them, whatever `--export` says.
+pub fn reaches_job(name: &str) -> bool {
+    !name.starts_with("LUSHAN_")
+}
+
 /// `--begin`: resolved against the clock and time zone at submission.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum BeginSpec {
@@ -136,5 +144,20 @@ pub struct JobRequest {
 impl Default for Export {
     fn default() -> Self {
         Export::All { set: Vec::new() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::reaches_job;
+
+    #[test]
+    fn lushan_s_own_variables_never_reach_a_job() {
+        for name in ["LUSHAN_TOKEN", "LUSHAN_PASSWORD", "LUSHAN_DATABASE_URL", "LUSHAN_URL"] {
+            assert!(!reaches_job(name), "{name}");
+        }
+        for name in ["PATH", "HOME", "SBATCH_PARTITION", "MY_LUSHAN_TOKEN", "lushan_token"] {
+            assert!(reaches_job(name), "{name}");
+        }
     }
 }

@@ -16,7 +16,7 @@ pub use duration::{DurationError, parse_duration_secs};
 pub use ids::{GrantId, JobId, NodeId, PartitionId, ProjectId, SiteId, TenantId, TokenId, UserId};
 pub use job::{
     ArraySpec, BeginSpec, Dependency, DependencyCondition, Export, GpuRequest, JobRef, JobRequest, MemRequest,
-    OpenMode, TimeLimit,
+    OpenMode, TimeLimit, reaches_job,
 };
 pub use money::{AmountError, BasisPoints, Money, Rate};
 pub use name::{Name, NameError, NameKind};

@@ -126,9 +126,13 @@ impl Control {
         }
     }
 
-    /// Makes `bin/srun` (a link to the `lushan` binary) that jobs find first on their PATH.
+    /// Makes `bin/srun` (a link to the `lushan` binary) that jobs find first
+    /// on their PATH, in the folder of all jobs, which it makes (or closes)
+    /// first: jobs' users may pass through it, not list or read it.
     pub fn install_job_tools(&self, exe: &std::path::Path) -> std::io::Result<()> {
+        self.backend.secure_job_dirs()?;
         std::fs::create_dir_all(&self.bin_dir)?;
+        std::fs::set_permissions(&self.bin_dir, std::os::unix::fs::PermissionsExt::from_mode(0o755))?;
         let link = self.bin_dir.join("srun");
         let _ = std::fs::remove_file(&link);
         std::os::unix::fs::symlink(exe, &link)
@@ -651,8 +655,10 @@ impl Control {
         }
     }
 
-    /// Reads a slice of a job's output as the job's user could.
-    pub fn read_output(
+    /// Reads a slice of a job's output as the job's user could, on a
+    /// blocking thread: the user database and the file system may both be
+    /// slow (NFS, LDAP), and the runtime's threads serve every request.
+    pub async fn read_output(
         &self,
         job: &JobRecord,
         stderr: bool,
@@ -661,20 +667,24 @@ impl Control {
     ) -> Result<lushan_backend::local::OutputChunk, String> {
         let node = job.node_list.split(',').next().unwrap_or_default();
         let path = output_path(job, if stderr { &job.stderr_path } else { &job.stdout_path }, node);
-        let owner = if nix::unistd::geteuid().is_root() && !self.settings.run_jobs_as_server_user {
-            let account = job.unix_account.as_deref().ok_or("the job's user has no Unix account")?;
-            let user = nix::unistd::User::from_name(account)
-                .ok()
-                .flatten()
-                .ok_or("the job's Unix account does not exist here")?;
-            Some(user.uid.as_raw())
-        } else {
-            None
+        let as_job_user = nix::unistd::geteuid().is_root() && !self.settings.run_jobs_as_server_user;
+        let account = job.unix_account.clone();
+        let read = move || {
+            // The file must be the job's: its user's where jobs run as
+            // their users, else this server's own (jobs run as it).
+            let reader = if as_job_user {
+                let account = account.as_deref().ok_or("the job's user has no Unix account")?;
+                let user = nix::unistd::User::from_name(account)
+                    .ok()
+                    .flatten()
+                    .ok_or("the job's Unix account does not exist here")?;
+                RunAs { uid: user.uid.as_raw(), gid: user.gid.as_raw() }
+            } else {
+                RunAs { uid: nix::unistd::geteuid().as_raw(), gid: nix::unistd::getegid().as_raw() }
+            };
+            lushan_backend::local::read_output(&path, offset, limit, reader).map_err(|err| err.to_string())
         };
-        lushan_backend::local::read_output(&path, offset, limit, owner).map_err(|err| match err.kind() {
-            std::io::ErrorKind::NotFound => format!("{} does not exist (yet)", path.display()),
-            _ => format!("cannot read {}: {err}", path.display()),
-        })
+        tokio::task::spawn_blocking(read).await.map_err(|err| format!("the output reader failed: {err}"))?
     }
 
     fn launch_spec(
@@ -703,6 +713,8 @@ impl Control {
             None
         };
         let mut env: BTreeMap<String, String> = serde_json::from_str(&job.env_json).unwrap_or_default();
+        // Jobs stored before submissions were filtered may still hold them.
+        env.retain(|name, _| lushan_model::reaches_job(name));
         let submit_dir = serde_json::from_str::<Value>(&job.request_json)
             .ok()
             .and_then(|v| v["submit_dir"].as_str().map(str::to_owned))

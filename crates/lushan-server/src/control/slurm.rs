@@ -480,7 +480,8 @@ fn job_comment(instance: &str, job: JobId) -> String {
 /// `--export` environment.
 fn submit_spec(job: &JobRecord, instance: &str) -> SubmitSpec {
     let env: std::collections::BTreeMap<String, String> = serde_json::from_str(&job.env_json).unwrap_or_default();
-    let mut env: Vec<(String, Value)> = env.into_iter().map(|(k, v)| (k, Value::String(v))).collect();
+    let mut env: Vec<(String, Value)> =
+        env.into_iter().filter(|(k, _)| lushan_model::reaches_job(k)).map(|(k, v)| (k, Value::String(v))).collect();
     if !env.iter().any(|(k, _)| k == "PATH") {
         env.push(("PATH".into(), Value::String("/usr/local/bin:/usr/bin:/bin".into())));
     }

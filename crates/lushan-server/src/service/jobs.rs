@@ -798,7 +798,7 @@ impl Services {
                 "this server does not run jobs; read the output where the job ran".into(),
             ));
         };
-        let chunk = control.read_output(&job, stderr, offset, limit).map_err(ServiceError::StateConflict)?;
+        let chunk = control.read_output(&job, stderr, offset, limit).await.map_err(ServiceError::StateConflict)?;
         Ok((job, chunk))
     }
 

@@ -158,7 +158,8 @@ pub async fn submit(client: &Client, args: SubmitArgs, out: &Output) -> anyhow::
         script,
         options: split.options.clone(),
         args: split.script_args,
-        env: std::env::vars().collect(),
+        // Never sent: LUSHAN_TOKEN is this user's credential.
+        env: std::env::vars().filter(|(name, _)| lushan_model::reaches_job(name)).collect(),
         submit_dir: submit_dir.display().to_string(),
         idempotency_key: Some(submission_key()),
         allocation,

@@ -157,12 +157,43 @@ pub fn cli_in(home: &Path, dir: &Path, args: &[&str]) -> Run {
     std::fs::create_dir_all(home).unwrap();
     let output = base_command(home)
         .current_dir(dir)
-        .env("LUSHAN_TEST_MARK", "yes")
+        .env("SUBMIT_TEST_MARK", "yes")
         .args(args)
         .stdin(Stdio::null())
         .output()
         .unwrap();
     finish(output)
+}
+
+/// Runs the CLI in directory `dir` with `env` added to its environment.
+pub fn cli_in_with_env(home: &Path, dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    std::fs::create_dir_all(home).unwrap();
+    let mut command = base_command(home);
+    command.current_dir(dir).envs(env.iter().copied()).args(args).stdin(Stdio::null());
+    finish(command.output().unwrap())
+}
+
+/// Runs the CLI as `cli` does, but gives up after `secs`: `None` when it
+/// had not finished by then (it is killed), as with a server that hangs.
+pub fn cli_within(home: &Path, args: &[&str], secs: u64) -> Option<Run> {
+    std::fs::create_dir_all(home).unwrap();
+    let mut child = base_command(home)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+    while std::time::Instant::now() < deadline {
+        if child.try_wait().unwrap().is_some() {
+            return Some(finish(child.wait_with_output().unwrap()));
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
 }
 
 /// Runs the CLI in `dir` with `stdin` as its standard input.

@@ -70,7 +70,7 @@ fn a_script_runs_unchanged_with_slurm_variables_and_its_exit_code() {
         "#!/bin/bash\n#SBATCH -J env-check\n#SBATCH -n 1 -t 2\n#SBATCH -e err-%j.txt\n\
          echo \"id=$SLURM_JOB_ID name=$SLURM_JOB_NAME account=$SLURM_JOB_ACCOUNT ntasks=$SLURM_NTASKS cpus=$SLURM_CPUS_ON_NODE\"\n\
          echo \"partition=$SLURM_JOB_PARTITION nodes=$SLURM_JOB_NUM_NODES submit=$SLURM_SUBMIT_DIR cuda=[$CUDA_VISIBLE_DEVICES] args=$*\"\n\
-         echo \"inherited=$LUSHAN_TEST_MARK pwd=$(pwd)\"\n\
+         echo \"inherited=$SUBMIT_TEST_MARK pwd=$(pwd)\"\n\
          echo oops >&2\n\
          exit 3\n",
     )
@@ -411,6 +411,131 @@ fn a_root_server_runs_jobs_as_the_mapped_account_with_only_its_rights() {
     let writes = submit(&alice, &work, &["-o", &secret.display().to_string(), "--wrap", "echo overwritten"]);
     wait_state(&alice, &writes, "FAILED", 30);
     assert_eq!(std::fs::read_to_string(&secret).unwrap(), "keep out\n");
+
+    // Its folder is root's and closed; the script, which it ran, is its own.
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().mode() & 0o7777;
+    let folder = sandbox.path("data/jobs").join(&id);
+    assert_eq!((mode(&sandbox.path("data/jobs")), mode(&folder)), (0o711, 0o711));
+    assert_eq!((mode(&folder.join("spec.json")), mode(&folder.join("status.json"))), (0o600, 0o600));
+    let script = std::fs::metadata(folder.join("script")).unwrap();
+    assert_eq!((script.mode() & 0o7777, script.uid()), (0o700, 65534));
+    // Its output is read as its user: theirs is shown, root's is not.
+    assert_eq!(cli(&alice, &["logs", &id]).ok().stdout, "nobody\n");
+    std::fs::remove_file(&out).unwrap();
+    std::fs::write(&out, "root's\n").unwrap();
+    let refused = cli(&alice, &["logs", &id]);
+    assert!(refused.code == 1 && refused.stderr.contains("does not belong to the job's user"), "{}", refused.stderr);
+    server.stop();
+}
+
+/// Items of issue 19: a FIFO or a link in place of a job's output made the
+/// server open it as root on a request thread, and hang there.
+#[test]
+fn output_that_is_a_fifo_or_a_link_is_refused_at_once_while_the_server_keeps_answering() {
+    let sandbox = Sandbox::new();
+    let (server, alice) = platform(&sandbox);
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let id = submit(&alice, &work, &["--wrap", "echo hi"]);
+    wait_state(&alice, &id, "COMPLETED", 30);
+    let out = work.join(format!("slurm-{id}.out"));
+    std::fs::remove_file(&out).unwrap();
+    assert!(std::process::Command::new("mkfifo").arg(&out).status().unwrap().success());
+    // More readers than the runtime has threads, and someone else meanwhile.
+    let readers: Vec<_> = (0..4)
+        .map(|_| {
+            let (alice, id) = (alice.clone(), id.clone());
+            std::thread::spawn(move || crate::harness::cli_within(&alice, &["logs", &id], 10))
+        })
+        .collect();
+    let others = crate::harness::cli_within(&alice, &["--json", "jobs"], 10).expect("the server stopped answering");
+    assert_eq!(others.code, 0, "{}", others.stderr);
+    for reader in readers {
+        let run = reader.join().unwrap().expect("reading a FIFO's output hung");
+        assert!(run.code == 1 && run.stderr.contains("is not a regular file"), "{}", run.stderr);
+    }
+    std::fs::remove_file(&out).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &out).unwrap();
+    let linked = crate::harness::cli_within(&alice, &["logs", &id], 10).expect("reading through a link hung");
+    assert!(linked.code == 1 && linked.stderr.contains("is a symbolic link"), "{}", linked.stderr);
+    server.stop();
+}
+
+/// Item 2 of issue 19: `lushan submit` sent LUSHAN_TOKEN with the
+/// environment, and spec.json, readable by everyone, kept it.
+#[test]
+fn the_submitter_s_lushan_token_reaches_neither_the_job_nor_its_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let sandbox = Sandbox::new();
+    let (server, alice) = platform(&sandbox);
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let config = std::fs::read_to_string(alice.join(".config/lushan/cli.toml")).unwrap();
+    let token = config.lines().find_map(|l| l.strip_prefix("token = \"")).unwrap().trim_end_matches('"').to_owned();
+    // Through the CLI, which authenticates with it.
+    let env = [("LUSHAN_TOKEN", token.as_str()), ("KEPT_MARK", "kept")];
+    let run = crate::harness::cli_in_with_env(&alice, &work, &["--json", "submit", "--wrap", "env"], &env).ok();
+    let by_cli = run.json()["job"]["job_id"].as_i64().unwrap().to_string();
+    // Straight to the API, as another client might send it.
+    let body = lushan_api::JobSubmit {
+        options: vec!["--wrap".into(), "env".into()],
+        env: [("LUSHAN_TOKEN", token.as_str()), ("LUSHAN_PASSWORD", "hunter2"), ("KEPT_MARK", "kept")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect(),
+        submit_dir: work.display().to_string(),
+        ..Default::default()
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    let client = lushan_api::Client::new(&server.url, Some(token.clone()));
+    let submitted: lushan_api::JobSubmitted = runtime.block_on(client.post("/api/v1/jobs", &body)).unwrap();
+    let by_api = submitted.job.job_id.to_string();
+    let mode = |path: &Path| std::fs::metadata(path).unwrap().permissions().mode() & 0o7777;
+    for id in [&by_cli, &by_api] {
+        wait_state(&alice, id, "COMPLETED", 30);
+        let out = std::fs::read_to_string(work.join(format!("slurm-{id}.out"))).unwrap();
+        assert!(out.contains("KEPT_MARK=kept\n"), "{out}");
+        assert!(!out.contains("LUSHAN_") && !out.contains(&token), "{out}");
+        let folder = sandbox.path("data/jobs").join(id);
+        let spec = std::fs::read_to_string(folder.join("spec.json")).unwrap();
+        assert!(!spec.contains("LUSHAN_TOKEN") && !spec.contains(&token) && !spec.contains("hunter2"), "{spec}");
+        // Jobs run as the server's user here: nothing in the folder is anyone else's to read.
+        assert_eq!(
+            (mode(&folder), mode(&folder.join("spec.json")), mode(&folder.join("script"))),
+            (0o700, 0o600, 0o700)
+        );
+    }
+    assert_eq!(mode(&sandbox.path("data/jobs")), 0o711);
+    server.stop();
+}
+
+/// Item 8 of issue 19: a job whose output is a FIFO no one reads held its
+/// supervisor in `open` for ever, past its time limit and any cancel.
+#[test]
+fn a_job_whose_output_is_a_fifo_without_a_reader_fails_at_once_and_one_read_can_be_cancelled() {
+    use std::io::BufRead;
+    let sandbox = Sandbox::new();
+    let (server, alice) = platform(&sandbox);
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let fifo = work.join("fifo");
+    assert!(std::process::Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let unread = submit(&alice, &work, &["-t", "1", "-o", "fifo", "--wrap", "echo hi"]);
+    let failed = wait_state(&alice, &unread, "FAILED", 15);
+    assert!(failed["reason"].as_str().unwrap().contains("FIFO that no process reads"), "{failed}");
+
+    // With a reader the job runs, writing into it, and a cancel ends it.
+    let reader = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut lines = std::io::BufReader::new(std::fs::File::open(fifo).unwrap()).lines();
+            lines.next().map(Result::unwrap)
+        })
+    };
+    let read = submit(&alice, &work, &["-o", "fifo", "--wrap", "echo started; sleep 60"]);
+    assert_eq!(reader.join().unwrap().as_deref(), Some("started"));
+    cli(&alice, &["cancel", &read]).ok();
+    wait_state(&alice, &read, "CANCELLED", 15);
     server.stop();
 }
 

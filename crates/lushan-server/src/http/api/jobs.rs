@@ -60,7 +60,8 @@ pub(super) fn submit_input(body: JobSubmit) -> SubmitJob {
         script: body.script,
         options: body.options,
         args: body.args,
-        env: body.env,
+        // Dropped here, before anything is stored, whatever the client sent.
+        env: body.env.into_iter().filter(|(name, _)| lushan_model::reaches_job(name)).collect(),
         submit_dir: body.submit_dir,
         idempotency_key: body.idempotency_key,
         allocation: body.allocation,
