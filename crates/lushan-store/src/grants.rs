@@ -267,7 +267,9 @@ impl Store {
                 grant_id: Some(grant),
                 memo: format!("grant {grant} awarded"),
                 actor: audit.actor.clone(),
-                ..TxMeta::default()
+                tenant_id: None,
+                job_id: None,
+                reference: String::new(),
             };
             insert_transaction(&mut tx, &entry, &meta).await?;
         }

@@ -64,8 +64,9 @@ impl WalletRecord {
     }
 }
 
-/// Who and what a transaction is about, beside its postings.
-#[derive(Clone, Debug, Default)]
+/// Who and what a transaction is about, beside its postings. No
+/// `Default`: whom a posting is about is named every time.
+#[derive(Clone, Debug)]
 pub struct TxMeta {
     pub at: i64,
     pub tenant_id: Option<TenantId>,

@@ -584,7 +584,15 @@ mod ledger {
 
     async fn top_up(store: &Store, tenant: TenantId, fen: i64, reference: &str) -> bool {
         let entry = lushan_ledger::top_up(tenant, Money(fen), reference).unwrap();
-        let meta = TxMeta { at: 5, tenant_id: Some(tenant), reference: reference.into(), ..TxMeta::default() };
+        let meta = TxMeta {
+            at: 5,
+            tenant_id: Some(tenant),
+            reference: reference.into(),
+            job_id: None,
+            grant_id: None,
+            memo: String::new(),
+            actor: String::new(),
+        };
         store.post(&entry, &meta, &audit("wallet.top-up", "jxu")).await.unwrap()
     }
 
@@ -826,7 +834,15 @@ mod ledger {
 
     async fn post_top_up(store: &Store, tenant: TenantId, fen: i64, reference: &str) -> Result<bool, StoreError> {
         let entry = lushan_ledger::top_up(tenant, Money(fen), reference).unwrap();
-        let meta = TxMeta { at: 5, tenant_id: Some(tenant), reference: reference.into(), ..TxMeta::default() };
+        let meta = TxMeta {
+            at: 5,
+            tenant_id: Some(tenant),
+            reference: reference.into(),
+            job_id: None,
+            grant_id: None,
+            memo: String::new(),
+            actor: String::new(),
+        };
         store.post(&entry, &meta, &audit("wallet.top-up", "jxu")).await
     }
 

@@ -334,7 +334,8 @@ impl Services {
             reference: reference.to_owned(),
             memo: if adjustment { reason.trim().to_owned() } else { format!("top-up {reference}") },
             actor: caller.user_name().to_owned(),
-            ..TxMeta::default()
+            job_id: None,
+            grant_id: None,
         };
         if !self.store.post(&entry, &meta, &audit).await? {
             return Err(ServiceError::StateConflict(format!(
