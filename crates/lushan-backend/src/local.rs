@@ -120,6 +120,15 @@ fn now_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
+/// The ids of the jobs that have a folder in `jobs_dir`.
+pub fn job_folders(jobs_dir: &Path) -> Vec<i64> {
+    let Ok(entries) = std::fs::read_dir(jobs_dir) else { return Vec::new() };
+    let mut ids: Vec<i64> =
+        entries.flatten().filter_map(|e| e.file_name().to_str().and_then(|name| name.parse().ok())).collect();
+    ids.sort_unstable();
+    ids
+}
+
 /// Mode of the folder of all jobs: the jobs' users pass through it (to
 /// `bin/srun` and their own job's script) but cannot list it.
 const JOBS_DIR_MODE: u32 = 0o711;
@@ -291,6 +300,16 @@ impl LocalBackend {
 
     fn job_dir(&self, job_id: i64) -> PathBuf {
         self.jobs_dir.join(job_id.to_string())
+    }
+
+    /// The folder of all jobs: `ID/` for each job, `bin/` for `srun`.
+    pub fn jobs_dir(&self) -> &Path {
+        &self.jobs_dir
+    }
+
+    /// Whether this process supervises `job_id` now.
+    pub fn is_live(&self, job_id: i64) -> bool {
+        self.live.lock().unwrap_or_else(|e| e.into_inner()).contains(&job_id)
     }
 
     /// Makes the folder of all jobs, closed to listing, and closes the job

@@ -13,6 +13,8 @@ pub const DEFAULT_DATA_DIR: &str = "lushan-data";
 pub const DEFAULT_CGROUP_ROOT: &str = "/sys/fs/cgroup/lushan";
 /// Slurm's default KillWait.
 pub const DEFAULT_KILL_WAIT_SECS: u64 = 30;
+/// A week: long enough to look into a job that went wrong.
+pub const DEFAULT_KEEP_JOB_FOLDERS_HOURS: u64 = 168;
 
 /// The file, as written by an operator. Unknown keys are errors.
 #[derive(Debug, Default, Deserialize)]
@@ -27,6 +29,10 @@ pub struct FileConfig {
     /// Seconds between SIGTERM and SIGKILL when a job is cancelled or
     /// reaches its time limit (Slurm's KillWait). Default 30.
     pub kill_wait_secs: Option<u64>,
+    /// Hours a job's folder (its spec, status and supervisor log; not its
+    /// output, which is in the user's directory) is kept after the job
+    /// ends, then removed. Default 168 (7 days).
+    pub keep_job_folders_hours: Option<u64>,
     /// Run every job as the server's own user instead of the submitter's
     /// mapped Unix account. Off by default; when the server runs as root this
     /// runs jobs as root, so only an operator who means it turns it on.
@@ -133,6 +139,7 @@ pub struct ServerConfig {
     pub password_cost: PasswordCost,
     pub password_checks: usize,
     pub kill_wait_secs: u64,
+    pub keep_job_folders_hours: u64,
     pub run_jobs_as_server_user: bool,
     pub cgroup_root: PathBuf,
     pub policy: lushan_scheduler::Policy,
@@ -205,6 +212,7 @@ impl ServerConfig {
             password_cost,
             password_checks,
             kill_wait_secs: from_file.kill_wait_secs.unwrap_or(DEFAULT_KILL_WAIT_SECS),
+            keep_job_folders_hours: from_file.keep_job_folders_hours.unwrap_or(DEFAULT_KEEP_JOB_FOLDERS_HOURS),
             run_jobs_as_server_user: from_file.run_jobs_as_server_user.unwrap_or(false),
             cgroup_root: from_file.cgroup_root.unwrap_or_else(|| PathBuf::from(DEFAULT_CGROUP_ROOT)),
         })

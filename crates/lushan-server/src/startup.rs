@@ -95,6 +95,8 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
         exe.clone(),
         crate::control::ControlSettings {
             kill_wait_secs: config.kill_wait_secs,
+            keep_job_folders_ms: i64::try_from(config.keep_job_folders_hours.saturating_mul(3_600_000))
+                .unwrap_or(i64::MAX),
             run_jobs_as_server_user: config.run_jobs_as_server_user,
             cgroup_root: cgroup.as_ref().map(|c| c.path().to_owned()),
             policy: config.policy,

@@ -68,6 +68,8 @@ pub struct Control {
     /// The pending jobs as the last pass left them, kept while nothing but
     /// the loop itself changed them (`Store::pending_writes`).
     queue: std::sync::Mutex<Option<Queue>>,
+    /// When job folders were last swept (`sweep_job_folders`), epoch ms.
+    swept_at: std::sync::atomic::AtomicI64,
 }
 
 /// The pending jobs between passes: reloading them costs a few ms a pass
@@ -81,12 +83,16 @@ struct Queue {
 
 /// A reload at least this often, whatever the count says.
 const QUEUE_RELOAD: Duration = Duration::from_secs(10);
+/// How often ended jobs' folders are looked for (and at the first pass).
+const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
 
 /// How jobs are run.
 #[derive(Clone, Debug)]
 pub struct ControlSettings {
     /// Slurm's KillWait.
     pub kill_wait_secs: u64,
+    /// How long an ended job's folder is kept, in ms.
+    pub keep_job_folders_ms: i64,
     /// Run jobs as the server's user, not the submitter's Unix account.
     pub run_jobs_as_server_user: bool,
     /// The delegated cgroup v2 subtree, when there is one.
@@ -123,6 +129,7 @@ impl Control {
             slurm: tokio::sync::Mutex::new(slurm::SlurmState::default()),
             instance: std::sync::OnceLock::new(),
             queue: std::sync::Mutex::new(None),
+            swept_at: std::sync::atomic::AtomicI64::new(i64::MIN),
         }
     }
 
@@ -307,6 +314,9 @@ impl Control {
             if let Err(err) = self.pass().await {
                 tracing::warn!("control pass failed (will retry): {err}");
             }
+            if let Err(err) = self.sweep_job_folders(crate::clock::now_ms()).await {
+                tracing::warn!("removing old job folders failed (will retry): {err}");
+            }
             tokio::select! {
                 () = tokio::time::sleep(PASS_INTERVAL) => {}
                 () = self.wake.notified() => {
@@ -318,6 +328,47 @@ impl Control {
                 }
             }
         }
+    }
+
+    /// Removes the folders of jobs that ended more than
+    /// `keep_job_folders_ms` ago: at the first pass, then every
+    /// [`SWEEP_INTERVAL`]. A folder whose job the store does not know, or
+    /// that has not ended, is left alone.
+    async fn sweep_job_folders(&self, now: i64) -> Result<(), StoreError> {
+        use std::sync::atomic::Ordering;
+        let last = self.swept_at.load(Ordering::Relaxed);
+        if now.saturating_sub(last) < SWEEP_INTERVAL.as_millis() as i64 {
+            return Ok(());
+        }
+        self.swept_at.store(now, Ordering::Relaxed);
+        let jobs_dir = self.backend.jobs_dir().to_owned();
+        let on_disk = tokio::task::spawn_blocking(move || lushan_backend::local::job_folders(&jobs_dir))
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("listing job folders: {e}")))?;
+        let cutoff = now.saturating_sub(self.settings.keep_job_folders_ms);
+        let mut old = Vec::new();
+        for ids in on_disk.chunks(500) {
+            let jobs = self.store.list_jobs(&JobFilter::all().ids(ids.iter().map(|id| JobId(*id)).collect())).await?;
+            old.extend(
+                jobs.iter()
+                    .filter(|j| !matches!(j.state, JobState::Pending | JobState::Running))
+                    .filter(|j| j.end_time.is_some_and(|end| end <= cutoff))
+                    // Whatever the store says, a job supervised here keeps its folder.
+                    .filter(|j| !self.backend.is_live(j.id.0))
+                    .map(|j| j.id.0),
+            );
+        }
+        if old.is_empty() {
+            return Ok(());
+        }
+        let jobs_dir = self.backend.jobs_dir().to_owned();
+        let removed = tokio::task::spawn_blocking(move || {
+            old.into_iter().filter(|id| std::fs::remove_dir_all(jobs_dir.join(id.to_string())).is_ok()).count()
+        })
+        .await
+        .map_err(|e| StoreError::Corrupt(format!("removing job folders: {e}")))?;
+        tracing::info!("removed {removed} folder(s) of jobs ended before the keep time");
+        Ok(())
     }
 
     /// One observe-schedule-launch pass.

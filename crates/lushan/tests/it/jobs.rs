@@ -800,3 +800,49 @@ fn a_job_run_as_its_user_keeps_the_user_s_supplementary_groups() {
     assert_eq!(&lines[1..], ["for the group", "lushan-ci", work.display().to_string().as_str()], "{out}");
     server.stop();
 }
+
+/// An ended job's folder (spec, status, supervisor log) is removed once
+/// `keep_job_folders_hours` has passed, at the first pass after a start and
+/// every ten minutes; a job still pending keeps its folder-to-be, and a
+/// keep time not yet passed keeps the folder.
+#[test]
+fn an_ended_job_s_folder_is_removed_after_the_keep_time() {
+    let sandbox = Sandbox::new();
+    let config = sandbox.path("lushan.toml");
+    let write_config = |hours: u64| {
+        std::fs::write(&config, format!("run_jobs_as_server_user = true\nkeep_job_folders_hours = {hours}\n")).unwrap()
+    };
+    write_config(1);
+    let config_arg = config.display().to_string();
+    let args = ["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config_arg];
+    let server = sandbox.start(&args).unwrap();
+    let alice = member_alice(&sandbox, &server, None);
+    // A restarted server listens on another port.
+    let sign_in = |server: &Server| {
+        cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
+    };
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let id = submit(&alice, &work, &["--wrap", "echo kept"]);
+    wait_state(&alice, &id, "COMPLETED", 30);
+    let folder = sandbox.path("data/jobs").join(&id);
+    assert!(folder.join("status.json").exists(), "the job's folder is written");
+    // Within the keep time, a restart (which sweeps at once) keeps it.
+    server.stop();
+    let server = sandbox.start(&args).unwrap();
+    sign_in(&server);
+    let held = submit(&alice, &work, &["--hold", "--wrap", "true"]);
+    wait_state(&alice, &held, "PENDING", 10);
+    assert!(folder.exists(), "removed within its keep time");
+    // With no keep time, the next start removes it, and only it.
+    server.stop();
+    write_config(0);
+    let server = sandbox.start(&args).unwrap();
+    sign_in(&server);
+    wait_for(30, "the ended job's folder to be removed", || (!folder.exists()).then_some(()));
+    assert!(sandbox.path("data/jobs/bin/srun").exists(), "srun is kept");
+    assert_eq!(job(&alice, &id)["state"], "COMPLETED", "the job's record stays");
+    assert_eq!(std::fs::read_to_string(work.join(format!("slurm-{id}.out"))).unwrap(), "kept\n");
+    cli(&alice, &["cancel", &held]).ok();
+    server.stop();
+}
