@@ -105,7 +105,8 @@ impl Control {
         }
         if mode == SyncMode::DryRun || changes.is_empty() {
             self.remember_associations(site, &have).await;
-            return Ok(SyncOutcome { changes, ..SyncOutcome::default() });
+            // Nothing applied, so nothing was refused or left over by slurmdbd.
+            return Ok(SyncOutcome { changes, left: Vec::new(), said: Vec::new() });
         }
         let said = client.apply_accounts(&site.cluster, &changes).await?;
         let have = client.accounts(&site.cluster).await?;
