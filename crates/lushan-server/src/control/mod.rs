@@ -456,10 +456,12 @@ impl Control {
                 nodes: node_shares(job, sites),
                 start: None,
             },
-            JobProgress::Lost(detail) => JobEnd {
+            JobProgress::Lost { detail, last_alive_ms } => JobEnd {
                 state: JobState::NodeFail,
                 reason: detail,
-                time: now_ms(),
+                // Charged up to when it was last known to run, not to when
+                // this pass (perhaps after a long outage) noticed it gone.
+                time: last_alive_ms.unwrap_or_else(now_ms).min(now_ms()).max(job.start_time.unwrap_or(i64::MIN)),
                 exit_code: None,
                 exit_signal: None,
                 max_rss_kib: None,
