@@ -114,9 +114,16 @@ wire_enum!(
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Health {
+    /// `ok`: the database took a write and the job control loop, where this
+    /// server runs jobs, completed a pass in the last 30 s. Otherwise the
+    /// answer is a 503 error body saying which.
     pub status: String,
     pub database: String,
     pub version: String,
+    /// Milliseconds since the job control loop last completed a pass;
+    /// absent when this server runs no jobs.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control_pass_age_ms: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -1,8 +1,11 @@
 //! The `local` backend: jobs on this machine.
 //!
 //! Each job gets a directory `JOBS/ID/` holding `spec.json` (what to run),
-//! `script` (the batch script), `supervisor.pid`, and at the end
-//! `status.json` (how it ended), written atomically. The supervisor is
+//! `script` (the batch script), `supervisor.pid` (touched every few seconds
+//! while the job runs: its mtime is when the job was last known alive), and
+//! at the end `status.json` (how it ended, with the end time taken when the
+//! job ended), written atomically and retried while the disk is full. The
+//! supervisor is
 //! forked for each job by the launcher (`lushan exec-job --launcher`, one
 //! per server), or started as `lushan exec-job JOBS/ID` where there is no
 //! launcher: it starts a new session (so it survives the
@@ -91,7 +94,13 @@ pub enum JobProgress {
     Running,
     Ended(Outcome),
     /// The supervisor is gone without saying how the job ended.
-    Lost(String),
+    Lost {
+        detail: String,
+        /// Epoch ms when the job was last known to run (the supervisor's
+        /// last heartbeat): what it is charged up to, rather than the
+        /// moment a server, perhaps restarted much later, noticed.
+        last_alive_ms: Option<i64>,
+    },
     /// No supervisor was ever started for it.
     NotLaunched,
 }
@@ -113,6 +122,14 @@ pub struct LocalBackend {
 }
 
 const SUPERVISOR_MARKER: &str = "exec-job";
+/// How often a supervisor touches `supervisor.pid` while its job runs: the
+/// file's mtime is when the job was last known alive.
+const HEARTBEAT: Duration = Duration::from_secs(5);
+/// How often a supervisor retries writing `status.json` (a full disk), and
+/// for how long: meanwhile it stays alive, so the server keeps the job
+/// RUNNING and records the end the file gives once it is written.
+const STATUS_RETRY: Duration = Duration::from_secs(1);
+const STATUS_PATIENCE: Duration = Duration::from_secs(24 * 3600);
 /// `lushan exec-job --launcher`: the process that forks supervisors.
 pub const LAUNCHER_ARG: &str = "--launcher";
 
@@ -143,6 +160,12 @@ fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
     // server may have been made world-readable.
     file.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     Ok(file)
+}
+
+/// A file's mtime in epoch ms.
+fn modified_ms(path: &Path) -> Option<i64> {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified()).ok()?;
+    modified.duration_since(std::time::UNIX_EPOCH).ok().and_then(|d| i64::try_from(d.as_millis()).ok())
 }
 
 /// Writes `text` to `path` through a temporary file and a rename, synced,
@@ -405,7 +428,10 @@ impl LocalBackend {
         if let Ok(text) = std::fs::read_to_string(dir.join("status.json")) {
             return match serde_json::from_str::<Value>(&text).ok().as_ref().and_then(outcome_from_json) {
                 Some(outcome) => JobProgress::Ended(outcome),
-                None => JobProgress::Lost(format!("unreadable status file {}", dir.join("status.json").display())),
+                None => JobProgress::Lost {
+                    detail: format!("unreadable status file {}", dir.join("status.json").display()),
+                    last_alive_ms: modified_ms(&dir.join("status.json")),
+                },
             };
         }
         if self.live.lock().unwrap_or_else(|e| e.into_inner()).contains(&job_id) {
@@ -418,10 +444,17 @@ impl LocalBackend {
                 if dir.join("status.json").exists() {
                     return self.poll(job_id);
                 }
-                JobProgress::Lost("the job's supervisor ended without recording how the job ended".into())
+                JobProgress::Lost {
+                    detail: "the job's supervisor ended without recording how the job ended".into(),
+                    last_alive_ms: modified_ms(&dir.join("supervisor.pid")),
+                }
             }
             None if dir.join("spec.json").exists() => {
-                JobProgress::Lost("the job's supervisor never started; see supervisor.log in the job directory".into())
+                JobProgress::Lost {
+                    detail: "the job's supervisor never started; see supervisor.log in the job directory".into(),
+                    // It never ran: charged up to its launch.
+                    last_alive_ms: modified_ms(&dir.join("spec.json")),
+                }
             }
             None => JobProgress::NotLaunched,
         }
@@ -571,6 +604,7 @@ pub fn run_supervisor(dir: &Path) -> i32 {
         .and_then(|mut file| file.write_all(format!("{}\n", std::process::id()).as_bytes()));
     let start_ms = now_ms();
     let finish = |state: JobState, exit_code: i64, signal: i64, max_rss_kib: u64, detail: &str| {
+        // The end is taken now, however late the file is written.
         let status = json!({
             "state": state.as_str(),
             "exit_code": exit_code,
@@ -581,13 +615,7 @@ pub fn run_supervisor(dir: &Path) -> i32 {
             "total_cpu_ms": children_cpu_ms(),
             "detail": detail,
         });
-        match write_atomically(&dir.join("status.json"), &status.to_string()) {
-            Ok(()) => 0,
-            Err(err) => {
-                eprintln!("cannot write status.json: {err}");
-                1
-            }
-        }
+        write_status(&dir.join("status.json"), &status.to_string(), STATUS_RETRY, STATUS_PATIENCE)
     };
     let spec = std::fs::read_to_string(dir.join("spec.json"))
         .ok()
@@ -599,6 +627,36 @@ pub fn run_supervisor(dir: &Path) -> i32 {
     match supervise(dir, &spec) {
         Ok(end) => finish(end.state, end.exit_code, end.signal, end.max_rss_kib, &end.detail),
         Err(detail) => finish(JobState::Failed, 1, 0, 0, &detail),
+    }
+}
+
+/// Writes the job's status, retrying every `retry` for up to `patience`
+/// while it fails: on a full disk, a supervisor that gave up at once left
+/// its job to be ended NODE_FAIL, charged until a server noticed. Returns
+/// the supervisor's exit code.
+fn write_status(path: &Path, text: &str, retry: Duration, patience: Duration) -> i32 {
+    let since = Instant::now();
+    let mut said = false;
+    // Not `eprintln!`: stderr is supervisor.log, on the same full disk, and
+    // `eprintln!` panics when its write fails.
+    let say = |line: String| {
+        let _ = writeln!(std::io::stderr(), "{line}");
+    };
+    loop {
+        match write_atomically(path, text) {
+            Ok(()) => return 0,
+            Err(err) if since.elapsed() >= patience => {
+                say(format!("cannot write {}, giving up: {err}", path.display()));
+                return 1;
+            }
+            Err(err) => {
+                if !said {
+                    say(format!("cannot write {} (retrying every {retry:?}): {err}", path.display()));
+                    said = true;
+                }
+                std::thread::sleep(retry);
+            }
+        }
     }
 }
 
@@ -838,6 +896,8 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
     let mut ending: Option<(JobState, String, Instant, Duration)> = None;
     let kill_wait = Duration::from_secs(spec.kill_wait_secs);
     let mut last_memory_check = Instant::now() - Duration::from_secs(1);
+    let mut last_heartbeat = Instant::now();
+    let heartbeat_file = dir.join("supervisor.pid");
     let mut exit = None;
     loop {
         if exit.is_none() {
@@ -905,6 +965,12 @@ fn supervise(dir: &Path, spec: &LaunchSpec) -> Result<End, String> {
             {
                 signal_group(pgid, signal);
             }
+        }
+        if last_heartbeat.elapsed() >= HEARTBEAT {
+            last_heartbeat = Instant::now();
+            // An mtime needs no free space: this works on a full disk too.
+            let _ =
+                std::fs::File::open(&heartbeat_file).and_then(|file| file.set_modified(std::time::SystemTime::now()));
         }
         if last_memory_check.elapsed() >= Duration::from_millis(250) {
             last_memory_check = Instant::now();

@@ -108,6 +108,28 @@ impl Store {
                     Ok(())
                 })
             })
+            // A connection goes back to the pool only outside a transaction.
+            // When COMMIT fails (a full disk on SQLite), SQLite may already
+            // have rolled the transaction back; sqlx's ROLLBACK on drop then
+            // fails too and the connection keeps a transaction depth of 1,
+            // so every later `begin_with` on it fails ("begin_with at
+            // non-zero transaction depth") until the server restarts. Such
+            // a connection is closed instead, and the pool opens a new one.
+            .after_release(|conn, _meta| {
+                Box::pin(async move {
+                    if !sqlx::Connection::is_in_transaction(conn) {
+                        return Ok(true);
+                    }
+                    // A dropped transaction's ROLLBACK may still be queued
+                    // (SQLite runs it on its worker thread): let it run first.
+                    sqlx::Connection::ping(conn).await?;
+                    if sqlx::Connection::is_in_transaction(conn) {
+                        tracing::warn!("closing a database connection left inside a failed transaction");
+                        return Ok(false);
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await
             .map_err(StoreError::Unavailable)?;
@@ -138,9 +160,26 @@ impl Store {
         self.pool.close().await;
     }
 
-    /// Cheap round trip used by the health check.
+    /// Cheap round trip.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The health check's write: one row of `meta` set to `now` in a write
+    /// transaction committed like any use case's, so it fails exactly when
+    /// submissions would (a full disk, a lost write lock, a broken pool),
+    /// where a `SELECT 1` still answers.
+    pub async fn check_writable(&self, now: i64) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ('health_checked_at', $1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(now.to_string())
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 

@@ -1009,3 +1009,114 @@ async fn a_listed_job_is_the_stored_job_without_its_bulky_columns() {
     })
     .await;
 }
+
+/// Writes many audit rows one after another, each its own transaction, so
+/// that every connection of the pool serves some of them.
+async fn assert_writes_succeed(store: &Store, count: usize) {
+    for i in 0..count {
+        let target = format!("after-failed-commit-{i}");
+        if let Err(err) = store.append_audit_entry(&audit("test.write", &target)).await {
+            panic!("write {i} of {count} after a failed commit: {err}");
+        }
+    }
+    let mut concurrent = Vec::new();
+    for i in 0..count {
+        let store = store.clone();
+        concurrent.push(tokio::spawn(async move {
+            store.append_audit_entry(&audit("test.write", &format!("concurrent-{i}"))).await
+        }));
+    }
+    for (i, handle) in concurrent.into_iter().enumerate() {
+        if let Err(err) = handle.await.unwrap() {
+            panic!("concurrent write {i} of {count} after a failed commit: {err}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn writes_succeed_after_a_commit_refused_by_a_deferred_constraint() {
+    on_every_backend(|store| async move {
+        sqlx::query("CREATE TABLE test_parent (id BIGINT PRIMARY KEY)").execute(&store.pool).await.unwrap();
+        sqlx::query(
+            "CREATE TABLE test_child (parent BIGINT REFERENCES test_parent (id) DEFERRABLE INITIALLY DEFERRED)",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        for _ in 0..3 {
+            let mut tx = store.begin().await.unwrap();
+            // Accepted by the statement, refused only by COMMIT.
+            sqlx::query("INSERT INTO test_child (parent) VALUES (42)").execute(&mut *tx).await.unwrap();
+            assert!(tx.commit().await.is_err(), "the commit of a dangling reference succeeded");
+        }
+        assert_writes_succeed(&store, 12).await;
+    })
+    .await;
+}
+
+/// A small tmpfs mounted for one test, unmounted on drop (also when the
+/// test fails).
+struct SmallDisk(std::path::PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &std::path::Path) -> Option<SmallDisk> {
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=4m", "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status();
+        matches!(status, Ok(s) if s.success()).then(|| SmallDisk(dir.to_owned()))
+    }
+
+    /// Writes a file until the disk refuses more; returns its path.
+    fn fill(&self) -> std::path::PathBuf {
+        use std::io::Write;
+        let path = self.0.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0u8; 16 * 1024];
+        while file.write_all(&chunk).and_then(|()| file.sync_all()).is_ok() {}
+        // Byte by byte into the last partial block.
+        while file.write_all(&[0]).and_then(|()| file.sync_all()).is_ok() {}
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// The outage of issue 19: SQLite's COMMIT fails on a full disk (and SQLite
+/// rolls the transaction back itself). Once space returns, every write
+/// succeeds again, without a restart.
+#[tokio::test]
+async fn writes_succeed_once_a_full_disk_has_space_again_after_a_failed_commit() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(disk) = SmallDisk::mount(dir.path()) else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root) to fill a disk");
+        return;
+    };
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    store.append_audit_entry(&audit("test.write", "before")).await.unwrap();
+    // An empty WAL: the next commit must grow it, and cannot.
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(&store.pool).await.unwrap();
+    let filler = disk.fill();
+    for _ in 0..3 {
+        let mut tx = store.begin().await.unwrap();
+        // 256 KiB stays in SQLite's page cache until COMMIT writes it to the WAL.
+        sqlx::query("INSERT INTO meta (key, value) VALUES ('bulk', $1)")
+            .bind("x".repeat(256 * 1024))
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+        let err = tx.commit().await.expect_err("the commit succeeded on a full disk");
+        assert!(err.to_string().contains("full"), "{err}");
+    }
+    std::fs::remove_file(filler).unwrap();
+    assert_writes_succeed(&store, 12).await;
+    assert_eq!(store.meta("bulk").await.unwrap(), None);
+    store.close().await;
+    drop(disk);
+}

@@ -154,3 +154,41 @@ fn a_job_folder_and_its_files_are_closed_to_other_users() {
     assert_eq!((script.mode() & 0o7777, script.uid()), (0o700, user.uid));
     assert_eq!((mode(&job.join("spec.json")), mode(&job.join("status.json"))), (0o600, 0o600));
 }
+
+#[test]
+fn a_job_whose_supervisor_vanished_is_dated_by_its_last_heartbeat() {
+    let jobs = tempfile::tempdir().unwrap();
+    let backend = LocalBackend::new(jobs.path().to_owned(), "/nonexistent".into(), Arc::new(|| {}));
+    let dir = jobs.path().join("7");
+    std::fs::create_dir(&dir).unwrap();
+    // No process has this pid: the supervisor is gone, with no status.
+    std::fs::write(dir.join("supervisor.pid"), "999999999\n").unwrap();
+    let heartbeat = std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_000);
+    std::fs::File::open(dir.join("supervisor.pid")).unwrap().set_modified(heartbeat).unwrap();
+    match backend.poll(7) {
+        JobProgress::Lost { last_alive_ms, .. } => assert_eq!(last_alive_ms, Some(1_700_000_000_000)),
+        other => panic!("expected a lost job, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_status_that_cannot_be_written_yet_is_retried_until_it_is() {
+    let scratch = tempfile::tempdir().unwrap();
+    // Unwritable until its directory appears, as on a disk that is full
+    // until space returns.
+    let dir = scratch.path().join("later");
+    let path = dir.join("status.json");
+    let maker = {
+        let dir = dir.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(300));
+            std::fs::create_dir(&dir).unwrap();
+        })
+    };
+    assert_eq!(write_status(&path, "{}", Duration::from_millis(20), Duration::from_secs(30)), 0);
+    maker.join().unwrap();
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "{}");
+    // And a supervisor does give up in the end.
+    let never = scratch.path().join("never").join("status.json");
+    assert_eq!(write_status(&never, "{}", Duration::from_millis(10), Duration::from_millis(50)), 1);
+}

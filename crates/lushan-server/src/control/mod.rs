@@ -70,6 +70,7 @@ pub struct Control {
     queue: std::sync::Mutex<Option<Queue>>,
     /// When job folders were last swept (`sweep_job_folders`), epoch ms.
     swept_at: std::sync::atomic::AtomicI64,
+    progress: Progress,
 }
 
 /// The pending jobs between passes: reloading them costs a few ms a pass
@@ -85,6 +86,60 @@ struct Queue {
 const QUEUE_RELOAD: Duration = Duration::from_secs(10);
 /// How often ended jobs' folders are looked for (and at the first pass).
 const SWEEP_INTERVAL: Duration = Duration::from_secs(600);
+
+/// How long the loop may go without completing a pass before `/healthz`
+/// reports it stalled: a pass takes milliseconds and runs every half
+/// second, so this is many failed or hung passes in a row.
+pub const STALL_AFTER_MS: i64 = 30_000;
+
+/// Whether the loop is making progress, for `/healthz`: a loop whose passes
+/// all fail (the store refuses writes) or hang starts and ends no job while
+/// the HTTP side still answers.
+#[derive(Debug)]
+pub struct Progress {
+    /// Epoch ms when the last pass completed (or the loop was made).
+    last_pass_ms: std::sync::atomic::AtomicI64,
+    /// Why the passes since then failed, if they did.
+    last_error: std::sync::Mutex<Option<String>>,
+}
+
+impl Progress {
+    fn new(now: i64) -> Progress {
+        Progress { last_pass_ms: std::sync::atomic::AtomicI64::new(now), last_error: std::sync::Mutex::new(None) }
+    }
+
+    fn passed(&self, now: i64) {
+        self.last_pass_ms.store(now, std::sync::atomic::Ordering::Relaxed);
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    fn failed(&self, error: String) {
+        *self.last_error.lock().unwrap_or_else(|e| e.into_inner()) = Some(error);
+    }
+
+    /// Milliseconds since the last completed pass, at `now`.
+    pub fn age_ms(&self, now: i64) -> i64 {
+        now.saturating_sub(self.last_pass_ms.load(std::sync::atomic::Ordering::Relaxed)).max(0)
+    }
+
+    /// What is wrong at `now`, if the loop has completed no pass for
+    /// [`STALL_AFTER_MS`].
+    pub fn stalled(&self, now: i64) -> Option<String> {
+        let age = self.age_ms(now);
+        if age < STALL_AFTER_MS {
+            return None;
+        }
+        let cause = match self.last_error.lock().unwrap_or_else(|e| e.into_inner()).as_deref() {
+            Some(error) => format!("its passes fail: {error}"),
+            None => "its current pass has not returned".to_owned(),
+        };
+        Some(format!(
+            "the job control loop has completed no pass for {} s ({cause}); jobs are neither started nor \
+             recorded as ended until it does",
+            age / 1000
+        ))
+    }
+}
 
 /// How jobs are run.
 #[derive(Clone, Debug)]
@@ -130,6 +185,8 @@ impl Control {
             instance: std::sync::OnceLock::new(),
             queue: std::sync::Mutex::new(None),
             swept_at: std::sync::atomic::AtomicI64::new(i64::MIN),
+            // The first pass gets the same grace as any other.
+            progress: Progress::new(now_ms()),
         }
     }
 
@@ -308,11 +365,22 @@ impl Control {
         self.backend.signal(job.0, signal)
     }
 
-    /// Runs passes forever.
+    /// Whether the loop is making progress (for `/healthz`).
+    pub fn progress(&self) -> &Progress {
+        &self.progress
+    }
+
+    /// Runs passes forever. A failed pass (the store refused a write, say)
+    /// is logged and the next one starts afresh: nothing it did half-way
+    /// is kept but what the store committed.
     pub async fn run(self: Arc<Self>) {
         loop {
-            if let Err(err) = self.pass().await {
-                tracing::warn!("control pass failed (will retry): {err}");
+            match self.pass().await {
+                Ok(()) => self.progress.passed(now_ms()),
+                Err(err) => {
+                    tracing::warn!("control pass failed (will retry): {err}");
+                    self.progress.failed(err.to_string());
+                }
             }
             if let Err(err) = self.sweep_job_folders(crate::clock::now_ms()).await {
                 tracing::warn!("removing old job folders failed (will retry): {err}");
@@ -443,10 +511,12 @@ impl Control {
                 nodes: node_shares(job, sites),
                 start: None,
             },
-            JobProgress::Lost(detail) => JobEnd {
+            JobProgress::Lost { detail, last_alive_ms } => JobEnd {
                 state: JobState::NodeFail,
                 reason: detail,
-                time: now_ms(),
+                // Charged up to when it was last known to run, not to when
+                // this pass (perhaps after a long outage) noticed it gone.
+                time: last_alive_ms.unwrap_or_else(now_ms).min(now_ms()).max(job.start_time.unwrap_or(i64::MIN)),
                 exit_code: None,
                 exit_signal: None,
                 max_rss_kib: None,
@@ -1060,4 +1130,24 @@ pub fn parse_allocations(alloc_json: &str) -> Vec<lushan_scheduler::NodeAllocati
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Progress, STALL_AFTER_MS};
+
+    #[test]
+    fn the_loop_is_stalled_only_after_a_long_time_without_a_completed_pass() {
+        let progress = Progress::new(1_000);
+        assert_eq!(progress.stalled(1_000 + STALL_AFTER_MS - 1), None);
+        progress.failed("the database is unavailable: disk full".into());
+        let stalled = progress.stalled(1_000 + STALL_AFTER_MS).unwrap_or_default();
+        assert!(stalled.contains("completed no pass for 30 s"), "{stalled}");
+        assert!(stalled.contains("disk full"), "{stalled}");
+        // One completed pass and all is well again, the old error forgotten.
+        progress.passed(40_000);
+        assert_eq!(progress.stalled(40_000 + STALL_AFTER_MS - 1), None);
+        let hung = progress.stalled(40_000 + STALL_AFTER_MS).unwrap_or_default();
+        assert!(hung.contains("has not returned"), "{hung}");
+    }
 }

@@ -33,7 +33,7 @@ impl From<ServiceError> for ApiError {
             ServiceError::InsufficientFunds(_) => StatusCode::PAYMENT_REQUIRED,
             ServiceError::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             ServiceError::Busy { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            ServiceError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ServiceError::Unavailable(_) | ServiceError::Degraded(_) => StatusCode::SERVICE_UNAVAILABLE,
             ServiceError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         let message = match &err {

@@ -9,6 +9,7 @@ pub mod extract;
 pub mod from_api;
 pub mod to_api;
 
+use crate::clock::now_ms;
 use crate::metrics::Metrics;
 use crate::service::{REQUEST_ID, ServiceError, Services};
 use axum::extract::{MatchedPath, Request, State};
@@ -157,11 +158,12 @@ async fn openapi_document(State(state): State<AppState>) -> Response {
 }
 
 async fn healthz(State(state): State<AppState>) -> Result<axum::Json<lushan_api::Health>, ApiError> {
-    let database = state.services.health().await?;
+    let (database, control_pass_age_ms) = state.services.health(now_ms()).await?;
     Ok(axum::Json(lushan_api::Health {
         status: "ok".into(),
         database: database.into(),
         version: env!("CARGO_PKG_VERSION").into(),
+        control_pass_age_ms,
     }))
 }
 

@@ -31,6 +31,10 @@ pub enum ServiceError {
     Busy { retry_after_secs: u64 },
     #[error("the database is unavailable; try again shortly (the server log has the cause)")]
     Unavailable(#[source] StoreError),
+    /// A part of the server other than the database does not work (the
+    /// job control loop stalled); the message says which and since when.
+    #[error("{0}")]
+    Degraded(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -48,7 +52,7 @@ impl ServiceError {
             ServiceError::InsufficientFunds(_) => "insufficient_funds",
             ServiceError::TooManyAttempts { .. } => "too_many_attempts",
             ServiceError::Busy { .. } => "busy",
-            ServiceError::Unavailable(_) => "unavailable",
+            ServiceError::Unavailable(_) | ServiceError::Degraded(_) => "unavailable",
             ServiceError::Internal(_) => "internal",
         }
     }

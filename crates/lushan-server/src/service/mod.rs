@@ -92,9 +92,23 @@ impl Services {
         &self.store
     }
 
-    pub async fn health(&self) -> Result<&'static str, ServiceError> {
-        self.store.ping().await?;
-        Ok(self.store.kind().as_str())
+    /// Whether the server can do its work at `now`: the store takes a
+    /// write (a `SELECT 1` answers on a full disk, or from a pool that
+    /// cannot begin a transaction), and the control loop, when this server
+    /// runs jobs, completed a pass recently. Returns the database kind and
+    /// how long ago the loop's last pass completed.
+    pub async fn health(&self, now: i64) -> Result<(&'static str, Option<i64>), ServiceError> {
+        self.store.check_writable(now).await?;
+        let control_age = match &self.control {
+            Some(control) => {
+                if let Some(problem) = control.progress().stalled(now) {
+                    return Err(ServiceError::Degraded(problem));
+                }
+                Some(control.progress().age_ms(now))
+            }
+            None => None,
+        };
+        Ok((self.store.kind().as_str(), control_age))
     }
 }
 

@@ -246,11 +246,15 @@ async fn unknown_routes_and_methods_answer_in_the_error_shape() {
 }
 
 #[tokio::test]
-async fn health_and_metrics_are_served() {
+async fn health_writes_to_the_database_and_metrics_are_served() {
     let p = Platform::new().await;
     let health = p.call(Method::GET, "/healthz", None, None).await;
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.body["database"], p.store.kind().as_str());
+    // An honest check: it wrote to the database, which a full disk refuses.
+    assert!(p.store.meta("health_checked_at").await.unwrap().is_some());
+    // This platform runs no jobs: no control loop to report on.
+    assert!(health.body.get("control_pass_age_ms").is_none(), "{}", health.body);
     p.call(Method::GET, "/api/v1/whoami", Some(&p.operator_token), None).await;
     let metrics = p.call(Method::GET, "/metrics", None, None).await;
     assert_eq!(metrics.status, StatusCode::OK);

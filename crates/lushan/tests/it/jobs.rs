@@ -230,6 +230,72 @@ fn jobs_survive_a_killed_server_and_their_ends_are_recorded_after_restart() {
     server.stop();
 }
 
+/// A tmpfs for the server's data directory, unmounted on drop.
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn mount(dir: &Path) -> Option<SmallDisk> {
+        std::fs::create_dir_all(dir).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=64m", "tmpfs"])
+            .arg(dir)
+            .stderr(std::process::Stdio::null())
+            .status();
+        matches!(status, Ok(s) if s.success()).then(|| SmallDisk(dir.to_owned()))
+    }
+
+    /// Writes a file until the disk refuses more; returns its path.
+    fn fill(&self) -> PathBuf {
+        use std::io::Write;
+        let path = self.0.join("filler");
+        let mut file = std::fs::File::create(&path).unwrap();
+        let chunk = vec![0u8; 256 * 1024];
+        while file.write_all(&chunk).is_ok() {}
+        while file.write_all(&[0]).is_ok() {}
+        let _ = file.sync_all();
+        path
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg("-l").arg(&self.0).status();
+    }
+}
+
+/// Issue 19: a job that ends while the data directory is full, and while
+/// no server runs, is recorded after the restart with the end its
+/// supervisor saw (COMPLETED, its own run time), not NODE_FAIL charged
+/// until the restart.
+#[test]
+fn a_job_that_ends_on_a_full_disk_is_recorded_with_its_own_end_after_a_restart() {
+    let sandbox = Sandbox::new();
+    let Some(disk) = SmallDisk::mount(&sandbox.path("data")) else {
+        eprintln!("skipped: cannot mount a tmpfs here (needs root) to fill the data directory");
+        return;
+    };
+    let (server, alice) = platform(&sandbox);
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let id = submit(&alice, &work, &["--wrap", "sleep 3"]);
+    wait_state(&alice, &id, "RUNNING", 30);
+    let config = sandbox.path("lushan.toml").display().to_string();
+    server.kill9();
+    let filler = disk.fill();
+    // The job ends (3 s) and its supervisor cannot write its status yet;
+    // the outage lasts well past the job's end.
+    std::thread::sleep(std::time::Duration::from_secs(8));
+    std::fs::remove_file(filler).unwrap();
+    let server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config]).unwrap();
+    let show = |id: &str| cli(&alice, &["--url", server.url.as_str(), "--json", "show", id]).ok().json();
+    let done = wait_for(30, "the end to be recorded", || Some(show(&id)).filter(|j| j["state"] != "RUNNING"));
+    assert_eq!((done["state"].as_str(), done["exit_code"].as_str()), (Some("COMPLETED"), Some("0:0")), "{done}");
+    let elapsed = done["elapsed_secs"].as_i64().unwrap_or(-1);
+    assert!((3..=5).contains(&elapsed), "charged for {elapsed} s of a 3 s job: {done}");
+    server.stop();
+    drop(disk);
+}
+
 #[test]
 fn arrays_dependencies_and_begin_times_behave_as_in_slurm() {
     let sandbox = Sandbox::new();
