@@ -57,11 +57,28 @@ pub struct Services {
     password_cost: PasswordCost,
     /// The job control loop, when this server runs jobs.
     control: Option<Arc<crate::control::Control>>,
+    /// Array task ids must be below this (Slurm's MaxArraySize).
+    max_array_size: u32,
+    /// Set while a token's last use is being written; see `authenticate`.
+    touching: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Services {
     pub fn new(store: Store, password_cost: PasswordCost) -> Services {
-        Services { store, limiter: Arc::new(LoginLimiter::default()), password_cost, control: None }
+        Services {
+            store,
+            limiter: Arc::new(LoginLimiter::default()),
+            password_cost,
+            control: None,
+            max_array_size: crate::config::DEFAULT_MAX_ARRAY_SIZE,
+            touching: Arc::default(),
+        }
+    }
+
+    /// The same services, refusing arrays with task ids of `max_array_size`
+    /// or more (the `max_array_size` setting).
+    pub fn with_max_array_size(self, max_array_size: u32) -> Services {
+        Services { max_array_size, ..self }
     }
 
     /// The same services, with jobs run by `control`.

@@ -1,5 +1,6 @@
 //! In-process tests of the HTTP API: one test binary, modules by theme.
 
+mod busy;
 mod common;
 mod errors;
 mod grants;
