@@ -25,7 +25,7 @@ mod values;
 pub use diagnostic::{Diagnostic, Origin, Severity};
 pub use pattern::{PatternContext, expand_pattern};
 pub use script::{SplitCommandLine, split_command_line};
-pub use values::{parse_array, parse_dependency, parse_job_ref, parse_slurm_time};
+pub use values::{MAX_ARRAY_ID, parse_array, parse_dependency, parse_job_ref, parse_slurm_time};
 
 use lushan_model::JobRequest;
 

@@ -53,7 +53,13 @@ const TOPOLOGY: &str = "node topology requests are not scheduled on";
 pub const OPTIONS: &[OptionSpec] = &[
     opt("account", Some('A'), R, S, "The project to charge (Slurm's account)."),
     opt("acctg-freq", None, R, I(NO_ACCOUNTING_FREQ), "Accounting and profiling sampling interval."),
-    opt("array", Some('a'), R, S, "Job array: ranges `0-15`, steps `0-15:4`, lists `1,3,5`, throttle `%2`."),
+    opt(
+        "array",
+        Some('a'),
+        R,
+        S,
+        "Job array: ranges `0-15`, steps `0-15:4`, lists `1,3,5`, throttle `%2`. Task ids go up to the server's `max_array_size` less one (Slurm's MaxArraySize; default 1001, so 0 to 1000).",
+    ),
     opt("batch", None, R, X("there is one kind of batch node; drop the option"), "Batch host features."),
     opt("bb", None, R, X(NO_BURST_BUFFER), "Burst buffer specification."),
     opt("bbf", None, R, X(NO_BURST_BUFFER), "Burst buffer specification file."),

@@ -15,6 +15,11 @@ pub const DEFAULT_CGROUP_ROOT: &str = "/sys/fs/cgroup/lushan";
 pub const DEFAULT_KILL_WAIT_SECS: u64 = 30;
 /// A week: long enough to look into a job that went wrong.
 pub const DEFAULT_KEEP_JOB_FOLDERS_HOURS: u64 = 168;
+/// Slurm's default MaxArraySize: task ids 0 to 1000.
+pub const DEFAULT_MAX_ARRAY_SIZE: u32 = 1001;
+/// The largest MaxArraySize Slurm accepts; the job script parser reads task
+/// ids up to one less.
+pub const LARGEST_MAX_ARRAY_SIZE: u32 = lushan_sbatch::MAX_ARRAY_ID + 1;
 
 /// The file, as written by an operator. Unknown keys are errors.
 #[derive(Debug, Default, Deserialize)]
@@ -33,6 +38,11 @@ pub struct FileConfig {
     /// output, which is in the user's directory) is kept after the job
     /// ends, then removed. Default 168 (7 days).
     pub keep_job_folders_hours: Option<u64>,
+    /// Array task ids must be below this (Slurm's MaxArraySize). Default
+    /// 1001; at most 4000001. An array's tasks are stored in one
+    /// transaction, so a large value lets one submission hold the database
+    /// for longer.
+    pub max_array_size: Option<u32>,
     /// Run every job as the server's own user instead of the submitter's
     /// mapped Unix account. Off by default; when the server runs as root this
     /// runs jobs as root, so only an operator who means it turns it on.
@@ -140,6 +150,7 @@ pub struct ServerConfig {
     pub password_checks: usize,
     pub kill_wait_secs: u64,
     pub keep_job_folders_hours: u64,
+    pub max_array_size: u32,
     pub run_jobs_as_server_user: bool,
     pub cgroup_root: PathBuf,
     pub policy: lushan_scheduler::Policy,
@@ -158,6 +169,10 @@ pub enum ConfigError {
     Site { name: String, message: String },
     #[error("invalid configuration file {path}: {message}")]
     Scheduler { path: PathBuf, message: String },
+    #[error(
+        "invalid configuration file {path}: max_array_size = {value}: use 1 to {LARGEST_MAX_ARRAY_SIZE} (task ids go up to one less)"
+    )]
+    MaxArraySize { path: PathBuf, value: u32 },
 }
 
 impl ServerConfig {
@@ -201,6 +216,13 @@ impl ServerConfig {
         let (policy, half_life_ms) = from_file.scheduler.clone().unwrap_or_default().policy().map_err(|message| {
             ConfigError::Scheduler { path: file.map(Path::to_owned).unwrap_or_default(), message }
         })?;
+        let max_array_size = from_file.max_array_size.unwrap_or(DEFAULT_MAX_ARRAY_SIZE);
+        if !(1..=LARGEST_MAX_ARRAY_SIZE).contains(&max_array_size) {
+            return Err(ConfigError::MaxArraySize {
+                path: file.map(Path::to_owned).unwrap_or_default(),
+                value: max_array_size,
+            });
+        }
         Ok(ServerConfig {
             policy,
             half_life_ms,
@@ -213,6 +235,7 @@ impl ServerConfig {
             password_checks,
             kill_wait_secs: from_file.kill_wait_secs.unwrap_or(DEFAULT_KILL_WAIT_SECS),
             keep_job_folders_hours: from_file.keep_job_folders_hours.unwrap_or(DEFAULT_KEEP_JOB_FOLDERS_HOURS),
+            max_array_size,
             run_jobs_as_server_user: from_file.run_jobs_as_server_user.unwrap_or(false),
             cgroup_root: from_file.cgroup_root.unwrap_or_else(|| PathBuf::from(DEFAULT_CGROUP_ROOT)),
         })
@@ -289,6 +312,20 @@ mod tests {
             std::fs::write(&path, format!("[scheduler]\n{text}\n")).unwrap();
             let err = ServerConfig::load(Some(&path), Overrides::default()).unwrap_err();
             assert!(err.to_string().contains(says), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn max_array_size_defaults_to_slurms_and_is_bounded_as_slurms() {
+        assert_eq!(ServerConfig::load(None, Overrides::default()).unwrap().max_array_size, 1001);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lushan.toml");
+        std::fs::write(&path, "max_array_size = 4000001\n").unwrap();
+        assert_eq!(ServerConfig::load(Some(&path), Overrides::default()).unwrap().max_array_size, 4_000_001);
+        for value in ["0", "4000002"] {
+            std::fs::write(&path, format!("max_array_size = {value}\n")).unwrap();
+            let err = ServerConfig::load(Some(&path), Overrides::default()).unwrap_err();
+            assert!(err.to_string().contains(&format!("max_array_size = {value}: use 1 to 4000001")), "{err}");
         }
     }
 

@@ -106,7 +106,8 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
     control.install_job_tools(&exe).with_context(|| "cannot install srun for jobs in the data directory")?;
     let services = Services::new(store.clone(), config.password_cost)
         .with_password_checks(config.password_checks)
-        .with_control(control.clone());
+        .with_control(control.clone())
+        .with_max_array_size(config.max_array_size);
     let first = bootstrap_if_new(&store, config.password_cost).await?;
     ensure_configured_sites(&store, &config).await?;
 
@@ -136,6 +137,7 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
 
     let metrics = Metrics::global();
     metrics.spawn_upkeep();
+    spawn_wal_checkpoints(store.clone());
     tokio::spawn(control.run());
     let app = crate::http::router(services, metrics);
     // With the peer's address, which login counts failures against.
@@ -146,6 +148,28 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
     store.close().await;
     println!("Lushan stopped.");
     Ok(())
+}
+
+/// How often the embedded database's write-ahead log is checkpointed and
+/// emptied (see `Store::checkpoint_wal`).
+const WAL_CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Keeps the embedded database's write-ahead log from growing without bound
+/// when busy readers keep SQLite's own checkpoints from finishing.
+fn spawn_wal_checkpoints(store: Store) {
+    if store.kind() != lushan_store::DbKind::Sqlite {
+        return;
+    }
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(WAL_CHECKPOINT_INTERVAL);
+        // The first tick is immediate: start from an empty log.
+        loop {
+            tick.tick().await;
+            if let Err(err) = store.checkpoint_wal().await {
+                tracing::warn!("cannot checkpoint the database's write-ahead log (will retry): {err}");
+            }
+        }
+    });
 }
 
 /// The embedded database holds password and token hashes: readable by the

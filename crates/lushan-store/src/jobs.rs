@@ -2,7 +2,7 @@
 //! guarded updates (`WHERE state = ...`), so a late or repeated event cannot
 //! undo a final state.
 
-use crate::{AuditEntry, DbKind, Store, StoreError, append_audit, parse_text};
+use crate::{AuditEntry, DbKind, Param, Store, StoreError, append_audit, insert_rows, parse_text};
 use lushan_model::{JobId, JobRef, JobState, PartitionId, ProjectId, SiteId, TenantId, UserId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -487,83 +487,92 @@ impl Store {
         let first: i64 = row.try_get::<i64, _>("next_value")? - count;
 
         let id = first;
-        for (index, task) in tasks.iter().enumerate() {
-            let job_id = first + index as i64;
-            let inserted = sqlx::query(
-                "INSERT INTO jobs (id, name, user_id, project_id, tenant_id, site_id, partition_id, state, reason, submit_time,
-                    time_limit_secs, nodes, ntasks, cpus_per_task, cpus_per_node, mem_per_node_mb, gpus_per_node, exclusive, held,
-                    workdir, stdout_path, stderr_path, stdin_path, open_mode, script, args_json, env_json, request_json, comment,
-                    node_list, alloc_json, idempotency_key, array_job_id, array_task_id, array_throttle, dependency, begin_time,
-                    constraint_expr, requeue, route, qos)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23,
-                    $24, $25, $26, $27, $28, $29, '', '{}', $30, $31, $32, $33, $34, $35, $36, $37, $38, $39)
-                 ON CONFLICT (idempotency_key) DO NOTHING",
-            )
-            .bind(job_id)
-            .bind(&new.name)
-            .bind(new.user_id.0)
-            .bind(new.project_id.0)
-            .bind(new.tenant_id.0)
-            .bind(new.site_id.0)
-            .bind(new.partition_id.0)
-            .bind(JobState::Pending.as_str())
-            .bind(if new.held { "JobHeldUser" } else { "None" })
-            .bind(new.submit_time)
-            .bind(new.time_limit_secs)
-            .bind(new.nodes)
-            .bind(new.ntasks)
-            .bind(new.cpus_per_task)
-            .bind(new.cpus_per_node)
-            .bind(new.mem_per_node_mb)
-            .bind(new.gpus_per_node)
-            .bind(i64::from(new.exclusive))
-            .bind(i64::from(new.held))
-            .bind(&new.workdir)
-            .bind(&new.stdout_path)
-            .bind(&new.stderr_path)
-            .bind(&new.stdin_path)
-            .bind(&new.open_mode)
-            .bind(&new.script)
-            .bind(&new.args_json)
-            .bind(&new.env_json)
-            .bind(&new.request_json)
-            .bind(&new.comment)
-            // The key marks the submission, so only its first row carries it.
-            .bind(if index == 0 { new.idempotency_key.as_deref() } else { None })
-            .bind(task.map(|_| first))
-            .bind(task.map(i64::from))
-            .bind(new.array.as_ref().and_then(|(_, throttle)| throttle.map(i64::from)))
-            .bind(&new.dependency)
-            .bind(new.begin_time)
-            .bind(&new.constraint_expr)
-            .bind(i64::from(new.requeue))
-            .bind(&new.route)
-            .bind(&new.qos)
-            .execute(&mut *tx)
-            .await?;
-            if inserted.rows_affected() == 0 {
-                // A concurrent submit with the same key won the race.
-                tx.rollback().await?;
-                let key = new.idempotency_key.as_deref().unwrap_or_default();
-                let existing = self
-                    .job_by_idempotency_key(key)
-                    .await?
-                    .ok_or_else(|| StoreError::Corrupt("idempotency key without job".into()))?;
-                return Ok((existing, false));
-            }
+        // The columns every task shares are $1..$36; each row adds its id,
+        // idempotency key and task id.
+        let shared = [
+            Param::Text(Some(&new.name)),
+            Param::Int(Some(new.user_id.0)),
+            Param::Int(Some(new.project_id.0)),
+            Param::Int(Some(new.tenant_id.0)),
+            Param::Int(Some(new.site_id.0)),
+            Param::Int(Some(new.partition_id.0)),
+            Param::Text(Some(JobState::Pending.as_str())),
+            Param::Text(Some(if new.held { "JobHeldUser" } else { "None" })),
+            Param::Int(Some(new.submit_time)),
+            Param::Int(Some(new.time_limit_secs)),
+            Param::Int(Some(new.nodes)),
+            Param::Int(Some(new.ntasks)),
+            Param::Int(Some(new.cpus_per_task)),
+            Param::Int(Some(new.cpus_per_node)),
+            Param::Int(Some(new.mem_per_node_mb)),
+            Param::Int(Some(new.gpus_per_node)),
+            Param::Int(Some(i64::from(new.exclusive))),
+            Param::Int(Some(i64::from(new.held))),
+            Param::Text(Some(&new.workdir)),
+            Param::Text(Some(&new.stdout_path)),
+            Param::Text(Some(&new.stderr_path)),
+            Param::Text(Some(&new.stdin_path)),
+            Param::Text(Some(&new.open_mode)),
+            Param::Text(Some(&new.script)),
+            Param::Text(Some(&new.args_json)),
+            Param::Text(Some(&new.env_json)),
+            Param::Text(Some(&new.request_json)),
+            Param::Text(Some(&new.comment)),
+            Param::Int(new.array.as_ref().map(|_| first)),
+            Param::Int(new.array.as_ref().and_then(|(_, throttle)| throttle.map(i64::from))),
+            Param::Text(Some(&new.dependency)),
+            Param::Int(new.begin_time),
+            Param::Text(Some(&new.constraint_expr)),
+            Param::Int(Some(i64::from(new.requeue))),
+            Param::Text(Some(&new.route)),
+            Param::Text(Some(&new.qos)),
+        ];
+        let rows: Vec<Vec<Param>> = tasks
+            .iter()
+            .enumerate()
+            .map(|(index, task)| {
+                vec![
+                    Param::Int(Some(first + index as i64)),
+                    // The key marks the submission, so only its first row carries it.
+                    Param::Text(if index == 0 { new.idempotency_key.as_deref() } else { None }),
+                    Param::Int(task.map(i64::from)),
+                ]
+            })
+            .collect();
+        let inserted = insert_rows(
+            &mut tx,
+            "INSERT INTO jobs (id, name, user_id, project_id, tenant_id, site_id, partition_id, state, reason, submit_time,
+                time_limit_secs, nodes, ntasks, cpus_per_task, cpus_per_node, mem_per_node_mb, gpus_per_node, exclusive, held,
+                workdir, stdout_path, stderr_path, stdin_path, open_mode, script, args_json, env_json, request_json, comment,
+                node_list, alloc_json, idempotency_key, array_job_id, array_task_id, array_throttle, dependency, begin_time,
+                constraint_expr, requeue, route, qos)
+             VALUES {rows}
+             ON CONFLICT (idempotency_key) DO NOTHING",
+            &shared,
+            &rows,
+            |p| {
+                format!(
+                    "({}, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22,
+                        $23, $24, $25, $26, $27, $28, '', '{{}}', {}, $29, {}, $30, $31, $32, $33, $34, $35, $36)",
+                    p[0], p[1], p[2]
+                )
+            },
+        )
+        .await?;
+        if inserted < u64::try_from(tasks.len()).unwrap_or(u64::MAX) {
+            // A concurrent submit with the same key won the race: its first
+            // row is the one that conflicted.
+            tx.rollback().await?;
+            let key = new.idempotency_key.as_deref().unwrap_or_default();
+            let existing = self
+                .job_by_idempotency_key(key)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt("idempotency key without job".into()))?;
+            return Ok((existing, false));
         }
         if let Some(billing) = &new.billing {
-            for index in 0..count {
-                crate::ledger::place_job_hold(
-                    &mut tx,
-                    JobId(first + index),
-                    0,
-                    new.tenant_id,
-                    billing,
-                    new.submit_time,
-                )
+            crate::ledger::place_new_job_holds(&mut tx, JobId(first), count, new.tenant_id, billing, new.submit_time)
                 .await?;
-            }
         }
         append_audit(&mut tx, &AuditEntry { target: id.to_string(), ..audit.clone() }).await?;
         tx.commit().await?;

@@ -31,3 +31,25 @@ pub async fn drop_scratch_database(admin_url: &str, url: &str) -> Result<(), Sto
         .await?;
     Ok(())
 }
+
+/// What [`hold_writes`] holds; dropping it closes its connection, which
+/// rolls the transaction back and lets writers in.
+pub struct HeldWrites {
+    _conn: sqlx::AnyConnection,
+}
+
+/// Holds writes off the database of `url` as a long submission does, on a
+/// connection of its own: on SQLite the write lock (`BEGIN IMMEDIATE`); on
+/// PostgreSQL, which has no such lock, an EXCLUSIVE lock on the tables a
+/// submission and a token's use write (reads go on, writes to them wait).
+pub async fn hold_writes(url: &str) -> Result<HeldWrites, StoreError> {
+    sqlx::any::install_default_drivers();
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(url).await?;
+    if url.starts_with("sqlite:") {
+        sqlx::query("BEGIN IMMEDIATE").execute(&mut conn).await?;
+    } else {
+        sqlx::query("BEGIN").execute(&mut conn).await?;
+        sqlx::query("LOCK TABLE jobs, api_tokens IN EXCLUSIVE MODE").execute(&mut conn).await?;
+    }
+    Ok(HeldWrites { _conn: conn })
+}

@@ -346,6 +346,32 @@ async fn jobs_are_stored_once_and_arrays_get_consecutive_ids() {
     .await;
 }
 
+/// SQLite's write-ahead log is cut back to a bound after checkpoints
+/// instead of keeping its largest size for good, and `checkpoint_wal`
+/// (which the server runs every few minutes) empties it; on PostgreSQL it
+/// does nothing.
+#[tokio::test]
+async fn the_sqlite_wal_is_bounded_and_a_checkpoint_empties_it() {
+    let db = sqlite().await;
+    let store = db.store.clone();
+    let limit: i64 = sqlx::query("PRAGMA journal_size_limit").fetch_one(&store.pool).await.unwrap().try_get(0).unwrap();
+    assert_eq!(limit, WAL_SIZE_LIMIT_BYTES);
+    let (alice, project, site) = job_world(&store).await;
+    let array = new_job(&alice, project, &site, None, Some((0..1_000).collect()));
+    store.submit_job(&array, &audit("job.submit", "")).await.unwrap();
+    let wal = db._dir.as_ref().unwrap().path().join("test.db-wal");
+    assert!(std::fs::metadata(&wal).unwrap().len() > 0);
+    store.checkpoint_wal().await.unwrap();
+    assert_eq!(std::fs::metadata(&wal).unwrap().len(), 0);
+    assert_eq!(store.list_jobs(&JobFilter::all()).await.unwrap().len(), 1_000, "nothing was lost");
+    db.finish().await;
+    if let Ok(url) = std::env::var("LUSHAN_TEST_DATABASE_URL") {
+        let db = postgres(&url).await;
+        db.store.checkpoint_wal().await.unwrap();
+        db.finish().await;
+    }
+}
+
 /// Every narrowing of a job listing reaches the query, on a store with a
 /// plain job and two arrays (with one array, "every job" and "its tasks"
 /// are the same set and a dropped filter goes unseen).
@@ -594,6 +620,49 @@ mod ledger {
             actor: String::new(),
         };
         store.post(&entry, &meta, &audit("wallet.top-up", "jxu")).await.unwrap()
+    }
+
+    /// Tasks and holds go in by multi-row statements of a few hundred rows:
+    /// across those batches every task still gets its row, hold and charge
+    /// record, the counters move past the whole array, and the balances stay
+    /// the sums of the postings.
+    #[tokio::test]
+    async fn an_array_larger_than_one_insert_batch_is_stored_and_held_whole() {
+        on_every_backend(|store| async move {
+            let (alice, project, site) = job_world(&store).await;
+            let price = store.price_for(site.id, Some(site.partitions[0].id), "normal").await.unwrap().unwrap();
+            assert!(top_up(&store, alice.tenant_id, 1_000_000, "INV-1").await);
+            let task_ids: Vec<u32> = (0..1_201).map(|t| t * 2).collect();
+            let mut job = new_job(&alice, project, &site, Some("1:big"), Some(task_ids.clone()));
+            job.billing = Some(billing(alice.tenant_id, price.id, 7));
+            let (array, created) = store.submit_job(&job, &audit("job.submit", "")).await.unwrap();
+            assert!(created);
+            let (again, created) = store.submit_job(&job, &audit("job.submit", "")).await.unwrap();
+            assert_eq!((again.id, created), (array.id, false));
+
+            let tasks = store.list_jobs(&JobFilter::all().arrays(vec![array.id])).await.unwrap();
+            let stored: Vec<(i64, Option<i64>)> = tasks.iter().map(|t| (t.id.0, t.array_task_id)).collect();
+            let expected: Vec<(i64, Option<i64>)> =
+                task_ids.iter().enumerate().map(|(i, t)| (array.id.0 + i as i64, Some(i64::from(*t)))).collect();
+            assert_eq!(stored, expected);
+            assert!(tasks.iter().all(|t| t.array_job_id == Some(array.id) && t.env_json == "{}"));
+            assert_eq!(store.job(JobId(array.id.0 + 1_200)).await.unwrap().env_json, "{\"A\":\"1\"}");
+            for id in [array.id.0, array.id.0 + 499, array.id.0 + 500, array.id.0 + 1_200] {
+                assert_eq!(store.job_charge(JobId(id)).await.unwrap().unwrap().held, 7, "job {id}");
+            }
+            let wallet = store.wallet(alice.tenant_id).await.unwrap();
+            assert_eq!((wallet.spendable, wallet.held), (Money(1_000_000 - 7 * 1_201), Money(7 * 1_201)));
+            assert_balances_are_sums(&store).await;
+
+            // The next job takes the next job and ledger ids.
+            let mut plain = new_job(&alice, project, &site, None, None);
+            plain.billing = Some(billing(alice.tenant_id, price.id, 7));
+            let (next, _) = store.submit_job(&plain, &audit("job.submit", "")).await.unwrap();
+            assert_eq!(next.id.0, array.id.0 + 1_201);
+            assert_eq!(store.wallet(alice.tenant_id).await.unwrap().held, Money(7 * 1_202));
+            assert_balances_are_sums(&store).await;
+        })
+        .await;
     }
 
     #[tokio::test]

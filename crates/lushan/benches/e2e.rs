@@ -50,7 +50,12 @@ fn lushan(bin: &Path, home: &Path, url: Option<&str>, args: &[&str], stdin: &str
 }
 
 fn start(bin: &Path, work: &Path) -> anyhow::Result<Server> {
-    std::fs::write(work.join("lushan.toml"), "run_jobs_as_server_user = true\nkill_wait_secs = 1\n")?;
+    // The drain submits one array of `--jobs` tasks, which may be more than
+    // the default MaxArraySize allows.
+    std::fs::write(
+        work.join("lushan.toml"),
+        "run_jobs_as_server_user = true\nkill_wait_secs = 1\nmax_array_size = 1000001\n",
+    )?;
     let home = work.join("op");
     std::fs::create_dir_all(&home)?;
     let mut child = Command::new(bin)

@@ -15,7 +15,7 @@
 
 use super::{Caller, ServiceError, Services, audit_by};
 use base64::Engine;
-use lushan_model::{Status, parse_duration_secs};
+use lushan_model::{Status, TokenId, parse_duration_secs};
 use lushan_store::{AuditEntry, NewToken, TokenRecord, UserRecord};
 use sha2::Digest;
 use std::collections::HashMap;
@@ -37,6 +37,9 @@ const LIMITER_SWEEP_AT: usize = 100_000;
 const BUSY_RETRY_AFTER_SECS: u64 = 1;
 /// Default lifetime of a token made by `login`.
 const LOGIN_TOKEN_LIFETIME: &str = "30d";
+/// A token's last use is written at most this often (the store's
+/// `touch_token` skips fresher times too).
+const TOKEN_USE_RESOLUTION_MS: i64 = 60_000;
 /// Shortest password accepted.
 const MIN_PASSWORD_LEN: usize = 8;
 
@@ -350,8 +353,42 @@ impl Services {
             return Err(ServiceError::Unauthenticated("the token has expired: run `lushan login` again".into()));
         }
         refuse_inactive(&user)?;
-        self.store.touch_token(record.id, now).await?;
+        self.note_token_use(record.id, record.last_used_at, now);
         Ok(Caller::new(user.id, user.name, user.tenant_id, user.tenant_name, user.role))
+    }
+
+    /// Records a token's use, best-effort and off the request's path: a
+    /// read-only request must not wait for the database's write lock (a big
+    /// submission or a slow disk holds it) nor fail when it is busy. Written
+    /// at most once a minute per token (the time in the record read just now
+    /// says whether it is due), and one write at a time, so waiting writes
+    /// never take the connections that reads need.
+    fn note_token_use(&self, token: TokenId, last_used_at: Option<i64>, now: i64) {
+        use std::sync::atomic::Ordering;
+        if last_used_at.is_some_and(|at| at > now - TOKEN_USE_RESOLUTION_MS) {
+            return;
+        }
+        if self.touching.swap(true, Ordering::AcqRel) {
+            // Another token's write is waiting; this one is due again on the
+            // token's next use.
+            return;
+        }
+        /// Clears the flag however the write ends, even if its task is
+        /// dropped at shutdown.
+        struct Touching(std::sync::Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Touching {
+            fn drop(&mut self) {
+                self.0.store(false, std::sync::atomic::Ordering::Release);
+            }
+        }
+        let store = self.store.clone();
+        let touching = Touching(self.touching.clone());
+        tokio::spawn(async move {
+            let _touching = touching;
+            if let Err(err) = store.touch_token(token, now).await {
+                tracing::debug!(token = token.0, "token last use not recorded: {err}");
+            }
+        });
     }
 
     /// A permit to run Argon2 now, or [`ServiceError::Busy`] if all are in

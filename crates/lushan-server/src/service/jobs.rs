@@ -251,6 +251,17 @@ impl Services {
             ServiceError::Invalid(format!("the job was not submitted:\n{}", diagnostics_text(&problems)))
         })?;
         let request = parsed.request;
+        // Refused before anything else is looked at: an array's tasks are
+        // stored in one transaction that holds the database's write lock.
+        if let Some(last) = request.array.as_ref().and_then(|a| a.task_ids.last())
+            && *last >= self.max_array_size
+        {
+            return Err(ServiceError::Invalid(format!(
+                "Invalid job array specification: task id {last} is too large; task ids go up to {} on this platform (MaxArraySize {}, the server's `max_array_size` setting)",
+                self.max_array_size.saturating_sub(1),
+                self.max_array_size
+            )));
+        }
         if let Some(dependency) = &request.dependency {
             self.check_dependency_targets(caller, dependency).await?;
         }

@@ -13,6 +13,8 @@ use tower::ServiceExt;
 pub struct Platform {
     pub router: axum::Router,
     pub store: Store,
+    /// The database's URL, for tests that open a connection of their own.
+    pub url: String,
     pub operator_token: String,
     _dir: tempfile::TempDir,
 }
@@ -42,7 +44,7 @@ impl Platform {
             lushan_server::startup::bootstrap_if_new(&store, PasswordCost::InsecureFast).await.unwrap().unwrap();
         let services = configure(Services::new(store.clone(), PasswordCost::InsecureFast));
         let router = lushan_server::http::router(services, Metrics::global());
-        Platform { router, store, operator_token: first.token, _dir: dir }
+        Platform { router, store, url, operator_token: first.token, _dir: dir }
     }
 
     pub async fn raw(&self, request: Request<Body>) -> Reply {

@@ -137,6 +137,36 @@ async fn pis_see_their_projects_jobs_members_only_their_own() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
+/// Slurm's MaxArraySize (default 1001): task ids from it up are refused as
+/// Slurm refuses them, before anything is stored; up to it, all are stored.
+#[tokio::test]
+async fn array_task_ids_from_max_array_size_up_are_refused_and_store_nothing() {
+    let (p, _, bob, _) = setup().await;
+    let before = p.audit_len().await;
+    for spec in ["0-1001", "1001", "3,5000", "0-4000000:100000", "1-200000%4"] {
+        let body = job("#!/bin/sh\n", &["-A", "cfd-lab", &format!("--array={spec}")]);
+        let reply = p.call(Method::POST, "/api/v1/jobs", Some(&bob), Some(body)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{spec}: {}", reply.body);
+        let message = reply.body["error"]["message"].as_str().unwrap();
+        for needle in
+            ["Invalid job array specification", "task ids go up to 1000", "MaxArraySize 1001", "`max_array_size`"]
+        {
+            assert!(message.contains(needle), "{spec}: `{needle}` not in: {message}");
+        }
+    }
+    assert_eq!(p.audit_len().await, before);
+    let listed = p.call(Method::GET, "/api/v1/jobs", Some(&bob), None).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 0, "{}", listed.body);
+
+    let body = job("#!/bin/sh\n", &["-A", "cfd-lab", "-t", "1", "--array=0-1000"]);
+    let reply = p.call(Method::POST, "/api/v1/jobs", Some(&bob), Some(body)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let array = reply.body["job"]["array_job_id"].as_i64().unwrap();
+    let tasks = p.call(Method::GET, &format!("/api/v1/jobs?array={array}"), Some(&bob), None).await;
+    let ids: Vec<i64> = tasks.body.as_array().unwrap().iter().map(|t| t["array_task_id"].as_i64().unwrap()).collect();
+    assert_eq!(ids, (0..=1000).collect::<Vec<i64>>());
+}
+
 #[tokio::test]
 async fn an_array_is_one_row_per_task_and_dependencies_name_real_jobs() {
     let (p, alice, bob, _) = setup().await;

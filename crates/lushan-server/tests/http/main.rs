@@ -1,6 +1,7 @@
 //! In-process tests of the HTTP API: one test binary, modules by theme.
 
 mod billing;
+mod busy;
 mod common;
 mod errors;
 mod grants;
