@@ -180,6 +180,28 @@ pub struct JobFilter {
     pub limit: Option<i64>,
 }
 
+impl JobScope {
+    /// The scope as SQL over `jobs j` (` AND ...`, empty for everything),
+    /// with its values for placeholders numbered after `bound`: the one
+    /// translation, for listings and usage reports alike.
+    pub(crate) fn condition(&self, bound: usize) -> (String, Vec<i64>) {
+        match self {
+            JobScope::Everything => (String::new(), Vec::new()),
+            JobScope::Tenant(tenant) => (format!(" AND j.tenant_id = ${}", bound + 1), vec![tenant.0]),
+            JobScope::Own { user, managed_projects } => {
+                let mut condition = format!(" AND (j.user_id = ${}", bound + 1);
+                if !managed_projects.is_empty() {
+                    let marks: Vec<String> =
+                        (0..managed_projects.len()).map(|i| format!("${}", bound + 2 + i)).collect();
+                    condition.push_str(&format!(" OR j.project_id IN ({})", marks.join(", ")));
+                }
+                condition.push(')');
+                (condition, std::iter::once(user.0).chain(managed_projects.iter().map(|p| p.0)).collect())
+            }
+        }
+    }
+}
+
 impl JobFilter {
     /// Every job there is.
     pub fn all() -> JobFilter {
@@ -656,20 +678,9 @@ impl Store {
         if lists_empty.contains(&Some(0)) {
             return Ok(Vec::new());
         }
-        match scope {
-            JobScope::Everything => {}
-            JobScope::Tenant(tenant) => in_list(&mut sql, &mut binds, "j.tenant_id", vec![Bind::Int(tenant.0)]),
-            JobScope::Own { user, managed_projects } => {
-                let mut own = format!(" AND (j.user_id = {}", mark(&mut binds, Bind::Int(user.0)));
-                if !managed_projects.is_empty() {
-                    let marks: Vec<String> =
-                        managed_projects.iter().map(|p| mark(&mut binds, Bind::Int(p.0))).collect();
-                    own.push_str(&format!(" OR j.project_id IN ({})", marks.join(", ")));
-                }
-                own.push(')');
-                sql.push_str(&own);
-            }
-        }
+        let (condition, values) = scope.condition(binds.len());
+        sql.push_str(&condition);
+        binds.extend(values.into_iter().map(Bind::Int));
         if let Some(users) = users {
             in_list(&mut sql, &mut binds, "j.user_id", ints(&users.iter().map(|u| u.0).collect::<Vec<_>>()));
         }

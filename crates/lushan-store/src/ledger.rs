@@ -1102,29 +1102,9 @@ impl Store {
              WHERE c.settled_at >= $1 AND c.settled_at < $2"
         );
         let mut binds = vec![query.from, query.to];
-        match &query.scope {
-            crate::JobScope::Everything => {}
-            crate::JobScope::Tenant(tenant) => {
-                binds.push(tenant.0);
-                sql.push_str(&format!(" AND c.tenant_id = ${}", binds.len()));
-            }
-            crate::JobScope::Own { user, managed_projects } => {
-                binds.push(user.0);
-                let mut own = format!(" AND (j.user_id = ${}", binds.len());
-                if !managed_projects.is_empty() {
-                    let marks: Vec<String> = managed_projects
-                        .iter()
-                        .map(|p| {
-                            binds.push(p.0);
-                            format!("${}", binds.len())
-                        })
-                        .collect();
-                    own.push_str(&format!(" OR j.project_id IN ({})", marks.join(", ")));
-                }
-                own.push(')');
-                sql.push_str(&own);
-            }
-        }
+        let (condition, values) = query.scope.condition(binds.len());
+        sql.push_str(&condition);
+        binds.extend(values);
         sql.push_str(&format!(" GROUP BY {column} ORDER BY {column}"));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for value in binds {

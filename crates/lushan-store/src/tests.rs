@@ -609,17 +609,7 @@ mod ledger {
     }
 
     async fn top_up(store: &Store, tenant: TenantId, fen: i64, reference: &str) -> bool {
-        let entry = lushan_ledger::top_up(tenant, Money(fen), reference).unwrap();
-        let meta = TxMeta {
-            at: 5,
-            tenant_id: Some(tenant),
-            reference: reference.into(),
-            job_id: None,
-            grant_id: None,
-            memo: String::new(),
-            actor: String::new(),
-        };
-        store.post(&entry, &meta, &audit("wallet.top-up", "jxu")).await.unwrap()
+        post_top_up(store, tenant, fen, reference).await.unwrap()
     }
 
     /// Tasks and holds go in by multi-row statements of a few hundred rows:
