@@ -141,7 +141,8 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
     tokio::spawn(control.run());
     let app = crate::http::router(services, metrics);
     // With the peer's address, which login counts failures against.
-    axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+    let listener = crate::http::listener::Listener::new(listener);
+    axum::serve(listener, app.into_make_service_with_connect_info::<crate::http::listener::Peer>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the HTTP server failed")?;

@@ -7,6 +7,7 @@ pub mod api;
 pub mod error;
 pub mod extract;
 pub mod from_api;
+pub mod listener;
 pub mod to_api;
 
 use crate::clock::now_ms;
@@ -172,8 +173,8 @@ async fn metrics_text(State(state): State<AppState>) -> Response {
 }
 
 /// Longest request target (path and query) answered normally. Longer
-/// ones get a 414 in the API's error shape; past hyper's own limit (64 KiB)
-/// hyper answers 414 itself, with an empty body.
+/// ones get a 414 in the API's error shape, here or, past 60 KiB, before
+/// hyper reads the line (`listener::Guarded`).
 pub const URI_LIMIT: usize = 16 * 1024;
 
 /// Refuses, before any handler runs and so changing nothing, what no

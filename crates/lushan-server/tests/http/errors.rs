@@ -166,7 +166,7 @@ fn login_from(peer: &str, user: &str, password: &str) -> Request<Body> {
         .body(Body::from(json!({"user": user, "password": password}).to_string()))
         .unwrap();
     let peer: SocketAddr = peer.parse().unwrap();
-    request.extensions_mut().insert(ConnectInfo(peer));
+    request.extensions_mut().insert(ConnectInfo(lushan_server::http::listener::Peer(peer)));
     request
 }
 

@@ -3,6 +3,7 @@
 
 mod billing;
 mod harness;
+mod hostile;
 mod jobs;
 mod selection;
 mod simulate;

@@ -3,6 +3,7 @@
 use crate::clock::now_ms;
 use crate::http::error::ApiError;
 use crate::http::extract::{Json, Path};
+use crate::http::listener::Peer;
 use crate::http::{AppState, to_api};
 use crate::service::Caller;
 use axum::Extension;
@@ -11,7 +12,6 @@ use axum::http::StatusCode;
 use lushan_api::{
     ErrorBody, LoginRequest, LoginResponse, Membership, PasswordChange, Token, TokenCreate, TokenCreated, WhoAmI,
 };
-use std::net::SocketAddr;
 
 /// Exchange a user name and password for a bearer token.
 #[utoipa::path(post, path = "/api/v1/login", tag = "session", request_body = LoginRequest,
@@ -22,11 +22,11 @@ pub async fn login(
     State(state): State<AppState>,
     // Absent when the router is driven without a socket (in-process tests);
     // such logins share one failure count.
-    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
+    peer: Option<Extension<ConnectInfo<Peer>>>,
     Json(body): Json<LoginRequest>,
 ) -> Result<Json<LoginResponse>, ApiError> {
     let now = now_ms();
-    let client = peer.map(|Extension(ConnectInfo(address))| address.ip());
+    let client = peer.map(|Extension(ConnectInfo(Peer(address)))| address.ip());
     let (secret, token, user) =
         state.services.login(&body.user, body.password, body.expires_in.as_deref(), client, now).await?;
     Ok(Json(LoginResponse { token: secret, token_info: to_api::token(token, now), user: to_api::user(user) }))
