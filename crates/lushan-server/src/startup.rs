@@ -138,14 +138,21 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
     let metrics = Metrics::global();
     metrics.spawn_upkeep();
     spawn_wal_checkpoints(store.clone());
+    if let Err(err) = services.restore_login_limits(crate::clock::now_ms()).await {
+        tracing::warn!("the failed-login counts saved at the last stop cannot be read; starting without them: {err}");
+    }
+    spawn_login_limit_saves(services.clone());
     tokio::spawn(control.run());
-    let app = crate::http::router(services, metrics);
+    let app = crate::http::router(services.clone(), metrics);
     // With the peer's address, which login counts failures against.
     let listener = crate::http::listener::Listener::new(listener);
     axum::serve(listener, app.into_make_service_with_connect_info::<crate::http::listener::Peer>())
         .with_graceful_shutdown(shutdown_signal())
         .await
         .context("the HTTP server failed")?;
+    if let Err(err) = services.save_login_limits(crate::clock::now_ms()).await {
+        tracing::warn!("the failed-login counts cannot be saved: {err}");
+    }
     store.close().await;
     println!("Lushan stopped.");
     Ok(())
@@ -157,6 +164,21 @@ const WAL_CHECKPOINT_INTERVAL: std::time::Duration = std::time::Duration::from_s
 
 /// Keeps the embedded database's write-ahead log from growing without bound
 /// when busy readers keep SQLite's own checkpoints from finishing.
+/// Saves the failed-login counts every few seconds while they change, so
+/// a restart, even after SIGKILL, gives guessers no fresh window.
+const LOGIN_LIMIT_SAVE_INTERVAL: std::time::Duration = std::time::Duration::from_secs(5);
+
+fn spawn_login_limit_saves(services: Services) {
+    tokio::spawn(async move {
+        loop {
+            tokio::time::sleep(LOGIN_LIMIT_SAVE_INTERVAL).await;
+            if let Err(err) = services.save_login_limits(crate::clock::now_ms()).await {
+                tracing::warn!("the failed-login counts cannot be saved (will retry): {err}");
+            }
+        }
+    });
+}
+
 fn spawn_wal_checkpoints(store: Store) {
     if store.kind() != lushan_store::DbKind::Sqlite {
         return;

@@ -236,7 +236,6 @@ impl Store {
         Ok(())
     }
 
-    /// Reads a value of the `meta` table.
     /// The value of `key`, set to `value` first if it had none (the first
     /// writer wins).
     pub async fn ensure_meta(&self, key: &str, value: &str) -> Result<String, StoreError> {
@@ -248,6 +247,21 @@ impl Store {
         Ok(self.meta(key).await?.unwrap_or_else(|| value.to_owned()))
     }
 
+    /// Sets a value of the `meta` table.
+    pub async fn set_meta(&self, key: &str, value: &str) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO meta (key, value) VALUES ($1, $2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        )
+        .bind(key)
+        .bind(value)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Reads a value of the `meta` table.
     pub async fn meta(&self, key: &str) -> Result<Option<String>, StoreError> {
         let row = sqlx::query("SELECT value FROM meta WHERE key = $1").bind(key).fetch_optional(&self.pool).await?;
         Ok(match row {

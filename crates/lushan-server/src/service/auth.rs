@@ -33,6 +33,11 @@ const MAX_FAILED_LOGINS_PER_ADDRESS: u32 = 20;
 const LOCKOUT_WINDOW_MS: i64 = 5 * 60 * 1000;
 /// Above this many counters the limiter drops those whose window has ended.
 const LIMITER_SWEEP_AT: usize = 100_000;
+/// At most this many counters of each kind are saved to outlive a restart
+/// (the ones with most failures first).
+const SAVED_COUNTERS: usize = 20_000;
+/// Where the counters are saved (the `meta` table).
+const SAVED_COUNTERS_KEY: &str = "login_failures";
 /// What a login refused for want of a password-check permit is told to wait.
 const BUSY_RETRY_AFTER_SECS: u64 = 1;
 /// Default lifetime of a token made by `login`.
@@ -233,9 +238,76 @@ impl Counts {
 #[derive(Default)]
 pub struct LoginLimiter {
     counts: Mutex<Counts>,
+    /// Set when the counts changed since they were last saved.
+    changed: std::sync::atomic::AtomicBool,
 }
 
 impl LoginLimiter {
+    /// The counters whose window is still open, as text: a line each,
+    /// `a SINCE COUNT ADDRESS` or `n SINCE COUNT ADDRESS NAME`, tab-separated,
+    /// ADDRESS `-` when unknown. Names with a tab or a line break are left
+    /// out (no user has one).
+    fn saved(&self, now: i64) -> String {
+        let counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let address = |a: &Option<IpAddr>| a.map_or_else(|| "-".to_owned(), |a| a.to_string());
+        let mut by_address: Vec<_> = counts.by_address.iter().filter(|(_, w)| !w.is_over(now)).collect();
+        by_address.sort_by_key(|(_, w)| std::cmp::Reverse(w.count));
+        let mut by_name: Vec<_> = counts
+            .by_name
+            .iter()
+            .filter(|((name, _), w)| !w.is_over(now) && !name.contains(['\t', '\n', '\r']))
+            .collect();
+        by_name.sort_by_key(|(_, w)| std::cmp::Reverse(w.count));
+        let mut text = String::new();
+        for (a, w) in by_address.into_iter().take(SAVED_COUNTERS) {
+            text.push_str(&format!("a\t{}\t{}\t{}\n", w.since, w.count, address(a)));
+        }
+        for ((name, a), w) in by_name.into_iter().take(SAVED_COUNTERS) {
+            text.push_str(&format!("n\t{}\t{}\t{}\t{name}\n", w.since, w.count, address(a)));
+        }
+        text
+    }
+
+    /// Takes back counters [`LoginLimiter::saved`] wrote; lines it cannot
+    /// read, and windows over by `now`, are skipped.
+    fn restore(&self, text: &str, now: i64) {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        for line in text.lines() {
+            let fields: Vec<&str> = line.splitn(5, '\t').collect();
+            let (Some(since), Some(count)) =
+                (fields.get(1).and_then(|f| f.parse::<i64>().ok()), fields.get(2).and_then(|f| f.parse::<u32>().ok()))
+            else {
+                continue;
+            };
+            let window = Window { count, since };
+            let address = match fields.get(3) {
+                Some(&"-") => None,
+                Some(text) => match text.parse::<IpAddr>() {
+                    Ok(address) => Some(address),
+                    Err(_) => continue,
+                },
+                None => continue,
+            };
+            if window.is_over(now) {
+                continue;
+            }
+            match (fields.first(), fields.get(4)) {
+                (Some(&"a"), None) => {
+                    counts.by_address.insert(address, window);
+                }
+                (Some(&"n"), Some(name)) => {
+                    counts.by_name.insert(((*name).to_owned(), address), window);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Whether the counts changed since the last call.
+    fn take_changed(&self) -> bool {
+        self.changed.swap(false, std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Counts one attempt by `address` at `user` as failed until it is
     /// settled otherwise, or refuses it if either limit is reached.
     /// `address` is a [`client_key`].
@@ -260,6 +332,7 @@ impl LoginLimiter {
         }
         counts.by_address.insert(address, Window { count: by_address.count + 1, ..by_address });
         counts.by_name.insert(key.clone(), Window { count: by_name.count + 1, ..by_name });
+        self.changed.store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(LoginAttempt {
             limiter: self,
             key,
@@ -297,6 +370,7 @@ impl LoginAttempt<'_> {
         let mut counts = self.limiter.counts.lock().unwrap_or_else(|e| e.into_inner());
         counts.give_back(&self.key, self.name_since, self.address_since);
         counts.by_name.remove(&self.key);
+        self.limiter.changed.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 }
 
@@ -305,6 +379,7 @@ impl Drop for LoginAttempt<'_> {
         if !self.settled {
             let mut counts = self.limiter.counts.lock().unwrap_or_else(|e| e.into_inner());
             counts.give_back(&self.key, self.name_since, self.address_since);
+            self.limiter.changed.store(true, std::sync::atomic::Ordering::Relaxed);
         }
     }
 }
@@ -331,6 +406,28 @@ pub(crate) fn expiry_from(now: i64, expires_in: &str) -> Result<i64, ServiceErro
 }
 
 impl Services {
+    /// Takes back the failed-login counters saved before the last stop, so
+    /// a restart does not give guessers a fresh window.
+    pub async fn restore_login_limits(&self, now: i64) -> Result<(), ServiceError> {
+        if let Some(text) = self.store.meta(SAVED_COUNTERS_KEY).await? {
+            self.limiter.restore(&text, now);
+        }
+        Ok(())
+    }
+
+    /// Saves the failed-login counters if they changed since last saved
+    /// (the server does every few seconds, and when it stops).
+    pub async fn save_login_limits(&self, now: i64) -> Result<(), ServiceError> {
+        if self.limiter.take_changed()
+            && let Err(err) = self.store.set_meta(SAVED_COUNTERS_KEY, &self.limiter.saved(now)).await
+        {
+            // Still to be saved.
+            self.limiter.changed.store(true, std::sync::atomic::Ordering::Relaxed);
+            return Err(err.into());
+        }
+        Ok(())
+    }
+
     pub fn password_cost(&self) -> PasswordCost {
         self.password_cost
     }
@@ -533,6 +630,34 @@ mod tests {
         assert_ne!(a, b);
         assert!(a.starts_with("lsh_") && a.len() == 4 + 43, "{a}");
         assert_eq!(hash_token("x").len(), 64);
+    }
+
+    #[test]
+    fn saved_counters_come_back_with_their_windows_and_ended_ones_do_not() {
+        let limiter = LoginLimiter::default();
+        let here: Option<IpAddr> = Some("192.0.2.7".parse().unwrap());
+        let v6 = client_key(Some("2001:db8::1".parse().unwrap()));
+        for _ in 0..MAX_FAILED_LOGINS {
+            limiter.reserve("admin", here, 1_000).unwrap().failed();
+        }
+        limiter.reserve("bob", v6, 2_000).unwrap().failed();
+        limiter.reserve("odd\tname", None, 2_000).unwrap().failed();
+        assert!(limiter.take_changed());
+        let text = limiter.saved(3_000);
+        let restored = LoginLimiter::default();
+        restored.restore(&text, 4_000);
+        let counts = restored.counts.lock().unwrap();
+        assert_eq!(counts.by_name.get(&("bob".to_owned(), v6)).map(|w| (w.count, w.since)), Some((1, 2_000)));
+        assert_eq!(counts.by_address.get(&here).map(|w| w.count), Some(MAX_FAILED_LOGINS));
+        assert!(!counts.by_name.keys().any(|(name, _)| name.contains('\t')), "a name with a tab is not saved");
+        drop(counts);
+        assert!(matches!(restored.reserve("admin", here, 4_000), Err(ServiceError::TooManyAttempts { .. })));
+        // The same windows: the lock ends when the first failure's window does.
+        assert!(restored.reserve("admin", here, 1_000 + LOCKOUT_WINDOW_MS).is_ok());
+        // Read after every window ended, nothing comes back; garbage is skipped.
+        let late = LoginLimiter::default();
+        late.restore(&format!("{text}garbage\nn\tx\t1\t-\tname\n"), 2_000 + LOCKOUT_WINDOW_MS);
+        assert!(late.counts.lock().unwrap().by_name.is_empty());
     }
 
     #[test]

@@ -47,5 +47,14 @@ fn failed_logins_are_counted_against_the_real_peer_address() {
     }
     let locked = guess();
     assert!(locked.stderr.contains("from your address"), "{}", locked.stderr);
+    // A restart gives the guesser no fresh window: the counts are saved
+    // every 5 s (here after SIGKILL) and when the server stops.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    server.kill9();
+    let server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data"]).unwrap();
+    let guess =
+        || cli_with_stdin(&home, &["login", "--url", &server.url, "admin", "--password-stdin"], "wrong-guess\n");
+    let still = guess();
+    assert!(still.stderr.contains("from your address"), "after a restart: {}", still.stderr);
     server.stop();
 }
