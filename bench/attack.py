@@ -149,9 +149,18 @@ def main():
                f"{before:.0f} / {server.rss_mib('VmHWM'):.0f} / {server.rss_mib():.0f}  in {time.monotonic() - started:.1f} s")
 
         # 6. 60 simultaneous guesses at admin's password from one address.
-        guesses = at_once(60, lambda i: call(server, "POST", "/api/v1/login", {"user": "admin", "password": f"guess-{i}-xx"},
-                                             source="127.0.9.9"))
-        report("6", "60 simultaneous guesses at admin (401 = checked)", counts(guesses))
+        def guess(i):
+            # As a patient attacker: a 503 (the server is busy checking) is retried.
+            deadline = time.monotonic() + 20
+            while True:
+                answer = call(server, "POST", "/api/v1/login", {"user": "admin", "password": f"guess-{i}-xx"},
+                              source="127.0.9.9")
+                if answer[0] != 503 or time.monotonic() > deadline:
+                    return answer
+                time.sleep(0.05)
+
+        guesses = at_once(60, guess)
+        report("6", "60 simultaneous guesses at admin, 503s retried (401 = checked)", counts(guesses))
         # The operator signs in from an address that has not failed, not from the guesser's.
         real = {"user": "admin", "password": server.password}
         elsewhere = call(server, "POST", "/api/v1/login", real, source="127.0.9.10")
