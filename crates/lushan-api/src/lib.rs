@@ -1078,6 +1078,7 @@ pub struct GrantDecision {
 #[into_params(parameter_in = Query)]
 pub struct GrantQuery {
     /// requested, approved or rejected.
+    #[param(pattern = r"^(requested|approved|rejected)$")]
     pub state: Option<String>,
     pub project: Option<String>,
 }
@@ -1118,10 +1119,13 @@ pub struct NodeOwner {
 #[into_params(parameter_in = Query)]
 pub struct UsageReportQuery {
     /// sector, tenant (default), project, partition or user.
+    #[param(pattern = r"^(sector|tenant|project|partition|user)$")]
     pub by: Option<String>,
     /// First day, `YYYY-MM-DD` (server time zone; default: the first of this month).
+    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub from: Option<String>,
     /// Last day, included (default: today).
+    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub to: Option<String>,
 }
 

@@ -102,7 +102,67 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
         .merge(api::routes())
         .split_for_parts();
     document_body_errors(&mut openapi);
+    document_no_nul(&mut openapi);
     openapi
+}
+
+/// A string the API takes may hold anything but NUL: `screen_request`
+/// refuses it (PostgreSQL refuses it in text). The document says so once
+/// here, on every string that has no pattern of its own.
+fn document_no_nul(openapi: &mut utoipa::openapi::OpenApi) {
+    if let Some(components) = openapi.components.as_mut() {
+        components.schemas.values_mut().for_each(forbid_nul);
+    }
+    for item in openapi.paths.paths.values_mut() {
+        let operations = [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete];
+        for operation in operations.into_iter().flatten() {
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let utoipa::openapi::RefOr::T(parameter) = parameter {
+                    parameter.schema.iter_mut().for_each(forbid_nul);
+                }
+            }
+            if let Some(utoipa::openapi::RefOr::T(body)) = operation.request_body.as_mut() {
+                for content in body.content.values_mut() {
+                    if let utoipa::openapi::RefOr::T(content) = content {
+                        content.schema.iter_mut().for_each(forbid_nul);
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn forbid_nul(schema: &mut utoipa::openapi::RefOr<utoipa::openapi::Schema>) {
+    use utoipa::openapi::schema::{AdditionalProperties, ArrayItems, SchemaType, Type};
+    use utoipa::openapi::{RefOr, Schema};
+    let RefOr::T(schema) = schema else { return };
+    match schema {
+        Schema::Object(object) => {
+            let is_string = match &object.schema_type {
+                SchemaType::Type(kind) => *kind == Type::String,
+                SchemaType::Array(kinds) => kinds.contains(&Type::String),
+                SchemaType::AnyValue => false,
+            };
+            if is_string && object.pattern.is_none() && object.enum_values.is_none() {
+                object.pattern = Some("^[^\\u0000]*$".into());
+            }
+            object.properties.values_mut().for_each(forbid_nul);
+            if let Some(extra) = object.additional_properties.as_deref_mut()
+                && let AdditionalProperties::RefOr(values) = extra
+            {
+                forbid_nul(values);
+            }
+        }
+        Schema::Array(array) => {
+            if let ArrayItems::RefOrSchema(items) = &mut array.items {
+                forbid_nul(items);
+            }
+        }
+        Schema::OneOf(any) => any.items.iter_mut().for_each(forbid_nul),
+        Schema::AllOf(all) => all.items.iter_mut().for_each(forbid_nul),
+        Schema::AnyOf(any) => any.items.iter_mut().for_each(forbid_nul),
+        _ => {}
+    }
 }
 
 /// Every route that takes a body can answer 413 (too large) and 415 (not
@@ -206,12 +266,10 @@ async fn screen_request(State(state): State<AppState>, request: Request, next: N
     }
     if let (Some(route), Some(query)) = (request.extensions().get::<MatchedPath>(), request.uri().query())
         && !query.is_empty()
+        // A method the route does not take gets its 405 from the router.
+        && let Some(taken) =
+            state.known_queries.get(&(request.method().as_str().to_owned(), route.as_str().to_owned()))
     {
-        let taken = state
-            .known_queries
-            .get(&(request.method().as_str().to_owned(), route.as_str().to_owned()))
-            .map(Vec::as_slice)
-            .unwrap_or_default();
         let pairs = match axum::extract::Query::<Vec<(String, String)>>::try_from_uri(request.uri()) {
             Ok(axum::extract::Query(pairs)) => pairs,
             Err(err) => return ApiError::from(ServiceError::Invalid(err.body_text())).into_response(),
