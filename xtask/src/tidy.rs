@@ -136,9 +136,11 @@ pub fn source_rules(root: &Path) -> Vec<String> {
                 }
             }
         }
-        if rel.starts_with("crates/lushan-server/src/http/") && text.contains(&store_import) {
-            problems
-                .push(format!("{rel}: I8: the HTTP layer reaches data through service functions, not lushan_store"));
+        let faces = ["crates/lushan-server/src/http/", "crates/lushan-server/src/portal/", "crates/lushan-portal/"];
+        if faces.iter().any(|face| rel.starts_with(face)) && text.contains(&store_import) {
+            problems.push(format!(
+                "{rel}: I8: the API and the portal reach data through service functions, not lushan_store"
+            ));
         }
         for pure in PURE_CRATES {
             if in_crate(pure) && rel.contains("/src/") {

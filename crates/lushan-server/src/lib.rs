@@ -1,5 +1,5 @@
 //! The running platform: use cases with their authorization (`service`), the
-//! HTTP API (`http`), configuration, first-start bootstrap and metrics.
+//! HTTP API (`http`), the web portal (`portal`), configuration, first-start bootstrap and metrics.
 //!
 //! **Boundary:** handlers in `http` are thin: they extract typed input, call
 //! one `service` function and convert the result with `http::to_api`. Business
@@ -12,5 +12,6 @@ pub mod control;
 pub mod http;
 pub mod machine;
 pub mod metrics;
+pub mod portal;
 pub mod service;
 pub mod startup;

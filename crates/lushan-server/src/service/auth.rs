@@ -428,6 +428,16 @@ impl Services {
         Ok(())
     }
 
+    /// Revokes the token presented (the portal's sign-out): the session
+    /// ends there, not only in the browser.
+    pub async fn sign_out(&self, bearer: &str, now: i64) -> Result<(), ServiceError> {
+        let caller = self.authenticate(Some(bearer), now).await?;
+        if let Some((record, _)) = self.store.token_by_hash(&hash_token(bearer)).await? {
+            self.revoke_token(&caller, record.id.0, now).await?;
+        }
+        Ok(())
+    }
+
     pub fn password_cost(&self) -> PasswordCost {
         self.password_cost
     }

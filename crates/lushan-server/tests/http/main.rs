@@ -8,4 +8,5 @@ mod grants;
 mod hostile;
 mod jobs;
 mod openapi;
+mod portal;
 mod tenancy;

@@ -5,6 +5,7 @@ mod billing;
 mod harness;
 mod hostile;
 mod jobs;
+mod portal;
 mod selection;
 mod simulate;
 mod slurm;

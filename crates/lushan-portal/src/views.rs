@@ -1,0 +1,182 @@
+//! What each page shows, as plain values the portal module fills from the
+//! services' records: no record type of the platform reaches a template.
+//! Every string is escaped by askama when rendered (HTML templates escape
+//! by default), so user-supplied names, scripts and output are inert.
+
+use crate::i18n::{Lang, Texts};
+use askama::Template;
+
+/// What every page shares: the language, the signed-in user, the form key.
+pub struct Chrome {
+    pub lang: Lang,
+    pub t: &'static Texts,
+    /// The signed-in user's name; `None` on the sign-in page.
+    pub user: Option<String>,
+    /// The CSRF token every form of this session carries.
+    pub csrf: String,
+    /// This page's path and query without `lang`, for the language switch.
+    pub here: String,
+}
+
+impl Chrome {
+    pub fn new(lang: Lang, user: Option<String>, csrf: String, here: String) -> Chrome {
+        Chrome { lang, t: lang.texts(), user, csrf, here }
+    }
+
+    pub fn css(&self) -> &'static str {
+        crate::assets::css_path()
+    }
+
+    /// The link that shows this page in the other language.
+    pub fn switch_link(&self) -> String {
+        let joiner = if self.here.contains('?') { '&' } else { '?' };
+        format!("{}{joiner}lang={}", self.here, self.lang.other().code())
+    }
+}
+
+/// One job in a table, or the head of its page.
+pub struct JobRow {
+    /// The job's own id, for its link.
+    pub id: i64,
+    /// As Slurm shows it: `123`, or `120_3` for an array task.
+    pub shown_id: String,
+    pub name: String,
+    pub user: String,
+    pub project: String,
+    pub partition: String,
+    /// The API's spelling, for the CSS class.
+    pub state: String,
+    /// In the page's language.
+    pub state_text: String,
+    /// Slurm's pending reason, or the node list of a running job.
+    pub reason: String,
+    pub nodes: i64,
+    pub cpus: i64,
+    pub elapsed: String,
+}
+
+impl JobRow {
+    pub fn state_class(&self) -> String {
+        format!("state state-{}", self.state.to_ascii_lowercase().replace('_', "-"))
+    }
+}
+
+pub struct WalletView {
+    pub balance: String,
+    pub held: String,
+    pub available: String,
+    pub credit_limit: String,
+}
+
+pub struct GrantRow {
+    pub project: String,
+    pub awarded: String,
+    pub left: String,
+    pub ends: String,
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+pub struct LoginPage {
+    pub chrome: Chrome,
+    /// Why the last attempt failed, in the page's language.
+    pub error: Option<String>,
+    pub user_name: String,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+pub struct HomePage {
+    pub chrome: Chrome,
+    pub display_name: String,
+    pub role: String,
+    pub wallet: Option<WalletView>,
+    pub grants: Vec<GrantRow>,
+    pub jobs: Vec<JobRow>,
+}
+
+/// A choice of a `<select>`: value, label, whether chosen.
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+    pub selected: bool,
+}
+
+#[derive(Template)]
+#[template(path = "jobs.html")]
+pub struct JobsPage {
+    pub chrome: Chrome,
+    pub jobs: Vec<JobRow>,
+    pub states: Vec<Choice>,
+}
+
+#[derive(Template)]
+#[template(path = "job.html")]
+pub struct JobPage {
+    pub chrome: Chrome,
+    pub job: JobRow,
+    /// (label, value) lines of the job's details.
+    pub details: Vec<(String, String)>,
+    /// The end of its output, when it has started.
+    pub output: Option<String>,
+    pub can_cancel: bool,
+    pub can_hold: bool,
+    pub can_release: bool,
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+pub struct ErrorPage {
+    pub chrome: Chrome,
+    /// What went wrong, in the page's language (and the service's words).
+    pub message: String,
+    pub code: String,
+    pub request_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chrome(lang: Lang) -> Chrome {
+        Chrome::new(lang, Some("alice".into()), "k".into(), "/jobs?state=PENDING".into())
+    }
+
+    #[test]
+    fn user_supplied_text_is_escaped_in_every_place_it_is_shown() {
+        let planted = r#"<script>alert(1)</script>"><img src=x onerror=alert(2)>"#;
+        let row = JobRow {
+            id: 7,
+            shown_id: "7".into(),
+            name: planted.into(),
+            user: planted.into(),
+            project: planted.into(),
+            partition: planted.into(),
+            state: "PENDING".into(),
+            state_text: "x".into(),
+            reason: planted.into(),
+            nodes: 1,
+            cpus: 1,
+            elapsed: "0:00".into(),
+        };
+        let page = JobPage {
+            chrome: chrome(Lang::En),
+            job: row,
+            details: vec![(planted.into(), planted.into())],
+            output: Some(planted.into()),
+            can_cancel: true,
+            can_hold: false,
+            can_release: false,
+        };
+        let html = page.render().unwrap();
+        assert!(!html.contains("<script>alert") && !html.contains("<img src=x"), "{html}");
+        assert!(html.contains("&#60;script&#62;"), "{html}");
+    }
+
+    #[test]
+    fn the_language_switch_keeps_the_page_and_its_query() {
+        assert_eq!(chrome(Lang::Zh).switch_link(), "/jobs?state=PENDING&lang=en");
+        let home = Chrome::new(Lang::En, None, String::new(), "/".into());
+        assert_eq!(home.switch_link(), "/?lang=zh-CN");
+    }
+}
