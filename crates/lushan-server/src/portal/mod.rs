@@ -420,8 +420,24 @@ async fn jobs(State(state): State<AppState>, visit: Visit, Query(query): Query<V
     visit.page(StatusCode::OK, lushan_portal::Template::render(&page))
 }
 
-async fn job(State(state): State<AppState>, visit: Visit, Path(id): Path<i64>) -> Response {
+/// A job id from the path; anything else is a page saying so.
+fn job_id(visit: &Visit, text: &str) -> Result<i64, Box<Response>> {
+    text.parse::<i64>().map_err(|_| {
+        Box::new(
+            visit.error(ServiceError::Invalid(format!(
+                "`{}` is not a job id",
+                text.chars().take(32).collect::<String>()
+            ))),
+        )
+    })
+}
+
+async fn job(State(state): State<AppState>, visit: Visit, Path(id): Path<String>) -> Response {
     let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
+    let id = match job_id(&visit, &id) {
+        Ok(id) => id,
+        Err(page) => return *page,
+    };
     let t = visit.t();
     let now = now_ms();
     let record = match state.services.job(caller, id).await {
@@ -478,10 +494,14 @@ async fn job(State(state): State<AppState>, visit: Visit, Path(id): Path<i64>) -
 async fn job_action(
     State(state): State<AppState>,
     visit: Visit,
-    Path((id, action)): Path<(i64, String)>,
+    Path((id, action)): Path<(String, String)>,
     Form(form): Form<Vec<(String, String)>>,
 ) -> Response {
     let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
+    let id = match job_id(&visit, &id) {
+        Ok(id) => id,
+        Err(page) => return *page,
+    };
     if !csrf_ok(&visit, &field(&form, "csrf")) {
         return visit.error(ServiceError::Forbidden("the form's key is not this session's".into()));
     }

@@ -110,6 +110,9 @@ async fn a_visitor_signs_in_sees_their_jobs_in_their_language_and_signs_out() {
     let page = send(&p, get(&format!("/jobs/{job}"), Some(&session))).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
     assert!(page.html.contains("&#60;script&#62;") && !page.html.contains("<script>alert"), "{}", page.html);
+    let bad = send(&p, get("/jobs/abc?lang=en", Some(&session))).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.html.contains("is not a job id") && bad.html.contains("invalid_input"), "{}", bad.html);
     let list = send(&p, get("/jobs?state=all", Some(&session))).await;
     assert!(list.html.contains(&format!("/jobs/{job}")), "{}", list.html);
     // Sign-out revokes the token: the old cookie no longer signs anyone in.
