@@ -8,6 +8,18 @@ pub struct DurationError {
     pub value: String,
 }
 
+/// Elapsed seconds as squeue and sacct print them: `M:SS`, `H:MM:SS` or
+/// `D-HH:MM:SS`.
+pub fn format_elapsed(secs: i64) -> String {
+    let (days, rest) = (secs / 86_400, secs % 86_400);
+    let (h, m, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
+    match (days, h) {
+        (0, 0) => format!("{m}:{s:02}"),
+        (0, _) => format!("{h}:{m:02}:{s:02}"),
+        _ => format!("{days}-{h:02}:{m:02}:{s:02}"),
+    }
+}
+
 /// Parses a duration into whole seconds.
 pub fn parse_duration_secs(value: &str) -> Result<u64, DurationError> {
     let err = || DurationError { value: value.chars().take(64).collect() };
@@ -73,6 +85,13 @@ fn parse_slurm_time(text: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn elapsed_time_reads_as_squeue_prints_it() {
+        assert_eq!(super::format_elapsed(5), "0:05");
+        assert_eq!(super::format_elapsed(3_725), "1:02:05");
+        assert_eq!(super::format_elapsed(90_061), "1-01:01:01");
+    }
+
     use super::*;
 
     #[test]

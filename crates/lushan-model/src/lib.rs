@@ -12,7 +12,7 @@ mod name;
 mod roles;
 mod state;
 
-pub use duration::{DurationError, parse_duration_secs};
+pub use duration::{DurationError, format_elapsed, parse_duration_secs};
 pub use ids::{GrantId, JobId, NodeId, PartitionId, ProjectId, SiteId, TenantId, TokenId, UserId};
 pub use job::{
     ArraySpec, BeginSpec, Dependency, DependencyCondition, Export, GpuRequest, JobRef, JobRequest, MemRequest,

@@ -318,18 +318,7 @@ fn job_row(t: &'static Texts, job: &lushan_api::Job) -> JobRow {
         reason: if job.state == "PENDING" { job.reason.clone() } else { job.node_list.clone() },
         nodes: job.nodes,
         cpus: job.cpus,
-        elapsed: duration(job.elapsed_secs),
-    }
-}
-
-/// `M:SS`, `H:MM:SS` or `D-HH:MM:SS`, as Slurm prints elapsed time.
-fn duration(secs: i64) -> String {
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (h, m, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
-    match (days, h) {
-        (0, 0) => format!("{m}:{s:02}"),
-        (0, _) => format!("{h}:{m:02}:{s:02}"),
-        _ => format!("{days}-{h:02}:{m:02}:{s:02}"),
+        elapsed: lushan_model::format_elapsed(job.elapsed_secs),
     }
 }
 

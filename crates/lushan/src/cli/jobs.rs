@@ -284,16 +284,6 @@ async fn submit_with_retries(client: &Client, body: &JobSubmit) -> anyhow::Resul
     }
 }
 
-fn duration(secs: i64) -> String {
-    let (days, rest) = (secs / 86_400, secs % 86_400);
-    let (h, m, s) = (rest / 3600, rest % 3600 / 60, rest % 60);
-    match (days, h) {
-        (0, 0) => format!("{m}:{s:02}"),
-        (0, _) => format!("{h}:{m:02}:{s:02}"),
-        _ => format!("{days}-{h:02}:{m:02}:{s:02}"),
-    }
-}
-
 fn query(pairs: &[(&str, Option<String>)]) -> String {
     let parts: Vec<String> = pairs
         .iter()
@@ -435,7 +425,7 @@ pub async fn jobs(client: &Client, args: JobsArgs, out: &Output) -> anyhow::Resu
                 j.name.clone(),
                 j.user.clone(),
                 short_state(&j.state).into(),
-                duration(j.elapsed_secs),
+                lushan_model::format_elapsed(j.elapsed_secs),
                 j.nodes.to_string(),
                 where_or_why,
             ]);
@@ -518,7 +508,7 @@ pub async fn show(client: &Client, job_id: &str, out: &Output) -> anyhow::Result
                         .unwrap_or_else(|| "no".into()),
                 ),
                 ("ExitCode", if j.exit_code.is_empty() { "0:0".into() } else { j.exit_code.clone() }),
-                ("RunTime", duration(j.elapsed_secs)),
+                ("RunTime", lushan_model::format_elapsed(j.elapsed_secs)),
                 ("TimeLimit", j.time_limit.clone()),
                 ("SubmitTime", time(&j.submit_time)),
                 ("StartTime", j.start_time.as_deref().map(time).unwrap_or_else(|| "Unknown".into())),
@@ -656,7 +646,7 @@ fn cpu_time(ms: Option<i64>) -> String {
     match ms {
         None => String::new(),
         Some(ms) if ms < 3_600_000 => format!("{:02}:{:02}.{:03}", ms / 60_000, ms / 1000 % 60, ms % 1000),
-        Some(ms) => duration(ms / 1000),
+        Some(ms) => lushan_model::format_elapsed(ms / 1000),
     }
 }
 
@@ -682,7 +672,7 @@ pub async fn acct(client: &Client, args: AcctArgs, out: &Output) -> anyhow::Resu
                     j.project.clone(),
                     j.cpus.to_string(),
                     j.state.clone(),
-                    duration(j.elapsed_secs),
+                    lushan_model::format_elapsed(j.elapsed_secs),
                     cpu_time(j.total_cpu_ms),
                     kib(j.max_rss_kib),
                     if j.exit_code.is_empty() { "0:0".into() } else { j.exit_code.clone() },
