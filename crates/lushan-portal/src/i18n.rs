@@ -164,6 +164,11 @@ catalogue! {
     hold_job: "挂起", "Hold";
     release_job: "释放", "Release";
     no_jobs: "没有符合条件的作业。", "No job matches.";
+    newer: "较新", "Newer";
+    older: "较早", "Older";
+    page_before: "第 ", "Page ";
+    page_middle: " / ", " of ";
+    page_after: " 页", "";
     back_to_jobs: "返回作业列表", "Back to jobs";
     error_title: "出错了", "Something went wrong";
     error_code: "错误代码", "Error code";

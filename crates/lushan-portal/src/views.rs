@@ -102,12 +102,22 @@ pub struct Choice {
     pub selected: bool,
 }
 
+/// Where a long list is: page `page` of `pages`, with links to the others.
+pub struct Pager {
+    pub page: usize,
+    pub pages: usize,
+    pub newer: Option<String>,
+    pub older: Option<String>,
+}
+
 #[derive(Template)]
 #[template(path = "jobs.html")]
 pub struct JobsPage {
     pub chrome: Chrome,
     pub jobs: Vec<JobRow>,
     pub states: Vec<Choice>,
+    /// `None` when everything fits on one page.
+    pub pager: Option<Pager>,
 }
 
 #[derive(Template)]

@@ -25,7 +25,7 @@ use axum::{Extension, Form, Router};
 use lushan_model::{JobId, JobState};
 use lushan_portal::i18n::{Lang, Texts};
 use lushan_portal::views::{
-    Choice, Chrome, ErrorPage, GrantRow, HomePage, JobPage, JobRow, JobsPage, LoginPage, WalletView,
+    Choice, Chrome, ErrorPage, GrantRow, HomePage, JobPage, JobRow, JobsPage, LoginPage, Pager, WalletView,
 };
 
 /// The session cookie: `__Host-` makes the browser refuse it unless it is
@@ -35,6 +35,8 @@ const SESSION_COOKIE: &str = "__Host-lushan-session";
 const LANG_COOKIE: &str = "lushan-lang";
 /// How much of a job's output its page shows.
 const OUTPUT_TAIL: u64 = 16 * 1024;
+/// Jobs on one page of the list.
+const JOBS_PER_PAGE: usize = 50;
 
 /// The portal's routes, merged into the server's router.
 pub fn routes(state: AppState) -> Router<AppState> {
@@ -389,14 +391,40 @@ async fn jobs(State(state): State<AppState>, visit: Visit, Query(query): Query<V
             Err(err) => return visit.error(err.into()),
         },
     };
+    let page_number = match field(&query, "page").as_str() {
+        "" => 1,
+        text => match text.parse::<usize>() {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                return visit.error(ServiceError::Invalid(format!(
+                    "`{}` is not a page number",
+                    text.chars().take(16).collect::<String>()
+                )));
+            }
+        },
+    };
     let selection = JobSelection { states, user: None, project: None, jobs: None, array: None };
     let now = now_ms();
-    let mut rows: Vec<JobRow> = match state.services.list_jobs(caller, selection).await {
-        Ok(jobs) => jobs.into_iter().map(|j| job_row(t, &to_api::job(j, now))).collect(),
+    let mut records = match state.services.list_jobs(caller, selection).await {
+        Ok(records) => records,
         Err(err) => return visit.error(err),
     };
-    // Newest first, as people look for what they just did.
-    rows.reverse();
+    // Newest first, as people look for what they just did; one page of them.
+    records.reverse();
+    let pages = records.len().div_ceil(JOBS_PER_PAGE).max(1);
+    let rows: Vec<JobRow> = records
+        .into_iter()
+        .skip((page_number - 1).saturating_mul(JOBS_PER_PAGE))
+        .take(JOBS_PER_PAGE)
+        .map(|j| job_row(t, &to_api::job(j, now)))
+        .collect();
+    let link = |n: usize| format!("/jobs?state={chosen}&page={n}");
+    let pager = (pages > 1).then(|| Pager {
+        page: page_number,
+        pages,
+        newer: (page_number > 1).then(|| link(page_number - 1)),
+        older: (page_number < pages).then(|| link(page_number + 1)),
+    });
     let mut choices = vec![("active", t.active_only.to_owned()), ("all", t.any_state.to_owned())];
     for s in ["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"] {
         choices.push((s, t.job_state(s).to_owned()));
@@ -405,7 +433,7 @@ async fn jobs(State(state): State<AppState>, visit: Visit, Query(query): Query<V
         .into_iter()
         .map(|(value, label)| Choice { selected: value == chosen, value: value.to_owned(), label })
         .collect();
-    let page = JobsPage { chrome: visit.chrome(), jobs: rows, states };
+    let page = JobsPage { chrome: visit.chrome(), jobs: rows, states, pager };
     visit.page(StatusCode::OK, lushan_portal::Template::render(&page))
 }
 

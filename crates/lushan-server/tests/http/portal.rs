@@ -181,3 +181,27 @@ async fn a_tenant_admin_sees_the_wallet_in_yuan_and_a_member_is_told_who_does() 
     let home = send(&p, get("/", Some(&alice))).await;
     assert!(home.html.contains("账户余额由单位管理员管理"), "{}", home.html);
 }
+
+#[tokio::test]
+async fn the_job_list_comes_a_page_at_a_time_newest_first() {
+    let (p, first) = setup().await;
+    let alice = p.login("alice").await;
+    let array = json!({"script": "#!/bin/sh\ntrue\n", "options": ["-A", "cfd-lab", "--hold", "--array=0-59"],
+        "submit_dir": "/home/alice", "env": {}});
+    assert_eq!(p.call(Method::POST, "/api/v1/jobs", Some(&alice), Some(array)).await.status, StatusCode::CREATED);
+    let session = sign_in(&p, "alice").await;
+    let one = send(&p, get("/jobs?state=all&lang=en", Some(&session))).await;
+    assert!(one.html.contains("Page 1 of 2"), "{}", one.html);
+    assert_eq!(one.html.matches("<tr>").count(), 1 + 50, "a header and 50 jobs");
+    assert!(one.html.contains(&format!("/jobs/{}\"", first + 60)), "the newest first");
+    assert!(
+        one.html.contains("/jobs?state=all&amp;page=2") || one.html.contains("/jobs?state=all&#38;page=2"),
+        "{}",
+        one.html
+    );
+    let two = send(&p, get("/jobs?state=all&page=2&lang=en", Some(&session))).await;
+    assert!(two.html.contains("Page 2 of 2") && two.html.contains(&format!("/jobs/{first}\"")), "{}", two.html);
+    assert_eq!(two.html.matches("<tr>").count(), 1 + 11);
+    let bad = send(&p, get("/jobs?page=0", Some(&session))).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
