@@ -119,7 +119,9 @@ fn a_member_signs_in_sees_and_cancels_a_job_and_signs_out_in_a_real_browser() {
             browser.find(Locator::Id("user")).await.unwrap().send_keys("alice").await.unwrap();
             browser.find(Locator::Id("password")).await.unwrap().send_keys("alice-password").await.unwrap();
             browser.find(Locator::Css("form[action='/login'] button")).await.unwrap().click().await.unwrap();
-            let heading = browser.wait().for_element(Locator::Css("main h1")).await.unwrap();
+            // Wait for what only the home page has: the sign-in page has an h1 too.
+            browser.wait().for_element(Locator::Id("wallet-title")).await.unwrap();
+            let heading = browser.find(Locator::Css("main h1")).await.unwrap();
             assert!(heading.text().await.unwrap().contains(welcome), "{lang}: {}", browser.source().await.unwrap());
             shot("home".into()).await;
             // The job's page: the planted name is shown as text and runs nothing.
