@@ -20,7 +20,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use axum::{Extension, Form, Router};
 use lushan_model::{JobId, JobState};
 use lushan_portal::i18n::{Lang, Texts};
@@ -38,17 +38,35 @@ const OUTPUT_TAIL: u64 = 16 * 1024;
 /// Jobs on one page of the list.
 const JOBS_PER_PAGE: usize = 50;
 
+/// Every page and form of the portal: method, path and handler. The one
+/// list the router is built from and the tenancy matrix
+/// (`tests/http/tenancy.rs`) is generated from, so a page added without a
+/// case there fails that test.
+fn table() -> Vec<(&'static str, &'static str, MethodRouter<AppState>)> {
+    vec![
+        ("GET", "/", get(home)),
+        ("GET", "/login", get(login_page)),
+        ("POST", "/login", post(login)),
+        ("POST", "/logout", post(logout)),
+        ("GET", "/jobs", get(jobs)),
+        ("GET", "/jobs/{id}", get(job)),
+        ("POST", "/jobs/{id}/{action}", post(job_action)),
+        ("GET", lushan_portal::assets::css_path(), get(stylesheet)),
+    ]
+}
+
+/// The portal's (method, path) pairs, as the router has them.
+pub fn route_table() -> Vec<(&'static str, &'static str)> {
+    table().into_iter().map(|(method, path, _)| (method, path)).collect()
+}
+
 /// The portal's routes, merged into the server's router.
 pub fn routes(state: AppState) -> Router<AppState> {
-    Router::new()
-        .route("/", get(home))
-        .route("/login", get(login_page).post(login))
-        .route("/logout", post(logout))
-        .route("/jobs", get(jobs))
-        .route("/jobs/{id}", get(job))
-        .route("/jobs/{id}/{action}", post(job_action))
-        .route(lushan_portal::assets::css_path(), get(stylesheet))
-        .layer(axum::middleware::from_fn_with_state(state, guard))
+    let mut router = Router::new();
+    for (_, path, handler) in table() {
+        router = router.route(path, handler);
+    }
+    router.layer(axum::middleware::from_fn_with_state(state, guard))
 }
 
 /// Who is asking, in which language, from where.

@@ -348,3 +348,74 @@ async fn roles_inside_a_tenant_do_what_they_say() {
     let tenant = p.call(Method::GET, "/api/v1/projects", Some(&token("tenant-admin")), None).await;
     assert_eq!(tenant.body.as_array().unwrap().len(), 1);
 }
+
+/// The same matrix over the portal's pages and forms, generated from its
+/// route table: every role of tenant A, signed in to the portal, reaches
+/// none of tenant B's jobs and sees none of B's names. A portal route
+/// without a case here fails the test.
+#[tokio::test]
+async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
+    use axum::body::Body;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let w = world().await;
+    let page = |method: Method, path: String, session: String, form: Option<String>| {
+        let router = w.p.router.clone();
+        async move {
+            let builder = axum::http::Request::builder()
+                .method(method)
+                .uri(path)
+                .header("cookie", format!("__Host-lushan-session={session}"))
+                .header("sec-fetch-site", "same-origin")
+                .header("content-type", "application/x-www-form-urlencoded");
+            let response = router.oneshot(builder.body(Body::from(form.unwrap_or_default())).unwrap()).await.unwrap();
+            let status = response.status();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    let b_job = w.b_job_id;
+    let mut checked = 0;
+    let mut cross_tenant_access = Vec::new();
+    for (method, route) in lushan_server::portal::route_table() {
+        // (paths to try, whether each must be refused)
+        let tries: Vec<(String, bool)> = match (method, route) {
+            // No tenant's data: the sign-in page and form, the stylesheet.
+            ("GET", "/login") | ("POST", "/login") => continue,
+            ("GET", path) if path.starts_with("/static/") => continue,
+            // Ends the caller's own session only.
+            ("POST", "/logout") => continue,
+            ("GET", "/") => vec![("/".into(), false)],
+            ("GET", "/jobs") => vec![("/jobs?state=all".into(), false), ("/jobs?state=PENDING".into(), false)],
+            ("GET", "/jobs/{id}") => vec![(format!("/jobs/{b_job}"), true)],
+            ("POST", "/jobs/{id}/{action}") => {
+                ["cancel", "hold", "release"].iter().map(|a| (format!("/jobs/{b_job}/{a}"), true)).collect()
+            }
+            other => panic!("the portal route {other:?} has no case in the tenancy matrix: add one"),
+        };
+        for (role, session) in &w.callers {
+            let (_, home) = page(Method::GET, "/".into(), session.clone(), None).await;
+            let csrf = home.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next());
+            // A real key: a refusal must come from the tenancy, not the form.
+            let form = Some(format!("csrf={}", csrf.unwrap_or_else(|| panic!("{role}: no form key on the home page"))));
+            for (path, must_fail) in &tries {
+                let method = Method::from_bytes(method.as_bytes()).unwrap();
+                let (status, html) = page(method.clone(), path.clone(), session.clone(), form.clone()).await;
+                checked += 1;
+                // A form that worked answers 303 to the job's page.
+                let reached = status.is_success() || status == StatusCode::SEE_OTHER;
+                if *must_fail && reached {
+                    cross_tenant_access.push(format!("{role} {method} {path}: {status}"));
+                }
+                if let Some(name) = B_NAMES.iter().find(|name| html.contains(&format!(">{name}<"))) {
+                    cross_tenant_access.push(format!("{role} {method} {path}: shows `{name}`"));
+                }
+                assert!(!status.is_server_error(), "{role} {method} {path}: {status}");
+            }
+        }
+    }
+    assert_eq!(cross_tenant_access, Vec::<String>::new(), "cross-tenant access through the portal");
+    assert!(checked >= 6 * w.callers.len(), "only {checked} checks ran");
+    let job = w.p.call(Method::GET, &format!("/api/v1/jobs/{b_job}"), Some(&w.p.operator_token), None).await;
+    assert_eq!((job.body["state"].as_str(), job.body["held"].as_bool()), (Some("PENDING"), Some(false)));
+}
