@@ -233,3 +233,20 @@ pub fn wait_for<T>(secs: u64, what: &str, mut check: impl FnMut() -> Option<T>) 
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Tenant `jxu`, its user `alice` (mapped to `unix_account` when given) as
+/// PI of project `cfd-lab`, signed in; returns alice's HOME.
+pub fn member_alice(sandbox: &Sandbox, server: &Server, unix_account: Option<&str>) -> PathBuf {
+    let op = server.home.clone();
+    cli(&op, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
+    let mut create = vec!["admin", "user", "create", "alice", "--tenant", "jxu", "--password-stdin"];
+    if let Some(account) = unix_account {
+        create.extend(["--unix-account", account]);
+    }
+    cli_with_stdin(&op, &create, "alice-password\n").ok();
+    cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
+    cli(&op, &["admin", "topup", "jxu", "1000", "--ref", "TEST-JXU"]).ok();
+    let alice = sandbox.path("alice");
+    cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
+    alice
+}

@@ -2,7 +2,7 @@
 //! variables, exit codes, time limits, memory limits, cancellation, and a
 //! server killed with SIGKILL while jobs run.
 
-use crate::harness::{Sandbox, Server, cli, cli_with_stdin, wait_for};
+use crate::harness::{Sandbox, Server, cli, cli_with_stdin, member_alice, wait_for};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -16,23 +16,6 @@ fn platform(sandbox: &Sandbox) -> (Server, PathBuf) {
         .unwrap();
     let alice = member_alice(sandbox, &server, None);
     (server, alice)
-}
-
-/// Tenant `jxu`, its user `alice` (mapped to `unix_account` when given) as
-/// PI of project `cfd-lab`, signed in; returns alice's HOME.
-fn member_alice(sandbox: &Sandbox, server: &Server, unix_account: Option<&str>) -> PathBuf {
-    let op = server.home.clone();
-    cli(&op, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
-    let mut create = vec!["admin", "user", "create", "alice", "--tenant", "jxu", "--password-stdin"];
-    if let Some(account) = unix_account {
-        create.extend(["--unix-account", account]);
-    }
-    cli_with_stdin(&op, &create, "alice-password\n").ok();
-    cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
-    cli(&op, &["admin", "topup", "jxu", "1000", "--ref", "TEST-JXU"]).ok();
-    let alice = sandbox.path("alice");
-    cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
-    alice
 }
 
 /// Whether the tests run as root (as in CI): only then are jobs run as

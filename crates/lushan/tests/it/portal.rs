@@ -6,7 +6,7 @@
 //! (the test prints the folder). Skipped, with a message, where chromium
 //! or chromedriver is not installed (`.ci/run` installs both).
 
-use crate::harness::{Sandbox, cli, cli_in, cli_with_stdin};
+use crate::harness::{Sandbox, cli_in, member_alice};
 use fantoccini::{ClientBuilder, Locator};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -71,18 +71,7 @@ fn a_member_signs_in_sees_and_cancels_a_job_and_signs_out_in_a_real_browser() {
     let server = sandbox
         .start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config.display().to_string()])
         .unwrap();
-    let op = server.home.clone();
-    cli(&op, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
-    cli_with_stdin(
-        &op,
-        &["admin", "user", "create", "alice", "--tenant", "jxu", "--password-stdin"],
-        "alice-password\n",
-    )
-    .ok();
-    cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
-    cli(&op, &["admin", "topup", "jxu", "1000", "--ref", "PORTAL-1"]).ok();
-    let alice = sandbox.path("alice");
-    cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
+    let alice = member_alice(&sandbox, &server, None);
     let work = sandbox.path("work");
     std::fs::create_dir_all(&work).unwrap();
     let planted = "<img src=x onerror=\"document.title='pwned'\"><script>document.title='pwned'</script>";

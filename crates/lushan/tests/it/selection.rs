@@ -4,7 +4,7 @@
 //! tasks" are different sets (a listing that dropped its array filter once
 //! made `lushan cancel ARRAY` cancel every job the caller could see).
 
-use crate::harness::{Sandbox, Server, cli, cli_in, cli_with_stdin, wait_for};
+use crate::harness::{Sandbox, Server, cli, cli_in, member_alice, wait_for};
 use serde_json::Value;
 use std::path::PathBuf;
 
@@ -135,18 +135,7 @@ fn platform(sandbox: &Sandbox, database_url: Option<&str>) -> (Server, PathBuf, 
         args.extend(["--database-url", url]);
     }
     let server = sandbox.start(&args).unwrap();
-    let op = server.home.clone();
-    cli(&op, &["admin", "tenant", "create", "jxu", "--sector", "university"]).ok();
-    cli_with_stdin(
-        &op,
-        &["admin", "user", "create", "alice", "--tenant", "jxu", "--password-stdin"],
-        "alice-password\n",
-    )
-    .ok();
-    cli(&op, &["admin", "project", "create", "cfd-lab", "--tenant", "jxu", "--pi", "alice"]).ok();
-    cli(&op, &["admin", "topup", "jxu", "1000", "--ref", "TEST-JXU"]).ok();
-    let alice = sandbox.path("alice");
-    cli_with_stdin(&alice, &["login", "--url", &server.url, "alice", "--password-stdin"], "alice-password\n").ok();
+    let alice = member_alice(sandbox, &server, None);
     let work = sandbox.path("work");
     std::fs::create_dir_all(&work).unwrap();
     (server, alice, work)
