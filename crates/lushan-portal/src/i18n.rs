@@ -184,6 +184,8 @@ catalogue! {
     error_internal: "内部错误。请将请求编号告知管理员。", "Internal error. Quote the request ID to the operator.";
     error_session: "会话已失效，请重新登录。", "Your session has ended; sign in again.";
     error_cross_site: "拒绝了来自其他网站的请求。", "A request from another site was refused.";
+    error_stale_form: "表单已过期（可能已重新登录）。请刷新页面后重试。",
+        "This form has expired (you may have signed in again). Reload the page and try again.";
     error_funds: "余额不足：", "Not enough funds: ";
     state_pending: "排队", "Pending";
     state_running: "运行", "Running";

@@ -204,7 +204,7 @@ pub fn router(services: Services, metrics: Metrics) -> axum::Router {
     };
     axum::Router::new()
         .merge(api_router)
-        .merge(crate::portal::routes(state.clone()))
+        .merge(crate::portal::routes())
         .route("/api/v1/openapi.json", get(openapi_document))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics_text))

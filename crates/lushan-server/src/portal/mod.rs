@@ -61,12 +61,12 @@ pub fn route_table() -> Vec<(&'static str, &'static str)> {
 }
 
 /// The portal's routes, merged into the server's router.
-pub fn routes(state: AppState) -> Router<AppState> {
+pub fn routes() -> Router<AppState> {
     let mut router = Router::new();
     for (_, path, handler) in table() {
         router = router.route(path, handler);
     }
-    router.layer(axum::middleware::from_fn_with_state(state, guard))
+    router.layer(axum::middleware::from_fn(guard))
 }
 
 /// Who is asking, in which language, from where.
@@ -152,6 +152,18 @@ impl Visit {
         response
     }
 
+    /// A form whose key is not this session's: most often a page left open
+    /// across a sign-out and sign-in, so the page says to reload it.
+    fn stale_form(&self) -> Response {
+        let page = ErrorPage {
+            chrome: self.chrome(),
+            message: self.t().error_stale_form.to_owned(),
+            code: "stale_form".into(),
+            request_id: crate::service::request_id().unwrap_or_default(),
+        };
+        self.page(StatusCode::FORBIDDEN, lushan_portal::Template::render(&page))
+    }
+
     /// A service's refusal as a page in the visitor's language.
     fn error(&self, err: ServiceError) -> Response {
         let code = err.code().to_owned();
@@ -196,7 +208,7 @@ fn csrf_ok(visit: &Visit, given: &str) -> bool {
 
 /// Refuses unsafe requests another site sent (`Sec-Fetch-Site`, else
 /// `Origin` against `Host`) and puts the security headers on every answer.
-async fn guard(State(_): State<AppState>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+async fn guard(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let unsafe_method = !matches!(request.method().as_str(), "GET" | "HEAD" | "OPTIONS");
     let headers = request.headers();
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned);
@@ -307,7 +319,7 @@ async fn login(
 async fn logout(State(state): State<AppState>, visit: Visit, Form(form): Form<Vec<(String, String)>>) -> Response {
     if let Some((token, _)) = &visit.session {
         if !csrf_ok(&visit, &field(&form, "csrf")) {
-            return visit.error(ServiceError::Forbidden("the form's key is not this session's".into()));
+            return visit.stale_form();
         }
         if let Err(err) = state.services.sign_out(token, now_ms()).await {
             return visit.error(err);
@@ -538,7 +550,7 @@ async fn job_action(
         Err(page) => return *page,
     };
     if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.error(ServiceError::Forbidden("the form's key is not this session's".into()));
+        return visit.stale_form();
     }
     let now = now_ms();
     let done = match action.as_str() {

@@ -150,6 +150,9 @@ async fn forms_need_the_session_s_key_and_the_same_site_and_pages_keep_to_the_te
         request.headers_mut().insert("sec-fetch-site", site.parse().unwrap());
         let answer = send(&p, request).await;
         assert_eq!(answer.status, StatusCode::FORBIDDEN, "{form} {site}: {}", answer.html);
+        // A stale key says to reload; a cross-site request says where it came from.
+        let code = if site == "same-origin" { "stale_form" } else { "cross_site" };
+        assert!(answer.html.contains(code), "{form} {site}: {}", answer.html);
     }
     let mut foreign = post(&format!("/jobs/{job}/cancel"), Some(&alice), &format!("csrf={csrf}"));
     foreign.headers_mut().remove("sec-fetch-site");
