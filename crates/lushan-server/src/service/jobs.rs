@@ -91,13 +91,6 @@ pub struct JobSelection {
     pub array: Option<JobId>,
 }
 
-impl JobSelection {
-    /// Every job the caller may see.
-    pub fn all() -> JobSelection {
-        JobSelection { states: None, user: None, project: None, jobs: None, array: None }
-    }
-}
-
 fn diagnostics_text(problems: &[Diagnostic]) -> String {
     problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }
