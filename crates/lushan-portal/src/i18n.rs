@@ -147,6 +147,7 @@ catalogue! {
     project: "项目", "Project";
     partition: "分区", "Partition";
     reason: "原因", "Reason";
+    where_or_why: "节点列表（排队原因）", "Node list (reason)";
     nodes: "节点", "Nodes";
     cpus: "核数", "CPUs";
     elapsed: "运行时间", "Elapsed";
