@@ -2,6 +2,7 @@
 //! port 0 in a temporary directory, driven through its CLI.
 
 mod billing;
+mod browser;
 mod harness;
 mod hostile;
 mod jobs;

@@ -96,18 +96,29 @@ impl Lang {
     }
 }
 
+/// One table of strings, Chinese then English, per entry. `sections`
+/// names the submodules whose own tables hang off this one (`t.submit.x`),
+/// so each area of the portal keeps its words in a file of its own.
 macro_rules! catalogue {
-    ($($key:ident: $zh:expr, $en:expr;)*) => {
-        /// Every string of the portal, in one language.
+    (sections { $($section:ident),* } $($key:ident: $zh:expr, $en:expr;)*) => {
+        /// Every string of this part of the portal, in one language.
         pub struct Texts {
             $(pub $key: &'static str,)*
+            $(pub $section: &'static $section::Texts,)*
         }
-        static ZH: Texts = Texts { $($key: $zh,)* };
-        static EN: Texts = Texts { $($key: $en,)* };
+        pub(crate) static ZH: Texts = Texts { $($key: $zh,)* $($section: &$section::ZH,)* };
+        pub(crate) static EN: Texts = Texts { $($key: $en,)* $($section: &$section::EN,)* };
     };
 }
+pub(crate) use catalogue;
+
+pub mod manage;
+pub mod profile;
+pub mod submit;
+pub mod usage;
 
 catalogue! {
+    sections { submit, usage, profile, manage }
     platform: "庐山计算服务平台", "Lushan computing service platform";
     switch_language: "English", "中文";
     skip_to_content: "跳到正文", "Skip to content";

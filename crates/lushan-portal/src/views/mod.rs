@@ -6,6 +6,11 @@
 use crate::i18n::{Lang, Texts};
 use askama::Template;
 
+pub mod manage;
+pub mod profile;
+pub mod submit;
+pub mod usage;
+
 /// What every page shares: the language, the signed-in user, the form key.
 pub struct Chrome {
     pub lang: Lang,

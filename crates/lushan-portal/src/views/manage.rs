@@ -1,0 +1,1 @@
+//! Managing people and money: members, grants, reviews, tenants, users, projects, wallets.

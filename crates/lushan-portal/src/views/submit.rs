@@ -1,0 +1,1 @@
+//! Composing and submitting a job.

@@ -1,0 +1,253 @@
+//! The home page, the job list, a job's page and what can be done to a job
+//! from it (cancel, hold, release).
+
+use super::{Visit, csrf_ok, field, local_time};
+use crate::clock::now_ms;
+use crate::http::{AppState, to_api};
+use crate::service::{JobSelection, ServiceError};
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use lushan_model::{JobId, JobState};
+use lushan_portal::i18n::Texts;
+use lushan_portal::views::{Choice, GrantRow, HomePage, JobPage, JobRow, JobsPage, Pager, WalletView};
+
+/// How much of a job's output its page shows.
+const OUTPUT_TAIL: u64 = 16 * 1024;
+/// Jobs on one page of the list.
+const JOBS_PER_PAGE: usize = 50;
+
+pub(super) fn routes() -> Vec<super::Route> {
+    vec![
+        ("GET", "/", get(home)),
+        ("GET", "/jobs", get(jobs)),
+        ("GET", "/jobs/{id}", get(job)),
+        ("POST", "/jobs/{id}/{action}", post(job_action)),
+    ]
+}
+
+/// An API job as a row of the portal's tables.
+fn job_row(t: &'static Texts, job: &lushan_api::Job) -> JobRow {
+    JobRow {
+        id: job.job_id,
+        shown_id: match (job.array_job_id, job.array_task_id) {
+            (Some(array), Some(task)) => format!("{array}_{task}"),
+            _ => job.job_id.to_string(),
+        },
+        name: job.name.clone(),
+        user: job.user.clone(),
+        project: job.project.clone(),
+        partition: job.partition.clone(),
+        state: job.state.clone(),
+        state_text: t.job_state(&job.state).to_owned(),
+        reason: if job.state == "PENDING" { job.reason.clone() } else { job.node_list.clone() },
+        nodes: job.nodes,
+        cpus: job.cpus,
+        elapsed: lushan_model::format_elapsed(job.elapsed_secs),
+    }
+}
+
+async fn home(State(state): State<AppState>, visit: Visit) -> Response {
+    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
+    let now = now_ms();
+    let t = visit.t();
+    let me = match state.services.me(caller).await {
+        Ok(me) => me,
+        Err(err) => return visit.error(err),
+    };
+    // Tenant admins and operators see the wallet; members are told who does.
+    let wallet = state.services.balance(caller, None).await.ok().map(|balance| {
+        let w = to_api::wallet(balance);
+        WalletView {
+            balance: visit.lang.money(&w.balance),
+            held: visit.lang.money(&w.held),
+            available: visit.lang.money(&w.available),
+            credit_limit: visit.lang.money(&w.credit_limit),
+        }
+    });
+    let grants = match state.services.list_grants(caller, Some("approved"), None).await {
+        Ok(grants) => grants
+            .into_iter()
+            .map(|g| to_api::grant(g, now))
+            .map(|g| GrantRow {
+                project: g.project,
+                awarded: g.awarded_su.unwrap_or_default(),
+                left: g.remaining_su,
+                ends: g.to,
+            })
+            .collect(),
+        Err(err) => return visit.error(err),
+    };
+    let mine = JobSelection {
+        states: Some(vec![JobState::Pending, JobState::Running]),
+        user: Some(caller.user_name().to_owned()),
+        project: None,
+        jobs: None,
+        array: None,
+    };
+    let jobs = match state.services.list_jobs(caller, mine).await {
+        Ok(jobs) => jobs.into_iter().map(|j| job_row(t, &to_api::job(j, now))).collect(),
+        Err(err) => return visit.error(err),
+    };
+    let role = t.role(me.role.as_str()).to_owned();
+    let page = HomePage { chrome: visit.chrome(), display_name: me.display_name, role, wallet, grants, jobs };
+    visit.page(StatusCode::OK, lushan_portal::Template::render(&page))
+}
+
+async fn jobs(State(state): State<AppState>, visit: Visit, Query(query): Query<Vec<(String, String)>>) -> Response {
+    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
+    let t = visit.t();
+    let chosen = Some(field(&query, "state")).filter(|s| !s.is_empty()).unwrap_or_else(|| "active".into());
+    let states = match chosen.as_str() {
+        "all" => None,
+        "active" => Some(vec![JobState::Pending, JobState::Running]),
+        other => match other.parse::<JobState>() {
+            Ok(one) => Some(vec![one]),
+            Err(err) => return visit.error(err.into()),
+        },
+    };
+    let page_number = match field(&query, "page").as_str() {
+        "" => 1,
+        text => match text.parse::<usize>() {
+            Ok(n) if n >= 1 => n,
+            _ => {
+                return visit.error(ServiceError::Invalid(format!(
+                    "`{}` is not a page number",
+                    text.chars().take(16).collect::<String>()
+                )));
+            }
+        },
+    };
+    let selection = JobSelection { states, user: None, project: None, jobs: None, array: None };
+    let now = now_ms();
+    let mut records = match state.services.list_jobs(caller, selection).await {
+        Ok(records) => records,
+        Err(err) => return visit.error(err),
+    };
+    // Newest first, as people look for what they just did; one page of them.
+    records.reverse();
+    let pages = records.len().div_ceil(JOBS_PER_PAGE).max(1);
+    let rows: Vec<JobRow> = records
+        .into_iter()
+        .skip((page_number - 1).saturating_mul(JOBS_PER_PAGE))
+        .take(JOBS_PER_PAGE)
+        .map(|j| job_row(t, &to_api::job(j, now)))
+        .collect();
+    let link = |n: usize| format!("/jobs?state={chosen}&page={n}");
+    let pager = (pages > 1).then(|| Pager {
+        page: page_number,
+        pages,
+        newer: (page_number > 1).then(|| link(page_number - 1)),
+        older: (page_number < pages).then(|| link(page_number + 1)),
+    });
+    let mut choices = vec![("active", t.active_only.to_owned()), ("all", t.any_state.to_owned())];
+    for s in ["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"] {
+        choices.push((s, t.job_state(s).to_owned()));
+    }
+    let states = choices
+        .into_iter()
+        .map(|(value, label)| Choice { selected: value == chosen, value: value.to_owned(), label })
+        .collect();
+    let page = JobsPage { chrome: visit.chrome(), jobs: rows, states, pager };
+    visit.page(StatusCode::OK, lushan_portal::Template::render(&page))
+}
+
+/// A job id from the path; anything else is a page saying so.
+fn job_id(visit: &Visit, text: &str) -> Result<i64, Box<Response>> {
+    text.parse::<i64>().map_err(|_| {
+        Box::new(
+            visit.error(ServiceError::Invalid(format!(
+                "`{}` is not a job id",
+                text.chars().take(32).collect::<String>()
+            ))),
+        )
+    })
+}
+
+async fn job(State(state): State<AppState>, visit: Visit, Path(id): Path<String>) -> Response {
+    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
+    let id = match job_id(&visit, &id) {
+        Ok(id) => id,
+        Err(page) => return *page,
+    };
+    let t = visit.t();
+    let now = now_ms();
+    let record = match state.services.job(caller, id).await {
+        Ok(record) => record,
+        Err(err) => return visit.error(err),
+    };
+    let api = to_api::job(record, now);
+    let started = api.start_time.is_some();
+    // The end of the output: where it ends first, then the last part.
+    let output = if started {
+        match state.services.job_output(caller, id, false, u64::MAX, 1).await {
+            Ok((_, end)) => {
+                let from = end.size.saturating_sub(OUTPUT_TAIL);
+                state
+                    .services
+                    .job_output(caller, id, false, from, OUTPUT_TAIL)
+                    .await
+                    .ok()
+                    .map(|(_, chunk)| String::from_utf8_lossy(&chunk.data).into_owned())
+            }
+            // A refused output (not a regular file, not the user's) is
+            // shown as none; the API says why.
+            Err(_) => None,
+        }
+    } else {
+        None
+    };
+    let details = vec![
+        (t.user.to_owned(), api.user.clone()),
+        (t.project.to_owned(), api.project.clone()),
+        (t.site.to_owned(), api.site.clone()),
+        (t.partition.to_owned(), api.partition.clone()),
+        (t.cpus.to_owned(), api.cpus.to_string()),
+        (t.time_limit.to_owned(), api.time_limit.clone()),
+        (t.submitted.to_owned(), local_time(&api.submit_time)),
+        (t.started.to_owned(), api.start_time.as_deref().map(local_time).unwrap_or_default()),
+        (t.ended.to_owned(), api.end_time.as_deref().map(local_time).unwrap_or_default()),
+        (t.exit_code.to_owned(), api.exit_code.clone()),
+        (t.work_dir.to_owned(), api.workdir.clone()),
+    ];
+    let pending = api.state == "PENDING";
+    let page = JobPage {
+        chrome: visit.chrome(),
+        can_cancel: pending || api.state == "RUNNING",
+        can_hold: pending && !api.held,
+        can_release: pending && api.held,
+        job: job_row(t, &api),
+        details,
+        output: output.filter(|text| !text.is_empty()),
+    };
+    visit.page(StatusCode::OK, lushan_portal::Template::render(&page))
+}
+
+async fn job_action(
+    State(state): State<AppState>,
+    visit: Visit,
+    Path((id, action)): Path<(String, String)>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
+    let id = match job_id(&visit, &id) {
+        Ok(id) => id,
+        Err(page) => return *page,
+    };
+    if !csrf_ok(&visit, &field(&form, "csrf")) {
+        return visit.stale_form();
+    }
+    let now = now_ms();
+    let done = match action.as_str() {
+        "cancel" => state.services.cancel_job(caller, id, now).await,
+        "hold" => state.services.hold_job(caller, id, true, now).await,
+        "release" => state.services.hold_job(caller, id, false, now).await,
+        other => Err(ServiceError::not_found("action", other)),
+    };
+    match done {
+        Ok(_) => Redirect::to(&format!("/jobs/{}", JobId(id))).into_response(),
+        Err(err) => visit.error(err),
+    }
+}
