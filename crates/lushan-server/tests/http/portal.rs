@@ -10,13 +10,13 @@ use http_body_util::BodyExt;
 use serde_json::json;
 use tower::ServiceExt;
 
-struct Page {
-    status: StatusCode,
-    headers: axum::http::HeaderMap,
-    html: String,
+pub(crate) struct Page {
+    pub status: StatusCode,
+    pub headers: axum::http::HeaderMap,
+    pub html: String,
 }
 
-async fn send(p: &Platform, request: Request<Body>) -> Page {
+pub(crate) async fn send(p: &Platform, request: Request<Body>) -> Page {
     let response = p.router.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let headers = response.headers().clone();
@@ -24,7 +24,7 @@ async fn send(p: &Platform, request: Request<Body>) -> Page {
     Page { status, headers, html: String::from_utf8_lossy(&bytes).into_owned() }
 }
 
-fn get(path: &str, session: Option<&str>) -> Request<Body> {
+pub(crate) fn get(path: &str, session: Option<&str>) -> Request<Body> {
     let mut builder = Request::builder().method(Method::GET).uri(path);
     if let Some(session) = session {
         builder = builder.header("cookie", format!("__Host-lushan-session={session}"));
@@ -32,7 +32,7 @@ fn get(path: &str, session: Option<&str>) -> Request<Body> {
     builder.body(Body::empty()).unwrap()
 }
 
-fn post(path: &str, session: Option<&str>, form: &str) -> Request<Body> {
+pub(crate) fn post(path: &str, session: Option<&str>, form: &str) -> Request<Body> {
     let mut builder = Request::builder()
         .method(Method::POST)
         .uri(path)
@@ -45,7 +45,7 @@ fn post(path: &str, session: Option<&str>, form: &str) -> Request<Body> {
 }
 
 /// Signs in through the portal's form and returns the session cookie's value.
-async fn sign_in(p: &Platform, user: &str) -> String {
+pub(crate) async fn sign_in(p: &Platform, user: &str) -> String {
     let page = send(p, post("/login", None, &format!("user={user}&password=password-123"))).await;
     assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.html);
     let cookie = page.headers.get("set-cookie").unwrap().to_str().unwrap().to_owned();
@@ -53,7 +53,7 @@ async fn sign_in(p: &Platform, user: &str) -> String {
     cookie.trim_start_matches("__Host-lushan-session=").split(';').next().unwrap().to_owned()
 }
 
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF token") + 19;
     html[at..].split('"').next().unwrap().to_owned()
 }
