@@ -11,12 +11,21 @@ pub mod profile;
 pub mod submit;
 pub mod usage;
 
+/// Who is signed in, for the page's header and menu.
+pub struct Viewer {
+    pub name: String,
+    /// The platform role, as the API spells it (`operator`, `tenant-admin`,
+    /// `reviewer`, `member`): it chooses which links the menu shows, never
+    /// what the services allow.
+    pub role: String,
+}
+
 /// What every page shares: the language, the signed-in user, the form key.
 pub struct Chrome {
     pub lang: Lang,
     pub t: &'static Texts,
-    /// The signed-in user's name; `None` on the sign-in page.
-    pub user: Option<String>,
+    /// The signed-in user; `None` on the sign-in page.
+    pub user: Option<Viewer>,
     /// The CSRF token every form of this session carries.
     pub csrf: String,
     /// This page's path and query without `lang`, for the language switch.
@@ -24,12 +33,17 @@ pub struct Chrome {
 }
 
 impl Chrome {
-    pub fn new(lang: Lang, user: Option<String>, csrf: String, here: String) -> Chrome {
+    pub fn new(lang: Lang, user: Option<Viewer>, csrf: String, here: String) -> Chrome {
         Chrome { lang, t: lang.texts(), user, csrf, here }
     }
 
     pub fn css(&self) -> &'static str {
         crate::assets::css_path()
+    }
+
+    /// Whether the signed-in user has this platform role.
+    pub fn is(&self, role: &str) -> bool {
+        self.user.as_ref().is_some_and(|u| u.role == role)
     }
 
     /// The link that shows this page in the other language.
@@ -154,7 +168,8 @@ mod tests {
     use super::*;
 
     fn chrome(lang: Lang) -> Chrome {
-        Chrome::new(lang, Some("alice".into()), "k".into(), "/jobs?state=PENDING".into())
+        let alice = Viewer { name: "alice".into(), role: "member".into() };
+        Chrome::new(lang, Some(alice), "k".into(), "/jobs?state=PENDING".into())
     }
 
     #[test]

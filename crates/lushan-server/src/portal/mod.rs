@@ -22,7 +22,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
 use lushan_portal::i18n::{Lang, Texts};
-use lushan_portal::views::{Chrome, ErrorPage};
+use lushan_portal::views::{Chrome, ErrorPage, Viewer};
 
 mod jobs;
 mod manage;
@@ -120,7 +120,10 @@ impl Visit {
 
     fn chrome(&self) -> Chrome {
         let (user, csrf) = match &self.session {
-            Some((token, caller)) => (Some(caller.user_name().to_owned()), csrf_token(token)),
+            Some((token, caller)) => (
+                Some(Viewer { name: caller.user_name().to_owned(), role: caller.role().as_str().to_owned() }),
+                csrf_token(token),
+            ),
             None => (None, String::new()),
         };
         Chrome::new(self.lang, user, csrf, self.here.clone())
