@@ -16,12 +16,14 @@
 //!
 //! **Invariant:** pure: no IO, no clock. `--begin` is returned unresolved.
 
+pub mod compose;
 mod diagnostic;
 pub mod options;
 mod pattern;
 mod script;
 mod values;
 
+pub use compose::{Field, FieldError, JobForm};
 pub use diagnostic::{Diagnostic, Origin, Severity};
 pub use pattern::{PatternContext, expand_pattern};
 pub use script::{SplitCommandLine, split_command_line};

@@ -21,7 +21,7 @@ struct Setting {
 
 /// Splits one `#SBATCH` line as the shell would: blanks separate words,
 /// quotes group, a backslash escapes, `#` after a blank starts a comment.
-fn split_words(line: &str) -> Result<Vec<String>, String> {
+pub(crate) fn split_words(line: &str) -> Result<Vec<String>, String> {
     let mut words = Vec::new();
     let mut word = String::new();
     let mut in_word = false;
