@@ -1261,3 +1261,47 @@ pub struct LimitSet {
     #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub max_submitted: Option<i64>,
 }
+
+/// A job template: a batch script whose `#SBATCH` lines fill the portal's
+/// job form. The centre's are everyone's; a user's own are theirs alone.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct JobTemplate {
+    pub id: i64,
+    /// The centre's (managed by operators), else the caller's own.
+    pub centre: bool,
+    pub name: String,
+    pub title: String,
+    /// The title in English; empty where it is the same.
+    pub title_en: String,
+    pub description: String,
+    pub description_en: String,
+    pub script: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// `POST /api/v1/job-templates`, `PUT /api/v1/job-templates/{id}`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct JobTemplateWrite {
+    /// The centre's template (operators only); by default the caller's own.
+    #[serde(default)]
+    pub centre: bool,
+    #[schema(pattern = r"^[a-z][a-z0-9_-]{0,31}$", min_length = 1, max_length = 32)]
+    pub name: String,
+    #[schema(min_length = 1, max_length = 100)]
+    pub title: String,
+    #[serde(default)]
+    #[schema(max_length = 100)]
+    pub title_en: String,
+    #[serde(default)]
+    #[schema(max_length = 1000)]
+    pub description: String,
+    #[serde(default)]
+    #[schema(max_length = 1000)]
+    pub description_en: String,
+    /// The batch script, starting with `#!`; read with the same parser as
+    /// a submission.
+    #[schema(max_length = 262144)]
+    pub script: String,
+}

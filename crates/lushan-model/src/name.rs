@@ -17,6 +17,7 @@ pub enum NameKind {
     Partition,
     Token,
     UnixAccount,
+    Template,
 }
 
 impl NameKind {
@@ -29,6 +30,7 @@ impl NameKind {
             NameKind::Partition => "partition",
             NameKind::Token => "token",
             NameKind::UnixAccount => "unix account",
+            NameKind::Template => "template",
         }
     }
 }

@@ -18,6 +18,7 @@ mod limits;
 mod qos;
 mod records;
 mod sites;
+mod templates;
 mod tenancy;
 pub mod testing;
 mod tokens;
@@ -36,6 +37,7 @@ pub use ledger::{
 pub use limits::{LimitRecord, LimitScope, LimitValues};
 pub use qos::QosRecord;
 pub use records::*;
+pub use templates::{TemplateRecord, TemplateText};
 
 /// Which database the store talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -89,6 +89,21 @@ pub fn project((p, members): (ProjectRecord, Vec<MemberRecord>)) -> api::Project
     }
 }
 
+pub fn template(t: crate::service::TemplateRecord) -> api::JobTemplate {
+    api::JobTemplate {
+        id: t.id,
+        centre: t.owner.is_none(),
+        name: t.name,
+        title: t.title,
+        title_en: t.title_en,
+        description: t.description,
+        description_en: t.description_en,
+        script: t.script,
+        created_at: time(t.created_at),
+        updated_at: time(t.updated_at),
+    }
+}
+
 pub fn token(t: TokenRecord, now: i64) -> api::Token {
     let state = if t.revoked_at.is_some() {
         api::TokenState::Revoked

@@ -13,6 +13,7 @@ mod qos;
 mod reports;
 mod routing;
 mod sites;
+mod templates;
 mod tenancy;
 mod tokens;
 
@@ -29,6 +30,7 @@ pub use limits::LimitTarget;
 pub use reports::{Settlement, SettlementRow};
 pub use routing::{SiteQuoteRow, when};
 pub use sites::{NewSiteInput, SiteCheckItem};
+pub use templates::TemplateInput;
 pub use tenancy::{NewProjectInput, NewUserInput};
 
 use lushan_store::{AuditEntry, Store};
@@ -36,8 +38,8 @@ use lushan_store::{AuditEntry, Store};
 /// The records the use cases return, for `http::to_api` to convert.
 pub use lushan_store::{
     AuditRecord, GrantRecord, GrantState, JobChargeRecord, JobRecord, LimitRecord, LimitScope, LimitValues,
-    MemberRecord, PriceRecord, ProjectRecord, QosRecord, SharingSetting, SiteRecord, Statement, TenantRecord,
-    TokenRecord, UsageRow, UserRecord,
+    MemberRecord, PriceRecord, ProjectRecord, QosRecord, SharingSetting, SiteRecord, Statement, TemplateRecord,
+    TenantRecord, TokenRecord, UsageRow, UserRecord,
 };
 use std::sync::Arc;
 use tokio::sync::Semaphore;

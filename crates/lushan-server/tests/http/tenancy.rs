@@ -20,6 +20,10 @@ struct World {
     b_job_id: i64,
     /// An allocation request of tenant B's project.
     b_grant_id: i64,
+    /// A job template of tenant B's PI, their own.
+    b_template_id: i64,
+    /// Tenant B's PI's token (the matrix's failed logins lock a new login out).
+    b_pi: String,
 }
 
 /// Names of tenant B's objects; none may appear in anything A's callers see.
@@ -61,6 +65,10 @@ async fn world() -> World {
     let grant = p.call(Method::POST, "/api/v1/grants", Some(&b_pi), Some(grant)).await;
     assert_eq!(grant.status, StatusCode::CREATED, "{}", grant.body);
     let b_grant_id = grant.body["id"].as_i64().unwrap();
+    let recipe = json!({"name": "recipe", "title": "b-proj recipe", "script": "#!/bin/sh\n#SBATCH -J b-proj\ntrue\n"});
+    let template = p.call(Method::POST, "/api/v1/job-templates", Some(&b_pi), Some(recipe)).await;
+    assert_eq!(template.status, StatusCode::CREATED, "{}", template.body);
+    let b_template_id = template.body["id"].as_i64().unwrap();
     World {
         p,
         callers: vec![
@@ -73,6 +81,8 @@ async fn world() -> World {
         b_token_id,
         b_job_id,
         b_grant_id,
+        b_template_id,
+        b_pi,
     }
 }
 
@@ -209,6 +219,19 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
             cross(&format!("/api/v1/jobs/{}/signal", w.b_job_id), Some(json!({"signal": "USR1"})))
         }
         ("get", "/api/v1/jobs/{id}/output") => cross(&format!("/api/v1/jobs/{}/output", w.b_job_id), None),
+        // The centre's templates are everyone's; a user's own are theirs alone.
+        ("get", "/api/v1/job-templates") => Case::Scoped { path: route.into() },
+        ("post", "/api/v1/job-templates") => Case::Scoped { path: route.into() },
+        ("get", "/api/v1/job-templates/{id}") => {
+            Case::OwnOnly { path: format!("/api/v1/job-templates/{}", w.b_template_id), body: None }
+        }
+        ("put", "/api/v1/job-templates/{id}") => Case::OwnOnly {
+            path: format!("/api/v1/job-templates/{}", w.b_template_id),
+            body: Some(json!({"name": "mine-now", "title": "x", "script": "#!/bin/sh\ntrue\n"})),
+        },
+        ("delete", "/api/v1/job-templates/{id}") => {
+            Case::OwnOnly { path: format!("/api/v1/job-templates/{}", w.b_template_id), body: None }
+        }
         ("post", "/api/v1/jobs/{id}/release") => cross(&format!("/api/v1/jobs/{}/release", w.b_job_id), None),
         _ => panic!("route {method} {route} has no case in the tenancy matrix: add one to tests/http/tenancy.rs"),
     }
@@ -279,6 +302,9 @@ async fn no_role_of_one_tenant_reaches_another_tenant() {
     let b_job = w.p.call(Method::GET, &format!("/api/v1/jobs/{}", w.b_job_id), Some(&w.p.operator_token), None).await;
     assert_eq!(b_job.body["state"], "PENDING");
     assert_eq!(b_job.body["held"], false);
+    let recipe =
+        w.p.call(Method::GET, &format!("/api/v1/job-templates/{}", w.b_template_id), Some(&w.b_pi), None).await;
+    assert_eq!(recipe.body["name"], "recipe", "{}", recipe.body);
 }
 
 #[tokio::test]

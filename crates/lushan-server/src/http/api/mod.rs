@@ -10,6 +10,7 @@ pub mod projects;
 pub mod reports;
 pub mod session;
 pub mod sites;
+pub mod templates;
 pub mod tenants;
 pub mod users;
 
@@ -54,6 +55,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jobs::jobs_release))
         .routes(routes!(jobs::jobs_output))
         .routes(routes!(jobs::jobs_signal))
+        .routes(routes!(templates::templates_list, templates::templates_create))
+        .routes(routes!(templates::templates_show, templates::templates_update, templates::templates_delete))
         .routes(routes!(billing::jobs_estimate))
         .routes(routes!(billing::jobs_quote))
         .routes(routes!(billing::wallet_show))
