@@ -756,6 +756,12 @@ impl Control {
         Ok(())
     }
 
+    /// Whether jobs run as this server's own user (it is not root, or it is
+    /// told to), rather than as their users' Unix accounts.
+    pub fn jobs_run_as_server_user(&self) -> bool {
+        !nix::unistd::geteuid().is_root() || self.settings.run_jobs_as_server_user
+    }
+
     /// Why a user's jobs could not run here, if they could not: checked at
     /// submission so the user hears it at once rather than from a failed job.
     pub fn check_runnable(&self, user: &str, unix_account: Option<&str>) -> Result<(), String> {

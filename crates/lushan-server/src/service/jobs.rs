@@ -70,6 +70,15 @@ pub struct Placement<'s> {
     pub probe: PendingJob,
 }
 
+/// Where a job submitted from the portal starts, and the environment it
+/// gets: the portal has no shell of the user's to take them from, so they
+/// are what a login to the account the job runs as would give.
+pub struct LoginEnvironment {
+    /// The account's home directory: the default working directory.
+    pub home: String,
+    pub env: BTreeMap<String, String>,
+}
+
 /// The outcome of a submission.
 pub struct Submitted {
     pub job: JobRecord,
@@ -198,6 +207,44 @@ impl Services {
             control.wake();
         }
         Ok(Submitted { job, warnings, created })
+    }
+
+    /// The Unix account the caller's jobs run as here and its home, as a
+    /// login would set them (`HOME`, `USER`, `LOGNAME`, `SHELL`, `PATH`,
+    /// `LANG`), for a submission that brings no environment of its own.
+    pub async fn login_environment(&self, caller: &Caller) -> Result<LoginEnvironment, ServiceError> {
+        let as_server = self.control.as_ref().is_none_or(|c| c.jobs_run_as_server_user());
+        let user = self.store.user_by_id(caller.user_id()).await?;
+        let account = if as_server { None } else { Some(user.unix_account.clone()) };
+        let found = tokio::task::spawn_blocking(move || match account {
+            None => nix::unistd::User::from_uid(nix::unistd::geteuid())
+                .ok()
+                .flatten()
+                .ok_or_else(|| ServiceError::Internal("this server's own Unix account cannot be looked up".into())),
+            Some(None) => Err(ServiceError::Invalid(format!(
+                "user `{}` has no Unix account to run jobs as; ask your tenant admin to set one",
+                user.name
+            ))),
+            Some(Some(name)) => nix::unistd::User::from_name(&name).ok().flatten().ok_or_else(|| {
+                ServiceError::Invalid(format!("Unix account `{name}` does not exist on this machine; ask the operator"))
+            }),
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("looking up the Unix account: {e}")))??;
+        let home = found.dir.display().to_string();
+        let shell = found.shell.display().to_string();
+        let env = [
+            ("HOME", home.clone()),
+            ("USER", found.name.clone()),
+            ("LOGNAME", found.name),
+            ("SHELL", if shell.is_empty() { "/bin/sh".into() } else { shell }),
+            ("PATH", "/usr/local/bin:/usr/bin:/bin".into()),
+            ("LANG", "C.UTF-8".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+        Ok(LoginEnvironment { home, env })
     }
 
     /// What a job would cost at worst and who would pay, without submitting it.

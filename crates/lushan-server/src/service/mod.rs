@@ -25,7 +25,7 @@ pub use billing::{Balance, Quote, StatementPeriod};
 pub use caller::Caller;
 pub use error::ServiceError;
 pub use grants::{GrantRequestInput, day_start};
-pub use jobs::{DEFAULT_TIME_LIMIT_SECS, JobSelection, SubmitJob, Submitted, partition_nodes};
+pub use jobs::{DEFAULT_TIME_LIMIT_SECS, JobSelection, LoginEnvironment, SubmitJob, Submitted, partition_nodes};
 pub use limits::LimitTarget;
 pub use reports::{Settlement, SettlementRow};
 pub use routing::{SiteQuoteRow, when};

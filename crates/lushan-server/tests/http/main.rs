@@ -9,5 +9,6 @@ mod hostile;
 mod jobs;
 mod openapi;
 mod portal;
+mod portal_submit;
 mod templates;
 mod tenancy;

@@ -404,19 +404,37 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
     let mut checked = 0;
     let mut cross_tenant_access = Vec::new();
     for (method, route) in lushan_server::portal::route_table() {
-        // (paths to try, whether each must be refused)
-        let tries: Vec<(String, bool)> = match (method, route) {
+        // (path to try, whether it must be refused, more form fields)
+        let tries: Vec<(String, bool, String)> = match (method, route) {
             // No tenant's data: the sign-in page and form, the stylesheet.
             ("GET", "/login") | ("POST", "/login") => continue,
             ("GET", path) if path.starts_with("/static/") => continue,
             // Ends the caller's own session only.
             ("POST", "/logout") => continue,
-            ("GET", "/") => vec![("/".into(), false)],
-            ("GET", "/jobs") => vec![("/jobs?state=all".into(), false), ("/jobs?state=PENDING".into(), false)],
-            ("GET", "/jobs/{id}") => vec![(format!("/jobs/{b_job}"), true)],
-            ("POST", "/jobs/{id}/{action}") => {
-                ["cancel", "hold", "release"].iter().map(|a| (format!("/jobs/{b_job}/{a}"), true)).collect()
-            }
+            ("GET", "/") => vec![("/".into(), false, String::new())],
+            ("GET", "/jobs") => vec![
+                ("/jobs?state=all".into(), false, String::new()),
+                ("/jobs?state=PENDING".into(), false, String::new()),
+            ],
+            ("GET", "/jobs/{id}") => vec![(format!("/jobs/{b_job}"), true, String::new())],
+            ("POST", "/jobs/{id}/{action}") => ["cancel", "hold", "release"]
+                .iter()
+                .map(|a| (format!("/jobs/{b_job}/{a}"), true, String::new()))
+                .collect(),
+            // The centre's templates and the caller's own; B's project is
+            // not the caller's to quote for or submit to.
+            ("GET", "/submit") => vec![
+                ("/submit".into(), false, String::new()),
+                (format!("/submit?template={}", w.b_template_id), true, String::new()),
+                (format!("/submit?template={}&mode=script", w.b_template_id), true, String::new()),
+            ],
+            ("POST", "/submit") => ["quote", "submit"]
+                .iter()
+                .map(|action| {
+                    let job = "account=b-proj&body=true&workdir=%2Ftmp&nonce=matrix";
+                    ("/submit".to_owned(), true, format!("&action={action}&{job}"))
+                })
+                .collect(),
             other => panic!("the portal route {other:?} has no case in the tenancy matrix: add one"),
         };
         for (role, session) in &w.callers {
@@ -424,9 +442,10 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
             let csrf = home.split("name=\"csrf\" value=\"").nth(1).and_then(|rest| rest.split('"').next());
             // A real key: a refusal must come from the tenancy, not the form.
             let form = Some(format!("csrf={}", csrf.unwrap_or_else(|| panic!("{role}: no form key on the home page"))));
-            for (path, must_fail) in &tries {
+            for (path, must_fail, more) in &tries {
                 let method = Method::from_bytes(method.as_bytes()).unwrap();
-                let (status, html) = page(method.clone(), path.clone(), session.clone(), form.clone()).await;
+                let form = form.clone().map(|f| f + more);
+                let (status, html) = page(method.clone(), path.clone(), session.clone(), form).await;
                 checked += 1;
                 // A form that worked answers 303 to the job's page.
                 let reached = status.is_success() || status == StatusCode::SEE_OTHER;

@@ -1,0 +1,190 @@
+//! Submitting from the portal through the real router: a form filled from
+//! a template, errors beside their fields, the quote with the generated
+//! script, the submission (once, however often it is clicked), the whole
+//! script instead of the form, a saved template, and refusals that change
+//! nothing.
+
+use crate::common::Platform;
+use crate::portal::{Page, csrf_of, get, post, send, sign_in};
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+async fn setup() -> (Platform, String) {
+    let p = Platform::new().await;
+    p.admin(Method::POST, "/api/v1/tenants", json!({"name": "jxu", "sector": "university"})).await;
+    p.user("alice", "jxu", "member").await;
+    p.admin(Method::POST, "/api/v1/projects", json!({"name": "cfd-lab", "tenant": "jxu", "pi": "alice"})).await;
+    p.admin(Method::POST, "/api/v1/tenants/jxu/wallet/top-ups", json!({"amount": "500", "reference": "T-1"})).await;
+    let session = sign_in(&p, "alice").await;
+    (p, session)
+}
+
+/// The value of input `name` in a page, unescaped of `&#34;`-style quoting
+/// no further than the test needs.
+fn value_of(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" type=\"text\" value=\"");
+    let at = html.find(&marker).unwrap_or_else(|| panic!("no field {name}")) + marker.len();
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+/// The form as the page would post it: the plain template's values, with
+/// some changed.
+fn form(csrf: &str, action: &str, changes: &[(&str, &str)]) -> String {
+    let mut fields = vec![
+        ("csrf", csrf.to_owned()),
+        ("mode", "form".into()),
+        ("template", "1".into()),
+        ("shell", "#!/bin/bash".into()),
+        ("nonce", "n-1".into()),
+        ("action", action.into()),
+        ("job_name", "my-job".into()),
+        ("account", "cfd-lab".into()),
+        ("partition", String::new()),
+        ("ntasks", "1".into()),
+        ("cpus_per_task", "1".into()),
+        ("time", "01:00:00".into()),
+        ("body", "echo hello\n".into()),
+        ("workdir", "/tmp".into()),
+    ];
+    for (key, value) in changes {
+        match fields.iter_mut().find(|(k, _)| k == key) {
+            Some(slot) => slot.1 = (*value).to_owned(),
+            None => fields.push((key, (*value).to_owned())),
+        }
+    }
+    fields.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&")
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+async fn jobs(p: &Platform) -> Vec<serde_json::Value> {
+    let reply = p
+        .call(
+            Method::GET,
+            "/api/v1/jobs?state=PENDING,RUNNING,COMPLETED,FAILED,CANCELLED",
+            Some(&p.operator_token),
+            None,
+        )
+        .await;
+    reply.body.as_array().cloned().unwrap_or_default()
+}
+
+async fn open(p: &Platform, session: &str, path: &str) -> (Page, String) {
+    let page = send(p, get(path, Some(session))).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    let csrf = csrf_of(&page.html);
+    (page, csrf)
+}
+
+#[tokio::test]
+async fn a_member_composes_a_job_from_a_template_sees_the_quote_and_submits_it_once() {
+    let (p, session) = setup().await;
+    let (page, csrf) = open(&p, &session, "/submit?lang=en").await;
+    // The centre's four, the first in use; its values in the fields.
+    for title in ["Plain script", "MPI job", "Array sweep", "GPU training (PyTorch)"] {
+        assert!(page.html.contains(title), "{title}: {}", page.html);
+    }
+    assert_eq!(value_of(&page.html, "job_name"), "sweep", "the first by name is the array sweep");
+    assert!(page.html.contains("<option value=\"cfd-lab\" selected>"), "{}", page.html);
+    let mpi = send(&p, get("/submit?template=2&lang=en", Some(&session))).await;
+    assert_eq!((value_of(&mpi.html, "nodes"), value_of(&mpi.html, "ntasks")), ("2".into(), "8".into()));
+    assert!(mpi.html.contains("srun ./my_mpi_program"), "{}", mpi.html);
+
+    // The quote: every site's answer and the script that would run.
+    let quoted = send(&p, post("/submit?lang=en", Some(&session), &form(&csrf, "quote", &[]))).await;
+    assert_eq!(quoted.status, StatusCode::OK, "{}", quoted.html);
+    assert!(quoted.html.contains("id=\"quote\"") && quoted.html.contains("Worst case"), "{}", quoted.html);
+    assert!(quoted.html.contains("¥"), "the worst case in yuan: {}", quoted.html);
+    assert!(quoted.html.contains("#SBATCH --job-name=my-job\n#SBATCH --account=cfd-lab\n"), "{}", quoted.html);
+    assert!(quoted.html.contains("id=\"submit-job\""), "{}", quoted.html);
+    assert!(jobs(&p).await.is_empty(), "a quote submits nothing");
+
+    // Submitted: to the job's page; a second click makes no second job.
+    let done = send(&p, post("/submit", Some(&session), &form(&csrf, "submit", &[]))).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    let location = done.headers.get("location").unwrap().to_str().unwrap().to_owned();
+    let again = send(&p, post("/submit", Some(&session), &form(&csrf, "submit", &[]))).await;
+    assert_eq!(again.headers.get("location").unwrap().to_str().unwrap(), location);
+    let all = jobs(&p).await;
+    assert_eq!(all.len(), 1, "{all:?}");
+    assert_eq!(location, format!("/jobs/{}", all[0]["job_id"]));
+    assert_eq!((all[0]["name"].as_str(), all[0]["project"].as_str()), (Some("my-job"), Some("cfd-lab")));
+    assert_eq!(all[0]["workdir"], "/tmp");
+}
+
+#[tokio::test]
+async fn each_bad_field_is_marked_beside_it_in_the_page_s_language_and_nothing_is_submitted() {
+    let (p, session) = setup().await;
+    let (_, csrf) = open(&p, &session, "/submit").await;
+    let bad = form(&csrf, "submit", &[("nodes", "0"), ("time", "soon"), ("job_name", "a\nb")]);
+    let page = send(&p, post("/submit?lang=en", Some(&session), &bad)).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    for id in ["nodes-error", "time-error", "job_name-error"] {
+        assert!(page.html.contains(&format!("id=\"{id}\"")), "{id}: {}", page.html);
+    }
+    assert!(page.html.contains("Please correct the fields marked below."), "{}", page.html);
+    assert!(page.html.contains("value=\"soon\""), "what was typed is kept");
+    let chinese = send(&p, post("/submit?lang=zh-CN", Some(&session), &bad)).await;
+    assert!(chinese.html.contains("请修改标出的字段。"), "{}", chinese.html);
+    // A project that is not hers, no working directory, a form without its key.
+    let theirs =
+        send(&p, post("/submit?lang=en", Some(&session), &form(&csrf, "submit", &[("account", "no-such")]))).await;
+    assert_eq!(theirs.status, StatusCode::BAD_REQUEST, "{}", theirs.html);
+    assert!(theirs.html.contains("id=\"problem\""), "{}", theirs.html);
+    let nowhere = send(&p, post("/submit?lang=en", Some(&session), &form(&csrf, "submit", &[("workdir", "")]))).await;
+    assert!(nowhere.html.contains("id=\"workdir-error\""), "{}", nowhere.html);
+    let forged = send(&p, post("/submit", Some(&session), &form("forged", "submit", &[]))).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(jobs(&p).await.is_empty());
+}
+
+#[tokio::test]
+async fn without_enough_funds_the_quote_says_so_and_the_refusal_gives_both_amounts() {
+    let (p, session) = setup().await;
+    p.admin(Method::POST, "/api/v1/prices", json!({"site": "local", "core_hour": "100"})).await;
+    let (_, csrf) = open(&p, &session, "/submit").await;
+    let big = [("ntasks", "2"), ("time", "10:00:00")];
+    let quoted = send(&p, post("/submit?lang=en", Some(&session), &form(&csrf, "quote", &big))).await;
+    assert!(quoted.html.contains("Not covered"), "{}", quoted.html);
+    assert!(!quoted.html.contains("id=\"submit-job\""), "no submit button when it cannot be paid");
+    let refused = send(&p, post("/submit?lang=en", Some(&session), &form(&csrf, "submit", &big))).await;
+    assert_eq!(refused.status, StatusCode::PAYMENT_REQUIRED, "{}", refused.html);
+    assert!(refused.html.contains("Not enough funds") && refused.html.contains("500"), "{}", refused.html);
+    assert!(jobs(&p).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_whole_script_can_be_written_and_kept_as_a_template_of_one_s_own() {
+    let (p, session) = setup().await;
+    let (page, csrf) = open(&p, &session, "/submit?template=4&mode=script&lang=en").await;
+    assert!(page.html.contains("#SBATCH --gpus=1"), "the template's script in the box: {}", page.html);
+    let planted = r#"<script>document.title="pwned"</script>"#;
+    let script = format!("#!/bin/bash\n#SBATCH -J '{planted}'\n#SBATCH -A cfd-lab\nhostname\n");
+    let fields = |action: &str| {
+        form(
+            &csrf,
+            action,
+            &[("mode", "script"), ("script", &script), ("save_name", "my-host"), ("save_title", "Host")],
+        )
+    };
+    let quoted = send(&p, post("/submit?lang=en", Some(&session), &fields("quote"))).await;
+    assert_eq!(quoted.status, StatusCode::OK, "{}", quoted.html);
+    assert!(!quoted.html.contains("<script>document"), "escaped: {}", quoted.html);
+    let saved = send(&p, post("/submit?lang=en", Some(&session), &fields("save"))).await;
+    assert!(saved.html.contains("Template saved."), "{}", saved.html);
+    let list = send(&p, get("/submit?lang=en", Some(&session))).await;
+    assert!(list.html.contains(">Host</a>") && list.html.contains("Mine"), "{}", list.html);
+    // The same name again is refused beside the name.
+    let twice = send(&p, post("/submit?lang=en", Some(&session), &fields("save"))).await;
+    assert!(twice.html.contains("id=\"save_name-error\""), "{}", twice.html);
+    let done = send(&p, post("/submit", Some(&session), &fields("submit"))).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    assert_eq!(jobs(&p).await[0]["name"], planted);
+}
