@@ -55,10 +55,10 @@ fn template_from_row(row: &AnyRow) -> Result<TemplateRecord, StoreError> {
 }
 
 impl Store {
-    /// The centre's templates, then `user`'s own, each by name.
+    /// The centre's templates, then `user`'s own, each in the order made.
     pub async fn list_templates(&self, user: UserId) -> Result<Vec<TemplateRecord>, StoreError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "{COLUMNS} WHERE owner_user_id IN ($1, $2) ORDER BY owner_user_id <> $1, name"
+            "{COLUMNS} WHERE owner_user_id IN ($1, $2) ORDER BY owner_user_id <> $1, id"
         )))
         .bind(CENTRE)
         .bind(user.0)

@@ -91,7 +91,7 @@ async fn a_member_composes_a_job_from_a_template_sees_the_quote_and_submits_it_o
     for title in ["Plain script", "MPI job", "Array sweep", "GPU training (PyTorch)"] {
         assert!(page.html.contains(title), "{title}: {}", page.html);
     }
-    assert_eq!(value_of(&page.html, "job_name"), "sweep", "the first by name is the array sweep");
+    assert_eq!(value_of(&page.html, "job_name"), "my-job", "the first is the plain script");
     assert!(page.html.contains("<option value=\"cfd-lab\" selected>"), "{}", page.html);
     let mpi = send(&p, get("/submit?template=2&lang=en", Some(&session))).await;
     assert_eq!((value_of(&mpi.html, "nodes"), value_of(&mpi.html, "ntasks")), ("2".into(), "8".into()));

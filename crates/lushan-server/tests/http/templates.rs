@@ -20,7 +20,7 @@ async fn everyone_starts_with_the_centre_s_four_and_keeps_their_own_to_themselve
     let list = p.call(Method::GET, "/api/v1/job-templates", Some(&alice), None).await;
     assert_eq!(list.status, StatusCode::OK);
     let names: Vec<&str> = list.body.as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["array-sweep", "gpu-pytorch", "mpi", "plain"]);
+    assert_eq!(names, ["plain", "mpi", "array-sweep", "gpu-pytorch"]);
     assert!(list.body.as_array().unwrap().iter().all(|t| t["centre"] == true));
 
     let mine = json!({"name": "my-cfd", "title": "我的 CFD", "title_en": "My CFD",
@@ -60,7 +60,7 @@ async fn only_operators_change_the_centre_s_templates() {
         json!({"centre": true, "name": "openfoam", "title": "OpenFOAM", "script": "#!/bin/bash\nsimpleFoam\n"});
     let refused = p.call(Method::POST, "/api/v1/job-templates", Some(&alice), Some(centre.clone())).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.body);
-    let plain = p.call(Method::GET, "/api/v1/job-templates", Some(&alice), None).await.body[3]["id"].as_i64().unwrap();
+    let plain = p.call(Method::GET, "/api/v1/job-templates", Some(&alice), None).await.body[0]["id"].as_i64().unwrap();
     let edit = json!({"centre": true, "name": "plain", "title": "mine", "script": "#!/bin/bash\ntrue\n"});
     for (method, body) in [(Method::PUT, Some(edit.clone())), (Method::DELETE, None)] {
         let reply = p.call(method.clone(), &format!("/api/v1/job-templates/{plain}"), Some(&alice), body).await;

@@ -1,0 +1,90 @@
+//! Submitting from the portal in a real browser, in Chinese and English:
+//! a member picks a template, changes a field, sees the quote and the
+//! generated script, submits, and watches the job's output arrive on its
+//! page; a field typed wrong is marked beside it. The job really runs (a
+//! real process, through the local backend).
+
+use crate::browser::{Driver, available, eventually, open, screenshots, shot, sign_in};
+use crate::harness::{Sandbox, member_alice};
+use fantoccini::Locator;
+
+#[test]
+fn a_member_composes_quotes_submits_and_watches_a_job_in_a_real_browser() {
+    if !available() {
+        return;
+    }
+    let sandbox = Sandbox::new();
+    let config = sandbox.path("lushan.toml");
+    std::fs::write(&config, "run_jobs_as_server_user = true\n").unwrap();
+    let server = sandbox
+        .start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config.display().to_string()])
+        .unwrap();
+    member_alice(&sandbox, &server, None);
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    let driver = Driver::start();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    for (lang, finished, marked) in [("zh-CN", "完成", "请修改标出的字段。"), ("en", "Completed", "Please correct")]
+    {
+        runtime.block_on(async {
+            let browser = open(&driver, lang).await;
+            sign_in(&browser, &server.url, "alice", "alice-password").await;
+            // From the menu to the form, filled from the centre's first template.
+            browser.find(Locator::Css("nav a[href='/submit']")).await.unwrap().click().await.unwrap();
+            browser.wait().for_element(Locator::Id("job-form")).await.unwrap();
+            browser
+                .find(Locator::Css(".templates a[href^='/submit?template=1']"))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+            browser.wait().for_element(Locator::Css(".template.in-use a[href^='/submit?template=1']")).await.unwrap();
+            shot(&browser, lang, "submit").await;
+            // A wrong time limit is marked beside its field.
+            let time = browser.find(Locator::Id("time")).await.unwrap();
+            time.clear().await.unwrap();
+            time.send_keys("soon").await.unwrap();
+            browser.find(Locator::Css("button[value='quote']")).await.unwrap().click().await.unwrap();
+            browser.wait().for_element(Locator::Id("time-error")).await.unwrap();
+            let page = browser.source().await.unwrap();
+            assert!(page.contains(marked), "{lang}: {page}");
+            browser.execute("document.getElementById('time').scrollIntoView()", vec![]).await.unwrap();
+            shot(&browser, lang, "submit-error").await;
+            // Corrected, with a name, commands and a working directory of its own.
+            let time = browser.find(Locator::Id("time")).await.unwrap();
+            time.clear().await.unwrap();
+            time.send_keys("5:00").await.unwrap();
+            let name = browser.find(Locator::Id("job_name")).await.unwrap();
+            name.clear().await.unwrap();
+            name.send_keys(&format!("portal-{lang}")).await.unwrap();
+            let body = browser.find(Locator::Id("body")).await.unwrap();
+            body.clear().await.unwrap();
+            body.send_keys(&format!("echo hello-from-the-portal-{lang}\n")).await.unwrap();
+            let workdir = browser.find(Locator::Id("workdir")).await.unwrap();
+            workdir.clear().await.unwrap();
+            workdir.send_keys(&work.display().to_string()).await.unwrap();
+            browser.find(Locator::Css("button[value='quote']")).await.unwrap().click().await.unwrap();
+            browser.wait().for_element(Locator::Id("quote")).await.unwrap();
+            let script = browser.find(Locator::Id("generated-script")).await.unwrap().text().await.unwrap();
+            assert!(script.contains(&format!("#SBATCH --job-name=portal-{lang}")), "{lang}: {script}");
+            assert!(script.contains("#SBATCH --time=5:00"), "{lang}: {script}");
+            browser.execute("document.getElementById('quote').scrollIntoView()", vec![]).await.unwrap();
+            shot(&browser, lang, "submit-quote").await;
+            browser.find(Locator::Id("submit-job")).await.unwrap().click().await.unwrap();
+            // The job's page: it runs, ends, and its output is there.
+            browser.wait().for_element(Locator::Id("job-state")).await.unwrap();
+            eventually(&browser, lang, async |browser| match browser.find(Locator::Id("job-state")).await {
+                Ok(state) => state.text().await.unwrap_or_default() == finished,
+                Err(_) => false,
+            })
+            .await;
+            let output = browser.find(Locator::Id("output")).await.unwrap().text().await.unwrap();
+            assert!(output.contains(&format!("hello-from-the-portal-{lang}")), "{lang}: {output}");
+            shot(&browser, lang, "submit-done").await;
+            browser.close().await.unwrap();
+        });
+    }
+    eprintln!("portal screenshots: {}", screenshots().display());
+    server.stop();
+}
