@@ -61,6 +61,8 @@ super::catalogue! {
     save_name_hint: "小写字母、数字、- 和 _，例如 my-cfd。", "Lower-case letters, digits, - and _, such as my-cfd.";
     save_label: "标题", "Title";
     save: "保存模板", "Save template";
+    save_centre: "作为中心模板（所有用户可用）", "As the centre's template (offered to everyone)";
+    delete_template: "删除", "Delete";
     saved: "模板已保存。", "Template saved.";
     no_projects: "您还不是任何项目的成员，无法提交作业。请联系项目负责人把您加入项目。",
         "You are not a member of any project yet, so you cannot submit. Ask a project's PI to add you.";

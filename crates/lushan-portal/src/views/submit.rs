@@ -11,6 +11,8 @@ pub struct TemplateCard {
     pub centre: bool,
     /// The one the form is filled from.
     pub in_use: bool,
+    /// Offered a delete button: the user's own, or (operators) the centre's.
+    pub removable: bool,
 }
 
 /// One field of the job form: label, hint, value, and why it is wrong.
@@ -77,7 +79,8 @@ pub struct SubmitPage {
     pub save_label: FieldView,
     /// Said after a template was saved.
     pub notice: Option<String>,
-    /// The caller is in no project: the form is replaced by what to do.
+    /// The caller is in no project: the page says what to do (the form
+    /// stays, for writing and keeping templates).
     pub no_projects: bool,
 }
 

@@ -13,10 +13,11 @@ use crate::http::error::ApiError;
 use crate::http::{AppState, to_api};
 use crate::service::{Caller, ServiceError, SubmitJob, TemplateInput, TemplateRecord};
 use axum::Form;
+use axum::extract::Path;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use lushan_model::JobId;
 use lushan_portal::i18n::Lang;
 use lushan_portal::views::Choice;
@@ -24,7 +25,7 @@ use lushan_portal::views::submit::{FieldView, QuoteRow, QuoteView, SubmitPage, T
 use lushan_sbatch::{Field, JobForm};
 
 pub(super) fn routes() -> Vec<super::Route> {
-    vec![("GET", "/submit", get(page).post(act))]
+    vec![("GET", "/submit", get(page).post(act)), ("POST", "/templates/{id}/delete", post(delete_template))]
 }
 
 /// What the page is filled from: the user's words (a form, or a script)
@@ -175,12 +176,15 @@ fn render(visit: &Visit, choices: &Choices, draft: &Draft, outcome: Outcome) -> 
         .iter()
         .map(|template| {
             let (title, description) = title_of(lang, template);
+            let centre = template.owner.is_none();
             TemplateCard {
                 id: template.id,
                 title,
                 description,
-                centre: template.owner.is_none(),
+                centre,
                 in_use: draft.template == Some(template.id),
+                // The services decide; this only spares a button that would be refused.
+                removable: !centre || visit.caller().is_some_and(Caller::is_operator),
             }
         })
         .collect();
@@ -364,7 +368,8 @@ async fn act(State(state): State<AppState>, visit: Visit, Form(form): Form<Vec<(
     if action == "save" {
         let (name, title) = (field(&form, "save_name"), field(&form, "save_title"));
         let input = TemplateInput {
-            centre: false,
+            // Operators may keep it as the centre's, offered to everyone.
+            centre: field(&form, "save_centre") == "on",
             name: name.clone(),
             title: title.clone(),
             title_en: String::new(),
@@ -436,4 +441,25 @@ async fn act(State(state): State<AppState>, visit: Visit, Form(form): Form<Vec<(
 fn problem_text(visit: &Visit, err: &ServiceError) -> String {
     let (meaning, with_detail) = visit.t().error(err.code());
     if with_detail { format!("{meaning}{err}") } else { meaning.to_owned() }
+}
+
+async fn delete_template(
+    State(state): State<AppState>,
+    visit: Visit,
+    Path(id): Path<String>,
+    Form(form): Form<Vec<(String, String)>>,
+) -> Response {
+    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
+    if !csrf_ok(&visit, &field(&form, "csrf")) {
+        return visit.stale_form();
+    }
+    let id = match template_id(&id) {
+        Ok(Some(id)) => id,
+        Ok(None) => return visit.error(ServiceError::not_found("template", "")),
+        Err(err) => return visit.error(err),
+    };
+    match state.services.delete_template(caller, id, now_ms()).await {
+        Ok(()) => Redirect::to("/submit").into_response(),
+        Err(err) => visit.error(err),
+    }
 }

@@ -188,3 +188,35 @@ async fn the_whole_script_can_be_written_and_kept_as_a_template_of_one_s_own() {
     assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
     assert_eq!(jobs(&p).await[0]["name"], planted);
 }
+
+#[tokio::test]
+async fn one_s_own_templates_are_deleted_by_oneself_and_the_centre_s_by_operators_only() {
+    let (p, session) = setup().await;
+    let mine = json!({"name": "mine", "title": "Mine", "script": "#!/bin/bash\ntrue\n"});
+    let created = p.call(Method::POST, "/api/v1/job-templates", Some(&session), Some(mine)).await;
+    let id = created.body["id"].as_i64().unwrap();
+    let (page, csrf) = open(&p, &session, "/submit?lang=en").await;
+    // A delete button on her own, none on the centre's.
+    assert!(page.html.contains(&format!("action=\"/templates/{id}/delete\"")), "{}", page.html);
+    assert!(!page.html.contains("action=\"/templates/1/delete\""), "{}", page.html);
+    assert!(!page.html.contains("save_centre"), "members keep templates as their own only");
+    let refused = send(&p, post("/templates/1/delete", Some(&session), &format!("csrf={csrf}"))).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.html);
+    let bad = send(&p, post("/templates/x/delete", Some(&session), &format!("csrf={csrf}"))).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.html);
+    let gone = send(&p, post(&format!("/templates/{id}/delete"), Some(&session), &format!("csrf={csrf}"))).await;
+    assert_eq!(gone.status, StatusCode::SEE_OTHER, "{}", gone.html);
+    let list = p.call(Method::GET, "/api/v1/job-templates", Some(&session), None).await;
+    assert_eq!(list.body.as_array().unwrap().len(), 4);
+
+    // An operator keeps a script as the centre's: everyone is offered it.
+    let operator = p.operator_token.clone();
+    let (page, csrf) = open(&p, &operator, "/submit?template=1&lang=en").await;
+    assert!(page.html.contains("save_centre"), "{}", page.html);
+    let save = form(&csrf, "save", &[("save_name", "openfoam"), ("save_title", "OpenFOAM"), ("save_centre", "on")]);
+    let saved = send(&p, post("/submit?lang=en", Some(&operator), &save)).await;
+    assert!(saved.html.contains("Template saved."), "{}", saved.html);
+    let list = p.call(Method::GET, "/api/v1/job-templates", Some(&session), None).await;
+    let openfoam = list.body.as_array().unwrap().iter().find(|t| t["name"] == "openfoam").cloned();
+    assert_eq!(openfoam.map(|t| t["centre"].clone()), Some(json!(true)), "{}", list.body);
+}

@@ -435,6 +435,9 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
                     ("/submit".to_owned(), true, format!("&action={action}&{job}"))
                 })
                 .collect(),
+            ("POST", "/templates/{id}/delete") => {
+                vec![(format!("/templates/{}/delete", w.b_template_id), true, String::new())]
+            }
             other => panic!("the portal route {other:?} has no case in the tenancy matrix: add one"),
         };
         for (role, session) in &w.callers {
