@@ -176,8 +176,12 @@ pub struct JobFilter {
     /// Jobs as Slurm's `-j` names them: `123` is job 123 or, when 123 is
     /// an array, every task of it; `123_4` is task 4 of array 123 only.
     pub named: Option<Vec<JobRef>>,
-    /// At most this many (the oldest).
+    /// At most this many: the oldest, or the newest with `newest_first`.
     pub limit: Option<i64>,
+    /// Skip this many first (a page of a long list).
+    pub offset: Option<i64>,
+    /// Counted from the newest (the listing is still oldest first).
+    pub newest_first: bool,
 }
 
 impl JobScope {
@@ -214,6 +218,8 @@ impl JobFilter {
             ids: None,
             named: None,
             limit: None,
+            offset: None,
+            newest_first: false,
         }
     }
 
@@ -249,6 +255,14 @@ impl JobFilter {
 
     pub fn named(mut self, named: Vec<JobRef>) -> JobFilter {
         self.named = Some(named);
+        self
+    }
+
+    /// Page `offset / limit` of the list, counted from its newest job.
+    pub fn newest_page(mut self, offset: i64, limit: i64) -> JobFilter {
+        self.offset = Some(offset);
+        self.limit = Some(limit);
+        self.newest_first = true;
         self
     }
 
@@ -476,6 +490,83 @@ enum Bind {
     Text(String),
 }
 
+/// `$N` for a new bound value.
+fn mark(binds: &mut Vec<Bind>, value: Bind) -> String {
+    binds.push(value);
+    format!("${}", binds.len())
+}
+
+/// The conditions a filter puts on `jobs j` (` AND ...`) and their values,
+/// or `None` when it selects nothing (an empty list names no job): one
+/// translation for the listing and its count, so a page and its total agree.
+fn job_conditions(filter: &JobFilter) -> Option<(String, Vec<Bind>)> {
+    // Placeholders are numbered by hand: sqlx's QueryBuilder writes `?`
+    // for the Any driver, which PostgreSQL does not accept.
+    let mut sql = String::new();
+    let mut binds: Vec<Bind> = Vec::new();
+    fn in_list(sql: &mut String, binds: &mut Vec<Bind>, column: &str, values: Vec<Bind>) {
+        let marks: Vec<String> = values.into_iter().map(|value| mark(binds, value)).collect();
+        sql.push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
+    }
+    let ints = |values: &[i64]| values.iter().map(|v| Bind::Int(*v)).collect::<Vec<_>>();
+    // Every field, named: one added to the filter and not turned into
+    // SQL here does not compile.
+    // (Its limit, offset and order are the listing's.)
+    let JobFilter { scope, users, projects, arrays, states, ids, named, limit: _, offset: _, newest_first: _ } = filter;
+    // An empty list names nothing.
+    let lists_empty = [
+        users.as_ref().map(Vec::len),
+        projects.as_ref().map(Vec::len),
+        arrays.as_ref().map(Vec::len),
+        states.as_ref().map(Vec::len),
+        ids.as_ref().map(Vec::len),
+        named.as_ref().map(Vec::len),
+    ];
+    if lists_empty.contains(&Some(0)) {
+        return None;
+    }
+    let (condition, values) = scope.condition(binds.len());
+    sql.push_str(&condition);
+    binds.extend(values.into_iter().map(Bind::Int));
+    if let Some(users) = users {
+        in_list(&mut sql, &mut binds, "j.user_id", ints(&users.iter().map(|u| u.0).collect::<Vec<_>>()));
+    }
+    if let Some(projects) = projects {
+        in_list(&mut sql, &mut binds, "j.project_id", ints(&projects.iter().map(|p| p.0).collect::<Vec<_>>()));
+    }
+    if let Some(ids) = ids {
+        in_list(&mut sql, &mut binds, "j.id", ints(&ids.iter().map(|j| j.0).collect::<Vec<_>>()));
+    }
+    if let Some(arrays) = arrays {
+        in_list(&mut sql, &mut binds, "j.array_job_id", ints(&arrays.iter().map(|j| j.0).collect::<Vec<_>>()));
+    }
+    if let Some(states) = states {
+        in_list(&mut sql, &mut binds, "j.state", states.iter().map(|s| Bind::Text(s.as_str().to_owned())).collect());
+    }
+    if let Some(named) = named {
+        // `123`: the job with that id, or the tasks of the array with
+        // that id; `123_4`: that task of that array and nothing else.
+        let mut any = Vec::new();
+        for job in named {
+            let job_id = i64::try_from(job.job_id).unwrap_or(i64::MAX);
+            let id = mark(&mut binds, Bind::Int(job_id));
+            match job.task_id {
+                None => {
+                    // Bound twice: a placeholder used twice is not portable.
+                    let again = mark(&mut binds, Bind::Int(job_id));
+                    any.push(format!("j.id = {id} OR j.array_job_id = {again}"));
+                }
+                Some(task) => {
+                    let task = mark(&mut binds, Bind::Int(i64::from(task)));
+                    any.push(format!("(j.array_job_id = {id} AND j.array_task_id = {task})"));
+                }
+            }
+        }
+        sql.push_str(&format!(" AND ({})", any.join(" OR ")));
+    }
+    Some((sql, binds))
+}
+
 impl Store {
     /// Stores a job (and its audit row) and returns it. With an idempotency
     /// key already used by this user, returns the job stored then instead.
@@ -648,84 +739,32 @@ impl Store {
 
     /// Jobs matching `filter`, oldest first, without their script,
     /// arguments, environment and request (`Store::job` has those).
+    /// How many jobs `filter` selects, leaving out its limit and offset
+    /// (the length of the whole list a page is taken from).
+    pub async fn count_jobs(&self, filter: &JobFilter) -> Result<i64, StoreError> {
+        let Some((conditions, binds)) = job_conditions(filter) else { return Ok(0) };
+        let sql = format!("SELECT COUNT(*) FROM jobs j WHERE 1 = 1{conditions}");
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for bind in binds {
+            query = match bind {
+                Bind::Int(v) => query.bind(v),
+                Bind::Text(v) => query.bind(v),
+            };
+        }
+        Ok(query.fetch_one(&self.pool).await?.try_get(0)?)
+    }
+
     pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobRecord>, StoreError> {
-        // Placeholders are numbered by hand: sqlx's QueryBuilder writes `?`
-        // for the Any driver, which PostgreSQL does not accept.
-        let mut sql = String::from("SELECT * FROM jobs j WHERE 1 = 1");
-        let mut binds: Vec<Bind> = Vec::new();
-        // `$N` for a new bound value.
-        fn mark(binds: &mut Vec<Bind>, value: Bind) -> String {
-            binds.push(value);
-            format!("${}", binds.len())
-        }
-        fn in_list(sql: &mut String, binds: &mut Vec<Bind>, column: &str, values: Vec<Bind>) {
-            let marks: Vec<String> = values.into_iter().map(|value| mark(binds, value)).collect();
-            sql.push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
-        }
-        let ints = |values: &[i64]| values.iter().map(|v| Bind::Int(*v)).collect::<Vec<_>>();
-        // Every field, named: one added to the filter and not turned into
-        // SQL here does not compile.
-        let JobFilter { scope, users, projects, arrays, states, ids, named, limit } = filter;
-        // An empty list names nothing.
-        let lists_empty = [
-            users.as_ref().map(Vec::len),
-            projects.as_ref().map(Vec::len),
-            arrays.as_ref().map(Vec::len),
-            states.as_ref().map(Vec::len),
-            ids.as_ref().map(Vec::len),
-            named.as_ref().map(Vec::len),
-        ];
-        if lists_empty.contains(&Some(0)) {
-            return Ok(Vec::new());
-        }
-        let (condition, values) = scope.condition(binds.len());
-        sql.push_str(&condition);
-        binds.extend(values.into_iter().map(Bind::Int));
-        if let Some(users) = users {
-            in_list(&mut sql, &mut binds, "j.user_id", ints(&users.iter().map(|u| u.0).collect::<Vec<_>>()));
-        }
-        if let Some(projects) = projects {
-            in_list(&mut sql, &mut binds, "j.project_id", ints(&projects.iter().map(|p| p.0).collect::<Vec<_>>()));
-        }
-        if let Some(ids) = ids {
-            in_list(&mut sql, &mut binds, "j.id", ints(&ids.iter().map(|j| j.0).collect::<Vec<_>>()));
-        }
-        if let Some(arrays) = arrays {
-            in_list(&mut sql, &mut binds, "j.array_job_id", ints(&arrays.iter().map(|j| j.0).collect::<Vec<_>>()));
-        }
-        if let Some(states) = states {
-            in_list(
-                &mut sql,
-                &mut binds,
-                "j.state",
-                states.iter().map(|s| Bind::Text(s.as_str().to_owned())).collect(),
-            );
-        }
-        if let Some(named) = named {
-            // `123`: the job with that id, or the tasks of the array with
-            // that id; `123_4`: that task of that array and nothing else.
-            let mut any = Vec::new();
-            for job in named {
-                let job_id = i64::try_from(job.job_id).unwrap_or(i64::MAX);
-                let id = mark(&mut binds, Bind::Int(job_id));
-                match job.task_id {
-                    None => {
-                        // Bound twice: a placeholder used twice is not portable.
-                        let again = mark(&mut binds, Bind::Int(job_id));
-                        any.push(format!("j.id = {id} OR j.array_job_id = {again}"));
-                    }
-                    Some(task) => {
-                        let task = mark(&mut binds, Bind::Int(i64::from(task)));
-                        any.push(format!("(j.array_job_id = {id} AND j.array_task_id = {task})"));
-                    }
-                }
-            }
-            sql.push_str(&format!(" AND ({})", any.join(" OR ")));
-        }
-        sql.push_str(" ORDER BY j.id");
-        if let Some(limit) = limit {
-            let limit = mark(&mut binds, Bind::Int(*limit));
+        let Some((conditions, mut binds)) = job_conditions(filter) else { return Ok(Vec::new()) };
+        let mut sql = format!("SELECT * FROM jobs j WHERE 1 = 1{conditions}");
+        sql.push_str(if filter.newest_first { " ORDER BY j.id DESC" } else { " ORDER BY j.id" });
+        if let Some(limit) = filter.limit {
+            let limit = mark(&mut binds, Bind::Int(limit));
             sql.push_str(&format!(" LIMIT {limit}"));
+        }
+        if let Some(offset) = filter.offset {
+            let offset = mark(&mut binds, Bind::Int(offset));
+            sql.push_str(&format!(" OFFSET {offset}"));
         }
         let fields = JOB_SUMMARY_FIELDS.join(", ");
         let tables = "JOIN users u ON u.id = j.user_id JOIN projects p ON p.id = j.project_id

@@ -50,6 +50,9 @@ enum Command {
     /// Manage your API tokens.
     #[command(subcommand)]
     Token(cli::session::TokenCommand),
+    /// Job templates (the portal's submit page): the centre's and your own.
+    #[command(subcommand)]
+    Template(cli::templates::TemplateCommand),
     /// Administration: tenants, users, projects, audit log.
     #[command(subcommand)]
     Admin(cli::admin::AdminCommand),
@@ -169,6 +172,7 @@ async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
         Command::Sites => cli::admin::sites(&connection.client()?, out).await,
         Command::Sinfo => cli::admin::sinfo(&connection.client()?, out).await,
         Command::Token(command) => cli::session::token(&connection.client()?, command, out).await,
+        Command::Template(command) => cli::templates::template(&connection.client()?, command, out).await,
         Command::Admin(command) => cli::admin::run(&connection.client()?, command, out).await,
         Command::Balance(args) => cli::billing::balance(&connection.client()?, args, out).await,
         Command::Statement(args) => cli::billing::statement(&connection.client()?, args, out).await,

@@ -148,6 +148,9 @@ catalogue! {
     my_active_jobs: "我的当前作业", "My current jobs";
     no_active_jobs: "没有排队或运行中的作业。", "No job is waiting or running.";
     all_jobs: "全部作业", "All jobs";
+    newest_of_before: "只显示最新的几个，共 ", "Only the newest are shown, of ";
+    newest_of_after: " 个排队或运行中。", " waiting or running.";
+    see_all_active: "查看全部", "See them all";
     filter: "筛选", "Filter";
     state: "状态", "State";
     any_state: "全部状态", "Any state";

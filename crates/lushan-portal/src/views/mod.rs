@@ -41,6 +41,10 @@ impl Chrome {
         crate::assets::css_path()
     }
 
+    pub fn htmx(&self) -> &'static str {
+        crate::assets::htmx_path()
+    }
+
     /// Whether the signed-in user has this platform role.
     pub fn is(&self, role: &str) -> bool {
         self.user.as_ref().is_some_and(|u| u.role == role)
@@ -111,7 +115,12 @@ pub struct HomePage {
     pub role: String,
     pub wallet: Option<WalletView>,
     pub grants: Vec<GrantRow>,
+    /// The newest of my waiting and running jobs.
     pub jobs: Vec<JobRow>,
+    /// How many I have waiting or running.
+    pub active_total: u64,
+    /// More than `jobs` shows.
+    pub more_active: bool,
 }
 
 /// A choice of a `<select>`: value, label, whether chosen.
@@ -139,8 +148,11 @@ pub struct JobsPage {
     pub pager: Option<Pager>,
 }
 
+/// A job's page. Its block `live` (state, actions, details, output) is also
+/// rendered alone (`as_live()`), for the page to refresh in place while the
+/// job is waiting or running (`?part=live`, fetched by htmx).
 #[derive(Template)]
-#[template(path = "job.html")]
+#[template(path = "job.html", blocks = ["live"])]
 pub struct JobPage {
     pub chrome: Chrome,
     pub job: JobRow,
@@ -151,6 +163,8 @@ pub struct JobPage {
     pub can_cancel: bool,
     pub can_hold: bool,
     pub can_release: bool,
+    /// The job has not ended: the live part asks for itself again.
+    pub polling: bool,
 }
 
 #[derive(Template)]
@@ -197,6 +211,7 @@ mod tests {
             can_cancel: true,
             can_hold: false,
             can_release: false,
+            polling: true,
         };
         let html = page.render().unwrap();
         assert!(!html.contains("<script>alert") && !html.contains("<img src=x"), "{html}");

@@ -16,6 +16,8 @@ use lushan_portal::views::{Choice, GrantRow, HomePage, JobPage, JobRow, JobsPage
 
 /// How much of a job's output its page shows.
 const OUTPUT_TAIL: u64 = 16 * 1024;
+/// The current jobs the home page shows (the newest).
+const HOME_JOBS: u64 = 10;
 /// Jobs on one page of the list.
 const JOBS_PER_PAGE: usize = 50;
 
@@ -87,12 +89,22 @@ async fn home(State(state): State<AppState>, visit: Visit) -> Response {
         jobs: None,
         array: None,
     };
-    let jobs = match state.services.list_jobs(caller, mine).await {
-        Ok(jobs) => jobs.into_iter().map(|j| job_row(t, &to_api::job(j, now))).collect(),
+    // The newest few: the whole list is a page of its own.
+    let (jobs, active_total) = match state.services.list_jobs_page(caller, mine, 0, HOME_JOBS).await {
+        Ok((jobs, total)) => (jobs.into_iter().rev().map(|j| job_row(t, &to_api::job(j, now))).collect(), total),
         Err(err) => return visit.error(err),
     };
     let role = t.role(me.role.as_str()).to_owned();
-    let page = HomePage { chrome: visit.chrome(), display_name: me.display_name, role, wallet, grants, jobs };
+    let page = HomePage {
+        chrome: visit.chrome(),
+        display_name: me.display_name,
+        role,
+        wallet,
+        grants,
+        jobs,
+        active_total,
+        more_active: active_total > HOME_JOBS,
+    };
     visit.page(StatusCode::OK, lushan_portal::Template::render(&page))
 }
 
@@ -122,19 +134,15 @@ async fn jobs(State(state): State<AppState>, visit: Visit, Query(query): Query<V
     };
     let selection = JobSelection { states, user: None, project: None, jobs: None, array: None };
     let now = now_ms();
-    let mut records = match state.services.list_jobs(caller, selection).await {
-        Ok(records) => records,
-        Err(err) => return visit.error(err),
-    };
-    // Newest first, as people look for what they just did; one page of them.
-    records.reverse();
-    let pages = records.len().div_ceil(JOBS_PER_PAGE).max(1);
-    let rows: Vec<JobRow> = records
-        .into_iter()
-        .skip((page_number - 1).saturating_mul(JOBS_PER_PAGE))
-        .take(JOBS_PER_PAGE)
-        .map(|j| job_row(t, &to_api::job(j, now)))
-        .collect();
+    let offset = (page_number - 1).saturating_mul(JOBS_PER_PAGE);
+    let (records, total) =
+        match state.services.list_jobs_page(caller, selection, offset as u64, JOBS_PER_PAGE as u64).await {
+            Ok(found) => found,
+            Err(err) => return visit.error(err),
+        };
+    let pages = usize::try_from(total).unwrap_or(usize::MAX).div_ceil(JOBS_PER_PAGE).max(1);
+    // Newest first, as people look for what they just did.
+    let rows: Vec<JobRow> = records.into_iter().rev().map(|j| job_row(t, &to_api::job(j, now))).collect();
     let link = |n: usize| format!("/jobs?state={chosen}&page={n}");
     let pager = (pages > 1).then(|| Pager {
         page: page_number,
@@ -166,7 +174,12 @@ fn job_id(visit: &Visit, text: &str) -> Result<i64, Box<Response>> {
     })
 }
 
-async fn job(State(state): State<AppState>, visit: Visit, Path(id): Path<String>) -> Response {
+async fn job(
+    State(state): State<AppState>,
+    visit: Visit,
+    Path(id): Path<String>,
+    Query(query): Query<Vec<(String, String)>>,
+) -> Response {
     let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
     let id = match job_id(&visit, &id) {
         Ok(id) => id,
@@ -213,6 +226,7 @@ async fn job(State(state): State<AppState>, visit: Visit, Path(id): Path<String>
         (t.work_dir.to_owned(), api.workdir.clone()),
     ];
     let pending = api.state == "PENDING";
+    let polling = api.end_time.is_none();
     let page = JobPage {
         chrome: visit.chrome(),
         can_cancel: pending || api.state == "RUNNING",
@@ -221,8 +235,17 @@ async fn job(State(state): State<AppState>, visit: Visit, Path(id): Path<String>
         job: job_row(t, &api),
         details,
         output: output.filter(|text| !text.is_empty()),
+        polling,
     };
-    visit.page(StatusCode::OK, lushan_portal::Template::render(&page))
+    match field(&query, "part").as_str() {
+        "" => visit.page(StatusCode::OK, lushan_portal::Template::render(&page)),
+        // The part htmx refreshes while the job waits or runs.
+        "live" => visit.page(StatusCode::OK, lushan_portal::Template::render(&page.as_live())),
+        other => visit.error(ServiceError::Invalid(format!(
+            "`{}` is not a part of a job's page: live",
+            other.chars().take(16).collect::<String>()
+        ))),
+    }
 }
 
 async fn job_action(

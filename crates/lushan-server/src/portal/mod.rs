@@ -45,7 +45,10 @@ type Route = (&'static str, &'static str, MethodRouter<AppState>);
 /// (`tests/http/tenancy.rs`) is generated from, so a page added without a
 /// case there fails that test.
 fn table() -> Vec<Route> {
-    let mut routes = vec![("GET", lushan_portal::assets::css_path(), get(stylesheet))];
+    let mut routes: Vec<Route> = vec![
+        ("GET", lushan_portal::assets::css_path(), get(stylesheet)),
+        ("GET", lushan_portal::assets::htmx_path(), get(htmx)),
+    ];
     for area in
         [session::routes(), jobs::routes(), submit::routes(), usage::routes(), profile::routes(), manage::routes()]
     {
@@ -244,7 +247,7 @@ async fn guard(request: axum::extract::Request, next: axum::middleware::Next) ->
     for (name, value) in [
         (
             "content-security-policy",
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ),
         ("x-frame-options", "DENY"),
         ("x-content-type-options", "nosniff"),
@@ -253,6 +256,17 @@ async fn guard(request: axum::extract::Request, next: axum::middleware::Next) ->
         headers.insert(name, HeaderValue::from_static(value));
     }
     response
+}
+
+async fn htmx() -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+        ],
+        lushan_portal::assets::HTMX,
+    )
+        .into_response()
 }
 
 async fn stylesheet() -> Response {

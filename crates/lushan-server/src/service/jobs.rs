@@ -699,6 +699,33 @@ impl Services {
 
     /// Jobs the caller may see, narrowed by `selection`, oldest first.
     pub async fn list_jobs(&self, caller: &Caller, selection: JobSelection) -> Result<Vec<JobRecord>, ServiceError> {
+        match self.job_filter(caller, selection).await? {
+            Some(filter) => Ok(self.store.list_jobs(&filter).await?),
+            None => Ok(Vec::new()),
+        }
+    }
+
+    /// One page of [`Services::list_jobs`]'s list counted from its newest
+    /// job (`offset` jobs skipped, at most `limit`), oldest first, and how
+    /// many the whole list holds: the database reads one page, not the list.
+    pub async fn list_jobs_page(
+        &self,
+        caller: &Caller,
+        selection: JobSelection,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<JobRecord>, u64), ServiceError> {
+        let Some(filter) = self.job_filter(caller, selection).await? else { return Ok((Vec::new(), 0)) };
+        let total = self.store.count_jobs(&filter).await?;
+        let page = filter.newest_page(i64::try_from(offset).unwrap_or(i64::MAX), i64::try_from(limit).unwrap_or(0));
+        let jobs = self.store.list_jobs(&page).await?;
+        Ok((jobs, u64::try_from(total).unwrap_or(0)))
+    }
+
+    /// The store's filter for what the caller may see of `selection`;
+    /// `None` when it names a user or project that does not exist (which
+    /// selects nothing, as `squeue -u` does).
+    async fn job_filter(&self, caller: &Caller, selection: JobSelection) -> Result<Option<JobFilter>, ServiceError> {
         // Every field by name: a new one must be passed on to be compiled.
         let JobSelection { states, user, project, jobs, array } = selection;
         let mut filter = JobFilter::all().scope(self.job_scope(caller).await?);
@@ -706,12 +733,11 @@ impl Services {
             filter = filter.states(states);
         }
         if let Some(name) = &user {
-            // An unknown name selects nothing, as squeue -u does.
-            let Ok(user) = self.store.user_by_name(name).await else { return Ok(Vec::new()) };
+            let Ok(user) = self.store.user_by_name(name).await else { return Ok(None) };
             filter = filter.users(vec![user.id]);
         }
         if let Some(name) = &project {
-            let Ok(project) = self.store.project_by_name(name).await else { return Ok(Vec::new()) };
+            let Ok(project) = self.store.project_by_name(name).await else { return Ok(None) };
             filter = filter.projects(vec![project.id]);
         }
         if let Some(jobs) = jobs {
@@ -720,7 +746,7 @@ impl Services {
         if let Some(array) = array {
             filter = filter.arrays(vec![array]);
         }
-        Ok(self.store.list_jobs(&filter).await?)
+        Ok(Some(filter))
     }
 
     /// One job, by its own id, if the caller may see it; else "not found".

@@ -220,3 +220,33 @@ async fn one_s_own_templates_are_deleted_by_oneself_and_the_centre_s_by_operator
     let openfoam = list.body.as_array().unwrap().iter().find(|t| t["name"] == "openfoam").cloned();
     assert_eq!(openfoam.map(|t| t["centre"].clone()), Some(json!(true)), "{}", list.body);
 }
+
+#[tokio::test]
+async fn a_job_s_page_refreshes_its_live_part_alone_and_htmx_is_served_from_here() {
+    let (p, session) = setup().await;
+    let (_, csrf) = open(&p, &session, "/submit").await;
+    let done = send(&p, post("/submit", Some(&session), &form(&csrf, "submit", &[]))).await;
+    let location = done.headers.get("location").unwrap().to_str().unwrap().to_owned();
+    let page = send(&p, get(&location, Some(&session))).await;
+    // While the job waits, its live part asks for itself again.
+    assert!(page.html.contains(&format!("hx-get=\"{location}?part=live\"")), "{}", page.html);
+    let live = send(&p, get(&format!("{location}?part=live"), Some(&session))).await;
+    assert_eq!(live.status, StatusCode::OK);
+    assert!(live.html.trim_start().starts_with("<div id=\"live\"") && !live.html.contains("<html"), "{}", live.html);
+    assert!(live.html.contains("id=\"job-state\""), "{}", live.html);
+    let bad = send(&p, get(&format!("{location}?part=all"), Some(&session))).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // The script: from this server (the policy allows no other), cached for ever.
+    let csp = page.headers.get("content-security-policy").unwrap().to_str().unwrap().to_owned();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe"), "{csp}");
+    let src = page.html.split("<script src=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let script = send(&p, get(&src, None)).await;
+    assert_eq!(script.status, StatusCode::OK);
+    assert!(script.headers.get("cache-control").unwrap().to_str().unwrap().contains("immutable"));
+    assert!(script.html.contains("htmx"), "the vendored htmx");
+    // An ended job's live part stops asking.
+    let id = location.trim_start_matches("/jobs/");
+    p.call(Method::POST, &format!("/api/v1/jobs/{id}/cancel"), Some(&session), None).await;
+    let ended = send(&p, get(&format!("{location}?part=live"), Some(&session))).await;
+    assert!(!ended.html.contains("hx-get"), "{}", ended.html);
+}

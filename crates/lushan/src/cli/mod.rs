@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod server;
 pub mod session;
 pub mod simulate;
+pub mod templates;
 
 use anyhow::Context;
 use lushan_api::{CliConfig, Client};

@@ -67,15 +67,27 @@ pub fn available() -> bool {
 
 /// A headless chromium whose preferred language is `lang` (`zh-CN`, `en`).
 pub async fn open(driver: &Driver, lang: &str) -> Client {
+    open_with(driver, lang, true).await
+}
+
+/// As [`open`], with JavaScript on or off: the portal's core flows must
+/// work without it.
+pub async fn open_with(driver: &Driver, lang: &str, javascript: bool) -> Client {
+    let mut prefs = serde_json::json!({"intl.accept_languages": lang});
+    if !javascript {
+        prefs["profile.managed_default_content_settings.javascript"] = 2.into();
+    }
     let mut capabilities = serde_json::Map::new();
     capabilities.insert(
         "goog:chromeOptions".into(),
         serde_json::json!({
             "binary": CHROMIUM,
             "args": ["--headless", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"],
-            "prefs": {"intl.accept_languages": lang},
+            "prefs": prefs,
         }),
     );
+    // Keeps the console's messages for [`console_errors`].
+    capabilities.insert("goog:loggingPrefs".into(), serde_json::json!({"browser": "ALL"}));
     ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
         .capabilities(capabilities)
         .connect(&driver.url)
@@ -101,11 +113,52 @@ pub async fn shot(browser: &Client, lang: &str, name: &str) {
 }
 
 /// Waits until `f` holds, refreshing the page between tries.
-pub async fn eventually(browser: &Client, what: &str, mut f: impl AsyncFnMut(&Client) -> bool) {
+pub async fn eventually(browser: &Client, what: &str, f: impl AsyncFnMut(&Client) -> bool) {
+    wait_until(browser, what, true, f).await
+}
+
+/// Waits until `f` holds without touching the page: what changes must be
+/// changed by the page itself (htmx).
+pub async fn until_live(browser: &Client, what: &str, f: impl AsyncFnMut(&Client) -> bool) {
+    wait_until(browser, what, false, f).await
+}
+
+async fn wait_until(browser: &Client, what: &str, refresh: bool, mut f: impl AsyncFnMut(&Client) -> bool) {
     let started = Instant::now();
     while !f(browser).await {
         assert!(started.elapsed() < Duration::from_secs(20), "{what}: still not so after 20 s");
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let _ = browser.refresh().await;
+        if refresh {
+            let _ = browser.refresh().await;
+        }
     }
+}
+
+/// chromedriver's log command (`POST /session/ID/se/log`), which
+/// fantoccini does not wrap: the console's messages since the last call.
+#[derive(Debug)]
+struct BrowserLog;
+
+impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(r#"{"type":"browser"}"#.into()))
+    }
+}
+
+/// The errors the browser's console showed since the last call (a script
+/// that failed, a resource refused by the Content-Security-Policy, a 404
+/// for a stylesheet). Pages that answer an error status on purpose log
+/// that status too: callers filter what they expect.
+pub async fn console_errors(browser: &Client) -> Vec<String> {
+    let log = browser.issue_cmd(BrowserLog).await.expect("the browser's console log");
+    log.as_array()
+        .into_iter()
+        .flatten()
+        .filter(|entry| entry["level"] == "SEVERE")
+        .map(|entry| entry["message"].as_str().unwrap_or_default().to_owned())
+        .collect()
 }

@@ -895,3 +895,27 @@ fn an_ended_job_s_folder_is_removed_after_the_keep_time() {
     cli(&alice, &["cancel", &held]).ok();
     server.stop();
 }
+
+#[test]
+fn job_templates_are_kept_listed_shown_and_deleted_from_the_command_line() {
+    let sandbox = Sandbox::new();
+    let (server, alice) = platform(&sandbox);
+    let script = sandbox.path("cfd.sh");
+    std::fs::write(&script, "#!/bin/bash\n#SBATCH -n 2\nsrun ./cfd\n").unwrap();
+    let path = script.display().to_string();
+    let saved = cli(&alice, &["--json", "template", "save", "my-cfd", &path, "--title", "My CFD"]).ok().json();
+    let id = saved["id"].as_i64().unwrap().to_string();
+    let list = cli(&alice, &["template", "list"]).ok().stdout;
+    assert!(list.contains("plain") && list.contains("my-cfd") && list.contains("mine"), "{list}");
+    let shown = cli(&alice, &["template", "show", &id]).ok().stdout;
+    assert!(shown.contains("# My CFD") && shown.contains("srun ./cfd"), "{shown}");
+    // The centre's are the operators'; a script that cannot be read is refused.
+    let refused = cli(&alice, &["template", "save", "x", &path, "--centre"]);
+    assert!(refused.code != 0 && refused.stderr.contains("only operators"), "{}", refused.stderr);
+    std::fs::write(&script, "#!/bin/bash\n#SBATCH --nodes=lots\ntrue\n").unwrap();
+    let bad = cli(&alice, &["template", "save", "bad", &path]);
+    assert!(bad.code != 0 && bad.stderr.contains("--nodes"), "{}", bad.stderr);
+    cli(&alice, &["template", "rm", &id]).ok();
+    assert!(!cli(&alice, &["template", "list"]).ok().stdout.contains("my-cfd"));
+    server.stop();
+}
