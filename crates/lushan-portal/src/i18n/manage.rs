@@ -6,10 +6,12 @@ super::catalogue! {
     // ---- menu and page titles ----
     tenants: "租户管理", "Tenants";
     users: "用户管理", "Users";
-    projects: "项目", "Projects";
+    projects: "项目管理", "Manage projects";
     reviews: "机时评审", "Reviews";
     grant_requests: "机时申请审批", "Grant requests";
     my_projects: "我的项目", "My projects";
+    site: "集群", "Site";
+    grants: "公益机时", "Public-welfare grants";
     // ---- shared words ----
     tenant: "租户", "Tenant";
     tenant_name: "租户名", "Tenant name";
@@ -125,7 +127,7 @@ super::catalogue! {
     nothing_to_review: "目前没有待评审的机时申请。有新申请时会出现在这里。",
         "No grant request is waiting for review. New ones appear here.";
     past_usage: "该项目以往的公益机时", "The project's earlier grants";
-    no_history: "该项目以前没有获批的公益机时。", "The project had no earlier grant.";
+    no_history: "该项目以前没有申请过公益机时。", "The project had no earlier grant.";
     reviews_so_far: "评审意见", "Reviews";
     no_reviews: "还没有评审意见。", "No review yet.";
     reviewer: "评审专家", "Reviewer";

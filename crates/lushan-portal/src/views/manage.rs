@@ -138,6 +138,7 @@ impl MemberRow {
     }
 }
 
+#[derive(Clone)]
 pub struct ReviewRow {
     pub reviewer: String,
     pub score: i64,
@@ -145,6 +146,7 @@ pub struct ReviewRow {
     pub time: String,
 }
 
+#[derive(Clone)]
 pub struct GrantView {
     pub id: i64,
     pub project: String,
@@ -220,7 +222,8 @@ pub struct ReviewItem {
 pub struct ReviewsPage {
     pub chrome: Chrome,
     pub waiting: Vec<ReviewItem>,
-    /// Requests the signed-in reviewer scored, with their own review.
+    /// Requests the signed-in reviewer scored (decided or not), with their
+    /// own review, newest first.
     pub done: Vec<ReviewItem>,
     pub scores: Vec<Choice>,
     pub pager: Option<Pager>,

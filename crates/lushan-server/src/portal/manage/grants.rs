@@ -67,16 +67,12 @@ async fn reviews_page(state: &AppState, visit: &Visit, page: usize, status: Stat
     let mut done = Vec::new();
     for record in all {
         let grant = grant_view(t, to_api::grant(record, now));
-        let mine = grant.reviews.iter().find(|r| r.reviewer == me).map(|r| lushan_portal::views::manage::ReviewRow {
-            reviewer: r.reviewer.clone(),
-            score: r.score,
-            comment: r.comment.clone(),
-            time: r.time.clone(),
-        });
+        let mine = grant.reviews.iter().find(|r| r.reviewer == me).cloned();
+        if mine.is_some() {
+            done.push(ReviewItem { grant: grant.clone(), history: Vec::new(), mine: mine.clone() });
+        }
         if grant.requested() {
             waiting.push(ReviewItem { grant, history: Vec::new(), mine });
-        } else if mine.is_some() {
-            done.push(ReviewItem { grant, history: Vec::new(), mine });
         }
     }
     // Oldest request first: the one waiting longest is reviewed first.
