@@ -127,6 +127,11 @@ super::catalogue! {
     nothing_to_review: "目前没有待评审的机时申请。有新申请时会出现在这里。",
         "No grant request is waiting for review. New ones appear here.";
     past_usage: "该项目以往的公益机时", "The project's earlier grants";
+    usage_title: "该项目过去一年的用量", "The project's usage in the past year";
+    no_usage: "这段时间该项目没有结算的作业。", "No job of the project was settled in this period.";
+    usage_jobs: "作业数", "Jobs";
+    usage_charged: "余额扣费", "Charged to the wallet";
+    usage_su: "公益机时消耗", "Grant units used";
     no_history: "该项目以前没有申请过公益机时。", "The project had no earlier grant.";
     reviews_so_far: "评审意见", "Reviews";
     no_reviews: "还没有评审意见。", "No review yet.";

@@ -208,9 +208,24 @@ pub struct ProjectPage {
     pub attempt: Attempt,
 }
 
+/// What a request's project used in a period (the past year).
+pub struct UsageFigures {
+    pub jobs: i64,
+    pub core_hours: String,
+    pub gpu_hours: String,
+    /// Paid from the wallet, as money.
+    pub charged: String,
+    /// Paid from grants, in service units.
+    pub su_used: String,
+}
+
 /// A request to review with what its project used before.
 pub struct ReviewItem {
     pub grant: GrantView,
+    /// Its project's usage in the past year; `None`: nothing settled.
+    pub usage: Option<UsageFigures>,
+    /// The period looked at, `from – to`.
+    pub usage_period: String,
     /// The project's earlier grants: what was awarded and used.
     pub history: Vec<GrantView>,
     /// The signed-in reviewer's own score, when already given.
@@ -244,6 +259,8 @@ pub struct GrantsPage {
 pub struct GrantPage {
     pub chrome: Chrome,
     pub grant: GrantView,
+    pub usage: Option<UsageFigures>,
+    pub usage_period: String,
     pub history: Vec<GrantView>,
     pub attempt: Attempt,
 }
@@ -284,7 +301,10 @@ mod tests {
             reviews: vec![ReviewRow { reviewer: planted.into(), score: 4, comment: planted.into(), time: "t".into() }],
         };
         let attempt = Attempt { form: "approve".into(), error: planted.into(), values: vec![] };
-        let html = GrantPage { chrome: chrome(), grant, history: vec![], attempt }.render().unwrap();
+        let html =
+            GrantPage { chrome: chrome(), grant, usage: None, usage_period: String::new(), history: vec![], attempt }
+                .render()
+                .unwrap();
         assert!(!html.contains("<script>alert") && !html.contains("<img src=x"), "{html}");
         assert!(html.contains("4.0"), "the mean score: {html}");
     }

@@ -144,6 +144,8 @@ async fn the_tour_is_done_in_the_portal_from_a_new_tenant_to_an_approved_grant()
     let (reviews, rev_csrf) = open(&p, "/reviews?lang=en", &reviewer).await;
     assert!(reviews.html.contains(&format!("action=\"/reviews/{id}\"")) && reviews.html.contains("cfd-lab"));
     assert!(reviews.html.contains("The project had no earlier grant."), "{}", reviews.html);
+    assert!(reviews.html.contains("usage in the past year"), "{}", reviews.html);
+    assert!(reviews.html.contains("No job of the project was settled in this period."), "{}", reviews.html);
     for score in ["9", "0", "abc", ""] {
         let bad = form(&rev_csrf, &[("score", score), ("comment", "x")]);
         let page = send(&p, post(&format!("/reviews/{id}?lang=en"), Some(&reviewer), &bad)).await;

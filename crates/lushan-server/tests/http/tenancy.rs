@@ -194,6 +194,7 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
             ),
         ),
         ("get", "/api/v1/grants/{id}") => cross(&format!("/api/v1/grants/{}", w.b_grant_id), None),
+        ("get", "/api/v1/grants/{id}/usage") => cross(&format!("/api/v1/grants/{}/usage", w.b_grant_id), None),
         ("post", "/api/v1/grants/{id}/reviews") => {
             cross(&format!("/api/v1/grants/{}/reviews", w.b_grant_id), Some(json!({"score": 1, "comment": "x"})))
         }

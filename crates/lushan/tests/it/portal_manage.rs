@@ -7,7 +7,7 @@
 //! message, where chromium or chromedriver is not installed.
 
 use crate::browser::{Driver, available, eventually, open, screenshots, shot, sign_in};
-use crate::harness::Sandbox;
+use crate::harness::{Sandbox, cli, cli_in, cli_with_stdin, wait_for};
 use fantoccini::{Client, Locator};
 
 /// Fills the field with id `id`.
@@ -55,7 +55,12 @@ fn the_tour_is_done_in_the_browser_from_a_new_tenant_to_an_approved_grant() {
         return;
     }
     let sandbox = Sandbox::new();
-    let server = sandbox.start(&["up", "--listen", "127.0.0.1:0", "--data", "data"]).unwrap();
+    // Jobs run as the server's user: the PIs' Unix accounts are made up.
+    let config = sandbox.path("lushan.toml");
+    std::fs::write(&config, "run_jobs_as_server_user = true\n").unwrap();
+    let server = sandbox
+        .start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config.display().to_string()])
+        .unwrap();
     let banner = server.banner_text();
     let admin_password = banner
         .lines()
@@ -123,6 +128,17 @@ fn the_tour_is_done_in_the_browser_from_a_new_tenant_to_an_approved_grant() {
             b.wait().for_element(Locator::Id("tenants")).await.unwrap();
             shot(b, lang, "manage-tenants-list").await;
             sign_out(b).await;
+            // The PI runs a job on the command line (the reviewer sees its usage).
+            let home = sandbox.path(&pi);
+            let login = ["login", "--url", base.as_str(), pi.as_str(), "--password-stdin"];
+            cli_with_stdin(&home, &login, &format!("{}\n", passwords[0])).ok();
+            let work = sandbox.path(&format!("work-{suffix}"));
+            std::fs::create_dir_all(&work).unwrap();
+            let run = cli_in(&home, &work, &["--json", "submit", "-A", &project, "-t", "1", "--wrap", "true"]).ok();
+            let job = run.json()["job"]["job_id"].as_i64().unwrap().to_string();
+            wait_for(30, "the PI's job to complete", || {
+                (cli(&home, &["--json", "show", &job]).ok().json()["state"] == "COMPLETED").then_some(())
+            });
             // The PI signs in with the one-time password and requests a grant.
             sign_in(b, &base, &pi, &passwords[0]).await;
             b.goto(&format!("{base}/projects/{project}")).await.unwrap();
@@ -141,6 +157,8 @@ fn the_tour_is_done_in_the_browser_from_a_new_tenant_to_an_approved_grant() {
             b.wait().for_element(Locator::Css("article.review")).await.unwrap();
             let id = b.find(Locator::Css("article.review")).await.unwrap().attr("id").await.unwrap().unwrap();
             let id = id.trim_start_matches("grant-").to_owned();
+            // The project's usage in the past year: the PI's job, once settled.
+            eventually(b, lang, async |b| b.find(Locator::Css("dl.usage")).await.is_ok()).await;
             shot(b, lang, "manage-reviews").await;
             choose(b, &format!("score-{id}"), "4").await;
             fill(b, &format!("comment-{id}"), "方案可行 <img src=x onerror=\"document.title='pwned'\">").await;

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use lushan_portal::Template;
 use lushan_portal::views::Choice;
-use lushan_portal::views::manage::{Attempt, GrantPage, GrantView, GrantsPage, ReviewItem, ReviewsPage};
+use lushan_portal::views::manage::{Attempt, GrantPage, GrantView, GrantsPage, ReviewItem, ReviewsPage, UsageFigures};
 
 pub(super) fn routes() -> Vec<crate::portal::Route> {
     vec![
@@ -44,6 +44,31 @@ async fn history(state: &AppState, visit: &Visit, caller: &Caller, grant: &Grant
     earlier.into_iter().filter(|g| g.id.0 < grant.id).map(|g| grant_view(visit.t(), to_api::grant(g, now))).collect()
 }
 
+/// What the request's project used in the past year, and that period
+/// (`from – to`); `None` when nothing settled or the caller may not see it.
+async fn usage(state: &AppState, visit: &Visit, caller: &Caller, id: i64) -> (Option<UsageFigures>, String) {
+    let Ok((from_day, to_day)) = crate::http::api::reports::grant_usage_period(None, None) else {
+        return (None, String::new());
+    };
+    let period = format!("{from_day} – {to_day}");
+    let (Ok(from), Ok(to)) = (crate::service::day_start(&from_day, 0), crate::service::day_start(&to_day, 1)) else {
+        return (None, period);
+    };
+    let row = match state.services.grant_project_usage(caller, id, from, to).await {
+        Ok((_, Some(row))) => row,
+        _ => return (None, period),
+    };
+    let report = to_api::usage_report("project", &from_day, &to_day, vec![row]);
+    let figures = UsageFigures {
+        jobs: report.total.jobs,
+        core_hours: report.total.core_hours,
+        gpu_hours: report.total.gpu_hours,
+        charged: visit.lang.money(&report.total.cny_charged),
+        su_used: report.total.su_used,
+    };
+    (Some(figures), period)
+}
+
 // ---- reviews ----
 
 async fn reviews(State(state): State<AppState>, visit: Visit, Query(query): Query<Vec<(String, String)>>) -> Response {
@@ -69,10 +94,12 @@ async fn reviews_page(state: &AppState, visit: &Visit, page: usize, status: Stat
         let grant = grant_view(t, to_api::grant(record, now));
         let mine = grant.reviews.iter().find(|r| r.reviewer == me).cloned();
         if mine.is_some() {
-            done.push(ReviewItem { grant: grant.clone(), history: Vec::new(), mine: mine.clone() });
+            let grant = grant.clone();
+            let mine = mine.clone();
+            done.push(ReviewItem { grant, usage: None, usage_period: String::new(), history: Vec::new(), mine });
         }
         if grant.requested() {
-            waiting.push(ReviewItem { grant, history: Vec::new(), mine });
+            waiting.push(ReviewItem { grant, usage: None, usage_period: String::new(), history: Vec::new(), mine });
         }
     }
     // Oldest request first: the one waiting longest is reviewed first.
@@ -80,6 +107,7 @@ async fn reviews_page(state: &AppState, visit: &Visit, page: usize, status: Stat
     let (mut waiting, pager) = paginate(waiting, page, |n| format!("/reviews?page={n}"));
     for item in &mut waiting {
         item.history = history(state, visit, caller, &item.grant).await;
+        (item.usage, item.usage_period) = usage(state, visit, caller, item.grant.id).await;
     }
     done.truncate(super::PER_PAGE);
     let scores = (1..=5)
@@ -167,7 +195,8 @@ async fn grant_page(state: &AppState, visit: &Visit, id: i64, status: StatusCode
     };
     let grant = grant_view(visit.t(), to_api::grant(record, now_ms()));
     let history = history(state, visit, caller, &grant).await;
-    let view = GrantPage { chrome: visit.chrome(), grant, history, attempt };
+    let (usage, usage_period) = usage(state, visit, caller, grant.id).await;
+    let view = GrantPage { chrome: visit.chrome(), grant, usage, usage_period, history, attempt };
     visit.page(status, Template::render(&view))
 }
 
