@@ -197,3 +197,18 @@ impl Texts {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{EN, ZH};
+
+    #[test]
+    fn states_sectors_and_roles_are_in_the_glossary_s_words_and_unknown_ones_shown_as_given() {
+        assert_ne!(ZH.tenants, EN.tenants);
+        assert_eq!((ZH.grant_state("approved"), EN.grant_state("approved")), ("已批准", "Approved"));
+        assert_eq!(ZH.sector("university"), "高校");
+        assert_eq!(ZH.project_role("pi"), "项目负责人");
+        assert_eq!(EN.grant_state("new-state"), "new-state");
+        assert_eq!((ZH.score(1), EN.score(5)), ("1 差", "5 excellent"));
+    }
+}

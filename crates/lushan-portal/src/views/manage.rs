@@ -11,13 +11,22 @@ use askama::Template;
 pub struct Attempt {
     pub form: String,
     pub error: String,
+    /// The field the refusal is about, shown beside it; empty: the form
+    /// as a whole (shown above its button).
+    pub field: String,
     pub values: Vec<(String, String)>,
 }
 
 impl Attempt {
-    /// Why form `form` was refused, when it was the one sent.
+    /// Why form `form` was refused, when it was the one sent and the
+    /// refusal is not about one of its fields.
     pub fn error_for(&self, form: &str) -> Option<&str> {
-        (self.form == form && !self.error.is_empty()).then_some(self.error.as_str())
+        (self.form == form && self.field.is_empty() && !self.error.is_empty()).then_some(self.error.as_str())
+    }
+
+    /// Why form `form` was refused, when the refusal is about field `name`.
+    pub fn error_at(&self, form: &str, name: &str) -> Option<&str> {
+        (self.form == form && self.field == name && !self.error.is_empty()).then_some(self.error.as_str())
     }
 
     /// What was typed in field `name` of the form sent, or empty.
@@ -241,7 +250,9 @@ pub struct ReviewsPage {
     /// own review, newest first.
     pub done: Vec<ReviewItem>,
     pub scores: Vec<Choice>,
+    /// Pages of the requests waiting, and of my past reviews.
     pub pager: Option<Pager>,
+    pub done_pager: Option<Pager>,
     pub attempt: Attempt,
 }
 
@@ -300,7 +311,7 @@ mod tests {
             renews: None,
             reviews: vec![ReviewRow { reviewer: planted.into(), score: 4, comment: planted.into(), time: "t".into() }],
         };
-        let attempt = Attempt { form: "approve".into(), error: planted.into(), values: vec![] };
+        let attempt = Attempt { form: "approve".into(), error: planted.into(), field: String::new(), values: vec![] };
         let html =
             GrantPage { chrome: chrome(), grant, usage: None, usage_period: String::new(), history: vec![], attempt }
                 .render()
@@ -311,10 +322,18 @@ mod tests {
 
     #[test]
     fn an_attempt_keeps_what_was_typed_for_its_own_form_only() {
-        let attempt =
-            Attempt { form: "create".into(), error: "bad".into(), values: vec![("name".into(), "jxu".into())] };
+        let mut attempt = Attempt {
+            form: "create".into(),
+            error: "bad".into(),
+            field: String::new(),
+            values: vec![("name".into(), "jxu".into())],
+        };
         assert_eq!(attempt.error_for("create"), Some("bad"));
         assert_eq!(attempt.error_for("top-up"), None);
+        assert_eq!(attempt.error_at("create", "name"), None);
+        attempt.field = "name".into();
+        assert_eq!((attempt.error_for("create"), attempt.error_at("create", "name")), (None, Some("bad")));
+        assert_eq!(attempt.error_at("create", "sector"), None);
         assert_eq!(attempt.v("name"), "jxu");
         assert_eq!(attempt.v("other"), "");
         assert!(attempt.chosen("name", "jxu"));

@@ -63,7 +63,7 @@ async fn the_tour_is_done_in_the_portal_from_a_new_tenant_to_an_approved_grant()
     assert_eq!(created.headers.get("location").unwrap(), "/manage/tenants/jxu");
     let again = send(&p, post("/manage/tenants?lang=en", Some(&op), &form(&csrf, &fields))).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.html);
-    assert!(again.html.contains("id=\"create-error\"") && again.html.contains("value=\"jxu\""), "{}", again.html);
+    assert!(again.html.contains("id=\"create-name-error\"") && again.html.contains("value=\"jxu\""), "{}", again.html);
     // Its page: the wallet, and a top-up.
     let (tenant, _) = open(&p, "/manage/tenants/jxu?lang=zh-CN", &op).await;
     assert!(tenant.html.contains("江西大学") && tenant.html.contains("¥0.00") && tenant.html.contains("高校"));
@@ -85,7 +85,8 @@ async fn the_tour_is_done_in_the_portal_from_a_new_tenant_to_an_approved_grant()
         let bad = form(&csrf, &[("amount", amount), ("reference", reference)]);
         let page = send(&p, post("/manage/tenants/jxu/top-up?lang=en", Some(&op), &bad)).await;
         assert_eq!(page.status, status, "{amount} {reference}: {}", page.html);
-        assert!(page.html.contains("id=\"top-up-error\""), "{}", page.html);
+        let beside = if reference.is_empty() || amount == "10" { "reference" } else { "amount" };
+        assert!(page.html.contains(&format!("id=\"top-up-{beside}-error\"")), "{}", page.html);
         assert!(page.html.contains("The input is not valid") || page.html.contains("This cannot be done now"));
         assert_eq!(balance(&p, "jxu").await, "5000.00", "{amount} {reference}");
     }
@@ -112,7 +113,7 @@ async fn the_tour_is_done_in_the_portal_from_a_new_tenant_to_an_approved_grant()
     let bad_pi = [("name", "other-lab"), ("tenant", "jxu"), ("pi", "nobody"), ("description", "")];
     let refused = send(&p, post("/manage/projects?lang=en", Some(&op), &form(&csrf, &bad_pi))).await;
     assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.html);
-    assert!(refused.html.contains("id=\"create-error\""), "{}", refused.html);
+    assert!(refused.html.contains("id=\"create-pi-error\""), "{}", refused.html);
     // The PI adds a member and requests a grant.
     p.user("bob", "jxu", "member").await;
     let (page, alice_csrf) = open(&p, "/projects/cfd-lab?lang=en", &alice).await;
@@ -130,7 +131,7 @@ async fn the_tour_is_done_in_the_portal_from_a_new_tenant_to_an_approved_grant()
     for bad in ["abc", "-5", "1e9", "0", "100000001"] {
         let page = send(&p, post("/projects/cfd-lab/grants?lang=en", Some(&alice), &request(bad))).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{bad}: {}", page.html);
-        assert!(page.html.contains("id=\"grant-error\"") && page.html.contains("The input is not valid"));
+        assert!(page.html.contains("id=\"grant-core_hours-error\"") && page.html.contains("The input is not valid"));
     }
     let none = p.call(Method::GET, "/api/v1/grants", Some(&op), None).await;
     assert_eq!(none.body.as_array().unwrap().len(), 0, "refused requests change nothing");
@@ -150,7 +151,7 @@ async fn the_tour_is_done_in_the_portal_from_a_new_tenant_to_an_approved_grant()
         let bad = form(&rev_csrf, &[("score", score), ("comment", "x")]);
         let page = send(&p, post(&format!("/reviews/{id}?lang=en"), Some(&reviewer), &bad)).await;
         assert_eq!(page.status, StatusCode::BAD_REQUEST, "{score}: {}", page.html);
-        assert!(page.html.contains(&format!("id=\"review-error-{id}\"")), "{}", page.html);
+        assert!(page.html.contains(&format!("id=\"{id}-score-error\"")), "{}", page.html);
     }
     let grant = p.call(Method::GET, &format!("/api/v1/grants/{id}"), Some(&op), None).await;
     assert_eq!(grant.body["reviews"].as_array().unwrap().len(), 0);
@@ -174,7 +175,7 @@ async fn the_tour_is_done_in_the_portal_from_a_new_tenant_to_an_approved_grant()
     {
         let page = send(&p, post(&format!("/manage/grants/{id}/approve?lang=en"), Some(&op), &approve(core))).await;
         assert_eq!(page.status, status, "{core}: {}", page.html);
-        assert!(page.html.contains("id=\"approve-error\""), "{}", page.html);
+        assert!(page.html.contains("id=\"approve-core_hours-error\""), "{}", page.html);
     }
     let no_reason =
         send(&p, post(&format!("/manage/grants/{id}/reject"), Some(&op), &form(&csrf, &[("reason", " ")]))).await;
@@ -188,6 +189,23 @@ async fn the_tour_is_done_in_the_portal_from_a_new_tenant_to_an_approved_grant()
     // The PI's page shows it approved, with a renewal offered.
     let (page, _) = open(&p, "/projects/cfd-lab?lang=zh-CN", &alice).await;
     assert!(page.html.contains("已批准") && page.html.contains(&format!("<option value=\"{id}\"")), "{}", page.html);
+    // A renewal of the approved grant, from the same form.
+    let renewal = form(
+        &alice_csrf,
+        &[
+            ("core_hours", "500"),
+            ("from", "2027-06-01"),
+            ("to", "2027-11-30"),
+            ("reason", "more"),
+            ("renews", &id.to_string()),
+        ],
+    );
+    let renewed = send(&p, post("/projects/cfd-lab/grants", Some(&alice), &renewal)).await;
+    assert_eq!(renewed.status, StatusCode::SEE_OTHER, "{}", renewed.html);
+    let grants = p.call(Method::GET, "/api/v1/grants", Some(&op), None).await;
+    assert_eq!(grants.body[0]["renews"], id, "{}", grants.body);
+    let (reviews, _) = open(&p, "/reviews?lang=en", &reviewer).await;
+    assert!(reviews.html.contains("id=\"my-reviews\""), "my past reviews: {}", reviews.html);
     let listed = send(&p, get("/manage/grants?state=approved", Some(&op))).await;
     assert!(listed.html.contains(&format!("/manage/grants/{id}")), "{}", listed.html);
 }

@@ -90,7 +90,7 @@ fn the_tour_is_done_in_the_browser_from_a_new_tenant_to_an_approved_grant() {
             send(b, "/manage/tenants", Locator::Id("amount")).await;
             fill(b, "amount", "abc").await;
             fill(b, "reference", "INV-2026-113").await;
-            send(b, &format!("/manage/tenants/{tenant}/top-up"), Locator::Id("top-up-error")).await;
+            send(b, &format!("/manage/tenants/{tenant}/top-up"), Locator::Id("top-up-amount-error")).await;
             shot(b, lang, "manage-top-up-refused").await;
             fill(b, "amount", "5000").await;
             send(b, &format!("/manage/tenants/{tenant}/top-up"), Locator::Id("available")).await;

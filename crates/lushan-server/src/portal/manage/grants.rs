@@ -3,7 +3,7 @@
 //! Beside each request, the project's earlier grants: what it was awarded
 //! and what it used.
 
-use super::{grant_view, page_number, paginate, refused, whole_number};
+use super::{Fields, grant_view, page_number, page_number_of, paginate, refused, whole_number};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
 use crate::portal::{Visit, csrf_ok, field};
@@ -16,6 +16,11 @@ use axum::routing::{get, post};
 use lushan_portal::Template;
 use lushan_portal::views::Choice;
 use lushan_portal::views::manage::{Attempt, GrantPage, GrantView, GrantsPage, ReviewItem, ReviewsPage, UsageFigures};
+
+const REVIEW_FIELDS: Fields = &[("score", &["score"]), ("comment", &["comment"])];
+const APPROVE_FIELDS: Fields =
+    &[("core_hours", &["core-hours"]), ("gpu_hours", &["gpu-hours"]), ("reason", &["reason"])];
+const REJECT_FIELDS: Fields = &[("reason", &["reason", "say why"])];
 
 pub(super) fn routes() -> Vec<crate::portal::Route> {
     vec![
@@ -76,10 +81,22 @@ async fn reviews(State(state): State<AppState>, visit: Visit, Query(query): Quer
         Ok(page) => page,
         Err(page) => return *page,
     };
-    reviews_page(&state, &visit, page, StatusCode::OK, Attempt::default()).await
+    let done_page = match page_number_of(&visit, &query, "done") {
+        Ok(page) => page,
+        Err(page) => return *page,
+    };
+    reviews_page(&state, &visit, (page, done_page), StatusCode::OK, Attempt::default()).await
 }
 
-async fn reviews_page(state: &AppState, visit: &Visit, page: usize, status: StatusCode, attempt: Attempt) -> Response {
+/// `pages`: which page of the requests waiting, and of my past reviews.
+async fn reviews_page(
+    state: &AppState,
+    visit: &Visit,
+    pages: (usize, usize),
+    status: StatusCode,
+    attempt: Attempt,
+) -> Response {
+    let (page, done_page) = pages;
     let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
     let t = visit.t();
     let now = now_ms();
@@ -104,16 +121,16 @@ async fn reviews_page(state: &AppState, visit: &Visit, page: usize, status: Stat
     }
     // Oldest request first: the one waiting longest is reviewed first.
     waiting.reverse();
-    let (mut waiting, pager) = paginate(waiting, page, |n| format!("/reviews?page={n}"));
+    let (mut waiting, pager) = paginate(waiting, page, |n| format!("/reviews?page={n}&done={done_page}"));
+    let (done, done_pager) = paginate(done, done_page, |n| format!("/reviews?page={page}&done={n}#my-reviews-title"));
     for item in &mut waiting {
         item.history = history(state, visit, caller, &item.grant).await;
         (item.usage, item.usage_period) = usage(state, visit, caller, item.grant.id).await;
     }
-    done.truncate(super::PER_PAGE);
     let scores = (1..=5)
         .map(|s| Choice { value: s.to_string(), label: t.manage.score(s).to_owned(), selected: false })
         .collect();
-    let view = ReviewsPage { chrome: visit.chrome(), waiting, done, scores, pager, attempt };
+    let view = ReviewsPage { chrome: visit.chrome(), waiting, done, scores, pager, done_pager, attempt };
     visit.page(status, Template::render(&view))
 }
 
@@ -144,8 +161,8 @@ async fn review(
             visit.error(err)
         }
         Err(err) => {
-            let (status, attempt) = refused(&visit, &id.to_string(), form, err);
-            reviews_page(&state, &visit, 1, status, attempt).await
+            let (status, attempt) = refused(&visit, &id.to_string(), REVIEW_FIELDS, form, err);
+            reviews_page(&state, &visit, (1, 1), status, attempt).await
         }
     }
 }
@@ -235,7 +252,8 @@ async fn decide(
             visit.error(err)
         }
         Err(err) => {
-            let (status, attempt) = refused(&visit, &decision, form, err);
+            let fields = if decision == "approve" { APPROVE_FIELDS } else { REJECT_FIELDS };
+            let (status, attempt) = refused(&visit, &decision, fields, form, err);
             grant_page(&state, &visit, id, status, attempt).await
         }
     }

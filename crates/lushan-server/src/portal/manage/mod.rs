@@ -31,7 +31,12 @@ pub(super) fn routes() -> Vec<super::Route> {
 /// The page number asked for with `?page=`, 1 when absent; anything else
 /// is a page saying so.
 fn page_number(visit: &Visit, query: &[(String, String)]) -> Result<usize, Box<Response>> {
-    match field(query, "page").as_str() {
+    page_number_of(visit, query, "page")
+}
+
+/// As [`page_number`], for a page's second list (`?NAME=`).
+fn page_number_of(visit: &Visit, query: &[(String, String)], name: &str) -> Result<usize, Box<Response>> {
+    match field(query, name).as_str() {
         "" => Ok(1),
         text => match text.parse::<usize>() {
             Ok(n) if n >= 1 => Ok(n),
@@ -57,11 +62,31 @@ fn paginate<T>(items: Vec<T>, page: usize, link: impl Fn(usize) -> String) -> (V
     (rows, pager)
 }
 
-/// A refused form: its status and the attempt to show beside the form.
-fn refused(visit: &Visit, form: &str, values: Vec<(String, String)>, err: ServiceError) -> (StatusCode, Attempt) {
+/// A form's fields and the words by which a refusal names each (the
+/// services' messages name what is wrong: `invalid user name`, `--reason`).
+/// The first field named gets the message beside it.
+type Fields = &'static [(&'static str, &'static [&'static str])];
+
+/// A refused form: its status and the attempt to show on the page: the
+/// reason beside the field it is about (for a bad, unknown or conflicting
+/// input), else above the form's button (a refusal of the whole form).
+fn refused(
+    visit: &Visit,
+    form: &str,
+    fields: Fields,
+    values: Vec<(String, String)>,
+    err: ServiceError,
+) -> (StatusCode, Attempt) {
+    let about_input = matches!(err.code(), "invalid_input" | "not_found" | "conflict");
+    let detail = err.to_string().to_lowercase();
+    let field = fields
+        .iter()
+        .find(|(_, words)| about_input && words.iter().any(|w| detail.contains(w)))
+        .map(|(name, _)| (*name).to_owned())
+        .unwrap_or_default();
     let (status, message, _) = visit.explain(err);
     let values = values.into_iter().filter(|(key, _)| key != "csrf").collect();
-    (status, Attempt { form: form.to_owned(), error: message, values })
+    (status, Attempt { form: form.to_owned(), error: message, field, values })
 }
 
 /// A whole number typed in a form: empty is `None`; anything else that is

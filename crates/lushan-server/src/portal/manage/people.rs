@@ -3,7 +3,7 @@
 //! wallet top-up` in the browser). The services scope every list to what
 //! the caller administers.
 
-use super::{optional, page_number, paginate, refused};
+use super::{Fields, optional, page_number, paginate, refused};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
 use crate::portal::{Visit, csrf_ok, field, local_time};
@@ -21,6 +21,23 @@ use lushan_portal::views::manage::{
     Attempt, ProjectRow, ProjectsPage, TenantPage, TenantRow, TenantsPage, UserCreatedPage, UserRow, UsersPage,
     WalletFigures,
 };
+
+const TENANT_FIELDS: Fields =
+    &[("display_name", &["display_name"]), ("sector", &["sector"]), ("name", &["tenant name", "tenant `"])];
+const TOP_UP_FIELDS: Fields = &[("reference", &["reference"]), ("amount", &["amount", "cny", "balance"])];
+const USER_FIELDS: Fields = &[
+    ("unix_account", &["unix account"]),
+    ("display_name", &["display_name"]),
+    ("role", &["role"]),
+    ("name", &["user name", "user `"]),
+    ("tenant", &["tenant"]),
+];
+const PROJECT_FIELDS: Fields = &[
+    ("pi", &["user `", "user name"]),
+    ("description", &["description"]),
+    ("name", &["project name", "project `"]),
+    ("tenant", &["tenant"]),
+];
 
 pub(super) fn routes() -> Vec<crate::portal::Route> {
     vec![
@@ -88,9 +105,9 @@ fn status_of(form: &[(String, String)]) -> Result<Status, ServiceError> {
 async fn tenant_choices(state: &AppState, visit: &Visit) -> Vec<Choice> {
     let Some(caller) = visit.caller() else { return Vec::new() };
     let tenants = state.services.list_tenants(caller).await.unwrap_or_default();
+    // Disabled ones too: the service says why a user cannot join one.
     tenants
         .into_iter()
-        .filter(|t| t.status == Status::Active)
         .map(|t| Choice {
             label: if t.display_name == t.name { t.name.clone() } else { format!("{} ({})", t.name, t.display_name) },
             value: t.name,
@@ -150,7 +167,7 @@ async fn create_tenant(
     match done {
         Ok(tenant) => Redirect::to(&format!("/manage/tenants/{}", tenant.name)).into_response(),
         Err(err) => {
-            let (status, attempt) = refused(&visit, "create", form, err);
+            let (status, attempt) = refused(&visit, "create", TENANT_FIELDS, form, err);
             tenants_page(&state, &visit, 1, status, attempt).await
         }
     }
@@ -219,7 +236,7 @@ async fn top_up(
         // A tenant the caller may not see stays "not found", as a page.
         Err(err @ ServiceError::NotFound { .. }) => visit.error(err),
         Err(err) => {
-            let (status, attempt) = refused(&visit, "top-up", form, err);
+            let (status, attempt) = refused(&visit, "top-up", TOP_UP_FIELDS, form, err);
             tenant_page(&state, &visit, &name, status, attempt).await
         }
     }
@@ -261,7 +278,7 @@ async fn create_user(State(state): State<AppState>, visit: Visit, Form(form): Fo
     let role = match optional(field(&form, "role")).map(|r| r.parse::<Role>()).transpose() {
         Ok(role) => role,
         Err(err) => {
-            let (status, attempt) = refused(&visit, "create", form, err.into());
+            let (status, attempt) = refused(&visit, "create", USER_FIELDS, form, err.into());
             return users_page(&state, &visit, 1, status, attempt).await;
         }
     };
@@ -288,7 +305,7 @@ async fn create_user(State(state): State<AppState>, visit: Visit, Form(form): Fo
             response
         }
         Err(err) => {
-            let (status, attempt) = refused(&visit, "create", form, err);
+            let (status, attempt) = refused(&visit, "create", USER_FIELDS, form, err);
             users_page(&state, &visit, 1, status, attempt).await
         }
     }
@@ -375,7 +392,7 @@ async fn create_project(
     match state.services.create_project(caller, input, now_ms()).await {
         Ok((project, _)) => Redirect::to(&format!("/projects/{}", project.name)).into_response(),
         Err(err) => {
-            let (status, attempt) = refused(&visit, "create", form, err);
+            let (status, attempt) = refused(&visit, "create", PROJECT_FIELDS, form, err);
             projects_page(&state, &visit, true, 1, status, attempt).await
         }
     }

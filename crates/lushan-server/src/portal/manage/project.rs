@@ -4,7 +4,7 @@
 //! and `lushan alloc request` in the browser).
 
 use super::people::project_row;
-use super::{grant_view, optional, page_number, paginate, refused, whole_number};
+use super::{Fields, grant_view, optional, page_number, paginate, refused, whole_number};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
 use crate::portal::{Visit, csrf_ok, field, local_time};
@@ -18,6 +18,17 @@ use lushan_model::ProjectRole;
 use lushan_portal::Template;
 use lushan_portal::views::Choice;
 use lushan_portal::views::manage::{Attempt, MemberRow, ProjectPage};
+
+const MEMBER_FIELDS: Fields = &[("role", &["project role", "one pi"]), ("user", &["user"])];
+const GRANT_FIELDS: Fields = &[
+    ("core_hours", &["core-hours"]),
+    ("gpu_hours", &["gpu-hours"]),
+    ("reason", &["--reason"]),
+    ("to", &["--to "]),
+    ("partition", &["partition"]),
+    ("site", &["site"]),
+    ("renews", &["grant ", "renewed"]),
+];
 
 pub(super) fn routes() -> Vec<crate::portal::Route> {
     vec![
@@ -110,7 +121,8 @@ async fn refused_on_page(
     if matches!(&err, ServiceError::NotFound { what: "project", .. }) {
         return visit.error(err);
     }
-    let (status, attempt) = refused(visit, form_name, form, err);
+    let fields = if form_name == "member" { MEMBER_FIELDS } else { GRANT_FIELDS };
+    let (status, attempt) = refused(visit, form_name, fields, form, err);
     project_page(state, visit, name, 1, status, attempt).await
 }
 
