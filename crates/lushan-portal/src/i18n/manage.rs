@@ -138,6 +138,7 @@ super::catalogue! {
     reviewer: "评审专家", "Reviewer";
     score: "评分", "Score";
     score_help: "1（差）到 5（优秀）。", "From 1 (poor) to 5 (excellent).";
+    choose_score: "请选择评分", "Choose a score";
     comment: "评审意见", "Comment";
     time: "时间", "Time";
     submit_score: "提交评分", "Send the score";

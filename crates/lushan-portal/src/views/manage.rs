@@ -241,6 +241,18 @@ pub struct ReviewItem {
     pub mine: Option<ReviewRow>,
 }
 
+impl ReviewItem {
+    /// Whether `value` is the reviewer's own score, to show it chosen.
+    pub fn mine_is(&self, value: &str) -> bool {
+        self.mine.as_ref().is_some_and(|r| r.score.to_string() == value)
+    }
+
+    /// The reviewer's own comment, to change it.
+    pub fn mine_comment(&self) -> &str {
+        self.mine.as_ref().map(|r| r.comment.as_str()).unwrap_or_default()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "manage_reviews.html")]
 pub struct ReviewsPage {

@@ -161,6 +161,7 @@ async fn the_tour_is_done_in_the_portal_from_a_new_tenant_to_an_approved_grant()
     let (reviews, _) = open(&p, "/reviews?lang=en", &reviewer).await;
     assert_escaped(&reviews);
     assert!(reviews.html.contains("Change my score"), "{}", reviews.html);
+    assert!(reviews.html.contains("<option value=\"4\" selected>"), "my score, to change: {}", reviews.html);
     // The PI sees the score, not who gave it.
     let (page, _) = open(&p, "/projects/cfd-lab?lang=en", &alice).await;
     assert_escaped(&page);
