@@ -1129,6 +1129,19 @@ pub struct UsageReportQuery {
     pub to: Option<String>,
 }
 
+/// The period of a grant request's project usage.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct GrantUsageQuery {
+    /// First day, `YYYY-MM-DD` (server time zone; default: a year before today).
+    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub from: Option<String>,
+    /// Last day, included (default: today).
+    #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
+    pub to: Option<String>,
+}
+
 /// Usage of the jobs settled in a period, by one dimension. Hours and
 /// amounts are exact decimals as strings.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

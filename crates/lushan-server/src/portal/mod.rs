@@ -169,19 +169,27 @@ impl Visit {
         self.page(StatusCode::FORBIDDEN, lushan_portal::Template::render(&page))
     }
 
-    /// A service's refusal as a page in the visitor's language.
-    fn error(&self, err: ServiceError) -> Response {
+    /// A service's refusal in the visitor's language: its HTTP status, the
+    /// localized meaning (with the service's detail where it has one) and
+    /// the stable error code.
+    fn explain(&self, err: ServiceError) -> (StatusCode, String, String) {
         let code = err.code().to_owned();
         let api = ApiError::from(err);
         let (meaning, with_detail) = self.t().error(&code);
         let message = if with_detail { format!("{meaning}{}", api.message) } else { meaning.to_owned() };
+        (api.status, message, code)
+    }
+
+    /// A service's refusal as a page in the visitor's language.
+    fn error(&self, err: ServiceError) -> Response {
+        let (status, message, code) = self.explain(err);
         let page = ErrorPage {
             chrome: self.chrome(),
             message,
             code,
             request_id: crate::service::request_id().unwrap_or_default(),
         };
-        self.page(api.status, lushan_portal::Template::render(&page))
+        self.page(status, lushan_portal::Template::render(&page))
     }
 }
 

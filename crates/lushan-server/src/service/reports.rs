@@ -7,8 +7,8 @@
 
 use super::{Caller, ServiceError, Services};
 use lushan_ledger::Money;
-use lushan_model::JobId;
-use lushan_store::{TenantRecord, UsageDimension, UsageQuery, UsageRow};
+use lushan_model::{JobId, Role};
+use lushan_store::{GrantRecord, JobScope, TenantRecord, UsageDimension, UsageQuery, UsageRow};
 
 /// One job of a settlement.
 pub struct SettlementRow {
@@ -73,6 +73,45 @@ impl Services {
         let scope = self.job_scope(caller).await?;
         let query = UsageQuery { by, from, to, scope };
         Ok(self.store.usage_report(&query).await?)
+    }
+
+    /// What a grant request's project used in a period (all its jobs, paid
+    /// by wallet or grant), for those who weigh the request: operators and
+    /// reviewers (who see every request), the tenant's admins, and the
+    /// project's PI and managers. Plain members see their own jobs' usage
+    /// with [`Services::usage_report`]. `None`: nothing settled then.
+    pub async fn grant_project_usage(
+        &self,
+        caller: &Caller,
+        id: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<(GrantRecord, Option<UsageRow>), ServiceError> {
+        // Not found unless the caller may see the request.
+        let grant = self.grant(caller, id).await?;
+        let may = match caller.role() {
+            Role::Operator | Role::Reviewer => true,
+            Role::TenantAdmin => caller.administers(grant.tenant_id),
+            Role::Member => self
+                .store
+                .project_members(grant.project_id)
+                .await?
+                .iter()
+                .any(|m| m.user_id == caller.user_id() && m.role.manages_members()),
+        };
+        if !may {
+            return Err(ServiceError::Forbidden(format!(
+                "only reviewers, operators, the tenant's admins and project {}'s PI and managers see its usage",
+                grant.project_name
+            )));
+        }
+        if to <= from {
+            return Err(ServiceError::Invalid("--to is before --from".into()));
+        }
+        // The project's tenant, by project: the one row that is this project.
+        let query = UsageQuery { by: UsageDimension::Project, from, to, scope: JobScope::Tenant(grant.tenant_id) };
+        let row = self.store.usage_report(&query).await?.into_iter().find(|r| r.key == grant.project_name);
+        Ok((grant, row))
     }
 
     /// What ran on a co-builder's nodes in a period, who ran it, and what

@@ -154,3 +154,47 @@ async fn a_grant_is_requested_reviewed_approved_and_pays_for_jobs() {
     let rejected = p.admin(Method::POST, &format!("/api/v1/grants/{open}/reject"), json!({"reason": "budget"})).await;
     assert_eq!((&rejected["state"], &rejected["decision_reason"]), (&"rejected".into(), &"budget".into()));
 }
+
+#[tokio::test]
+async fn a_request_s_project_usage_is_shown_to_those_who_weigh_it_and_to_no_one_else() {
+    let p = Platform::new().await;
+    for tenant in ["jxu", "hit"] {
+        p.admin(Method::POST, "/api/v1/tenants", json!({"name": tenant, "sector": "university"})).await;
+    }
+    let admin = p.user("jxu-admin", "jxu", "tenant-admin").await;
+    let alice = p.user("alice", "jxu", "member").await;
+    let bob = p.user("bob", "jxu", "member").await;
+    let carol = p.user("carol", "jxu", "member").await;
+    let outsider = p.user("dave", "hit", "tenant-admin").await;
+    let reviewer = p.user("rev", "centre", "reviewer").await;
+    p.admin(Method::POST, "/api/v1/projects", json!({"name": "cfd-lab", "tenant": "jxu", "pi": "alice"})).await;
+    p.admin(Method::POST, "/api/v1/projects/cfd-lab/members", json!({"user": "bob", "role": "manager"})).await;
+    p.admin(Method::POST, "/api/v1/projects/cfd-lab/members", json!({"user": "carol"})).await;
+    let request =
+        json!({"project": "cfd-lab", "core_hours": 10, "from": "2026-12-01", "to": "2027-05-31", "reason": "x"});
+    let id = p.call(Method::POST, "/api/v1/grants", Some(&alice), Some(request)).await.body["id"].as_i64().unwrap();
+    let path = format!("/api/v1/grants/{id}/usage?from=2026-01-01&to=2026-12-31");
+    for (who, token) in [
+        ("operator", p.operator_token.as_str()),
+        ("reviewer", &reviewer),
+        ("tenant admin", &admin),
+        ("PI", &alice),
+        ("manager", &bob),
+    ] {
+        let reply = p.call(Method::GET, &path, Some(token), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{who}: {}", reply.body);
+        assert_eq!(
+            (&reply.body["by"], &reply.body["from"], &reply.body["to"]),
+            (&"project".into(), &"2026-01-01".into(), &"2026-12-31".into())
+        );
+        assert_eq!(reply.body["rows"], json!([]), "nothing settled yet: {}", reply.body);
+        assert_eq!(reply.body["total"]["jobs"], 0, "{}", reply.body);
+    }
+    // A plain member sees their own usage elsewhere; another tenant not even the request.
+    assert_eq!(p.call(Method::GET, &path, Some(&carol), None).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(p.call(Method::GET, &path, Some(&outsider), None).await.status, StatusCode::NOT_FOUND);
+    let backwards = format!("/api/v1/grants/{id}/usage?from=2026-12-31&to=2026-01-01");
+    assert_eq!(p.call(Method::GET, &backwards, Some(&reviewer), None).await.status, StatusCode::BAD_REQUEST);
+    let defaults = p.call(Method::GET, &format!("/api/v1/grants/{id}/usage"), Some(&reviewer), None).await;
+    assert_eq!(defaults.status, StatusCode::OK, "a year up to today: {}", defaults.body);
+}

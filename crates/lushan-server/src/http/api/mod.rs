@@ -77,6 +77,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(grants::grants_list, grants::grants_request))
         .routes(routes!(grants::grants_show))
         .routes(routes!(grants::grants_review))
+        .routes(routes!(reports::grant_usage))
         .routes(routes!(grants::grants_approve))
         .routes(routes!(grants::grants_reject))
 }

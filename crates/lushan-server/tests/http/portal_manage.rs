@@ -1,0 +1,372 @@
+//! The portal's managing pages through the real router: README's tour in
+//! the browser's forms (tenant, user with its one-time password, project,
+//! top-up, grant request, review, decision), each refusal a clear page with
+//! nothing changed, and what users typed escaped. (A real browser drives
+//! the same tour in `it::portal_manage`.)
+
+use crate::common::Platform;
+use crate::portal::{Page, csrf_of, get, post, send};
+use axum::http::{Method, StatusCode};
+use serde_json::json;
+
+const PLANTED: &str = r#"<script>alert(1)</script>"><img src=x onerror=alert(2)>"#;
+
+/// A form's fields, URL-encoded, after the page's key.
+fn form(csrf: &str, fields: &[(&str, &str)]) -> String {
+    let mut text = format!("csrf={csrf}");
+    for (name, value) in fields {
+        text.push('&');
+        text.push_str(name);
+        text.push('=');
+        text.push_str(&urlencoding(value));
+    }
+    text
+}
+
+fn urlencoding(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// GETs a page that must answer 200, and its form key.
+async fn open(p: &Platform, path: &str, session: &str) -> (Page, String) {
+    let page = send(p, get(path, Some(session))).await;
+    assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.html);
+    let csrf = csrf_of(&page.html);
+    (page, csrf)
+}
+
+fn assert_escaped(page: &Page) {
+    assert!(!page.html.contains("<script>alert") && !page.html.contains("<img src=x"), "{}", page.html);
+}
+
+async fn balance(p: &Platform, tenant: &str) -> String {
+    let wallet = p.call(Method::GET, &format!("/api/v1/tenants/{tenant}/wallet"), Some(&p.operator_token), None).await;
+    wallet.body["balance"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_tour_is_done_in_the_portal_from_a_new_tenant_to_an_approved_grant() {
+    let p = Platform::new().await;
+    let op = p.operator_token.clone();
+    // The operator creates a tenant with its sector.
+    let (tenants, csrf) = open(&p, "/manage/tenants?lang=en", &op).await;
+    assert!(tenants.html.contains("Create a tenant") && tenants.html.contains("centre"), "{}", tenants.html);
+    let fields = [("name", "jxu"), ("display_name", "江西大学"), ("sector", "university")];
+    let created = send(&p, post("/manage/tenants", Some(&op), &form(&csrf, &fields))).await;
+    assert_eq!(created.status, StatusCode::SEE_OTHER, "{}", created.html);
+    assert_eq!(created.headers.get("location").unwrap(), "/manage/tenants/jxu");
+    let again = send(&p, post("/manage/tenants?lang=en", Some(&op), &form(&csrf, &fields))).await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.html);
+    assert!(again.html.contains("id=\"create-name-error\"") && again.html.contains("value=\"jxu\""), "{}", again.html);
+    // Its page: the wallet, and a top-up.
+    let (tenant, _) = open(&p, "/manage/tenants/jxu?lang=zh-CN", &op).await;
+    assert!(tenant.html.contains("江西大学") && tenant.html.contains("¥0.00") && tenant.html.contains("高校"));
+    let top_up = form(&csrf, &[("amount", "5000"), ("reference", "INV-2026-113")]);
+    let done = send(&p, post("/manage/tenants/jxu/top-up", Some(&op), &top_up)).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    let (tenant, _) = open(&p, "/manage/tenants/jxu", &op).await;
+    assert!(tenant.html.contains("¥5,000.00"), "{}", tenant.html);
+    // Bad amounts and a reference posted twice: the page says why beside
+    // the form, in its language, and the balance is unchanged.
+    for (amount, reference, status) in [
+        ("1e9", "R-1", StatusCode::BAD_REQUEST),
+        ("-5", "R-2", StatusCode::BAD_REQUEST),
+        ("abc", "R-3", StatusCode::BAD_REQUEST),
+        ("", "R-4", StatusCode::BAD_REQUEST),
+        ("10", "", StatusCode::BAD_REQUEST),
+        ("10", "INV-2026-113", StatusCode::CONFLICT),
+    ] {
+        let bad = form(&csrf, &[("amount", amount), ("reference", reference)]);
+        let page = send(&p, post("/manage/tenants/jxu/top-up?lang=en", Some(&op), &bad)).await;
+        assert_eq!(page.status, status, "{amount} {reference}: {}", page.html);
+        let beside = if reference.is_empty() || amount == "10" { "reference" } else { "amount" };
+        assert!(page.html.contains(&format!("id=\"top-up-{beside}-error\"")), "{}", page.html);
+        assert!(page.html.contains("The input is not valid") || page.html.contains("This cannot be done now"));
+        assert_eq!(balance(&p, "jxu").await, "5000.00", "{amount} {reference}");
+    }
+    // A user, with the one-time password shown once on the result page.
+    let (users, _) = open(&p, "/manage/users?lang=en", &op).await;
+    assert!(users.html.contains("Create a user") && users.html.contains("<option value=\"jxu\""), "{}", users.html);
+    let fields = [("name", "alice"), ("tenant", "jxu"), ("role", "member"), ("unix_account", "")];
+    let made = send(&p, post("/manage/users?lang=en", Some(&op), &form(&csrf, &fields))).await;
+    assert_eq!(made.status, StatusCode::CREATED, "{}", made.html);
+    assert_eq!(made.headers.get("cache-control").unwrap(), "no-store");
+    let password = made.html.split("id=\"one-time-password\">").nth(1).unwrap().split('<').next().unwrap();
+    assert!(password.len() >= 12, "{password}");
+    let listed = send(&p, get("/manage/users", Some(&op))).await;
+    assert!(listed.html.contains(">alice<") && !listed.html.contains(password), "shown once only");
+    let signed_in = send(&p, post("/login", None, &format!("user=alice&password={password}"))).await;
+    assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "the one-time password signs alice in");
+    let alice = signed_in.headers.get("set-cookie").unwrap().to_str().unwrap();
+    let alice = alice.trim_start_matches("__Host-lushan-session=").split(';').next().unwrap().to_owned();
+    // A project with alice as its PI.
+    let fields = [("name", "cfd-lab"), ("tenant", "jxu"), ("pi", "alice"), ("description", "CFD group")];
+    let project = send(&p, post("/manage/projects", Some(&op), &form(&csrf, &fields))).await;
+    assert_eq!(project.status, StatusCode::SEE_OTHER, "{}", project.html);
+    assert_eq!(project.headers.get("location").unwrap(), "/projects/cfd-lab");
+    let bad_pi = [("name", "other-lab"), ("tenant", "jxu"), ("pi", "nobody"), ("description", "")];
+    let refused = send(&p, post("/manage/projects?lang=en", Some(&op), &form(&csrf, &bad_pi))).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.html);
+    assert!(refused.html.contains("id=\"create-pi-error\""), "{}", refused.html);
+    // The PI adds a member and requests a grant.
+    p.user("bob", "jxu", "member").await;
+    let (page, alice_csrf) = open(&p, "/projects/cfd-lab?lang=en", &alice).await;
+    assert!(page.html.contains("Request a public-welfare grant") && page.html.contains("id=\"no-grants\""));
+    let add = form(&alice_csrf, &[("user", "bob"), ("role", "manager")]);
+    assert_eq!(send(&p, post("/projects/cfd-lab/members", Some(&alice), &add)).await.status, StatusCode::SEE_OTHER);
+    let (page, _) = open(&p, "/projects/cfd-lab?lang=en", &alice).await;
+    assert!(page.html.contains(">bob<") && page.html.contains("Manager"), "{}", page.html);
+    let request = |core: &str| {
+        form(
+            &alice_csrf,
+            &[("core_hours", core), ("gpu_hours", ""), ("from", "2026-12-01"), ("to", "2027-05-31"), ("reason", "CFD")],
+        )
+    };
+    for bad in ["abc", "-5", "1e9", "0", "100000001"] {
+        let page = send(&p, post("/projects/cfd-lab/grants?lang=en", Some(&alice), &request(bad))).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{bad}: {}", page.html);
+        assert!(page.html.contains("id=\"grant-core_hours-error\"") && page.html.contains("The input is not valid"));
+    }
+    let none = p.call(Method::GET, "/api/v1/grants", Some(&op), None).await;
+    assert_eq!(none.body.as_array().unwrap().len(), 0, "refused requests change nothing");
+    let sent = send(&p, post("/projects/cfd-lab/grants", Some(&alice), &request("1000"))).await;
+    assert_eq!(sent.status, StatusCode::SEE_OTHER, "{}", sent.html);
+    let grants = p.call(Method::GET, "/api/v1/grants", Some(&op), None).await;
+    let id = grants.body[0]["id"].as_i64().unwrap();
+    // A reviewer of another tenant scores it; bad scores change nothing.
+    p.admin(Method::POST, "/api/v1/tenants", json!({"name": "nsfc", "sector": "government"})).await;
+    let reviewer = p.user("rev", "nsfc", "reviewer").await;
+    let (reviews, rev_csrf) = open(&p, "/reviews?lang=en", &reviewer).await;
+    assert!(reviews.html.contains(&format!("action=\"/reviews/{id}\"")) && reviews.html.contains("cfd-lab"));
+    assert!(reviews.html.contains("The project had no earlier grant."), "{}", reviews.html);
+    assert!(reviews.html.contains("usage in the past year"), "{}", reviews.html);
+    assert!(reviews.html.contains("No job of the project was settled in this period."), "{}", reviews.html);
+    for score in ["9", "0", "abc", ""] {
+        let bad = form(&rev_csrf, &[("score", score), ("comment", "x")]);
+        let page = send(&p, post(&format!("/reviews/{id}?lang=en"), Some(&reviewer), &bad)).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{score}: {}", page.html);
+        assert!(page.html.contains(&format!("id=\"{id}-score-error\"")), "{}", page.html);
+    }
+    let grant = p.call(Method::GET, &format!("/api/v1/grants/{id}"), Some(&op), None).await;
+    assert_eq!(grant.body["reviews"].as_array().unwrap().len(), 0);
+    let score = form(&rev_csrf, &[("score", "4"), ("comment", PLANTED)]);
+    let scored = send(&p, post(&format!("/reviews/{id}"), Some(&reviewer), &score)).await;
+    assert_eq!(scored.status, StatusCode::SEE_OTHER, "{}", scored.html);
+    let (reviews, _) = open(&p, "/reviews?lang=en", &reviewer).await;
+    assert_escaped(&reviews);
+    assert!(reviews.html.contains("Change my score"), "{}", reviews.html);
+    assert!(reviews.html.contains("<option value=\"4\" selected>"), "my score, to change: {}", reviews.html);
+    // The PI sees the score, not who gave it.
+    let (page, _) = open(&p, "/projects/cfd-lab?lang=en", &alice).await;
+    assert_escaped(&page);
+    assert!(page.html.contains("reviewer 1") && !page.html.contains(">rev<"), "{}", page.html);
+    // The operator approves fewer hours than asked (more is refused).
+    let (grant_page, _) = open(&p, &format!("/manage/grants/{id}?lang=en"), &op).await;
+    assert_escaped(&grant_page);
+    assert!(grant_page.html.contains(">rev<") && grant_page.html.contains("4.0"), "{}", grant_page.html);
+    let approve = |core: &str| form(&csrf, &[("core_hours", core), ("gpu_hours", "0"), ("reason", "")]);
+    for (core, status) in
+        [("2000", StatusCode::BAD_REQUEST), ("abc", StatusCode::BAD_REQUEST), ("-5", StatusCode::BAD_REQUEST)]
+    {
+        let page = send(&p, post(&format!("/manage/grants/{id}/approve?lang=en"), Some(&op), &approve(core))).await;
+        assert_eq!(page.status, status, "{core}: {}", page.html);
+        assert!(page.html.contains("id=\"approve-core_hours-error\""), "{}", page.html);
+    }
+    let no_reason =
+        send(&p, post(&format!("/manage/grants/{id}/reject"), Some(&op), &form(&csrf, &[("reason", " ")]))).await;
+    assert_eq!(no_reason.status, StatusCode::BAD_REQUEST, "a rejection says why");
+    let approved = send(&p, post(&format!("/manage/grants/{id}/approve"), Some(&op), &approve("800"))).await;
+    assert_eq!(approved.status, StatusCode::SEE_OTHER, "{}", approved.html);
+    let grant = p.call(Method::GET, &format!("/api/v1/grants/{id}"), Some(&op), None).await;
+    assert_eq!((grant.body["state"].as_str(), grant.body["awarded_su"].as_str()), (Some("approved"), Some("800.00")));
+    let twice = send(&p, post(&format!("/manage/grants/{id}/approve"), Some(&op), &approve("800"))).await;
+    assert_eq!(twice.status, StatusCode::CONFLICT, "{}", twice.html);
+    // The PI's page shows it approved, with a renewal offered.
+    let (page, _) = open(&p, "/projects/cfd-lab?lang=zh-CN", &alice).await;
+    assert!(page.html.contains("已批准") && page.html.contains(&format!("<option value=\"{id}\"")), "{}", page.html);
+    // A renewal of the approved grant, from the same form.
+    let renewal = form(
+        &alice_csrf,
+        &[
+            ("core_hours", "500"),
+            ("from", "2027-06-01"),
+            ("to", "2027-11-30"),
+            ("reason", "more"),
+            ("renews", &id.to_string()),
+        ],
+    );
+    let renewed = send(&p, post("/projects/cfd-lab/grants", Some(&alice), &renewal)).await;
+    assert_eq!(renewed.status, StatusCode::SEE_OTHER, "{}", renewed.html);
+    let grants = p.call(Method::GET, "/api/v1/grants", Some(&op), None).await;
+    assert_eq!(grants.body[0]["renews"], id, "{}", grants.body);
+    let (reviews, _) = open(&p, "/reviews?lang=en", &reviewer).await;
+    assert!(reviews.html.contains("id=\"my-reviews\""), "my past reviews: {}", reviews.html);
+    let listed = send(&p, get("/manage/grants?state=approved", Some(&op))).await;
+    assert!(listed.html.contains(&format!("/manage/grants/{id}")), "{}", listed.html);
+}
+
+#[tokio::test]
+async fn the_services_refuse_what_a_role_may_not_do_and_nothing_changes() {
+    let p = Platform::new().await;
+    for tenant in ["jxu", "hit"] {
+        p.admin(Method::POST, "/api/v1/tenants", json!({"name": tenant, "sector": "university"})).await;
+    }
+    let admin = p.user("jxu-admin", "jxu", "tenant-admin").await;
+    let alice = p.user("alice", "jxu", "member").await;
+    let bob = p.user("bob", "jxu", "member").await;
+    p.user("carol", "jxu", "member").await;
+    p.admin(Method::POST, "/api/v1/projects", json!({"name": "cfd-lab", "tenant": "jxu", "pi": "alice"})).await;
+    p.admin(Method::POST, "/api/v1/projects", json!({"name": "bio-lab", "tenant": "jxu", "pi": "bob"})).await;
+    let users_before = p.call(Method::GET, "/api/v1/users", Some(&p.operator_token), None).await.body;
+    // A member creating a user: refused, as a page, nothing created.
+    let (_, csrf) = open(&p, "/", &alice).await;
+    let fields = form(&csrf, &[("name", "mallory"), ("tenant", "jxu"), ("role", "member")]);
+    let page = send(&p, post("/manage/users?lang=en", Some(&alice), &fields)).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.html);
+    assert!(page.html.contains("You may not do this."), "{}", page.html);
+    // A tenant admin may not make a reviewer, nor a user of another tenant.
+    let (users, admin_csrf) = open(&p, "/manage/users", &admin).await;
+    assert!(!users.html.contains("<option value=\"hit\""), "only their own tenant: {}", users.html);
+    let reviewer = form(&admin_csrf, &[("name", "mallory"), ("tenant", "jxu"), ("role", "reviewer")]);
+    assert_eq!(send(&p, post("/manage/users", Some(&admin), &reviewer)).await.status, StatusCode::FORBIDDEN);
+    let elsewhere = form(&admin_csrf, &[("name", "mallory"), ("tenant", "hit"), ("role", "member")]);
+    assert_eq!(send(&p, post("/manage/users", Some(&admin), &elsewhere)).await.status, StatusCode::NOT_FOUND);
+    let odd_role = form(&admin_csrf, &[("name", "mallory"), ("tenant", "jxu"), ("role", "king")]);
+    assert_eq!(send(&p, post("/manage/users", Some(&admin), &odd_role)).await.status, StatusCode::BAD_REQUEST);
+    let users_after = p.call(Method::GET, "/api/v1/users", Some(&p.operator_token), None).await.body;
+    assert_eq!(users_before, users_after);
+    // The tenant list of a tenant admin is their tenant; no create form.
+    let (tenants, _) = open(&p, "/manage/tenants", &admin).await;
+    assert!(tenants.html.contains(">jxu<") && !tenants.html.contains(">hit<"), "{}", tenants.html);
+    assert!(!tenants.html.contains("action=\"/manage/tenants\""), "{}", tenants.html);
+    let top_up = form(&admin_csrf, &[("amount", "10"), ("reference", "SELF-1")]);
+    let page = send(&p, post("/manage/tenants/jxu/top-up", Some(&admin), &top_up)).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "only operators top up: {}", page.html);
+    assert_eq!(balance(&p, "jxu").await, "0.00");
+    // The PI of another project adds and removes members of cfd-lab: no.
+    let (_, bob_csrf) = open(&p, "/", &bob).await;
+    let add = form(&bob_csrf, &[("user", "carol"), ("role", "member")]);
+    let page = send(&p, post("/projects/cfd-lab/members", Some(&bob), &add)).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.html);
+    let remove = send(&p, post("/projects/cfd-lab/members/alice/remove", Some(&bob), &form(&bob_csrf, &[]))).await;
+    assert_eq!(remove.status, StatusCode::NOT_FOUND);
+    // A plain member of cfd-lab may not add members nor request grants.
+    let add = form(&alice_csrf_of(&p, &alice).await, &[("user", "bob"), ("role", "member")]);
+    assert_eq!(send(&p, post("/projects/cfd-lab/members", Some(&alice), &add)).await.status, StatusCode::SEE_OTHER);
+    let (_, bob_csrf) = open(&p, "/projects/cfd-lab", &bob).await;
+    let add = form(&bob_csrf, &[("user", "carol"), ("role", "member")]);
+    let page = send(&p, post("/projects/cfd-lab/members?lang=en", Some(&bob), &add)).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.html);
+    assert!(page.html.contains("id=\"member-error\""), "beside the form: {}", page.html);
+    let request =
+        form(&bob_csrf, &[("core_hours", "10"), ("from", "2026-12-01"), ("to", "2027-01-31"), ("reason", "x")]);
+    let page = send(&p, post("/projects/cfd-lab/grants", Some(&bob), &request)).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.html);
+    let project = p.call(Method::GET, "/api/v1/projects/cfd-lab", Some(&p.operator_token), None).await;
+    assert_eq!(project.body["members"].as_array().unwrap().len(), 2, "{}", project.body);
+    // The PI cannot be removed; a member cannot decide or score grants.
+    let page = send(&p, post("/projects/cfd-lab/members/alice/remove", Some(&alice), &form(&bob_csrf, &[]))).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "another session's key is refused");
+    let alice_csrf = alice_csrf_of(&p, &alice).await;
+    let page = send(&p, post("/projects/cfd-lab/members/alice/remove", Some(&alice), &form(&alice_csrf, &[]))).await;
+    assert_eq!(page.status, StatusCode::CONFLICT, "{}", page.html);
+    let grant =
+        json!({"project": "cfd-lab", "core_hours": 10, "from": "2026-12-01", "to": "2027-01-31", "reason": "x"});
+    let grant = p.call(Method::POST, "/api/v1/grants", Some(&alice), Some(grant)).await.body;
+    let id = grant["id"].as_i64().unwrap();
+    let approve = form(&alice_csrf, &[("core_hours", "10"), ("reason", "")]);
+    let page = send(&p, post(&format!("/manage/grants/{id}/approve"), Some(&alice), &approve)).await;
+    assert_eq!(page.status, StatusCode::FORBIDDEN, "{}", page.html);
+    let score = form(&alice_csrf, &[("score", "5"), ("comment", "mine")]);
+    assert_eq!(send(&p, post(&format!("/reviews/{id}"), Some(&alice), &score)).await.status, StatusCode::FORBIDDEN);
+    for path in [format!("/manage/grants/{id}/delete"), "/manage/grants/abc/approve".into()] {
+        let page = send(&p, post(&path, Some(&p.operator_token), &approve)).await;
+        assert!(page.status.is_client_error(), "{path}: {}", page.status);
+    }
+    let grant = p.call(Method::GET, &format!("/api/v1/grants/{id}"), Some(&p.operator_token), None).await;
+    assert_eq!(grant.body["state"], "requested");
+    assert_eq!(grant.body["reviews"].as_array().unwrap().len(), 0);
+    // No key, or not signed in: nothing happens.
+    let keyless = send(&p, post("/manage/tenants", Some(&p.operator_token), "name=x-y&sector=school")).await;
+    assert_eq!(keyless.status, StatusCode::FORBIDDEN);
+    let anonymous = send(&p, get("/manage/tenants", None)).await;
+    assert_eq!(anonymous.headers.get("location").unwrap(), "/login");
+    assert_eq!(send(&p, get("/manage/users?page=0", Some(&admin))).await.status, StatusCode::BAD_REQUEST);
+    assert_eq!(send(&p, get("/manage/tenants/nowhere", Some(&admin))).await.status, StatusCode::NOT_FOUND);
+}
+
+async fn alice_csrf_of(p: &Platform, session: &str) -> String {
+    open(p, "/", session).await.1
+}
+
+#[tokio::test]
+async fn what_users_typed_is_escaped_on_every_managing_page() {
+    let p = Platform::new().await;
+    let op = p.operator_token.clone();
+    let (_, csrf) = open(&p, "/manage/tenants", &op).await;
+    let fields = [("name", "jxu"), ("display_name", PLANTED), ("sector", "university")];
+    assert_eq!(send(&p, post("/manage/tenants", Some(&op), &form(&csrf, &fields))).await.status, StatusCode::SEE_OTHER);
+    let fields = [("name", "alice"), ("display_name", PLANTED), ("tenant", "jxu"), ("role", "member")];
+    let made = send(&p, post("/manage/users", Some(&op), &form(&csrf, &fields))).await;
+    assert_eq!(made.status, StatusCode::CREATED);
+    assert_escaped(&made);
+    let fields = [("name", "cfd-lab"), ("tenant", "jxu"), ("pi", "alice"), ("description", PLANTED)];
+    assert_eq!(
+        send(&p, post("/manage/projects", Some(&op), &form(&csrf, &fields))).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let fields = [("core_hours", "10"), ("from", "2026-12-01"), ("to", "2027-01-31"), ("reason", PLANTED)];
+    assert_eq!(
+        send(&p, post("/projects/cfd-lab/grants", Some(&op), &form(&csrf, &fields))).await.status,
+        StatusCode::SEE_OTHER
+    );
+    // A refused form keeps what was typed, escaped.
+    let fields = [("name", PLANTED), ("sector", "university")];
+    let refused = send(&p, post("/manage/tenants", Some(&op), &form(&csrf, &fields))).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    assert_escaped(&refused);
+    let grants = p.call(Method::GET, "/api/v1/grants", Some(&op), None).await;
+    let id = grants.body[0]["id"].as_i64().unwrap();
+    for path in [
+        "/manage/tenants".to_owned(),
+        "/manage/tenants/jxu".into(),
+        "/manage/users".into(),
+        "/manage/projects".into(),
+        "/projects".into(),
+        "/projects/cfd-lab".into(),
+        "/manage/grants".into(),
+        format!("/manage/grants/{id}"),
+    ] {
+        for lang in ["zh-CN", "en"] {
+            let (page, _) = open(&p, &format!("{path}?lang={lang}"), &op).await;
+            assert_escaped(&page);
+            assert!(page.html.contains(&format!("<html lang=\"{lang}\">")), "{path}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn long_lists_come_fifty_a_page_and_empty_ones_say_what_to_do() {
+    let p = Platform::new().await;
+    let op = p.operator_token.clone();
+    let (empty, _) = open(&p, "/manage/projects?lang=en", &op).await;
+    assert!(empty.html.contains("No project yet. Create one below"), "{}", empty.html);
+    let (grants, _) = open(&p, "/manage/grants?lang=en", &op).await;
+    assert!(grants.html.contains("PIs request grants on their project"), "{}", grants.html);
+    for i in 0..55 {
+        p.admin(Method::POST, "/api/v1/tenants", json!({"name": format!("t{i:02}"), "sector": "school"})).await;
+    }
+    let (first, _) = open(&p, "/manage/tenants?lang=en", &op).await;
+    assert_eq!(first.html.matches("/status\" class=\"inline\"").count(), 50, "fifty rows");
+    assert!(first.html.contains("/manage/tenants?page=2") && first.html.contains("Page 1 of 2"));
+    let (second, _) = open(&p, "/manage/tenants?page=2&lang=en", &op).await;
+    assert_eq!(second.html.matches("/status\" class=\"inline\"").count(), 6, "the rest, with `centre`");
+    let beyond = send(&p, get("/manage/tenants?page=abc", Some(&op))).await;
+    assert_eq!(beyond.status, StatusCode::BAD_REQUEST);
+}
