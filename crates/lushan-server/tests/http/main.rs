@@ -9,4 +9,5 @@ mod hostile;
 mod jobs;
 mod openapi;
 mod portal;
+mod portal_usage;
 mod tenancy;

@@ -104,6 +104,10 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
             path: route.into(),
             body: Some(json!({"current_password": "not-mine-1", "new_password": "password-456"})),
         },
+        // Only the caller's own setting; a bad value changes nothing.
+        ("put", "/api/v1/whoami/language") => {
+            Case::OwnOnly { path: route.into(), body: Some(json!({"language": "b-pi"})) }
+        }
         ("get", "/api/v1/tokens") => Case::Scoped { path: route.into() },
         ("post", "/api/v1/tokens") => Case::Scoped { path: route.into() },
         ("delete", "/api/v1/tokens/{id}") => {
@@ -375,6 +379,12 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
         }
     };
     let b_job = w.b_job_id;
+    // B's usage this month: a settled job of B's project that A's usage
+    // pages and files must not show.
+    let b_pi = w.p.login("b-pi").await;
+    let settled = crate::portal_usage::submit(&w.p, &b_pi, "b-proj").await;
+    let today = jiff::Zoned::now().strftime("%Y-%m-%d").to_string();
+    crate::portal_usage::settle(&w.p, settled, &today, 600).await;
     let mut checked = 0;
     let mut cross_tenant_access = Vec::new();
     for (method, route) in lushan_server::portal::route_table() {
@@ -390,6 +400,22 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
             ("GET", "/jobs/{id}") => vec![(format!("/jobs/{b_job}"), true)],
             ("POST", "/jobs/{id}/{action}") => {
                 ["cancel", "hold", "release"].iter().map(|a| (format!("/jobs/{b_job}/{a}"), true)).collect()
+            }
+            // Usage is `usage_report`'s scope: A's own, whatever the query.
+            ("GET", "/usage") => vec![("/usage".into(), false), ("/usage?from=2026-01&to=2027-12".into(), false)],
+            ("GET", "/usage.csv") => vec![("/usage.csv?from=2026-01&to=2027-12".into(), false)],
+            // Another tenant's statement is refused; one's own is the admin's.
+            ("GET", "/statement") => vec![("/statement".into(), false), ("/statement?tenant=zju".into(), true)],
+            ("GET", "/statement.csv") => {
+                vec![("/statement.csv".into(), false), ("/statement.csv?tenant=zju".into(), true)]
+            }
+            // The caller's own profile; forms without their fields change nothing.
+            ("GET", "/profile") => vec![("/profile".into(), false)],
+            ("POST", "/profile/password") | ("POST", "/profile/tokens") => vec![(route.into(), false)],
+            ("POST", "/profile/language") => vec![("/profile/language".into(), false)],
+            // B's PI's token: not A's to revoke.
+            ("POST", "/profile/tokens/{id}/revoke") => {
+                vec![(format!("/profile/tokens/{}/revoke", w.b_token_id), true)]
             }
             other => panic!("the portal route {other:?} has no case in the tenancy matrix: add one"),
         };
@@ -410,6 +436,11 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
                 if let Some(name) = B_NAMES.iter().find(|name| html.contains(&format!(">{name}<"))) {
                     cross_tenant_access.push(format!("{role} {method} {path}: shows `{name}`"));
                 }
+                // A CSV file's cells.
+                let cells = || html.split([',', '\r', '\n']).map(|c| c.trim_matches(['"', '\'']));
+                if let Some(name) = B_NAMES.iter().find(|name| cells().any(|c| c == **name)) {
+                    cross_tenant_access.push(format!("{role} {method} {path}: has the cell `{name}`"));
+                }
                 assert!(!status.is_server_error(), "{role} {method} {path}: {status}");
             }
         }
@@ -418,4 +449,7 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
     assert!(checked >= 6 * w.callers.len(), "only {checked} checks ran");
     let job = w.p.call(Method::GET, &format!("/api/v1/jobs/{b_job}"), Some(&w.p.operator_token), None).await;
     assert_eq!((job.body["state"].as_str(), job.body["held"].as_bool()), (Some("PENDING"), Some(false)));
+    let tokens = w.p.call(Method::GET, "/api/v1/tokens", Some(&b_pi), None).await;
+    let first = tokens.body.as_array().unwrap().iter().find(|t| t["id"] == w.b_token_id).unwrap();
+    assert_eq!(first["state"], "active", "B's token is not revoked");
 }
