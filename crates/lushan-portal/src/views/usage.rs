@@ -60,7 +60,7 @@ pub struct Chart {
 impl Chart {
     pub const WIDTH: f64 = 640.0;
     pub const HEIGHT: f64 = 240.0;
-    const LEFT: f64 = 64.0;
+    const LEFT: f64 = 84.0;
     const RIGHT: f64 = 8.0;
     const TOP: f64 = 20.0;
     const BOTTOM: f64 = 28.0;
@@ -73,7 +73,7 @@ impl Chart {
         let plot_h = Self::HEIGHT - Self::TOP - Self::BOTTOM;
         let slot = plot_w / values.len().max(1) as f64;
         // One month label in `every`, so that they never overlap.
-        let every = (values.len() as f64 * 56.0 / plot_w).ceil().max(1.0) as usize;
+        let every = (values.len() as f64 * 72.0 / plot_w).ceil().max(1.0) as usize;
         let bars = values
             .iter()
             .enumerate()
@@ -94,6 +94,8 @@ impl Chart {
                 }
             })
             .collect();
+        // An axis of only zeros has no top value to name.
+        let top = if max > 0.0 { top } else { String::new() };
         Chart { id: id.to_owned(), title, desc, bars, top }
     }
 

@@ -7,6 +7,7 @@ mod harness;
 mod hostile;
 mod jobs;
 mod portal;
+mod portal_usage;
 mod selection;
 mod simulate;
 mod slurm;
