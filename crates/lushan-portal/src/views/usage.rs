@@ -73,7 +73,7 @@ impl Chart {
         let plot_h = Self::HEIGHT - Self::TOP - Self::BOTTOM;
         let slot = plot_w / values.len().max(1) as f64;
         // One month label in `every`, so that they never overlap.
-        let every = (values.len() as f64 * 72.0 / plot_w).ceil().max(1.0) as usize;
+        let every = (values.len() as f64 * 40.0 / plot_w).ceil().max(1.0) as usize;
         let bars = values
             .iter()
             .enumerate()
@@ -86,7 +86,14 @@ impl Chart {
                     y: format!("{y:.1}"),
                     width: format!("{:.1}", slot * 0.7),
                     height: format!("{height:.1}"),
-                    label: if i % every == 0 { label.clone() } else { String::new() },
+                    label: if i % every != 0 {
+                        String::new()
+                    } else if i == 0 || label.ends_with("-01") {
+                        label.clone()
+                    } else {
+                        // After the first, a month of the same year by its number.
+                        label.rsplit('-').next().unwrap_or(label).to_owned()
+                    },
                     value: value.clone(),
                     value_shown: values.len() <= 8,
                     label_x: format!("{:.1}", x + slot * 0.35),

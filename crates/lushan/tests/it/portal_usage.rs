@@ -100,6 +100,13 @@ fn profile_tokens_usage_and_statement_in_a_real_browser() {
             let months = browser.find(Locator::Id("usage-months")).await.unwrap().text().await.unwrap();
             assert!(months.contains('1'), "{months}");
             shot("usage").await;
+            // On a phone's width: the charts shrink, the tables scroll in their box.
+            browser.set_window_size(390, 844).await.unwrap();
+            shot("usage-phone").await;
+            browser.goto(&format!("{}/profile", server.url)).await.unwrap();
+            browser.wait().for_element(Locator::Id("tokens")).await.unwrap();
+            shot("profile-phone").await;
+            browser.set_window_size(1280, 900).await.unwrap();
             browser.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
             browser.wait().for_element(Locator::Css("form[action='/login']")).await.unwrap();
             // The tenant admin's statement: the job's charge leads to the job.
