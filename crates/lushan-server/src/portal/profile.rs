@@ -160,8 +160,10 @@ async fn set_language(
     if !csrf_ok(&visit, &field(&form, "csrf")) {
         return visit.stale_form();
     }
+    // The form's empty choice: follow the browser.
     let asked = field(&form, "language");
-    let chosen = match state.services.set_my_language(caller, Some(&asked), now_ms()).await {
+    let asked = Some(asked.as_str()).filter(|a| !a.is_empty());
+    let chosen = match state.services.set_my_language(caller, asked, now_ms()).await {
         Ok(chosen) => chosen,
         Err(err) => return visit.error(err),
     };

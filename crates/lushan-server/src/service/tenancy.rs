@@ -254,9 +254,9 @@ impl Services {
         language: Option<&str>,
         now: i64,
     ) -> Result<Option<String>, ServiceError> {
-        let language = match language.map(str::trim) {
-            None | Some("") => None,
-            Some(text) => match LANGUAGES.iter().find(|l| l.eq_ignore_ascii_case(text)) {
+        let language = match language {
+            None => None,
+            Some(text) => match LANGUAGES.iter().find(|l| **l == text) {
                 Some(known) => Some(*known),
                 None => {
                     return Err(ServiceError::Invalid(format!(

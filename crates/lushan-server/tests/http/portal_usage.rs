@@ -400,8 +400,13 @@ async fn the_language_setting_is_kept_on_the_server_and_chosen_after_the_query_a
     let reply = p.call(Method::PUT, "/api/v1/whoami/language", Some(&token), Some(json!({"language": null}))).await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     assert!(send(&p, with("/profile", None, Some("zh"))).await.html.contains("<html lang=\"zh-CN\">"));
-    let reply = p.call(Method::PUT, "/api/v1/whoami/language", Some(&token), Some(json!({"language": "xx"}))).await;
-    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+    for wrong in ["xx", "", "EN", " en", "zh"] {
+        let body = json!({ "language": wrong });
+        let reply = p.call(Method::PUT, "/api/v1/whoami/language", Some(&token), Some(body)).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{wrong:?}: {}", reply.body);
+    }
+    let me = p.call(Method::GET, "/api/v1/whoami", Some(&token), None).await;
+    assert!(me.body.get("language").is_none(), "nothing refused set it: {}", me.body);
     let reply = p.call(Method::PUT, "/api/v1/whoami/language", Some(&token), Some(json!({"language": "zh-CN"}))).await;
     assert_eq!(reply.body["language"], "zh-CN", "{}", reply.body);
 }
