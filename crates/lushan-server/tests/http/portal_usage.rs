@@ -170,6 +170,17 @@ async fn each_role_sees_its_own_scope_by_month_with_charts_and_the_api_s_figures
     let bob = sign_in(p, "bob").await;
     let page = send(p, get(&format!("/usage?{range}"), Some(&bob))).await;
     assert!(!page.html.contains("cfd-lab") && !page.html.contains(">alice<"), "{}", page.html);
+    // Every role has its profile and usage pages; the operator reads any
+    // tenant's statement.
+    for session in [&alice, &dave, &carol, &operator, &bob] {
+        for path in ["/profile", "/usage", "/usage.csv"] {
+            assert_eq!(send(p, get(path, Some(session))).await.status, StatusCode::OK, "{path}");
+        }
+    }
+    let theirs = send(p, get("/statement?tenant=jxu&month=2026-10&lang=en", Some(&operator))).await;
+    assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.html);
+    assert!(theirs.html.contains(&format!("<a href=\"/jobs/{}\">", w.jobs[0])), "{}", theirs.html);
+    assert!(theirs.html.contains("name=\"tenant\" value=\"jxu\""), "the month form keeps the tenant");
     // In Chinese by default, with the glossary's words.
     let page = send(p, get("/usage?from=2026-10&to=2026-11", Some(&alice))).await;
     assert!(page.html.contains("用量与费用") && page.html.contains("核时"), "{}", page.html);
