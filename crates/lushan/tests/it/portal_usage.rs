@@ -89,6 +89,8 @@ fn profile_tokens_usage_and_statement_in_a_real_browser() {
             browser.goto(&format!("{}/profile", server.url)).await.unwrap();
             let tokens = browser.wait().for_element(Locator::Id("tokens")).await.unwrap().text().await.unwrap();
             assert!(tokens.contains(&name) && !tokens.contains(secret.trim()), "{tokens}");
+            // (WebDriver's script, not the page's: the page has none.)
+            browser.execute("document.getElementById('tokens').scrollIntoView()", Vec::new()).await.unwrap();
             shot("profile-tokens").await;
             // Usage: this month's job in the chart and the table.
             browser.goto(&format!("{}/usage", server.url)).await.unwrap();
