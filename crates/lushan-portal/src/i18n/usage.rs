@@ -61,6 +61,12 @@ super::catalogue! {
     kind_award: "机时发放", "Award";
     kind_expiry: "到期", "Expiry";
     tenant: "租户", "Tenant";
+    sector_university: "高校", "University";
+    sector_institute: "科研院所", "Research institute";
+    sector_enterprise: "企业", "Enterprise";
+    sector_government: "政府机关", "Government";
+    sector_school: "中小学", "School";
+    sector_centre: "中心", "Computing centre";
 }
 
 impl Texts {
@@ -73,6 +79,19 @@ impl Texts {
             "hold" => self.kind_hold,
             "award" => self.kind_award,
             "expiry" => self.kind_expiry,
+            other => other,
+        }
+    }
+
+    /// A sector (the API's spelling) in this language; unknown ones as given.
+    pub fn sector<'a>(&'static self, sector: &'a str) -> &'a str {
+        match sector {
+            "university" => self.sector_university,
+            "institute" => self.sector_institute,
+            "enterprise" => self.sector_enterprise,
+            "government" => self.sector_government,
+            "school" => self.sector_school,
+            "centre" => self.sector_centre,
             other => other,
         }
     }

@@ -225,7 +225,15 @@ async fn usage(State(state): State<AppState>, visit: Visit, Query(query): Query<
             id: format!("usage-by-{by}"),
             title: format!("{}{name}", u.breakdown_by),
             first_column: name,
-            rows: range.rows.iter().map(|r| line(&visit, r.key.clone(), r)).collect(),
+            rows: range
+                .rows
+                .iter()
+                .map(|r| {
+                    // Sectors in the page's language; names as they are.
+                    let key = if *by == "sector" { u.sector(&r.key).to_owned() } else { r.key.clone() };
+                    line(&visit, key, r)
+                })
+                .collect(),
             total: None,
         });
     }
