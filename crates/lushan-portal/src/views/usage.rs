@@ -195,3 +195,81 @@ pub struct StatementPage {
     /// Set when an operator asked for another tenant's (`&tenant=`).
     pub tenant_query: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::i18n::Lang;
+    use crate::views::Viewer;
+
+    fn months(n: usize) -> Vec<(String, f64, String)> {
+        (0..n).map(|i| (format!("{:04}-{:02}", 2026 + i / 12, i % 12 + 1), i as f64, format!("{i}.00"))).collect()
+    }
+
+    #[test]
+    fn bars_stay_inside_the_drawing_and_month_labels_thin_out_rather_than_overlap() {
+        for n in [1, 6, 12, 36] {
+            let chart = Chart::new("c", "t".into(), "d".into(), &months(n), "top".into());
+            assert_eq!(chart.bars.len(), n);
+            for bar in &chart.bars {
+                let (x, y, w, h): (f64, f64, f64, f64) = (
+                    bar.x.parse().unwrap(),
+                    bar.y.parse().unwrap(),
+                    bar.width.parse().unwrap(),
+                    bar.height.parse().unwrap(),
+                );
+                assert!(
+                    x >= 0.0 && x + w <= Chart::WIDTH && y >= 0.0 && y + h <= Chart::HEIGHT,
+                    "{n}: {x} {y} {w} {h}"
+                );
+            }
+            let labelled = chart.bars.iter().filter(|b| !b.label.is_empty()).count();
+            assert!((1..=14).contains(&labelled), "{n} bars, {labelled} labels");
+            assert_eq!(chart.bars[0].label, "2026-01", "the first month names its year");
+        }
+        let flat = Chart::new("c", "t".into(), "d".into(), &[("2026-01".into(), 0.0, "0.00".into())], "0.00".into());
+        assert_eq!((flat.top.as_str(), flat.bars[0].height.as_str()), ("", "0.0"), "no top value on an all-zero axis");
+    }
+
+    #[test]
+    fn the_usage_page_escapes_names_and_draws_an_accessible_chart() {
+        let planted = r#"<script>alert(1)</script>"><img src=x onerror=alert(2)>"#;
+        let line = || UsageLine {
+            key: planted.into(),
+            jobs: 1,
+            core_hours: "1.00".into(),
+            gpu_hours: "0.00".into(),
+            charged: "¥1.00".into(),
+            su_used: "0.00".into(),
+            welfare_core_hours: "0.00".into(),
+        };
+        let chart = Chart::new("chart-x", planted.into(), planted.into(), &months(3), planted.into());
+        let page = UsagePage {
+            chrome: Chrome::new(
+                Lang::En,
+                Some(Viewer { name: planted.into(), role: "member".into() }),
+                "k".into(),
+                "/usage".into(),
+            ),
+            intro: planted.into(),
+            from: planted.into(),
+            to: "2026-03".into(),
+            month_error: None,
+            any: true,
+            charts: vec![chart],
+            tables: vec![UsageTable {
+                id: "usage-months".into(),
+                title: "t".into(),
+                first_column: "m".into(),
+                rows: vec![line()],
+                total: Some(line()),
+            }],
+            csv_link: "/usage.csv?from=2026-01&to=2026-03".into(),
+            statement_link: false,
+        };
+        let html = page.render().unwrap();
+        assert!(!html.contains("<script>") && !html.contains("<img src=x"), "{html}");
+        assert!(html.contains("<svg role=\"img\" aria-labelledby=\"chart-x-title chart-x-desc\""), "{html}");
+        assert_eq!(html.matches("<rect").count(), 3);
+    }
+}
