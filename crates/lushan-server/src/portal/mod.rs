@@ -97,7 +97,8 @@ impl FromRequestParts<AppState> for Visit {
         };
         // `?lang=`, the cookie, the user's setting, the browser's language.
         let remembered = cookie(&parts.headers, LANG_COOKIE).filter(|c| Lang::parse(c).is_some());
-        let setting = match (&asked, &remembered, &session) {
+        let spoken = asked.as_deref().and_then(Lang::parse);
+        let setting = match (spoken, &remembered, &session) {
             (None, None, Some((_, caller))) => state.services.my_language(caller).await.ok().flatten(),
             _ => None,
         };

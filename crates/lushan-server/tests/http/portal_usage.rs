@@ -402,6 +402,7 @@ async fn the_language_setting_is_kept_on_the_server_and_chosen_after_the_query_a
         ("/profile", Some("zh-CN"), Some("en"), "zh-CN"),
         ("/profile?lang=zh-CN", Some("en"), None, "zh-CN"),
         ("/", None, None, "en"),
+        ("/profile?lang=fr", Some("fr"), Some("zh"), "en"),
     ];
     for (path, cookie, accept, lang) in cases {
         let page = send(&p, with(path, cookie, accept)).await;
