@@ -223,6 +223,19 @@ pub struct WhoAmI {
     pub user: User,
     /// The projects the user belongs to, with their role in each.
     pub projects: Vec<Membership>,
+    /// The web portal's language the user chose (`zh-CN`, `en`); absent:
+    /// none chosen, the portal follows the browser.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+}
+
+/// The caller's portal language: `zh-CN` or `en`; `null` forgets the
+/// choice (the portal then follows the browser's language).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LanguageSetting {
+    #[schema(pattern = r"^(zh-CN|en)$")]
+    pub language: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

@@ -208,6 +208,30 @@ impl Store {
         Ok(row.try_get("password_hash")?)
     }
 
+    /// The portal language a user chose, if any.
+    pub async fn user_language(&self, id: UserId) -> Result<Option<String>, StoreError> {
+        let row = sqlx::query("SELECT language FROM users WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| StoreError::NotFound { what: "user", key: id.to_string() })?;
+        Ok(row.try_get("language")?)
+    }
+
+    /// Sets (or, with `None`, forgets) a user's portal language.
+    pub async fn set_user_language(
+        &self,
+        id: UserId,
+        language: Option<&str>,
+        audit: &AuditEntry,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.begin().await?;
+        sqlx::query("UPDATE users SET language = $1 WHERE id = $2").bind(language).bind(id.0).execute(&mut *tx).await?;
+        append_audit(&mut tx, audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub async fn list_users(&self, only: Option<TenantId>) -> Result<Vec<UserRecord>, StoreError> {
         let found = self.fetch_where(USER_COLUMNS, "u.tenant_id", only.map(|t| t.0), "ORDER BY u.name", None).await?;
         rows(found, user_from_row)

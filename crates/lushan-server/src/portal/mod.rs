@@ -90,11 +90,6 @@ impl FromRequestParts<AppState> for Visit {
             .uri
             .query()
             .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("lang=")).map(|v| v.replace("%2D", "-")));
-        let lang = Lang::choose(
-            asked.as_deref(),
-            cookie(&parts.headers, LANG_COOKIE).as_deref(),
-            parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
-        );
         let session = match cookie(&parts.headers, SESSION_COOKIE) {
             Some(token) => match state.services.authenticate(Some(&token), now_ms()).await {
                 Ok(caller) => Some((token, caller)),
@@ -103,6 +98,18 @@ impl FromRequestParts<AppState> for Visit {
             },
             None => None,
         };
+        // `?lang=`, the cookie, the user's setting, the browser's language.
+        let remembered = cookie(&parts.headers, LANG_COOKIE).filter(|c| Lang::parse(c).is_some());
+        let spoken = asked.as_deref().and_then(Lang::parse);
+        let setting = match (spoken, &remembered, &session) {
+            (None, None, Some((_, caller))) => state.services.my_language(caller).await.ok().flatten(),
+            _ => None,
+        };
+        let lang = Lang::choose(
+            asked.as_deref(),
+            remembered.as_deref().or(setting.as_deref()),
+            parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()),
+        );
         let query: Vec<&str> = parts
             .uri
             .query()

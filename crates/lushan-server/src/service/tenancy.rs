@@ -15,6 +15,9 @@ use serde_json::json;
 /// Longest display name or description accepted.
 const MAX_TEXT_LEN: usize = 200;
 
+/// The languages a user may choose for the portal, as `?lang=` spells them.
+pub const LANGUAGES: [&str; 2] = ["zh-CN", "en"];
+
 pub struct NewUserInput {
     pub name: String,
     pub tenant: String,
@@ -236,6 +239,41 @@ impl Services {
 
     pub async fn me(&self, caller: &Caller) -> Result<UserRecord, ServiceError> {
         Ok(self.store.user_by_id(caller.user_id()).await?)
+    }
+
+    /// The portal language the caller chose (`zh-CN`, `en`), if any.
+    pub async fn my_language(&self, caller: &Caller) -> Result<Option<String>, ServiceError> {
+        Ok(self.store.user_language(caller.user_id()).await?)
+    }
+
+    /// Sets the caller's own portal language (one of [`LANGUAGES`]), or
+    /// forgets it with `None` (the portal then follows the browser).
+    pub async fn set_my_language(
+        &self,
+        caller: &Caller,
+        language: Option<&str>,
+        now: i64,
+    ) -> Result<Option<String>, ServiceError> {
+        let language = match language {
+            None => None,
+            Some(text) => match LANGUAGES.iter().find(|l| **l == text) {
+                Some(known) => Some(*known),
+                None => {
+                    return Err(ServiceError::Invalid(format!(
+                        "unknown language `{}`: use one of {}",
+                        text.chars().take(32).collect::<String>(),
+                        LANGUAGES.join(", ")
+                    )));
+                }
+            },
+        };
+        let before = self.store.user_language(caller.user_id()).await?;
+        let mut audit = audit_by(caller, now, "user.language", "user", caller.user_name());
+        audit.tenant_id = Some(caller.tenant_id());
+        audit.before = Some(json!({ "language": before }).to_string());
+        audit.after = Some(json!({ "language": language }).to_string());
+        self.store.set_user_language(caller.user_id(), language, &audit).await?;
+        Ok(language.map(str::to_owned))
     }
 
     // ---- projects ----

@@ -38,6 +38,17 @@ impl Services {
         Ok(self.store.list_tokens(caller.user_id()).await?)
     }
 
+    /// Which of the caller's tokens `secret` is (the portal's session, to
+    /// mark it in the list); `None` if it is not one of theirs.
+    pub async fn token_id_of(&self, caller: &Caller, secret: &str) -> Result<Option<TokenId>, ServiceError> {
+        Ok(self
+            .store
+            .token_by_hash(&hash_token(secret))
+            .await?
+            .filter(|(_, user)| user.id == caller.user_id())
+            .map(|(token, _)| token.id))
+    }
+
     pub async fn revoke_token(&self, caller: &Caller, id: i64, now: i64) -> Result<TokenRecord, ServiceError> {
         let mut audit = audit_by(caller, now, "token.revoke", "token", &id.to_string());
         audit.tenant_id = Some(caller.tenant_id());

@@ -11,5 +11,6 @@ mod openapi;
 mod portal;
 mod portal_manage;
 mod portal_submit;
+mod portal_usage;
 mod templates;
 mod tenancy;

@@ -114,6 +114,10 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
             path: route.into(),
             body: Some(json!({"current_password": "not-mine-1", "new_password": "password-456"})),
         },
+        // Only the caller's own setting; a bad value changes nothing.
+        ("put", "/api/v1/whoami/language") => {
+            Case::OwnOnly { path: route.into(), body: Some(json!({"language": "b-pi"})) }
+        }
         ("get", "/api/v1/tokens") => Case::Scoped { path: route.into() },
         ("post", "/api/v1/tokens") => Case::Scoped { path: route.into() },
         ("delete", "/api/v1/tokens/{id}") => {
@@ -402,6 +406,14 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
         }
     };
     let b_job = w.b_job_id;
+    // B's usage this month: a settled job of B's project that A's usage
+    // pages and files must not show.
+    let b_pi = w.p.login("b-pi").await;
+    let settled = crate::portal_usage::submit(&w.p, &b_pi, "b-proj").await;
+    let today = jiff::Zoned::now().strftime("%Y-%m-%d").to_string();
+    crate::portal_usage::settle(&w.p, settled, &today, 600).await;
+    let op = Some(w.p.operator_token.as_str());
+    let b_wallet = w.p.call(Method::GET, "/api/v1/tenants/zju/wallet", op, None).await.body["balance"].clone();
     let mut checked = 0;
     let mut cross_tenant_access = Vec::new();
     for (method, route) in lushan_server::portal::route_table() {
@@ -482,6 +494,30 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
                 .iter()
                 .map(|d| (format!("/manage/grants/{b_grant}/{d}"), true, "reason=matrix".to_owned()))
                 .collect(),
+            // Usage is `usage_report`'s scope: A's own, whatever the query.
+            ("GET", "/usage") => vec![
+                ("/usage".into(), false, String::new()),
+                ("/usage?from=2026-01&to=2027-12".into(), false, String::new()),
+            ],
+            ("GET", "/usage.csv") => vec![("/usage.csv?from=2026-01&to=2027-12".into(), false, String::new())],
+            // Another tenant's statement is refused; one's own is the admin's.
+            ("GET", "/statement") => {
+                vec![("/statement".into(), false, String::new()), ("/statement?tenant=zju".into(), true, String::new())]
+            }
+            ("GET", "/statement.csv") => {
+                vec![
+                    ("/statement.csv".into(), false, String::new()),
+                    ("/statement.csv?tenant=zju".into(), true, String::new()),
+                ]
+            }
+            // The caller's own profile; forms without their fields change nothing.
+            ("GET", "/profile") => vec![("/profile".into(), false, String::new())],
+            ("POST", "/profile/password") | ("POST", "/profile/tokens") => vec![(route.into(), false, String::new())],
+            ("POST", "/profile/language") => vec![("/profile/language".into(), false, String::new())],
+            // B's PI's token: not A's to revoke.
+            ("POST", "/profile/tokens/{id}/revoke") => {
+                vec![(format!("/profile/tokens/{}/revoke", w.b_token_id), true, String::new())]
+            }
             other => panic!("the portal route {other:?} has no case in the tenancy matrix: add one"),
         };
         for (role, session) in &w.callers {
@@ -511,6 +547,11 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
                 if let Some(name) = B_NAMES.iter().find(|name| html.contains(&format!(">{name}<"))) {
                     cross_tenant_access.push(format!("{role} {method} {path}: shows `{name}`"));
                 }
+                // A CSV file's cells.
+                let cells = || html.split([',', '\r', '\n']).map(|c| c.trim_matches(['"', '\'']));
+                if let Some(name) = B_NAMES.iter().find(|name| cells().any(|c| c == **name)) {
+                    cross_tenant_access.push(format!("{role} {method} {path}: has the cell `{name}`"));
+                }
             }
         }
     }
@@ -519,7 +560,6 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
     let job = w.p.call(Method::GET, &format!("/api/v1/jobs/{b_job}"), Some(&w.p.operator_token), None).await;
     assert_eq!((job.body["state"].as_str(), job.body["held"].as_bool()), (Some("PENDING"), Some(false)));
     // Nothing of B changed: its tenant, users, project, members, wallet, grant.
-    let op = Some(w.p.operator_token.as_str());
     let tenant = w.p.call(Method::GET, "/api/v1/tenants/zju", op, None).await;
     assert_eq!(tenant.body["status"], "active", "{}", tenant.body);
     let pi = w.p.call(Method::GET, "/api/v1/users/b-pi", op, None).await;
@@ -535,7 +575,7 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
     roles.sort();
     assert_eq!(roles, vec![("b-member".into(), "member".into()), ("b-pi".into(), "pi".into())]);
     let wallet = w.p.call(Method::GET, "/api/v1/tenants/zju/wallet", op, None).await;
-    assert_eq!(wallet.body["balance"], "100.00", "{}", wallet.body);
+    assert_eq!(wallet.body["balance"], b_wallet, "{}", wallet.body);
     let grant = w.p.call(Method::GET, &format!("/api/v1/grants/{}", w.b_grant_id), op, None).await;
     assert_eq!(grant.body["state"], "requested", "{}", grant.body);
     let grants = w.p.call(Method::GET, "/api/v1/grants?project=b-proj", op, None).await;
@@ -548,4 +588,7 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
         };
         assert_eq!(w.p.call(Method::GET, path, op, None).await.status, StatusCode::NOT_FOUND, "{name}");
     }
+    let tokens = w.p.call(Method::GET, "/api/v1/tokens", Some(&b_pi), None).await;
+    let first = tokens.body.as_array().unwrap().iter().find(|t| t["id"] == w.b_token_id).unwrap();
+    assert_eq!(first["state"], "active", "B's token is not revoked");
 }

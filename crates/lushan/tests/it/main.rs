@@ -9,6 +9,7 @@ mod jobs;
 mod portal;
 mod portal_manage;
 mod portal_submit;
+mod portal_usage;
 mod selection;
 mod simulate;
 mod slurm;

@@ -25,6 +25,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(session::login))
         .routes(routes!(session::whoami))
         .routes(routes!(session::password_change))
+        .routes(routes!(session::language_set))
         .routes(routes!(session::tokens_list, session::tokens_create))
         .routes(routes!(session::tokens_revoke))
         .routes(routes!(tenants::tenants_list, tenants::tenants_create))

@@ -10,7 +10,8 @@ use axum::Extension;
 use axum::extract::{ConnectInfo, State};
 use axum::http::StatusCode;
 use lushan_api::{
-    ErrorBody, LoginRequest, LoginResponse, Membership, PasswordChange, Token, TokenCreate, TokenCreated, WhoAmI,
+    ErrorBody, LanguageSetting, LoginRequest, LoginResponse, Membership, PasswordChange, Token, TokenCreate,
+    TokenCreated, WhoAmI,
 };
 
 /// Exchange a user name and password for a bearer token.
@@ -38,7 +39,9 @@ pub async fn login(
 pub async fn whoami(State(state): State<AppState>, caller: Caller) -> Result<Json<WhoAmI>, ApiError> {
     let user = state.services.me(&caller).await?;
     let projects = state.services.my_memberships(&caller).await?;
+    let language = state.services.my_language(&caller).await?;
     Ok(Json(WhoAmI {
+        language,
         user: to_api::user(user),
         projects: projects
             .into_iter()
@@ -57,6 +60,18 @@ pub async fn password_change(
 ) -> Result<StatusCode, ApiError> {
     state.services.change_password(&caller, body.current_password, body.new_password, now_ms()).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Set (or, with `null`, forget) the caller's own web portal language.
+#[utoipa::path(put, path = "/api/v1/whoami/language", tag = "session", security(("bearer" = [])), request_body = LanguageSetting,
+    responses((status = 200, body = LanguageSetting), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn language_set(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<LanguageSetting>,
+) -> Result<Json<LanguageSetting>, ApiError> {
+    let language = state.services.set_my_language(&caller, body.language.as_deref(), now_ms()).await?;
+    Ok(Json(LanguageSetting { language }))
 }
 
 /// The caller's API tokens (never their secrets).
