@@ -133,18 +133,18 @@ catalogue! {
     job: "作业", "Job";
     welcome: "欢迎", "Welcome";
     your_role: "角色", "Role";
-    wallet: "账户余额", "Wallet";
+    wallet: "租户余额", "Wallet";
     balance: "余额", "Balance";
     held: "冻结", "Held";
     available: "可用", "Available";
     credit_limit: "信用额度", "Credit limit";
-    wallet_hidden: "账户余额由单位管理员管理。", "Your organisation's administrators manage its wallet.";
-    grants: "公益资源配额", "Public-welfare grants";
+    wallet_hidden: "租户余额由租户管理员管理。", "Your organisation's administrators manage its wallet.";
+    grants: "公益机时", "Public-welfare grants";
     grant_project: "项目", "Project";
-    grant_awarded: "批准核时", "Awarded";
-    grant_left: "剩余核时", "Left";
+    grant_awarded: "批准机时", "Awarded";
+    grant_left: "剩余机时", "Left";
     grant_ends: "截止", "Ends";
-    no_grants: "暂无已批准的配额。项目负责人可以申请。", "No approved grant yet. A project's PI can request one.";
+    no_grants: "暂无已批准的公益机时。项目负责人可以申请。", "No approved grant yet. A project's PI can request one.";
     my_active_jobs: "我的当前作业", "My current jobs";
     no_active_jobs: "没有排队或运行中的作业。", "No job is waiting or running.";
     all_jobs: "全部作业", "All jobs";
@@ -170,7 +170,7 @@ catalogue! {
     started: "开始时间", "Started";
     ended: "结束时间", "Ended";
     exit_code: "退出码", "Exit code";
-    site: "站点", "Site";
+    site: "集群", "Site";
     work_dir: "工作目录", "Working directory";
     output: "输出", "Output";
     output_tail: "输出（最后部分）", "Output (the end)";
@@ -211,10 +211,10 @@ catalogue! {
     state_out_of_memory: "内存不足", "Out of memory";
     state_node_fail: "节点故障", "Node fail";
     state_preempted: "被抢占", "Preempted";
-    role_operator: "平台运营", "Operator";
-    role_tenant_admin: "单位管理员", "Tenant admin";
+    role_operator: "平台管理员", "Operator";
+    role_tenant_admin: "租户管理员", "Tenant admin";
     role_reviewer: "评审专家", "Reviewer";
-    role_member: "用户", "Member";
+    role_member: "成员", "Member";
 }
 
 impl Texts {

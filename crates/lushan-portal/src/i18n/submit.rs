@@ -46,7 +46,7 @@ super::catalogue! {
     quote_intro: "提交前冻结最坏情况的费用，作业结束后按实际用量结算，多余部分退回。",
         "The worst case is held at submission; the job is charged for what it uses when it ends and the rest is released.";
     generated: "生成的脚本", "The script";
-    site: "站点", "Site";
+    site: "集群", "Site";
     chosen: "将提交到", "Goes to";
     estimated_start: "预计开始", "Estimated start";
     worst_case: "最坏情况费用", "Worst case";
@@ -55,7 +55,7 @@ super::catalogue! {
     not_covered: "余额不足", "Not covered";
     cannot_run: "无法运行", "Cannot run here";
     no_estimate: "无法估计", "No estimate";
-    su: "核时", "SU";
+    su: "机时", "SU";
     save_title: "保存为我的模板", "Save as my template";
     save_name: "模板名", "Template name";
     save_name_hint: "小写字母、数字、- 和 _，例如 my-cfd。", "Lower-case letters, digits, - and _, such as my-cfd.";

@@ -182,7 +182,7 @@ async fn a_tenant_admin_sees_the_wallet_in_yuan_and_a_member_is_told_who_does() 
     assert!(home.html.contains("¥1,234.50"), "{}", home.html);
     let alice = sign_in(&p, "alice").await;
     let home = send(&p, get("/", Some(&alice))).await;
-    assert!(home.html.contains("账户余额由单位管理员管理"), "{}", home.html);
+    assert!(home.html.contains("租户余额由租户管理员管理"), "{}", home.html);
 }
 
 #[tokio::test]
