@@ -51,6 +51,8 @@ super::catalogue! {
     estimated_start: "预计开始", "Estimated start";
     worst_case: "最坏情况费用", "Worst case";
     payer: "付费方", "Who pays";
+    payer_wallet: "租户余额", "The tenant's wallet";
+    payer_grant: "公益机时", "Public-welfare grant";
     available: "可用", "Available";
     not_covered: "余额不足", "Not covered";
     cannot_run: "无法运行", "Cannot run here";

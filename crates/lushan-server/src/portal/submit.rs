@@ -316,7 +316,11 @@ fn quote_row(lang: Lang, row: &crate::service::SiteQuoteRow) -> QuoteRow {
             chosen: api.chosen,
             start: api.estimated_start.as_deref().map(local_time).unwrap_or_else(|| t.no_estimate.to_owned()),
             worst_case: amount(estimate, &estimate.worst_case),
-            payer: estimate.payer.clone(),
+            // In the page's words; the service's own (`tenant jxu`) are English.
+            payer: match estimate.grant_id {
+                Some(id) => format!("{} #{id}", t.payer_grant),
+                None => t.payer_wallet.to_owned(),
+            },
             available: amount(estimate, &estimate.available),
             covered: estimate.covered,
             refused: String::new(),

@@ -1,13 +1,17 @@
-//! README's tour in a real browser, in Chinese and in English: the
-//! operator creates a tenant, a PI (reading the one-time password from the
-//! page), a reviewer and a project, and tops up the wallet; the PI signs
-//! in with the one-time password and requests a grant; the reviewer scores
-//! it; the operator approves it. Screenshots of every page go to
+//! README's tour in a real browser, in Chinese and in English, with no
+//! command line: the operator creates a tenant, a PI (reading the one-time
+//! password from the page), a reviewer and a project, and tops up the
+//! wallet; the PI signs in with the one-time password, composes a job from
+//! a template, sees the quote (the wallet pays), submits it and watches it
+//! run to its output, then requests a grant; the reviewer scores it beside
+//! the project's usage; the operator approves it and finds the first job's
+//! charge in the tenant's statement; the PI's next job is paid by the
+//! grant. Screenshots of every page go to
 //! `target/portal-screenshots/` (`LANG-manage-*.png`). Skipped, with a
 //! message, where chromium or chromedriver is not installed.
 
-use crate::browser::{Driver, available, eventually, open, screenshots, shot, sign_in};
-use crate::harness::{Sandbox, cli, cli_in, cli_with_stdin, wait_for};
+use crate::browser::{Driver, available, eventually, open, screenshots, shot, sign_in, until_live};
+use crate::harness::{Sandbox, cli};
 use fantoccini::{Client, Locator};
 
 /// Fills the field with id `id`.
@@ -40,6 +44,36 @@ async fn send(browser: &Client, action: &str, then: Locator<'_>) {
     }
 }
 
+/// Composes a job from the centre's plain template, checks who the quote
+/// says pays, submits it and waits (without reloading) for its page to say
+/// it completed with its output; returns its id.
+async fn submit_from_template(
+    b: &Client,
+    base: &str,
+    work: &std::path::Path,
+    lang: &str,
+    name: &str,
+    payer: &str,
+) -> String {
+    b.goto(&format!("{base}/submit?template=1")).await.unwrap();
+    b.wait().for_element(Locator::Id("job-form")).await.unwrap();
+    fill(b, "job_name", name).await;
+    fill(b, "body", &format!("sleep 1\necho {name}-ran\n")).await;
+    fill(b, "workdir", &work.display().to_string()).await;
+    b.find(Locator::Css("button[value='quote']")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Id("quote")).await.unwrap();
+    let quote = text_of(b, "#quote tr.chosen").await;
+    assert!(quote.contains(payer), "{lang}: who pays: {quote}");
+    shot(b, lang, &format!("{name}-quote")).await;
+    b.find(Locator::Id("submit-job")).await.unwrap().click().await.unwrap();
+    b.wait().for_element(Locator::Id("job-state")).await.unwrap();
+    let job = b.current_url().await.unwrap().path().trim_start_matches("/jobs/").to_owned();
+    until_live(b, lang, async |b| b.find(Locator::Css(".state-completed")).await.is_ok()).await;
+    let output = text_of(b, "#output").await;
+    assert!(output.contains(&format!("{name}-ran")), "{lang}: {output}");
+    job
+}
+
 async fn sign_out(browser: &Client) {
     browser.find(Locator::Css("form[action='/logout'] button")).await.unwrap().click().await.unwrap();
     browser.wait().for_element(Locator::Css("form[action='/login']")).await.unwrap();
@@ -68,10 +102,17 @@ fn the_tour_is_done_in_the_browser_from_a_new_tenant_to_an_approved_grant() {
         .and_then(|rest| rest.split_whitespace().next())
         .unwrap_or_else(|| panic!("no operator password in {banner}"))
         .to_owned();
+    // The centre's price, set before the tour: a second of a core costs a
+    // tenth of a yuan, so the tour's one-second job shows in the statement.
+    cli(&server.home, &["admin", "price", "set", "--site", "local", "--core-hour", "360"]).ok();
     let base = server.url.clone();
     let driver = Driver::start();
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
-    for (lang, suffix, approved) in [("zh-CN", "zh", "已批准"), ("en", "en", "Approved")] {
+    let runs = [
+        ("zh-CN", "zh", "已批准", "租户余额", "公益机时"),
+        ("en", "en", "Approved", "The tenant's wallet", "Public-welfare grant"),
+    ];
+    for (lang, suffix, approved, wallet_payer, grant_payer) in runs {
         let tenant = format!("jxu-{suffix}");
         let pi = format!("alice-{suffix}");
         let reviewer = format!("rev-{suffix}");
@@ -128,19 +169,14 @@ fn the_tour_is_done_in_the_browser_from_a_new_tenant_to_an_approved_grant() {
             b.wait().for_element(Locator::Id("tenants")).await.unwrap();
             shot(b, lang, "manage-tenants-list").await;
             sign_out(b).await;
-            // The PI runs a job on the command line (the reviewer sees its usage).
-            let home = sandbox.path(&pi);
-            let login = ["login", "--url", base.as_str(), pi.as_str(), "--password-stdin"];
-            cli_with_stdin(&home, &login, &format!("{}\n", passwords[0])).ok();
+            // The PI signs in with the one-time password and runs a job from a
+            // template, paid from the wallet (the reviewer sees its usage).
             let work = sandbox.path(&format!("work-{suffix}"));
             std::fs::create_dir_all(&work).unwrap();
-            let run = cli_in(&home, &work, &["--json", "submit", "-A", &project, "-t", "1", "--wrap", "true"]).ok();
-            let job = run.json()["job"]["job_id"].as_i64().unwrap().to_string();
-            wait_for(30, "the PI's job to complete", || {
-                (cli(&home, &["--json", "show", &job]).ok().json()["state"] == "COMPLETED").then_some(())
-            });
-            // The PI signs in with the one-time password and requests a grant.
             sign_in(b, &base, &pi, &passwords[0]).await;
+            let job = submit_from_template(b, &base, &work, lang, "tour-wallet", wallet_payer).await;
+            shot(b, lang, "tour-job-done").await;
+            // The PI requests a grant.
             b.goto(&format!("{base}/projects/{project}")).await.unwrap();
             b.wait().for_element(Locator::Id("core-hours")).await.unwrap();
             fill(b, "core-hours", "1000").await;
@@ -178,6 +214,18 @@ fn the_tour_is_done_in_the_browser_from_a_new_tenant_to_an_approved_grant() {
             send(b, &format!("/manage/grants/{id}/approve"), Locator::Css("h1")).await;
             eventually(b, lang, async |b| b.source().await.unwrap_or_default().contains(approved)).await;
             shot(b, lang, "manage-grant-approved").await;
+            // The wallet's charge for the first job, in the tenant's statement.
+            b.goto(&format!("{base}/statement?tenant={tenant}")).await.unwrap();
+            if b.wait().for_element(Locator::Css(&format!("a[href='/jobs/{job}']"))).await.is_err() {
+                panic!("{lang}: job {job} not in the statement: {}", b.source().await.unwrap());
+            }
+            shot(b, lang, "tour-statement").await;
+            sign_out(b).await;
+            // The PI's next job is paid by the grant.
+            sign_in(b, &base, &pi, &passwords[0]).await;
+            submit_from_template(b, &base, &work, lang, "tour-grant", grant_payer).await;
+            sign_out(b).await;
+            sign_in(b, &base, "admin", &admin_password).await;
             // The phone's width: tables scroll in their box, forms stack.
             b.set_window_size(390, 844).await.unwrap();
             b.goto(&format!("{base}/projects/{project}")).await.unwrap();
