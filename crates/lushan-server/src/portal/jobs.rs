@@ -1,11 +1,10 @@
 //! The home page, the job list, a job's page and what can be done to a job
 //! from it (cancel, hold, release).
 
-use super::{Visit, csrf_ok, field, local_time};
+use super::{SignedForm, Visit, field, local_time};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
 use crate::service::{JobSelection, ServiceError};
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -250,18 +249,13 @@ async fn job(
 
 async fn job_action(
     State(state): State<AppState>,
-    visit: Visit,
     Path((id, action)): Path<(String, String)>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, form: _ }: SignedForm,
 ) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
     let id = match job_id(&visit, &id) {
         Ok(id) => id,
         Err(page) => return *page,
     };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
     let now = now_ms();
     let done = match action.as_str() {
         "cancel" => state.services.cancel_job(caller, id, now).await,

@@ -200,6 +200,41 @@ impl Visit {
     }
 }
 
+/// A form posted by a signed-in visitor with this session's key: who
+/// asks, in which language, and the form's fields. Anything else is
+/// answered before the handler runs: not signed in, to the sign-in page; a
+/// key that is not this session's (a page left open across a sign-out), the
+/// page that says to reload. Every form of the portal but sign-in and
+/// sign-out comes through it, so none can forget the check.
+pub struct SignedForm {
+    visit: Visit,
+    caller: Caller,
+    form: Vec<(String, String)>,
+}
+
+impl axum::extract::FromRequest<AppState> for SignedForm {
+    type Rejection = Response;
+
+    async fn from_request(request: axum::extract::Request, state: &AppState) -> Result<SignedForm, Response> {
+        let (mut parts, body) = request.into_parts();
+        let visit = match Visit::from_request_parts(&mut parts, state).await {
+            Ok(visit) => visit,
+            Err(never) => match never {},
+        };
+        let Some(caller) = visit.caller().cloned() else {
+            return Err(axum::response::Redirect::to("/login").into_response());
+        };
+        let request = axum::extract::Request::from_parts(parts, body);
+        let axum::Form(form) = axum::Form::<Vec<(String, String)>>::from_request(request, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        if !csrf_ok(&visit, &field(&form, "csrf")) {
+            return Err(visit.stale_form());
+        }
+        Ok(SignedForm { visit, caller, form })
+    }
+}
+
 /// The value of cookie `name`, if the request has it.
 fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers

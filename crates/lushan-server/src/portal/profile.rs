@@ -2,11 +2,10 @@
 //! services decide everything (password rules, token names and expiry,
 //! whose tokens); this only shows their answers beside the fields.
 
-use super::{LANG_COOKIE, SESSION_COOKIE, Visit, csrf_ok, field, local_time};
+use super::{LANG_COOKIE, SESSION_COOKIE, SignedForm, Visit, field, local_time};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
 use crate::service::ServiceError;
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -120,13 +119,8 @@ async fn show(state: &AppState, visit: &Visit, status: StatusCode, notice: Optio
 
 async fn change_password(
     State(state): State<AppState>,
-    visit: Visit,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, form }: SignedForm,
 ) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
     let p = visit.t().profile;
     let (current, new, repeat) = (field(&form, "current"), field(&form, "new"), field(&form, "repeat"));
     let mut errors = PasswordErrors::default();
@@ -151,15 +145,7 @@ async fn change_password(
     show(&state, &visit, status, None, Again { password: errors, token_name: String::new(), token_error: None }).await
 }
 
-async fn set_language(
-    State(state): State<AppState>,
-    visit: Visit,
-    Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
+async fn set_language(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
     // The form's empty choice: follow the browser.
     let asked = field(&form, "language");
     let asked = Some(asked.as_str()).filter(|a| !a.is_empty());
@@ -182,14 +168,9 @@ async fn set_language(
 
 async fn create_token(
     State(state): State<AppState>,
-    visit: Visit,
     headers: HeaderMap,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, form }: SignedForm,
 ) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
     let p = visit.t().profile;
     let (name, expires) = (field(&form, "name"), field(&form, "expires"));
     let expires = Some(expires.as_str()).filter(|e| !e.is_empty());
@@ -225,18 +206,14 @@ async fn create_token(
 
 async fn revoke_token(
     State(state): State<AppState>,
-    visit: Visit,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, .. }: SignedForm,
 ) -> Response {
-    let Some((session, caller)) = &visit.session else { return Redirect::to("/login").into_response() };
+    let Some((session, _)) = &visit.session else { return Redirect::to("/login").into_response() };
     let Ok(id) = id.parse::<i64>() else {
         return visit
             .error(ServiceError::Invalid(format!("`{}` is not a token id", id.chars().take(32).collect::<String>())));
     };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
     let current = match state.services.token_id_of(caller, session).await {
         Ok(current) => current,
         Err(err) => return visit.error(err),

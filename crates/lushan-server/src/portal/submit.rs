@@ -7,12 +7,11 @@
 //! and then read, quoted and submitted by the same services as the API's
 //! `POST /api/v1/jobs` (nothing here decides what a job may ask for).
 
-use super::{Visit, csrf_ok, field, local_time};
+use super::{SignedForm, Visit, field, local_time};
 use crate::clock::now_ms;
 use crate::http::error::ApiError;
 use crate::http::{AppState, to_api};
 use crate::service::{Caller, ServiceError, SubmitJob, TemplateInput, TemplateRecord};
-use axum::Form;
 use axum::extract::Path;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
@@ -338,11 +337,7 @@ fn quote_row(lang: Lang, row: &crate::service::SiteQuoteRow) -> QuoteRow {
     }
 }
 
-async fn act(State(state): State<AppState>, visit: Visit, Form(form): Form<Vec<(String, String)>>) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
+async fn act(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
     let draft = match draft_of(&form) {
         Ok(draft) => draft,
         Err(err) => return visit.error(err),
@@ -449,14 +444,9 @@ fn problem_text(visit: &Visit, err: &ServiceError) -> String {
 
 async fn delete_template(
     State(state): State<AppState>,
-    visit: Visit,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, form: _ }: SignedForm,
 ) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
     let id = match template_id(&id) {
         Ok(Some(id)) => id,
         Ok(None) => return visit.error(ServiceError::not_found("template", "")),

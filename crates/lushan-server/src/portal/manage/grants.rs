@@ -6,9 +6,8 @@
 use super::{Fields, grant_view, page_number, page_number_of, paginate, refused, whole_number};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
-use crate::portal::{Visit, csrf_ok, field};
+use crate::portal::{SignedForm, Visit, field};
 use crate::service::{Caller, ServiceError};
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -136,18 +135,13 @@ async fn reviews_page(
 
 async fn review(
     State(state): State<AppState>,
-    visit: Visit,
     Path(id): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, form }: SignedForm,
 ) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
     let id = match grant_id(&visit, &id) {
         Ok(id) => id,
         Err(page) => return *page,
     };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
     let done = match whole_number("a score", &field(&form, "score")) {
         Ok(Some(score)) => state.services.review_grant(caller, id, score, &field(&form, "comment"), now_ms()).await,
         Ok(None) => Err(ServiceError::Invalid("choose a score from 1 to 5".into())),
@@ -219,18 +213,13 @@ async fn grant_page(state: &AppState, visit: &Visit, id: i64, status: StatusCode
 
 async fn decide(
     State(state): State<AppState>,
-    visit: Visit,
     Path((id, decision)): Path<(String, String)>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, form }: SignedForm,
 ) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
     let id = match grant_id(&visit, &id) {
         Ok(id) => id,
         Err(page) => return *page,
     };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
     let reason = field(&form, "reason");
     let done = match decision.as_str() {
         "approve" => {

@@ -6,9 +6,8 @@
 use super::{Fields, optional, page_number, paginate, refused};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
-use crate::portal::{Visit, csrf_ok, field, local_time};
+use crate::portal::{SignedForm, Visit, field, local_time};
 use crate::service::{NewProjectInput, NewUserInput, ServiceError};
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -147,15 +146,7 @@ async fn tenants_page(state: &AppState, visit: &Visit, page: usize, status: Stat
     visit.page(status, Template::render(&view))
 }
 
-async fn create_tenant(
-    State(state): State<AppState>,
-    visit: Visit,
-    Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
+async fn create_tenant(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
     let name = field(&form, "name");
     let done = match field(&form, "sector").parse::<Sector>() {
         Ok(sector) => {
@@ -201,14 +192,9 @@ async fn tenant_page(state: &AppState, visit: &Visit, name: &str, status: Status
 
 async fn tenant_status(
     State(state): State<AppState>,
-    visit: Visit,
     Path(name): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, form }: SignedForm,
 ) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
     let done = match status_of(&form) {
         Ok(status) => state.services.set_tenant_status(caller, &name, status, now_ms()).await,
         Err(err) => Err(err),
@@ -221,14 +207,9 @@ async fn tenant_status(
 
 async fn top_up(
     State(state): State<AppState>,
-    visit: Visit,
     Path(name): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, form }: SignedForm,
 ) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
     let amount = field(&form, "amount");
     let reference = field(&form, "reference");
     match state.services.top_up(caller, &name, amount.trim(), &reference, now_ms()).await {
@@ -270,11 +251,7 @@ async fn users_page(state: &AppState, visit: &Visit, page: usize, status: Status
     visit.page(status, Template::render(&view))
 }
 
-async fn create_user(State(state): State<AppState>, visit: Visit, Form(form): Form<Vec<(String, String)>>) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
+async fn create_user(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
     let role = match optional(field(&form, "role")).map(|r| r.parse::<Role>()).transpose() {
         Ok(role) => role,
         Err(err) => {
@@ -313,14 +290,9 @@ async fn create_user(State(state): State<AppState>, visit: Visit, Form(form): Fo
 
 async fn user_status(
     State(state): State<AppState>,
-    visit: Visit,
     Path(name): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, form }: SignedForm,
 ) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
     let done = match status_of(&form) {
         Ok(status) => state.services.set_user_status(caller, &name, status, now_ms()).await,
         Err(err) => Err(err),
@@ -374,15 +346,7 @@ async fn projects_page(
     visit.page(status, Template::render(&view))
 }
 
-async fn create_project(
-    State(state): State<AppState>,
-    visit: Visit,
-    Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
+async fn create_project(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
     let input = NewProjectInput {
         name: field(&form, "name").trim().to_owned(),
         tenant: field(&form, "tenant"),
@@ -400,14 +364,9 @@ async fn create_project(
 
 async fn project_status(
     State(state): State<AppState>,
-    visit: Visit,
     Path(name): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, form }: SignedForm,
 ) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
     let done = match status_of(&form) {
         Ok(status) => state.services.set_project_status(caller, &name, status, now_ms()).await,
         Err(err) => Err(err),

@@ -7,9 +7,8 @@ use super::people::project_row;
 use super::{Fields, grant_view, optional, page_number, paginate, refused, whole_number};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
-use crate::portal::{Visit, csrf_ok, field, local_time};
+use crate::portal::{SignedForm, Visit, field, local_time};
 use crate::service::{GrantRequestInput, ServiceError};
-use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -128,14 +127,9 @@ async fn refused_on_page(
 
 async fn add_member(
     State(state): State<AppState>,
-    visit: Visit,
     Path(name): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, form }: SignedForm,
 ) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
     let role = match optional(field(&form, "role")).map(|r| r.parse::<ProjectRole>()).transpose() {
         Ok(role) => role,
         Err(err) => return refused_on_page(&state, &visit, &name, "member", form, err.into()).await,
@@ -149,14 +143,9 @@ async fn add_member(
 
 async fn remove_member(
     State(state): State<AppState>,
-    visit: Visit,
     Path((name, user)): Path<(String, String)>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, form: _ }: SignedForm,
 ) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
     match state.services.remove_member(caller, &name, &user, now_ms()).await {
         Ok((project, _)) => Redirect::to(&format!("/projects/{}", project.name)).into_response(),
         Err(err) => visit.error(err),
@@ -165,14 +154,9 @@ async fn remove_member(
 
 async fn request_grant(
     State(state): State<AppState>,
-    visit: Visit,
     Path(name): Path<String>,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, form }: SignedForm,
 ) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if !csrf_ok(&visit, &field(&form, "csrf")) {
-        return visit.stale_form();
-    }
     let numbers = (|| -> Result<(i64, i64, Option<i64>), ServiceError> {
         let core = whole_number("core-hours", &field(&form, "core_hours"))?.unwrap_or(0);
         let gpu = whole_number("GPU-hours", &field(&form, "gpu_hours"))?.unwrap_or(0);
