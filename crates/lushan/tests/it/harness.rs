@@ -36,6 +36,14 @@ impl Sandbox {
     pub fn start(&self, args: &[&str]) -> Result<Server, String> {
         start_in(&self.path("home"), self.dir.path(), args)
     }
+
+    /// `lushan up` on a free port with `config` as its `lushan.toml`.
+    pub fn up(&self, config: &str) -> Server {
+        let path = self.path("lushan.toml");
+        std::fs::write(&path, config).unwrap();
+        self.start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &path.display().to_string()])
+            .unwrap()
+    }
 }
 
 fn base_command(home: &Path) -> Command {

@@ -9,11 +9,7 @@ use std::path::{Path, PathBuf};
 /// A platform whose jobs run as the server's own user (the tests may run
 /// as root), with a 1 s grace time, and a member `alice` of project `cfd-lab`.
 fn platform(sandbox: &Sandbox) -> (Server, PathBuf) {
-    let config = sandbox.path("lushan.toml");
-    std::fs::write(&config, "run_jobs_as_server_user = true\nkill_wait_secs = 1\n").unwrap();
-    let server = sandbox
-        .start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config.display().to_string()])
-        .unwrap();
+    let server = sandbox.up("run_jobs_as_server_user = true\nkill_wait_secs = 1\n");
     let alice = member_alice(sandbox, &server, None);
     (server, alice)
 }

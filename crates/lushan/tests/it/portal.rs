@@ -16,11 +16,7 @@ fn a_member_signs_in_sees_and_cancels_a_job_and_signs_out_in_a_real_browser() {
         return;
     }
     let sandbox = Sandbox::new();
-    let config = sandbox.path("lushan.toml");
-    std::fs::write(&config, "run_jobs_as_server_user = true\n").unwrap();
-    let server = sandbox
-        .start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config.display().to_string()])
-        .unwrap();
+    let server = sandbox.up("run_jobs_as_server_user = true\n");
     let alice = member_alice(&sandbox, &server, None);
     let work = sandbox.path("work");
     std::fs::create_dir_all(&work).unwrap();

@@ -90,11 +90,7 @@ fn the_tour_is_done_in_the_browser_from_a_new_tenant_to_an_approved_grant() {
     }
     let sandbox = Sandbox::new();
     // Jobs run as the server's user: the PIs' Unix accounts are made up.
-    let config = sandbox.path("lushan.toml");
-    std::fs::write(&config, "run_jobs_as_server_user = true\n").unwrap();
-    let server = sandbox
-        .start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config.display().to_string()])
-        .unwrap();
+    let server = sandbox.up("run_jobs_as_server_user = true\n");
     let banner = server.banner_text();
     let admin_password = banner
         .lines()

@@ -30,11 +30,7 @@ fn profile_tokens_usage_and_statement_in_a_real_browser() {
         return;
     }
     let sandbox = Sandbox::new();
-    let config = sandbox.path("lushan.toml");
-    std::fs::write(&config, "run_jobs_as_server_user = true\n").unwrap();
-    let server = sandbox
-        .start(&["up", "--listen", "127.0.0.1:0", "--data", "data", "--config", &config.display().to_string()])
-        .unwrap();
+    let server = sandbox.up("run_jobs_as_server_user = true\n");
     let alice = member_alice(&sandbox, &server, None);
     let op = server.home.clone();
     let admin = ["admin", "user", "create", "carol", "--tenant", "jxu", "--role", "tenant-admin", "--password-stdin"];
