@@ -7,7 +7,7 @@ super::catalogue! {
     nav_prices: "价格与折扣", "Prices and discounts";
     nav_limits: "资源限制与 QOS", "Limits and QOS";
     nav_audit: "审计日志", "Audit log";
-    nav_wallets: "钱包调整", "Wallets";
+    nav_wallets: "调账与信用额度", "Wallets";
     wallets: "租户钱包", "Tenants' wallets";
     tenant: "租户", "Tenant";
     no_wallets: "还没有租户：先在“租户”页面创建一个。", "No tenants yet: create one on the Tenants page first.";
@@ -49,7 +49,7 @@ super::catalogue! {
     cpus_aiot: "CPU（已分配/空闲/总数）", "CPUs (alloc/idle/total)";
     memory: "内存（已分配/总数，MB）", "Memory (alloc/total, MB)";
     gpus: "GPU（已分配/总数）", "GPUs (alloc/total)";
-    owner: "所有者", "Owner";
+    owner: "节点所有方", "Owner";
     centre: "中心", "centre";
     check: "检查", "Check";
     check_title: "集群检查", "Site check";
@@ -63,15 +63,15 @@ super::catalogue! {
         "These changes have not been made in Slurm: lushan admin site sync makes them.";
     drift_unavailable: "无法试同步：", "No dry run: ";
     back_to_status: "返回运行状态", "Back to the status";
-    prices: "价格", "Prices";
+    prices: "价格表", "Prices";
     no_prices: "还没有设置价格：用下面的表单为集群或分区设置价格。",
         "No prices yet: set a site's or a partition's price with the form below.";
     every_partition: "所有分区", "every partition";
     qos: "QOS", "QOS";
     core_hour: "核时单价（元）", "Core-hour (CNY)";
-    gpu_hour: "GPU 卡时单价（元）", "GPU-hour (CNY)";
+    gpu_hour: "卡时单价（元）", "GPU-hour (CNY)";
     gb_hour: "内存 GB 时单价（元）", "GB-hour of memory (CNY)";
-    su_per_gpu_hour: "每 GPU 卡时折合机时", "SU per GPU-hour";
+    su_per_gpu_hour: "每卡时折合机时", "SU per GPU-hour";
     since: "生效时间", "Since";
     set_by: "设置人", "Set by";
     set_price: "设置价格", "Set a price";
@@ -84,13 +84,13 @@ super::catalogue! {
     set_discount: "设置折扣", "Set the discount";
     percent_help: "0 到 100 的百分数，最多两位小数（例如 12.5）。", "A percentage from 0 to 100, at most two decimals (e.g. 12.5).";
     sharing: "共建节点", "Co-built nodes";
-    owner_share: "所有者分成", "Owners' share";
+    owner_share: "共建分成比例", "Owners' share";
     preemptible_discount: "可抢占折扣", "Preemptible discount";
-    set_owner_share: "设置所有者分成", "Set the owners' share";
+    set_owner_share: "设置共建分成比例", "Set the owners' share";
     set_preemptible: "设置可抢占折扣", "Set the preemptible discount";
-    node_owner_title: "节点所有者（共建单位）", "A node's owner (co-builder)";
-    owner_tenant: "所有者租户（centre：还给中心）", "Owning tenant (centre: back to the centre)";
-    set_owner: "设置所有者", "Set the owner";
+    node_owner_title: "节点所有方（共建单位）", "A node's owner (co-builder)";
+    owner_tenant: "所有方租户（centre：还给中心）", "Owning tenant (centre: back to the centre)";
+    set_owner: "设置节点所有方", "Set the owner";
     preemption_title: "分区抢占方式", "A partition's preemption";
     preempt_mode: "抢占方式", "Mode";
     set_preemption: "设置抢占方式", "Set the preemption";
