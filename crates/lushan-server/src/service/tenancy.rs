@@ -510,7 +510,6 @@ impl Services {
 
     /// Operators read the whole audit log; tenant admins their tenant's
     /// part; newest first, at most `limit` entries that match `filter`.
-    /// The filters apply to the newest 10,000 entries of the caller's part.
     pub async fn audit_log(
         &self,
         caller: &Caller,
@@ -545,26 +544,26 @@ impl Services {
         {
             return Err(ServiceError::Invalid("the audit log's `from` date is after its `to` date".into()));
         }
-        let scope = match caller.role() {
+        let tenant = match caller.role() {
             Role::Operator => None,
             Role::TenantAdmin => Some(caller.tenant_id()),
             Role::Reviewer | Role::Member => {
                 return Err(ServiceError::Forbidden("only operators and tenant admins read the audit log".into()));
             }
         };
-        let entries = self.store.list_audit(scope, AUDIT_SCAN).await?;
-        let matches = |e: &AuditRecord| {
-            action.as_ref().is_none_or(|a| e.action == *a)
-                && actor.as_ref().is_none_or(|a| e.actor == *a)
-                && target_kind.as_ref().is_none_or(|k| e.target_kind == *k)
-                && from.is_none_or(|f| e.at >= f)
-                && to.is_none_or(|t| e.at < t)
+        let matching = lushan_store::AuditMatch {
+            tenant,
+            action: action.as_deref(),
+            actor: actor.as_deref(),
+            target_kind: target_kind.as_deref(),
+            from,
+            to,
         };
-        Ok(entries.into_iter().filter(matches).take(usize::try_from(limit).unwrap_or(0)).collect())
+        Ok(self.store.list_audit_matching(&matching, limit).await?)
     }
 }
 
-/// The most audit entries one read scans and returns.
+/// The most audit entries one read returns.
 const AUDIT_SCAN: i64 = 10_000;
 
 /// Which audit entries to read: each `None` (or empty) matches all. Dates
