@@ -53,6 +53,17 @@ super::catalogue! {
     centre: "中心", "centre";
     check: "检查", "Check";
     check_title: "集群检查", "Site check";
+    check_backend: "后端", "Backend";
+    check_jwt_key: "JWT 密钥", "JWT key";
+    check_slurmrestd: "slurmrestd", "slurmrestd";
+    check_authenticated: "身份认证", "Authentication";
+    check_slurmctld: "slurmctld", "slurmctld";
+    check_commands: "Slurm 命令", "Slurm commands";
+    check_users: "用户映射", "Users";
+    check_accounting: "记账（slurmdbd）", "Accounting (slurmdbd)";
+    check_inventory: "分区与节点", "Partitions and nodes";
+    check_accounts: "账户", "Accounts";
+    check_site: "集群", "Site";
     check_ok: "正常", "OK";
     check_failed: "有问题", "Problem";
     check_item: "检查项", "What";
@@ -134,4 +145,25 @@ super::catalogue! {
     filter: "筛选", "Filter";
     audit_help: "按操作（如 price.set）、操作人、对象类型筛选；日期为 YYYY-MM-DD，含首尾两天；最近的在前。",
         "Filter by action (e.g. price.set), actor, target kind; dates are YYYY-MM-DD, both days included; newest first.";
+}
+
+impl Texts {
+    /// A site check's item (`check_site`'s `what`) in this language; an
+    /// item this catalogue does not know keeps the service's word.
+    pub fn check_item_name<'a>(&'a self, what: &'a str) -> &'a str {
+        match what {
+            "backend" => self.check_backend,
+            "JWT key" => self.check_jwt_key,
+            "slurmrestd" => self.check_slurmrestd,
+            "authenticated" => self.check_authenticated,
+            "slurmctld" => self.check_slurmctld,
+            "commands" => self.check_commands,
+            "users" => self.check_users,
+            "accounting" => self.check_accounting,
+            "inventory" => self.check_inventory,
+            "accounts" => self.check_accounts,
+            "site" => self.check_site,
+            other => other,
+        }
+    }
 }

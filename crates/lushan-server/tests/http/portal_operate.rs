@@ -83,7 +83,7 @@ async fn the_operator_runs_the_platform_from_the_console() {
     assert!(status.html.contains("平台运维") && status.html.contains("集群") && status.html.contains("节点"));
     // The local site's check.
     let (check, _) = open(&p, "/operate/sites/local/check?lang=en", &op).await;
-    assert!(check.html.contains("id=\"check\"") && check.html.contains("backend") && check.html.contains("OK"));
+    assert!(check.html.contains("id=\"check\"") && check.html.contains(">Backend<") && check.html.contains("OK"));
     let unknown = send(&p, get("/operate/sites/nowhere/check", Some(&op))).await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.html);
 
@@ -429,4 +429,20 @@ async fn the_audit_api_filters_by_action_actor_target_kind_and_days() {
         let reply = p.call(Method::GET, &format!("/api/v1/audit?{bad}"), op, None).await;
         assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}: {}", reply.body);
     }
+}
+
+#[tokio::test]
+async fn the_audit_page_comes_50_a_page_and_its_pager_keeps_the_filters() {
+    let p = world().await;
+    let op = p.operator_token.clone();
+    for i in 0..55 {
+        p.admin(Method::PUT, &format!("/api/v1/qos/q{i}"), json!({"priority": i})).await;
+    }
+    let (first, _) = open(&p, "/operate/audit?action=qos.set&lang=en", &op).await;
+    assert_eq!(first.html.matches("<td>qos.set</td>").count(), 50, "{}", first.html);
+    let next = "/operate/audit?page=2&#38;action=qos.set";
+    assert!(first.html.contains(next), "{}", first.html);
+    let (second, _) = open(&p, "/operate/audit?page=2&action=qos.set", &op).await;
+    assert_eq!(second.html.matches("<td>qos.set</td>").count(), 5, "{}", second.html);
+    assert!(!second.html.contains("tenant.create"));
 }

@@ -183,7 +183,14 @@ async fn check(State(state): State<AppState>, visit: Visit, Path(site): Path<Str
     let view = CheckPage {
         chrome: visit.chrome(),
         ok: items.iter().all(|i| i.ok),
-        items: items.into_iter().map(|i| CheckRow { what: i.what.to_owned(), ok: i.ok, detail: i.detail }).collect(),
+        items: items
+            .into_iter()
+            .map(|i| CheckRow {
+                what: visit.t().operate.check_item_name(i.what).to_owned(),
+                ok: i.ok,
+                detail: i.detail,
+            })
+            .collect(),
         site,
         drift,
     };
