@@ -59,7 +59,8 @@ async fn site_choices(state: &AppState, visit: &Visit, with_sites: bool) -> Vec<
     let mut choices = Vec::new();
     for site in sites {
         if with_sites {
-            choices.push(Choice { value: site.name.clone(), label: site.name.clone(), selected: false });
+            let label = format!("{} ({})", site.name, visit.t().operate.every_partition);
+            choices.push(Choice { value: site.name.clone(), label, selected: false });
         }
         for p in &site.partitions {
             let value = format!("{}/{}", site.name, p.name);
