@@ -495,6 +495,26 @@ pub struct AuditQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<i64>,
+    /// Only this action (`price.set`, `wallet.adjust`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(max_length = 100)]
+    pub action: Option<String>,
+    /// Only what this user did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(max_length = 100)]
+    pub actor: Option<String>,
+    /// Only this kind of target (`tenant`, `site`, `price`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(max_length = 100)]
+    pub target_kind: Option<String>,
+    /// From this day (`YYYY-MM-DD`, the server's zone), included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(max_length = 10)]
+    pub from: Option<String>,
+    /// To this day (`YYYY-MM-DD`, the server's zone), included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(max_length = 10)]
+    pub to: Option<String>,
 }
 
 #[cfg(test)]

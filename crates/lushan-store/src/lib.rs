@@ -38,6 +38,7 @@ pub use limits::{LimitRecord, LimitScope, LimitValues};
 pub use qos::QosRecord;
 pub use records::*;
 pub use templates::{TemplateRecord, TemplateText};
+pub use tenancy::AuditMatch;
 
 /// Which database the store talks to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

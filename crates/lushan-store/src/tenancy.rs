@@ -453,9 +453,50 @@ impl Store {
         tenant: Option<TenantId>,
         limit: i64,
     ) -> Result<Vec<crate::AuditRecord>, StoreError> {
-        const COLUMNS: &str = "SELECT id, at, actor, action, target_kind, target, tenant_id, before_json, after_json, request_id FROM audit_log";
-        let found =
-            self.fetch_where(COLUMNS, "tenant_id", tenant.map(|t| t.0), "ORDER BY id DESC", Some(limit)).await?;
+        let all = AuditMatch { tenant, action: None, actor: None, target_kind: None, from: None, to: None };
+        self.list_audit_matching(&all, limit).await
+    }
+
+    /// The audit log's entries that match `m`, newest first, at most `limit`.
+    pub async fn list_audit_matching(
+        &self,
+        m: &AuditMatch<'_>,
+        limit: i64,
+    ) -> Result<Vec<crate::AuditRecord>, StoreError> {
+        enum Param<'a> {
+            Int(i64),
+            Text(&'a str),
+        }
+        // Every field by name: a new one must be matched here to compile.
+        let AuditMatch { tenant, action, actor, target_kind, from, to } = *m;
+        let mut sql = String::from(
+            "SELECT id, at, actor, action, target_kind, target, tenant_id, before_json, after_json, request_id FROM audit_log",
+        );
+        let mut params = Vec::new();
+        let conditions = [
+            ("tenant_id = ", tenant.map(|t| Param::Int(t.0))),
+            ("action = ", action.map(Param::Text)),
+            ("actor = ", actor.map(Param::Text)),
+            ("target_kind = ", target_kind.map(Param::Text)),
+            ("at >= ", from.map(Param::Int)),
+            ("at < ", to.map(Param::Int)),
+        ];
+        for (condition, param) in conditions {
+            if let Some(param) = param {
+                sql.push_str(if params.is_empty() { " WHERE " } else { " AND " });
+                sql.push_str(&format!("{condition}${}", params.len() + 1));
+                params.push(param);
+            }
+        }
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", params.len() + 1));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for param in params {
+            query = match param {
+                Param::Int(value) => query.bind(value),
+                Param::Text(value) => query.bind(value.to_owned()),
+            };
+        }
+        let found = query.bind(limit).fetch_all(&self.pool).await?;
         found
             .iter()
             .map(|row| {
@@ -474,4 +515,16 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// Which audit entries to read: each `None` matches all; `at` from `from`
+/// (included) to `to` (excluded), in milliseconds.
+#[derive(Clone, Copy, Debug)]
+pub struct AuditMatch<'a> {
+    pub tenant: Option<TenantId>,
+    pub action: Option<&'a str>,
+    pub actor: Option<&'a str>,
+    pub target_kind: Option<&'a str>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
 }

@@ -1179,3 +1179,48 @@ async fn writes_succeed_once_a_full_disk_has_space_again_after_a_failed_commit()
     store.close().await;
     drop(disk);
 }
+
+#[tokio::test]
+async fn the_audit_log_is_read_by_action_actor_target_kind_tenant_and_time() {
+    on_every_backend(|store| async move {
+        let jxu = tenant(&store, "jxu").await;
+        for (at, actor, action, kind, tenant) in [
+            (2_000, "admin", "price.set", "price", None),
+            (3_000, "admin", "wallet.adjust", "tenant", Some(jxu.id)),
+            (4_000, "alice", "limits.set", "project", Some(jxu.id)),
+        ] {
+            let entry = AuditEntry {
+                at,
+                actor: actor.into(),
+                action,
+                target_kind: kind,
+                tenant_id: tenant,
+                ..audit(action, "x")
+            };
+            store.append_audit_entry(&entry).await.unwrap();
+        }
+        let read = |m: AuditMatch<'static>| {
+            let store = store.clone();
+            async move {
+                store.list_audit_matching(&m, 100).await.unwrap().into_iter().map(|e| e.action).collect::<Vec<_>>()
+            }
+        };
+        let all = AuditMatch { tenant: None, action: None, actor: None, target_kind: None, from: None, to: None };
+        assert_eq!(read(all).await, ["limits.set", "wallet.adjust", "price.set", "tenant.create"]);
+        assert_eq!(read(AuditMatch { action: Some("price.set"), ..all }).await, ["price.set"]);
+        assert_eq!(read(AuditMatch { actor: Some("alice"), ..all }).await, ["limits.set"]);
+        assert_eq!(read(AuditMatch { target_kind: Some("tenant"), ..all }).await, ["wallet.adjust"]);
+        assert_eq!(
+            read(AuditMatch { tenant: Some(jxu.id), ..all }).await,
+            ["limits.set", "wallet.adjust", "tenant.create"]
+        );
+        assert_eq!(
+            read(AuditMatch { from: Some(2_000), to: Some(4_000), ..all }).await,
+            ["wallet.adjust", "price.set"]
+        );
+        let both = AuditMatch { actor: Some("admin"), tenant: Some(jxu.id), from: Some(1_500), ..all };
+        assert_eq!(read(both).await, ["wallet.adjust"]);
+        assert_eq!(store.list_audit_matching(&all, 2).await.unwrap().len(), 2);
+    })
+    .await;
+}

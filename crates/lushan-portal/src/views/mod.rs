@@ -7,6 +7,7 @@ use crate::i18n::{Lang, Texts};
 use askama::Template;
 
 pub mod manage;
+pub mod operate;
 pub mod profile;
 pub mod submit;
 pub mod usage;

@@ -26,6 +26,7 @@ use lushan_portal::views::{Chrome, ErrorPage, Viewer};
 
 mod jobs;
 mod manage;
+mod operate;
 mod profile;
 mod session;
 mod submit;
@@ -49,9 +50,15 @@ fn table() -> Vec<Route> {
         ("GET", lushan_portal::assets::css_path(), get(stylesheet)),
         ("GET", lushan_portal::assets::htmx_path(), get(htmx)),
     ];
-    for area in
-        [session::routes(), jobs::routes(), submit::routes(), usage::routes(), profile::routes(), manage::routes()]
-    {
+    for area in [
+        session::routes(),
+        jobs::routes(),
+        submit::routes(),
+        usage::routes(),
+        profile::routes(),
+        manage::routes(),
+        operate::routes(),
+    ] {
         routes.extend(area);
     }
     routes

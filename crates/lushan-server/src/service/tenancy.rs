@@ -508,20 +508,76 @@ impl Services {
         Ok(usage.into_iter().map(|(node, (c, m, g))| (node, c, m, g)).collect())
     }
 
-    /// Operators read the whole audit log; tenant admins their tenant's part.
-    pub async fn audit_log(&self, caller: &Caller, limit: Option<i64>) -> Result<Vec<AuditRecord>, ServiceError> {
+    /// Operators read the whole audit log; tenant admins their tenant's
+    /// part; newest first, at most `limit` entries that match `filter`.
+    pub async fn audit_log(
+        &self,
+        caller: &Caller,
+        filter: &AuditFilter,
+        limit: Option<i64>,
+    ) -> Result<Vec<AuditRecord>, ServiceError> {
         let limit = limit.unwrap_or(100);
-        if !(1..=10_000).contains(&limit) {
+        if !(1..=AUDIT_SCAN).contains(&limit) {
             return Err(ServiceError::Invalid("limit is between 1 and 10000".into()));
         }
-        match caller.role() {
-            Role::Operator => Ok(self.store.list_audit(None, limit).await?),
-            Role::TenantAdmin => Ok(self.store.list_audit(Some(caller.tenant_id()), limit).await?),
-            Role::Reviewer | Role::Member => {
-                Err(ServiceError::Forbidden("only operators and tenant admins read the audit log".into()))
+        // Every field by name: a new one must be matched below to compile.
+        let AuditFilter { action, actor, target_kind, from, to } = filter;
+        let text = |name: &str, value: &Option<String>| -> Result<Option<String>, ServiceError> {
+            match value.as_deref().map(str::trim) {
+                None | Some("") => Ok(None),
+                Some(v) if v.chars().count() > 100 || v.chars().any(char::is_control) => {
+                    Err(ServiceError::Invalid(format!("{name} is one line of at most 100 characters")))
+                }
+                Some(v) => Ok(Some(v.to_owned())),
             }
+        };
+        let (action, actor, target_kind) =
+            (text("action", action)?, text("actor", actor)?, text("target_kind", target_kind)?);
+        let day = |value: &Option<String>, days: i64| match value.as_deref().map(str::trim) {
+            None | Some("") => Ok(None),
+            Some(date) => super::grants::day_start(date, days).map(Some),
+        };
+        // `to` is included: entries before the next day's start.
+        let (from, to) = (day(from, 0)?, day(to, 1)?);
+        if let (Some(from), Some(to)) = (from, to)
+            && from >= to
+        {
+            return Err(ServiceError::Invalid("the audit log's `from` date is after its `to` date".into()));
         }
+        let tenant = match caller.role() {
+            Role::Operator => None,
+            Role::TenantAdmin => Some(caller.tenant_id()),
+            Role::Reviewer | Role::Member => {
+                return Err(ServiceError::Forbidden("only operators and tenant admins read the audit log".into()));
+            }
+        };
+        let matching = lushan_store::AuditMatch {
+            tenant,
+            action: action.as_deref(),
+            actor: actor.as_deref(),
+            target_kind: target_kind.as_deref(),
+            from,
+            to,
+        };
+        Ok(self.store.list_audit_matching(&matching, limit).await?)
     }
+}
+
+/// The most audit entries one read returns.
+const AUDIT_SCAN: i64 = 10_000;
+
+/// Which audit entries to read: each `None` (or empty) matches all. Dates
+/// are `YYYY-MM-DD` in the server's zone, both days included.
+#[derive(Debug, Clone)]
+pub struct AuditFilter {
+    /// Exactly this action (`price.set`, `wallet.adjust`).
+    pub action: Option<String>,
+    /// Exactly this user name.
+    pub actor: Option<String>,
+    /// Exactly this kind of target (`tenant`, `site`, `price`).
+    pub target_kind: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
 }
 
 fn status_action(kind: &'static str, status: Status) -> &'static str {

@@ -10,6 +10,7 @@ mod jobs;
 mod openapi;
 mod portal;
 mod portal_manage;
+mod portal_operate;
 mod portal_submit;
 mod portal_usage;
 mod templates;

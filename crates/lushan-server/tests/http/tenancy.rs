@@ -414,6 +414,10 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
     crate::portal_usage::settle(&w.p, settled, &today, 600).await;
     let op = Some(w.p.operator_token.as_str());
     let b_wallet = w.p.call(Method::GET, "/api/v1/tenants/zju/wallet", op, None).await.body["balance"].clone();
+    let mut platform_before = Vec::new();
+    for path in ["/api/v1/prices", "/api/v1/qos", "/api/v1/sites"] {
+        platform_before.push((path, w.p.call(Method::GET, path, op, None).await.body));
+    }
     let mut checked = 0;
     let mut cross_tenant_access = Vec::new();
     for (method, route) in lushan_server::portal::route_table() {
@@ -518,6 +522,32 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
             ("POST", "/profile/tokens/{id}/revoke") => {
                 vec![(format!("/profile/tokens/{}/revoke", w.b_token_id), true, String::new())]
             }
+            // The operator's console: sites, prices, limits and the audit
+            // log as the services scope them (A's part); every change is the
+            // operators', so each form aimed at B or at the platform fails.
+            ("GET", "/operate" | "/operate/prices" | "/operate/wallets" | "/operate/limits") => {
+                vec![(route.to_owned(), false, String::new())]
+            }
+            ("GET", "/operate/audit") => vec![
+                ("/operate/audit".into(), false, String::new()),
+                ("/operate/audit?target_kind=tenant&actor=admin".into(), false, String::new()),
+            ],
+            ("GET", "/operate/sites/{site}/check") => refused("/operate/sites/local/check".into(), ""),
+            ("POST", "/operate/prices") => refused(route.into(), "target=local&core_hour=9&su_per_gpu_hour=16"),
+            ("POST", "/operate/discounts") => refused(route.into(), "sector=enterprise&percent=90"),
+            ("POST", "/operate/sharing") => refused(route.into(), "setting=owner-share&percent=1"),
+            ("POST", "/operate/node-owner") => refused(route.into(), "site=local&node=x&owner=zju"),
+            ("POST", "/operate/preemption") => refused(route.into(), "target=local/local&mode=cancel&grace_secs=1"),
+            ("POST", "/operate/wallets/adjust") => {
+                refused(route.into(), "tenant=zju&amount=-50&reference=MATRIX-2&reason=matrix")
+            }
+            ("POST", "/operate/wallets/credit-limit") => refused(route.into(), "tenant=zju&limit=1000"),
+            ("POST", "/operate/limits") => vec![
+                (route.into(), true, "scope=project&name=b-proj&max_cpus=1".into()),
+                (route.into(), true, "scope=user&name=b-pi&clear=1".into()),
+            ],
+            ("POST", "/operate/qos") => refused(route.into(), "name=matrix&priority=1"),
+            ("POST", "/operate/partition-priority") => refused(route.into(), "target=local/local&priority=9"),
             other => panic!("the portal route {other:?} has no case in the tenancy matrix: add one"),
         };
         for (role, session) in &w.callers {
@@ -591,4 +621,13 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
     let tokens = w.p.call(Method::GET, "/api/v1/tokens", Some(&b_pi), None).await;
     let first = tokens.body.as_array().unwrap().iter().find(|t| t["id"] == w.b_token_id).unwrap();
     assert_eq!(first["state"], "active", "B's token is not revoked");
+    // B's limits as the world set them; the platform's prices and QOS unchanged.
+    let limits = w.p.call(Method::GET, "/api/v1/limits", op, None).await.body;
+    for name in ["b-proj", "b-pi"] {
+        let limit = limits.as_array().unwrap().iter().find(|l| l["name"] == name).unwrap();
+        assert_eq!((limit["max_running_jobs"].as_i64(), limit["max_cpus"].as_i64()), (Some(4), None), "{limit}");
+    }
+    for (path, before) in platform_before {
+        assert_eq!(w.p.call(Method::GET, path, op, None).await.body, before, "{path} changed");
+    }
 }

@@ -8,6 +8,7 @@ mod hostile;
 mod jobs;
 mod portal;
 mod portal_manage;
+mod portal_operate;
 mod portal_submit;
 mod portal_usage;
 mod selection;

@@ -5,8 +5,8 @@ use crate::http::error::ApiError;
 use crate::http::extract::Path;
 use crate::http::extract::{Json, Query};
 use crate::http::{AppState, to_api};
-use crate::service::Caller;
 use crate::service::NewSiteInput;
+use crate::service::{AuditFilter, Caller};
 use axum::extract::State;
 use lushan_api::{
     AuditEvent, AuditQuery, ErrorBody, NodeOwner, PartitionPreemption, PartitionPriority, Site, SiteCheck, SiteCreate,
@@ -22,7 +22,8 @@ pub async fn sites_list(State(state): State<AppState>, caller: Caller) -> Result
     Ok(Json(sites.into_iter().map(|s| to_api::site(s, &usage)).collect()))
 }
 
-/// The audit log, newest first (operators: all; tenant admins: their tenant).
+/// The audit log, newest first (operators: all; tenant admins: their
+/// tenant), filtered by action, actor, target kind and days.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])), params(AuditQuery),
     responses((status = 200, body = Vec<AuditEvent>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn audit_list(
@@ -30,7 +31,9 @@ pub async fn audit_list(
     caller: Caller,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditEvent>>, ApiError> {
-    let events = state.services.audit_log(&caller, query.limit).await?;
+    let AuditQuery { limit, action, actor, target_kind, from, to } = query;
+    let filter = AuditFilter { action, actor, target_kind, from, to };
+    let events = state.services.audit_log(&caller, &filter, limit).await?;
     Ok(Json(events.into_iter().map(to_api::audit).collect()))
 }
 

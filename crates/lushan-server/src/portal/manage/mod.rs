@@ -30,7 +30,7 @@ pub(super) fn routes() -> Vec<super::Route> {
 
 /// The page number asked for with `?page=`, 1 when absent; anything else
 /// is a page saying so.
-fn page_number(visit: &Visit, query: &[(String, String)]) -> Result<usize, Box<Response>> {
+pub(super) fn page_number(visit: &Visit, query: &[(String, String)]) -> Result<usize, Box<Response>> {
     page_number_of(visit, query, "page")
 }
 
@@ -50,7 +50,7 @@ fn page_number_of(visit: &Visit, query: &[(String, String)], name: &str) -> Resu
 
 /// One page of `items`, with the pager when there is more than one page;
 /// `link(n)` is page n's address.
-fn paginate<T>(items: Vec<T>, page: usize, link: impl Fn(usize) -> String) -> (Vec<T>, Option<Pager>) {
+pub(super) fn paginate<T>(items: Vec<T>, page: usize, link: impl Fn(usize) -> String) -> (Vec<T>, Option<Pager>) {
     let pages = items.len().div_ceil(PER_PAGE).max(1);
     let rows = items.into_iter().skip((page - 1).saturating_mul(PER_PAGE)).take(PER_PAGE).collect();
     let pager = (pages > 1).then(|| Pager {
@@ -65,12 +65,12 @@ fn paginate<T>(items: Vec<T>, page: usize, link: impl Fn(usize) -> String) -> (V
 /// A form's fields and the words by which a refusal names each (the
 /// services' messages name what is wrong: `invalid user name`, `--reason`).
 /// The first field named gets the message beside it.
-type Fields = &'static [(&'static str, &'static [&'static str])];
+pub(super) type Fields = &'static [(&'static str, &'static [&'static str])];
 
 /// A refused form: its status and the attempt to show on the page: the
 /// reason beside the field it is about (for a bad, unknown or conflicting
 /// input), else above the form's button (a refusal of the whole form).
-fn refused(
+pub(super) fn refused(
     visit: &Visit,
     form: &str,
     fields: Fields,
@@ -91,7 +91,7 @@ fn refused(
 
 /// A whole number typed in a form: empty is `None`; anything else that is
 /// not a number is refused, naming the field.
-fn whole_number(label: &str, text: &str) -> Result<Option<i64>, ServiceError> {
+pub(super) fn whole_number(label: &str, text: &str) -> Result<Option<i64>, ServiceError> {
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
@@ -102,7 +102,7 @@ fn whole_number(label: &str, text: &str) -> Result<Option<i64>, ServiceError> {
 }
 
 /// An optional text field: empty is `None`.
-fn optional(text: String) -> Option<String> {
+pub(super) fn optional(text: String) -> Option<String> {
     Some(text).filter(|t| !t.trim().is_empty())
 }
 

@@ -1,0 +1,85 @@
+//! `/operate/audit`: the 审计日志, newest first, filtered by action,
+//! actor, target kind and days (`GET /api/v1/audit`'s filters), 50 a page.
+
+use crate::http::{AppState, to_api};
+use crate::portal::manage::{page_number, paginate};
+use crate::portal::{Visit, field, local_time};
+use crate::service::AuditFilter;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use lushan_portal::Template;
+use lushan_portal::views::operate::{AuditPage, AuditRow};
+
+/// The most entries the page reads (the service's most).
+const READ: i64 = 10_000;
+
+pub(super) fn routes() -> Vec<crate::portal::Route> {
+    vec![("GET", "/operate/audit", get(audit))]
+}
+
+async fn audit(State(state): State<AppState>, visit: Visit, Query(query): Query<Vec<(String, String)>>) -> Response {
+    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
+    let page = match page_number(&visit, &query) {
+        Ok(page) => page,
+        Err(page) => return *page,
+    };
+    let typed = |name: &str| field(&query, name).trim().to_owned();
+    let (action, actor, target_kind, from, to) =
+        (typed("action"), typed("actor"), typed("target_kind"), typed("from"), typed("to"));
+    let given = |v: &str| Some(v.to_owned()).filter(|v| !v.is_empty());
+    let filter = AuditFilter {
+        action: given(&action),
+        actor: given(&actor),
+        target_kind: given(&target_kind),
+        from: given(&from),
+        to: given(&to),
+    };
+    let records = match state.services.audit_log(caller, &filter, Some(READ)).await {
+        Ok(records) => records,
+        Err(err) => return visit.error(err),
+    };
+    let rows = records
+        .into_iter()
+        .map(|record| {
+            let e = to_api::audit(record);
+            let json = |v: &Option<serde_json::Value>| v.as_ref().map(ToString::to_string).unwrap_or_default();
+            let change = match (json(&e.before), json(&e.after)) {
+                (b, a) if b.is_empty() => a,
+                (b, a) => format!("{b} → {a}"),
+            };
+            AuditRow {
+                at: local_time(&e.at),
+                actor: e.actor,
+                action: e.action,
+                target_kind: e.target_kind,
+                target: e.target,
+                change,
+            }
+        })
+        .collect();
+    // The pager keeps the filters.
+    let mut kept = String::new();
+    for (name, value) in
+        [("action", &action), ("actor", &actor), ("target_kind", &target_kind), ("from", &from), ("to", &to)]
+    {
+        if !value.is_empty() {
+            kept.push_str(&format!("&{name}={}", encode(value)));
+        }
+    }
+    let (events, pager) = paginate(rows, page, |n| format!("/operate/audit?page={n}{kept}"));
+    let view = AuditPage { chrome: visit.chrome(), events, pager, action, actor, target_kind, from, to };
+    visit.page(StatusCode::OK, Template::render(&view))
+}
+
+/// A query value, percent-encoded.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
