@@ -112,13 +112,14 @@ macro_rules! catalogue {
 }
 pub(crate) use catalogue;
 
+pub mod cobuilder;
 pub mod manage;
 pub mod profile;
 pub mod submit;
 pub mod usage;
 
 catalogue! {
-    sections { submit, usage, profile, manage }
+    sections { submit, usage, profile, manage, cobuilder }
     platform: "庐山计算服务平台", "Lushan computing service platform";
     switch_language: "English", "中文";
     skip_to_content: "跳到正文", "Skip to content";

@@ -24,6 +24,7 @@ use axum::routing::{MethodRouter, get};
 use lushan_portal::i18n::{Lang, Texts};
 use lushan_portal::views::{Chrome, ErrorPage, Viewer};
 
+mod cobuilder;
 mod jobs;
 mod manage;
 mod profile;
@@ -49,9 +50,15 @@ fn table() -> Vec<Route> {
         ("GET", lushan_portal::assets::css_path(), get(stylesheet)),
         ("GET", lushan_portal::assets::htmx_path(), get(htmx)),
     ];
-    for area in
-        [session::routes(), jobs::routes(), submit::routes(), usage::routes(), profile::routes(), manage::routes()]
-    {
+    for area in [
+        session::routes(),
+        jobs::routes(),
+        submit::routes(),
+        usage::routes(),
+        profile::routes(),
+        manage::routes(),
+        cobuilder::routes(),
+    ] {
         routes.extend(area);
     }
     routes

@@ -510,6 +510,12 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
                     ("/statement.csv?tenant=zju".into(), true, String::new()),
                 ]
             }
+            // A co-builder's page: one's own tenant's (admins), never another's.
+            ("GET", "/cobuilder") => vec![
+                ("/cobuilder".into(), false, String::new()),
+                ("/cobuilder?tenant=zju".into(), true, String::new()),
+                ("/cobuilder?tenant=zju&month=2026-11".into(), true, String::new()),
+            ],
             // The caller's own profile; forms without their fields change nothing.
             ("GET", "/profile") => vec![("/profile".into(), false, String::new())],
             ("POST", "/profile/password") | ("POST", "/profile/tokens") => vec![(route.into(), false, String::new())],
