@@ -134,12 +134,8 @@ async fn cobuilder(
     let mut nodes = Vec::new();
     for site in &sites {
         for node in site.nodes.iter().filter(|n| n.owner_tenant_id == owner.id) {
-            let partitions: Vec<&str> = site
-                .partitions
-                .iter()
-                .filter(|p| p.node_names.contains(&node.name))
-                .map(|p| p.name.as_str())
-                .collect();
+            let partitions: Vec<&str> =
+                site.partitions.iter().filter(|p| p.node_names.contains(&node.name)).map(|p| p.name.as_str()).collect();
             nodes.push(NodeRow {
                 site: site.name.clone(),
                 name: node.name.clone(),

@@ -230,7 +230,7 @@ async fn a_grant_s_burn_down_forecasts_its_run_out_day_from_the_recent_rate() {
     assert!(page.html.contains(&format!("id=\"burn-{id}-used\">40.00<")), "{}", page.html);
     assert!(page.html.contains(&format!("id=\"burn-{id}-rate\">4.00<")), "{}", page.html);
     assert!(
-        page.html.contains(&format!("id=\"burn-{id}-forecast\" class=\"big\">{}<", today_plus(15))),
+        page.html.contains(&format!("id=\"burn-{id}-forecast\" class=\"forecast\">{}<", today_plus(15))),
         "{}",
         page.html
     );

@@ -179,7 +179,9 @@ async fn burn_down(
         let part_start = start + (end - start) * i / BURN_PARTS;
         let part_end = start + (end - start) * (i + 1) / BURN_PARTS;
         let until = day(part_end - 1);
-        let label = until.get(5..).unwrap_or(&until).to_owned();
+        // Every other part named under the axis, so that labels never
+        // overlap on a phone; the table names them all.
+        let label = if i % 2 == 0 { until.get(5..).unwrap_or(&until).to_owned() } else { String::new() };
         if part_start >= now {
             values.push((label, 0.0, String::new()));
             stack.push((0.0, String::new()));
@@ -224,7 +226,7 @@ async fn burn_down(
         format!("{}{}{}{}{}", m.burn_desc_before, figures.join("; "), m.burn_desc_held, units(held), m.burn_desc_after);
     let chart = lushan_portal::chart::Chart::stacked(
         &format!("chart-burn-{}", record.id.0),
-        format!("{} {} · {}", m.burn_chart, record.id.0, grant.from),
+        format!("{} · {} {}", m.burn_chart, m.grant_id, record.id.0),
         desc,
         &values,
         &stack,
