@@ -192,8 +192,11 @@ async fn burn_down(
             stack.push((held as f64, units(held)));
             rows.push(BurnRow { until, used: units(used), held: units(held) });
         } else {
-            let (_, row) = state.services.grant_project_usage(caller, record.id.0, start, part_end).await?;
-            let by_then = used_by(row);
+            let by_then = if part_end > start {
+                used_by(state.services.grant_project_usage(caller, record.id.0, start, part_end).await?.1)
+            } else {
+                0
+            };
             values.push((label, by_then as f64, units(by_then)));
             stack.push((0.0, String::new()));
             rows.push(BurnRow { until, used: units(by_then), held: String::new() });
