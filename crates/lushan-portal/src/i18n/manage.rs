@@ -180,7 +180,7 @@ super::catalogue! {
     limit_submitted: "排队与运行作业数", "Pending or running jobs";
     no_limit: "不限", "No limit";
     project_usage_title: "用量（按成员和分区）", "Usage by member and by partition";
-    project_usage_intro: "近六个月，您的作业和您负责或管理的项目的作业。", "The last six months: your jobs and those of the projects you lead or manage.";
+    project_usage_intro: "近六个月本项目已结算的作业。", "This project's jobs settled in the last six months.";
 }
 
 impl Texts {

@@ -126,12 +126,12 @@ async fn report(
     let by = dimensions.first().copied().unwrap_or("project");
     let mut months = Vec::new();
     for period in periods {
-        let rows = state.services.usage_report(caller, by, period.from, period.to).await?;
+        let rows = state.services.usage_report(caller, by, None, period.from, period.to).await?;
         months.push((period.label.clone(), to_api::usage_report(by, &period.label, &period.label, rows)));
     }
     let mut ranges = Vec::new();
     for by in dimensions {
-        let rows = state.services.usage_report(caller, by, first.from, last.to).await?;
+        let rows = state.services.usage_report(caller, by, None, first.from, last.to).await?;
         ranges.push((*by, to_api::usage_report(by, &first.label, &last.label, rows)));
     }
     Ok(Report { months, ranges })

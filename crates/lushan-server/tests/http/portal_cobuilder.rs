@@ -251,6 +251,23 @@ async fn a_grant_s_burn_down_forecasts_its_run_out_day_from_the_recent_rate() {
     assert!(
         page.html.contains("id=\"project-usage-by-user\"") && page.html.contains("id=\"project-usage-by-partition\"")
     );
+    // The usage is the project's jobs only (alice also ran one in long-lab):
+    // the usage report narrowed to the project, in the API too.
+    let usage = &page.html[page.html.find("id=\"project-usage-by-user\"").unwrap()..];
+    let usage = &usage[..usage.find("</table>").unwrap()];
+    assert!(usage.contains("<tr class=\"total\"><th scope=\"row\">Total</th><td class=\"num\">1</td>"), "{usage}");
+    let token = p.login("alice").await;
+    let range = "from=2000-01-01&to=2099-12-31";
+    for (query, jobs) in [(format!("by=user&{range}"), 2), (format!("by=user&project=cfd-lab&{range}"), 1)] {
+        let reply = p.call(Method::GET, &format!("/api/v1/reports/usage?{query}"), Some(&token), None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert_eq!(reply.body["total"]["jobs"], jobs, "{query}: {}", reply.body);
+    }
+    p.admin(Method::POST, "/api/v1/tenants", json!({"name": "zju", "sector": "enterprise"})).await;
+    let zed = p.user("zed", "zju", "tenant-admin").await;
+    let path = format!("/api/v1/reports/usage?by=user&project=cfd-lab&{range}");
+    let reply = p.call(Method::GET, &path, Some(&zed), None).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "another tenant's project: {}", reply.body);
     // A plain member sees the grants but not the burn-down or the usage.
     let dave_session = sign_in(&p, "dave").await;
     let page = send(&p, get("/projects/cfd-lab?lang=en", Some(&dave_session))).await;

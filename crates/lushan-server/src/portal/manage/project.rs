@@ -279,9 +279,9 @@ async fn project_limits(
         .collect())
 }
 
-/// Usage by member and by partition over the last six months, for the
-/// project's PI and managers: `usage_report`'s scope (their jobs and those
-/// of the projects they lead or manage), as on the usage page.
+/// Usage by member and by partition of the project's jobs over the last
+/// six months, for its PI and managers: `usage_report` narrowed to the
+/// project (`GET /api/v1/reports/usage?project=`), as on the usage page.
 async fn project_usage(
     state: &AppState,
     visit: &Visit,
@@ -303,7 +303,7 @@ async fn project_usage(
     let (Some(first), Some(last)) = (periods.first(), periods.last()) else { return Ok(Vec::new()) };
     let mut tables = Vec::new();
     for by in ["user", "partition"] {
-        let rows = state.services.usage_report(caller, by, first.from, last.to).await?;
+        let rows = state.services.usage_report(caller, by, Some(project), first.from, last.to).await?;
         let report = to_api::usage_report(by, &from, &to, rows);
         let name = u.dimension(by).to_owned();
         tables.push(lushan_portal::views::usage::UsageTable {
