@@ -11,6 +11,8 @@ super::catalogue! {
     choose_tenant: "租户名称", "Tenant name";
     choose_tenant_help: "运维人员：输入要查看的共建单位的租户名称。", "Operators: the name of the co-building tenant to look at.";
     show: "查看", "Show";
+    operator_pick: "请在上方输入共建单位的租户名称，查看其共建节点、借用方用量和收益。",
+        "Enter a co-building tenant's name above to see its nodes, its guests' use and its earnings.";
     none: "本单位还没有共建节点：其节点的自用、借用和收益将在这里显示。共建节点由运维人员登记（lushan admin node-owner）；请联系平台运维。",
         "Your organisation has no co-built nodes: once it has, their use, guests and earnings show here. Operators record a node's owner (lushan admin node-owner); ask the centre's operators.";
     nodes: "节点", "Nodes";

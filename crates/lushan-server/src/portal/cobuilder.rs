@@ -108,6 +108,11 @@ async fn cobuilder(
         preempted: Vec::new(),
         detail: None,
     };
+    // Operators choose whose page it is (the centre co-builds nothing).
+    if caller.is_operator() && tenant.is_none() {
+        let page = empty(String::new(), None);
+        return visit.page(StatusCode::OK, Template::render(&page));
+    }
     // Who may see the page is the settlement's check, asked first: a
     // member or another tenant's admin learns nothing else here.
     let current = match StatementPeriod::containing(now_ms()) {
@@ -133,7 +138,7 @@ async fn cobuilder(
     };
     let mut nodes = Vec::new();
     for site in &sites {
-        for node in site.nodes.iter().filter(|n| n.owner_tenant_id == owner.id) {
+        for node in site.nodes.iter().filter(|n| n.co_built && n.owner_tenant_id == owner.id) {
             let partitions: Vec<&str> =
                 site.partitions.iter().filter(|p| p.node_names.contains(&node.name)).map(|p| p.name.as_str()).collect();
             nodes.push(NodeRow {

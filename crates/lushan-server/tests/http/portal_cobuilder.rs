@@ -130,6 +130,9 @@ async fn a_co_builder_s_admin_sees_its_nodes_own_and_guests_use_preemptions_and_
     assert!(!planted.html.contains("<script>alert") && planted.html.contains("&#60;script&#62;"), "{}", planted.html);
     // Operators choose the tenant; in Chinese by default, with the glossary's words.
     let op = sign_in(p, "op").await;
+    let pick = send(p, get("/cobuilder?lang=en", Some(&op))).await;
+    assert_eq!(pick.status, StatusCode::OK, "{}", pick.html);
+    assert!(pick.html.contains("id=\"pick-tenant\"") && pick.html.contains("id=\"tenant\""), "{}", pick.html);
     let theirs = send(p, get("/cobuilder?tenant=jxu&to=2026-12", Some(&op))).await;
     assert_eq!(theirs.status, StatusCode::OK, "{}", theirs.html);
     assert!(
@@ -240,6 +243,15 @@ async fn a_grant_s_burn_down_forecasts_its_run_out_day_from_the_recent_rate() {
     assert!(svg.starts_with("<svg role=\"img\"") && svg.contains("<desc"), "{svg}");
     assert!(page.html.contains(&format!("id=\"burn-{id}-table\"")));
     assert!(!page.html.contains("<script>alert") && !page.html.contains("<img src=x"), "escaped");
+    assert!(!svg.contains("class=\"held\""), "nothing held yet: {svg}");
+    // A waiting job's hold: shaded on the current part, and counted out of what is left.
+    submit(&p, &alice, "cfd-lab").await;
+    let held = send(&p, get("/projects/cfd-lab?lang=en", Some(&session))).await;
+    let at = held.html.find(&format!("id=\"chart-burn-{id}\"")).unwrap();
+    let svg = &held.html[held.html[..at].rfind("<svg").unwrap()..];
+    let svg = &svg[..svg.find("</svg>").unwrap()];
+    assert_eq!(svg.matches("<rect class=\"held\"").count(), 1, "{svg}");
+    assert!(!held.html.contains(&format!("id=\"burn-{id}-held\">0.00<")), "{}", held.html);
     // 960 left at 4 a day outlasts the grant's 50 days.
     let long = send(&p, get("/projects/long-lab?lang=en", Some(&session))).await;
     assert!(long.html.contains("Not at this rate"), "{}", long.html);
