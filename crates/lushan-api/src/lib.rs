@@ -1160,6 +1160,11 @@ pub struct UsageReportQuery {
     /// Last day, included (default: today).
     #[param(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub to: Option<String>,
+    /// Only this project's jobs (of those the caller may see); a project
+    /// the caller may not see is not found (404).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(max_length = 64)]
+    pub project: Option<String>,
 }
 
 /// The period of a grant request's project usage.

@@ -7,6 +7,7 @@
 //! only this crate.
 
 pub mod assets;
+pub mod chart;
 pub mod i18n;
 pub mod views;
 

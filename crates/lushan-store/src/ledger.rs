@@ -8,7 +8,7 @@ use crate::{AuditEntry, Param, Store, StoreError, append_audit, insert_rows, nex
 use lushan_ledger::{
     Account, BasisPoints, Funding, LedgerError, Money, NodeShare, Price, Rate, Resources, Sharing, Transaction,
 };
-use lushan_model::{GrantId, JobId, JobState, PartitionId, Sector, SiteId, TenantId};
+use lushan_model::{GrantId, JobId, JobState, PartitionId, ProjectId, Sector, SiteId, TenantId};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row};
 
@@ -1043,6 +1043,8 @@ pub struct UsageQuery {
     pub to: i64,
     /// Whose jobs it counts: the same scope as job listings.
     pub scope: crate::JobScope,
+    /// Only this project's jobs (within the scope); `None`: every project's.
+    pub project: Option<ProjectId>,
 }
 
 /// One row of a usage report.
@@ -1105,6 +1107,10 @@ impl Store {
         let (condition, values) = query.scope.condition(binds.len());
         sql.push_str(&condition);
         binds.extend(values);
+        if let Some(project) = query.project {
+            binds.push(project.0);
+            sql.push_str(&format!(" AND j.project_id = ${}", binds.len()));
+        }
         sql.push_str(&format!(" GROUP BY {column} ORDER BY {column}"));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for value in binds {

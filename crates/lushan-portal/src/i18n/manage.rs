@@ -150,6 +150,37 @@ super::catalogue! {
     score_3: "3 中等", "3 good";
     score_4: "4 良好", "4 very good";
     score_5: "5 优秀", "5 excellent";
+    burn_title: "公益机时消耗", "Grant burn-down";
+    burn_intro: "每份已批准的公益机时：各时段结束时累计已用的机时，当前冻结（预扣）的机时以阴影叠加在当前时段上，并按近期消耗速度预测用完的日期。",
+        "Each approved grant: the service units used by the end of each part of its period, the units now held for waiting and running jobs shaded on the current part, and the day they run out at the recent rate.";
+    burn_chart: "公益机时累计消耗", "Service units used";
+    burn_desc_before: "柱状图，每个时段结束时累计已用机时：", "Bar chart, service units used by the end of each part of the grant: ";
+    burn_desc_held: "；当前冻结 ", "; held now ";
+    burn_desc_after: "。数值见旁边的表格。", ". The numbers are in the table beside it.";
+    burn_until: "截至", "Up to";
+    burn_used: "累计已用", "Used";
+    burn_held: "冻结", "Held";
+    burn_awarded: "批准机时", "Awarded";
+    burn_left: "剩余", "Left";
+    burn_rate: "近期消耗速度（机时/天）", "Recent rate (units a day)";
+    burn_forecast: "预计用完日期", "Runs out on";
+    burn_not_at_this_rate: "按此速度在到期前用不完", "Not at this rate: it outlasts the grant";
+    burn_no_use: "近期没有消耗，无法预测", "No recent use: no forecast";
+    burn_ended: "已到期", "Ended";
+    limits_title: "资源限制", "Limits";
+    limits_intro: "项目和成员的资源限制（同时运行的作业、CPU、GPU、排队与运行中的作业数）。由平台运维人员设置（lushan admin limits）；如需调整请联系运维。",
+        "The project's and its members' limits (jobs running at once, CPUs, GPUs, jobs pending or running). The centre's operators set them (lushan admin limits); ask them to change one.";
+    limits_none: "本项目和成员没有设置资源限制。", "No limit is set on this project or its members.";
+    limit_on: "对象", "On";
+    limit_project: "项目", "Project";
+    limit_user: "成员", "Member";
+    limit_running: "运行作业数", "Running jobs";
+    limit_cpus: "CPU 核数", "CPUs";
+    limit_gpus: "GPU 卡数", "GPUs";
+    limit_submitted: "排队与运行作业数", "Pending or running jobs";
+    no_limit: "不限", "No limit";
+    project_usage_title: "用量（按成员和分区）", "Usage by member and by partition";
+    project_usage_intro: "近六个月本项目已结算的作业。", "This project's jobs settled in the last six months.";
 }
 
 impl Texts {

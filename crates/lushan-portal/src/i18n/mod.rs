@@ -112,6 +112,7 @@ macro_rules! catalogue {
 }
 pub(crate) use catalogue;
 
+pub mod cobuilder;
 pub mod manage;
 pub mod operate;
 pub mod profile;
@@ -119,7 +120,7 @@ pub mod submit;
 pub mod usage;
 
 catalogue! {
-    sections { submit, usage, profile, manage, operate }
+    sections { submit, usage, profile, manage, operate, cobuilder }
     platform: "庐山计算服务平台", "Lushan computing service platform";
     switch_language: "English", "中文";
     skip_to_content: "跳到正文", "Skip to content";

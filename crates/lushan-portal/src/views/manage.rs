@@ -215,6 +215,51 @@ pub struct ProjectPage {
     pub member_roles: Vec<Choice>,
     pub pager: Option<Pager>,
     pub attempt: Attempt,
+    /// Per approved grant its burn-down (PI, managers, admins, operators).
+    pub burn_downs: Vec<BurnDown>,
+    /// The project's and its members' limits, read-only.
+    pub limits: Vec<LimitRow>,
+    /// Usage by member and by partition (PIs and managers); empty: not shown.
+    pub usage_tables: Vec<crate::views::usage::UsageTable>,
+}
+
+/// One part of a grant's period on its burn-down.
+pub struct BurnRow {
+    /// Its last day (`2026-11-30`).
+    pub until: String,
+    /// Units used by then; empty for parts still to come.
+    pub used: String,
+    /// Units held now (the current part only).
+    pub held: String,
+}
+
+/// A grant's burn-down: what it used over its period, the current holds,
+/// and when it runs out at the recent rate.
+pub struct BurnDown {
+    pub grant_id: i64,
+    pub from: String,
+    pub to: String,
+    pub awarded: String,
+    pub used: String,
+    pub held: String,
+    pub left: String,
+    /// Units a day over the recent window.
+    pub rate: String,
+    /// The day it runs out, or why there is none, in the page's language.
+    pub forecast: String,
+    pub chart: crate::chart::Chart,
+    pub rows: Vec<BurnRow>,
+}
+
+/// A limit on the project or one of its members; `None`: no limit.
+pub struct LimitRow {
+    /// In the page's language.
+    pub on: String,
+    pub name: String,
+    pub running: Option<i64>,
+    pub cpus: Option<i64>,
+    pub gpus: Option<i64>,
+    pub submitted: Option<i64>,
 }
 
 /// What a request's project used in a period (the past year).

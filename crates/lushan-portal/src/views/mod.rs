@@ -6,6 +6,7 @@
 use crate::i18n::{Lang, Texts};
 use askama::Template;
 
+pub mod cobuilder;
 pub mod manage;
 pub mod operate;
 pub mod profile;

@@ -24,6 +24,7 @@ use axum::routing::{MethodRouter, get};
 use lushan_portal::i18n::{Lang, Texts};
 use lushan_portal::views::{Chrome, ErrorPage, Viewer};
 
+mod cobuilder;
 mod jobs;
 mod manage;
 mod operate;
@@ -58,6 +59,7 @@ fn table() -> Vec<Route> {
         profile::routes(),
         manage::routes(),
         operate::routes(),
+        cobuilder::routes(),
     ] {
         routes.extend(area);
     }

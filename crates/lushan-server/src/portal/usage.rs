@@ -56,7 +56,10 @@ fn year_month(period: &StatementPeriod) -> (i32, i32) {
 
 /// The months asked for (`from`, `to`, as `YYYY-MM`), first to last; the
 /// texts to show again in the form; or why they cannot be shown.
-fn months(visit: &Visit, query: &[(String, String)]) -> (String, String, Result<Vec<StatementPeriod>, String>) {
+pub(super) fn months(
+    visit: &Visit,
+    query: &[(String, String)],
+) -> (String, String, Result<Vec<StatementPeriod>, String>) {
     let (from, to) = (field(query, "from"), field(query, "to"));
     let shown = |text: &str| text.chars().take(16).collect::<String>();
     let (from_text, to_text) = (shown(&from), shown(&to));
@@ -123,18 +126,18 @@ async fn report(
     let by = dimensions.first().copied().unwrap_or("project");
     let mut months = Vec::new();
     for period in periods {
-        let rows = state.services.usage_report(caller, by, period.from, period.to).await?;
+        let rows = state.services.usage_report(caller, by, None, period.from, period.to).await?;
         months.push((period.label.clone(), to_api::usage_report(by, &period.label, &period.label, rows)));
     }
     let mut ranges = Vec::new();
     for by in dimensions {
-        let rows = state.services.usage_report(caller, by, first.from, last.to).await?;
+        let rows = state.services.usage_report(caller, by, None, first.from, last.to).await?;
         ranges.push((*by, to_api::usage_report(by, &first.label, &last.label, rows)));
     }
     Ok(Report { months, ranges })
 }
 
-fn line(visit: &Visit, key: String, row: &UsageReportRow) -> UsageLine {
+pub(super) fn line(visit: &Visit, key: String, row: &UsageReportRow) -> UsageLine {
     UsageLine {
         key,
         jobs: row.jobs,
@@ -147,7 +150,7 @@ fn line(visit: &Visit, key: String, row: &UsageReportRow) -> UsageLine {
 }
 
 /// A decimal text as a size for drawing only (never for money sums).
-fn size(text: &str) -> f64 {
+pub(super) fn size(text: &str) -> f64 {
     text.parse().unwrap_or(0.0)
 }
 

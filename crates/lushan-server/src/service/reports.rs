@@ -46,11 +46,14 @@ impl Settlement {
 }
 
 impl Services {
-    /// Usage of jobs settled from `from` to `to` (first and last day), grouped by `by`.
+    /// Usage of jobs settled from `from` to `to` (first and last day), grouped by `by`;
+    /// with `project`, only that project's jobs of those the caller may see
+    /// (a project the caller may not see is not found).
     pub async fn usage_report(
         &self,
         caller: &Caller,
         by: &str,
+        project: Option<&str>,
         from: i64,
         to: i64,
     ) -> Result<Vec<UsageRow>, ServiceError> {
@@ -71,7 +74,11 @@ impl Services {
         }
         // The same scope as job listings: what the caller may see of jobs.
         let scope = self.job_scope(caller).await?;
-        let query = UsageQuery { by, from, to, scope };
+        let project = match project {
+            Some(name) => Some(self.project(caller, name).await?.0.id),
+            None => None,
+        };
+        let query = UsageQuery { by, from, to, scope, project };
         Ok(self.store.usage_report(&query).await?)
     }
 
@@ -109,7 +116,13 @@ impl Services {
             return Err(ServiceError::Invalid("--to is before --from".into()));
         }
         // The project's tenant, by project: the one row that is this project.
-        let query = UsageQuery { by: UsageDimension::Project, from, to, scope: JobScope::Tenant(grant.tenant_id) };
+        let query = UsageQuery {
+            by: UsageDimension::Project,
+            from,
+            to,
+            scope: JobScope::Tenant(grant.tenant_id),
+            project: Some(grant.project_id),
+        };
         let row = self.store.usage_report(&query).await?.into_iter().find(|r| r.key == grant.project_name);
         Ok((grant, row))
     }

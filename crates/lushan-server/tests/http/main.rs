@@ -9,6 +9,7 @@ mod hostile;
 mod jobs;
 mod openapi;
 mod portal;
+mod portal_cobuilder;
 mod portal_manage;
 mod portal_operate;
 mod portal_submit;

@@ -295,6 +295,19 @@ async fn no_role_of_one_tenant_reaches_another_tenant() {
             }
         }
     }
+    // The usage report narrowed to B's project (`?project=`): the route's
+    // case above is its scoped list; aimed at B's project it must fail.
+    let b_usage = "/api/v1/reports/usage?by=user&project=b-proj&from=2000-01-01&to=2099-12-31";
+    for (role, token) in &w.callers {
+        let reply = w.p.call(Method::GET, b_usage, Some(token), None).await;
+        checked += 1;
+        if reply.status.is_success() {
+            cross_tenant_access.push(format!("{role} get {b_usage}: {}", reply.status));
+        }
+        if let Some(name) = leaks(&reply.body) {
+            cross_tenant_access.push(format!("{role} get {b_usage}: shows `{name}`"));
+        }
+    }
     assert_eq!(cross_tenant_access, Vec::<String>::new(), "cross-tenant access");
     assert!(checked >= 31 * 5, "only {checked} checks ran");
 
@@ -514,6 +527,12 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
                     ("/statement.csv?tenant=zju".into(), true, String::new()),
                 ]
             }
+            // A co-builder's page: one's own tenant's (admins), never another's.
+            ("GET", "/cobuilder") => vec![
+                ("/cobuilder".into(), false, String::new()),
+                ("/cobuilder?tenant=zju".into(), true, String::new()),
+                ("/cobuilder?tenant=zju&month=2026-11".into(), true, String::new()),
+            ],
             // The caller's own profile; forms without their fields change nothing.
             ("GET", "/profile") => vec![("/profile".into(), false, String::new())],
             ("POST", "/profile/password") | ("POST", "/profile/tokens") => vec![(route.into(), false, String::new())],

@@ -675,6 +675,9 @@ pub enum ReportCommand {
         /// Last day, included (default: today).
         #[arg(long)]
         to: Option<String>,
+        /// Only this project's jobs (of those you may see).
+        #[arg(long)]
+        project: Option<String>,
         #[arg(long)]
         csv: bool,
     },
@@ -693,11 +696,22 @@ pub struct SettlementArgs {
 }
 
 pub async fn report(client: &Client, command: ReportCommand, out: &Output) -> anyhow::Result<()> {
-    let ReportCommand::Usage { by, from, to, csv } = command;
+    let ReportCommand::Usage { by, from, to, project, csv } = command;
     let today = jiff::Zoned::now().date();
     let from = from.unwrap_or_else(|| today.first_of_month().to_string());
     let to = to.unwrap_or_else(|| today.to_string());
-    let report: UsageReport = client.get(&format!("/api/v1/reports/usage?by={by}&from={from}&to={to}")).await?;
+    // Percent-encoded: a name is the server's to judge, never part of the query.
+    let encode = |text: &str| -> String {
+        text.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => char::from(b).to_string(),
+                other => format!("%{other:02X}"),
+            })
+            .collect()
+    };
+    let project = project.map(|p| format!("&project={}", encode(&p))).unwrap_or_default();
+    let report: UsageReport =
+        client.get(&format!("/api/v1/reports/usage?by={by}&from={from}&to={to}{project}")).await?;
     let row = |r: &UsageReportRow| {
         vec![
             r.key.clone(),

@@ -7,6 +7,7 @@ mod harness;
 mod hostile;
 mod jobs;
 mod portal;
+mod portal_cobuilder;
 mod portal_manage;
 mod portal_operate;
 mod portal_submit;

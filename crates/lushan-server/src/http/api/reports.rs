@@ -10,9 +10,10 @@ use lushan_api::{ErrorBody, GrantUsageQuery, Settlement, StatementQuery, UsageRe
 /// Core-hours, GPU-hours, CNY charged, SU used and public-welfare core-hours
 /// of the jobs settled in a period, by sector, tenant, project, partition or
 /// user (operators: all; tenant admins: their tenant; others: their jobs and
-/// their led projects').
+/// their led projects'), optionally of one project's jobs only.
 #[utoipa::path(get, path = "/api/v1/reports/usage", tag = "billing", security(("bearer" = [])), params(UsageReportQuery),
-    responses((status = 200, body = UsageReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = UsageReport), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 404, body = ErrorBody)))]
 pub async fn usage_report(
     State(state): State<AppState>,
     caller: Caller,
@@ -25,7 +26,8 @@ pub async fn usage_report(
     let by = query.by.unwrap_or_else(|| "tenant".into());
     let from_day = query.from.unwrap_or_else(|| today.first_of_month().to_string());
     let to_day = query.to.unwrap_or_else(|| today.to_string());
-    let rows = state.services.usage_report(&caller, &by, day_start(&from_day, 0)?, day_start(&to_day, 1)?).await?;
+    let (from_ms, to_ms) = (day_start(&from_day, 0)?, day_start(&to_day, 1)?);
+    let rows = state.services.usage_report(&caller, &by, query.project.as_deref(), from_ms, to_ms).await?;
     Ok(Json(to_api::usage_report(&by, &from_day, &to_day, rows)))
 }
 

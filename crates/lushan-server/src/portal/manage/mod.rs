@@ -30,7 +30,7 @@ pub(super) fn routes() -> Vec<super::Route> {
 
 /// The page number asked for with `?page=`, 1 when absent; anything else
 /// is a page saying so.
-pub(super) fn page_number(visit: &Visit, query: &[(String, String)]) -> Result<usize, Box<Response>> {
+pub(in crate::portal) fn page_number(visit: &Visit, query: &[(String, String)]) -> Result<usize, Box<Response>> {
     page_number_of(visit, query, "page")
 }
 
@@ -50,7 +50,11 @@ fn page_number_of(visit: &Visit, query: &[(String, String)], name: &str) -> Resu
 
 /// One page of `items`, with the pager when there is more than one page;
 /// `link(n)` is page n's address.
-pub(super) fn paginate<T>(items: Vec<T>, page: usize, link: impl Fn(usize) -> String) -> (Vec<T>, Option<Pager>) {
+pub(in crate::portal) fn paginate<T>(
+    items: Vec<T>,
+    page: usize,
+    link: impl Fn(usize) -> String,
+) -> (Vec<T>, Option<Pager>) {
     let pages = items.len().div_ceil(PER_PAGE).max(1);
     let rows = items.into_iter().skip((page - 1).saturating_mul(PER_PAGE)).take(PER_PAGE).collect();
     let pager = (pages > 1).then(|| Pager {

@@ -16,7 +16,7 @@ use axum::routing::{get, post};
 use lushan_model::ProjectRole;
 use lushan_portal::Template;
 use lushan_portal::views::Choice;
-use lushan_portal::views::manage::{Attempt, MemberRow, ProjectPage};
+use lushan_portal::views::manage::{Attempt, BurnDown, BurnRow, LimitRow, MemberRow, ProjectPage};
 
 const MEMBER_FIELDS: Fields = &[("role", &["project role", "one pi"]), ("user", &["user"])];
 const GRANT_FIELDS: Fields = &[
@@ -67,8 +67,30 @@ async fn project_page(
         Err(err) => return visit.error(err),
     };
     let api = to_api::project(record);
-    let grants = match state.services.list_grants(caller, None, Some(&api.name)).await {
-        Ok(grants) => grants.into_iter().map(|g| grant_view(t, to_api::grant(g, now))).collect(),
+    let records = match state.services.list_grants(caller, None, Some(&api.name)).await {
+        Ok(records) => records,
+        Err(err) => return visit.error(err),
+    };
+    let mut burn_downs = Vec::new();
+    for record in &records {
+        let grant = to_api::grant(record.clone(), now);
+        if grant.state != "approved" {
+            continue;
+        }
+        match burn_down(state, visit, record, &grant, now).await {
+            Ok(burn) => burn_downs.push(burn),
+            // Plain members see the grants, not the project's usage.
+            Err(ServiceError::Forbidden(_)) => break,
+            Err(err) => return visit.error(err),
+        }
+    }
+    let grants = records.into_iter().map(|g| grant_view(t, to_api::grant(g, now))).collect();
+    let limits = match project_limits(state, visit, &api).await {
+        Ok(limits) => limits,
+        Err(err) => return visit.error(err),
+    };
+    let usage_tables = match project_usage(state, visit, &api.name).await {
+        Ok(tables) => tables,
         Err(err) => return visit.error(err),
     };
     let rows: Vec<MemberRow> = api
@@ -103,8 +125,195 @@ async fn project_page(
         member_roles,
         pager,
         attempt,
+        burn_downs,
+        limits,
+        usage_tables,
     };
     visit.page(status, Template::render(&view))
+}
+
+/// Parts of a grant's period on its burn-down.
+const BURN_PARTS: i64 = 10;
+/// The recent window the run-out forecast's rate is measured over.
+const RECENT_DAYS: i64 = 30;
+const DAY_MS: i64 = 86_400_000;
+
+/// A day as `YYYY-MM-DD` in the server's zone.
+fn day(ms: i64) -> String {
+    match jiff::Timestamp::from_millisecond(ms) {
+        Ok(t) => t.to_zoned(jiff::tz::TimeZone::system()).strftime("%Y-%m-%d").to_string(),
+        Err(_) => ms.to_string(),
+    }
+}
+
+/// Service units as the grants' tables write them (core-hours, two decimals).
+fn units(core_seconds: i64) -> String {
+    lushan_ledger::Units(core_seconds).to_string()
+}
+
+/// A grant's burn-down: the units used by the end of each part of its
+/// period (from `grant_project_usage`, the project's settled jobs; never
+/// more than the grant's own record says it used), the holds now shaded
+/// on the current part, and the day the units left (after the holds) run
+/// out at the rate of the last 30 days (whole days): "not at this rate"
+/// when that is after the grant ends.
+async fn burn_down(
+    state: &AppState,
+    visit: &Visit,
+    record: &crate::service::GrantRecord,
+    grant: &lushan_api::Grant,
+    now: i64,
+) -> Result<BurnDown, ServiceError> {
+    let Some(caller) = visit.caller() else { return Err(ServiceError::Forbidden("signed out".into())) };
+    let m = visit.t().manage;
+    let (start, end) = (record.starts_at, record.ends_at.max(record.starts_at + 1));
+    let used = record.used().max(0);
+    let held = record.held.max(0);
+    let awarded = record.awarded.unwrap_or(0);
+    let used_by = |row: Option<crate::service::UsageRow>| row.map_or(0, |r| r.units).clamp(0, used);
+    let mut values = Vec::new();
+    let mut stack = Vec::new();
+    let mut rows = Vec::new();
+    for i in 0..BURN_PARTS {
+        let part_start = start + (end - start) * i / BURN_PARTS;
+        let part_end = start + (end - start) * (i + 1) / BURN_PARTS;
+        let until = day(part_end - 1);
+        // Every other part named under the axis, so that labels never
+        // overlap on a phone; the table names them all.
+        let label = if i % 2 == 0 { until.get(5..).unwrap_or(&until).to_owned() } else { String::new() };
+        if part_start >= now {
+            values.push((label, 0.0, String::new()));
+            stack.push((0.0, String::new()));
+            rows.push(BurnRow { until, used: String::new(), held: String::new() });
+        } else if part_end > now {
+            // The current part: what the grant's record says now, and its holds.
+            values.push((label, used as f64, units(used)));
+            stack.push((held as f64, units(held)));
+            rows.push(BurnRow { until, used: units(used), held: units(held) });
+        } else {
+            let by_then = if part_end > start {
+                used_by(state.services.grant_project_usage(caller, record.id.0, start, part_end).await?.1)
+            } else {
+                0
+            };
+            values.push((label, by_then as f64, units(by_then)));
+            stack.push((0.0, String::new()));
+            rows.push(BurnRow { until, used: units(by_then), held: String::new() });
+        }
+    }
+    // The recent rate, in whole days.
+    let window_start = start.max(now - RECENT_DAYS * DAY_MS);
+    let days = ((now - window_start) / DAY_MS).max(1);
+    let recent = if now > window_start {
+        used_by(state.services.grant_project_usage(caller, record.id.0, window_start, now).await?.1)
+    } else {
+        0
+    };
+    let left = record.remaining.max(0);
+    let forecast = if now >= record.ends_at {
+        m.burn_ended.to_owned()
+    } else if left == 0 {
+        day(now)
+    } else if recent == 0 {
+        m.burn_no_use.to_owned()
+    } else {
+        // Days until the units left are gone: left / (recent / days), rounded up.
+        let until = (i128::from(left) * i128::from(days) + i128::from(recent) - 1) / i128::from(recent);
+        let at = i128::from(now) + until * i128::from(DAY_MS);
+        if at >= i128::from(record.ends_at) { m.burn_not_at_this_rate.to_owned() } else { day(at as i64) }
+    };
+    let figures: Vec<String> =
+        rows.iter().filter(|r| !r.used.is_empty()).map(|r| format!("{}: {}", r.until, r.used)).collect();
+    let desc =
+        format!("{}{}{}{}{}", m.burn_desc_before, figures.join("; "), m.burn_desc_held, units(held), m.burn_desc_after);
+    let chart = lushan_portal::chart::Chart::stacked(
+        &format!("chart-burn-{}", record.id.0),
+        format!("{} · {} {}", m.burn_chart, m.grant_id, record.id.0),
+        desc,
+        &values,
+        &stack,
+        Some(awarded as f64),
+        units(awarded),
+    );
+    Ok(BurnDown {
+        grant_id: record.id.0,
+        from: grant.from.clone(),
+        to: grant.to.clone(),
+        awarded: units(awarded),
+        used: units(used),
+        held: units(held),
+        left: units(left),
+        rate: units(recent / days),
+        forecast,
+        chart,
+        rows,
+    })
+}
+
+/// The project's limits and those of its members, as `list_limits` lets
+/// the caller see them; only operators set them (`set_limits`).
+async fn project_limits(
+    state: &AppState,
+    visit: &Visit,
+    project: &lushan_api::Project,
+) -> Result<Vec<LimitRow>, ServiceError> {
+    let Some(caller) = visit.caller() else { return Ok(Vec::new()) };
+    let m = visit.t().manage;
+    let limits = state.services.list_limits(caller).await?;
+    Ok(limits
+        .into_iter()
+        .map(to_api::limit)
+        .filter(|l| match l.scope.as_str() {
+            "project" => l.name == project.name,
+            _ => project.members.iter().any(|member| member.user == l.name),
+        })
+        .map(|l| LimitRow {
+            on: if l.scope == "project" { m.limit_project.to_owned() } else { m.limit_user.to_owned() },
+            name: l.name,
+            running: l.max_running_jobs,
+            cpus: l.max_cpus,
+            gpus: l.max_gpus,
+            submitted: l.max_submitted,
+        })
+        .collect())
+}
+
+/// Usage by member and by partition of the project's jobs over the last
+/// six months, for its PI and managers: `usage_report` narrowed to the
+/// project (`GET /api/v1/reports/usage?project=`), as on the usage page.
+async fn project_usage(
+    state: &AppState,
+    visit: &Visit,
+    project: &str,
+) -> Result<Vec<lushan_portal::views::usage::UsageTable>, ServiceError> {
+    let Some(caller) = visit.caller() else { return Ok(Vec::new()) };
+    let manages = state
+        .services
+        .my_memberships(caller)
+        .await?
+        .iter()
+        .any(|(name, role)| name == project && matches!(role, ProjectRole::Pi | ProjectRole::Manager));
+    if !manages {
+        return Ok(Vec::new());
+    }
+    let u = visit.t().usage;
+    let (from, to, periods) = crate::portal::usage::months(visit, &[]);
+    let Ok(periods) = periods else { return Ok(Vec::new()) };
+    let (Some(first), Some(last)) = (periods.first(), periods.last()) else { return Ok(Vec::new()) };
+    let mut tables = Vec::new();
+    for by in ["user", "partition"] {
+        let rows = state.services.usage_report(caller, by, Some(project), first.from, last.to).await?;
+        let report = to_api::usage_report(by, &from, &to, rows);
+        let name = u.dimension(by).to_owned();
+        tables.push(lushan_portal::views::usage::UsageTable {
+            id: format!("project-usage-by-{by}"),
+            title: format!("{}{name} ({from} – {to})", u.breakdown_by),
+            first_column: name,
+            rows: report.rows.iter().map(|r| crate::portal::usage::line(visit, r.key.clone(), r)).collect(),
+            total: Some(crate::portal::usage::line(visit, u.total.to_owned(), &report.total)),
+        });
+    }
+    Ok(tables)
 }
 
 /// A refused form of a project's page: a project the caller may not see
