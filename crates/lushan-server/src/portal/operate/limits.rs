@@ -2,13 +2,13 @@
 //! QOS (list, add or change its priority) and a partition's priority
 //! (`lushan admin limits|qos|partition-priority`).
 
-use super::{form_ok, number, site_and_partition, site_choices};
+use super::{number, site_and_partition, site_choices};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
+use crate::portal::SignedForm;
 use crate::portal::manage::{Fields, page_number, paginate, refused, whole_number};
 use crate::portal::{Visit, field, local_time};
 use crate::service::{LimitTarget, LimitValues, ServiceError};
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -120,11 +120,7 @@ fn limit_values(form: &[(String, String)]) -> Result<LimitValues, ServiceError> 
     })
 }
 
-async fn set_limits(State(state): State<AppState>, visit: Visit, Form(form): Form<Vec<(String, String)>>) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if let Err(page) = form_ok(&visit, &form) {
-        return *page;
-    }
+async fn set_limits(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
     let name = field(&form, "name").trim().to_owned();
     let target = match field(&form, "scope").as_str() {
         "project" => Ok(LimitTarget::Project(name)),
@@ -140,11 +136,7 @@ async fn set_limits(State(state): State<AppState>, visit: Visit, Form(form): For
     answer(&state, &visit, form_name, LIMIT_FIELDS, form, done).await
 }
 
-async fn set_qos(State(state): State<AppState>, visit: Visit, Form(form): Form<Vec<(String, String)>>) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if let Err(page) = form_ok(&visit, &form) {
-        return *page;
-    }
+async fn set_qos(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
     let description = crate::portal::manage::optional(field(&form, "description"));
     let done = match number("priority", &field(&form, "priority")) {
         Ok(priority) => state
@@ -159,13 +151,8 @@ async fn set_qos(State(state): State<AppState>, visit: Visit, Form(form): Form<V
 
 async fn set_partition_priority(
     State(state): State<AppState>,
-    visit: Visit,
-    Form(form): Form<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, form }: SignedForm,
 ) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if let Err(page) = form_ok(&visit, &form) {
-        return *page;
-    }
     let (site, partition) = site_and_partition(&field(&form, "target"));
     let done = match number("priority", &field(&form, "priority")) {
         Ok(priority) => {

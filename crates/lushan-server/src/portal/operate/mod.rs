@@ -11,7 +11,7 @@
 //! answers 303.
 
 use super::manage::{page_number, paginate};
-use super::{Visit, csrf_ok, field, local_time};
+use super::{Visit, local_time};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
 use crate::service::{JobSelection, ServiceError};
@@ -37,11 +37,6 @@ pub(super) fn routes() -> Vec<super::Route> {
     routes.extend(limits::routes());
     routes.extend(audit::routes());
     routes
-}
-
-/// The form key of a POST, or the page saying to reload.
-fn form_ok(visit: &Visit, form: &[(String, String)]) -> Result<(), Box<Response>> {
-    if csrf_ok(visit, &field(form, "csrf")) { Ok(()) } else { Err(Box::new(visit.stale_form())) }
 }
 
 /// `site` or `site/partition`, as the forms' choices send them.

@@ -2,13 +2,13 @@
 //! share and the preemptible discount, a node's owner and a partition's
 //! preemption (`lushan admin price|discount|owner-share|node-owner`).
 
-use super::{form_ok, mode_text, number, site_and_partition, site_choices};
+use super::{mode_text, number, site_and_partition, site_choices};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
+use crate::portal::SignedForm;
 use crate::portal::manage::{Fields, page_number, paginate, refused};
 use crate::portal::{Visit, field, local_time};
 use crate::service::{ServiceError, SharingSetting};
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -128,15 +128,7 @@ async fn answer(
     }
 }
 
-async fn set_price(
-    State(state): State<AppState>,
-    visit: Visit,
-    axum::Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if let Err(page) = form_ok(&visit, &form) {
-        return *page;
-    }
+async fn set_price(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
     let (site, partition) = site_and_partition(&field(&form, "target"));
     let rate = |name: &str| match field(&form, name).trim() {
         "" => "0".to_owned(),
@@ -163,29 +155,13 @@ async fn set_price(
     answer(&state, &visit, "price", PRICE_FIELDS, form, done).await
 }
 
-async fn set_discount(
-    State(state): State<AppState>,
-    visit: Visit,
-    axum::Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if let Err(page) = form_ok(&visit, &form) {
-        return *page;
-    }
+async fn set_discount(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
     let done =
         state.services.set_sector_discount(caller, &field(&form, "sector"), &field(&form, "percent"), now_ms()).await;
     answer(&state, &visit, "discount", DISCOUNT_FIELDS, form, done).await
 }
 
-async fn set_sharing(
-    State(state): State<AppState>,
-    visit: Visit,
-    axum::Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if let Err(page) = form_ok(&visit, &form) {
-        return *page;
-    }
+async fn set_sharing(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
     let setting = match field(&form, "setting").as_str() {
         "owner-share" => Ok(SharingSetting::OwnerShare),
         "preemptible-discount" => Ok(SharingSetting::PreemptibleDiscount),
@@ -202,15 +178,7 @@ async fn set_sharing(
     answer(&state, &visit, form_name, SHARING_FIELDS, form, done).await
 }
 
-async fn set_node_owner(
-    State(state): State<AppState>,
-    visit: Visit,
-    axum::Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if let Err(page) = form_ok(&visit, &form) {
-        return *page;
-    }
+async fn set_node_owner(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
     let done = state
         .services
         .set_node_owner(
@@ -224,15 +192,7 @@ async fn set_node_owner(
     answer(&state, &visit, "owner", OWNER_FIELDS, form, done).await
 }
 
-async fn set_preemption(
-    State(state): State<AppState>,
-    visit: Visit,
-    axum::Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if let Err(page) = form_ok(&visit, &form) {
-        return *page;
-    }
+async fn set_preemption(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
     let (site, partition) = site_and_partition(&field(&form, "target"));
     let done = match number("grace", &field(&form, "grace_secs")) {
         Ok(grace) => {

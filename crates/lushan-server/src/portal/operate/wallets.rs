@@ -2,12 +2,11 @@
 //! a debit, with why) and a credit limit (`lushan admin wallet adjust`,
 //! `credit-limit`). Top-ups are on the tenant's page.
 
-use super::form_ok;
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
+use crate::portal::SignedForm;
 use crate::portal::manage::{Fields, page_number, paginate, refused};
 use crate::portal::{Visit, field};
-use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -68,11 +67,7 @@ async fn wallets_page(state: &AppState, visit: &Visit, page: usize, status: Stat
     visit.page(status, Template::render(&view))
 }
 
-async fn adjust(State(state): State<AppState>, visit: Visit, Form(form): Form<Vec<(String, String)>>) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if let Err(page) = form_ok(&visit, &form) {
-        return *page;
-    }
+async fn adjust(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
     let done = state
         .services
         .adjust(
@@ -93,15 +88,7 @@ async fn adjust(State(state): State<AppState>, visit: Visit, Form(form): Form<Ve
     }
 }
 
-async fn credit_limit(
-    State(state): State<AppState>,
-    visit: Visit,
-    Form(form): Form<Vec<(String, String)>>,
-) -> Response {
-    let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    if let Err(page) = form_ok(&visit, &form) {
-        return *page;
-    }
+async fn credit_limit(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
     let done = state
         .services
         .set_credit_limit(caller, field(&form, "tenant").trim(), field(&form, "limit").trim(), now_ms())
