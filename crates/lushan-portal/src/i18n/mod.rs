@@ -180,6 +180,7 @@ catalogue! {
     cancel_job: "取消作业", "Cancel job";
     hold_job: "挂起", "Hold";
     release_job: "释放", "Release";
+    submit_again: "再次提交", "Submit again";
     no_jobs: "没有符合条件的作业。", "No job matches.";
     newer: "较新", "Newer";
     older: "较早", "Older";

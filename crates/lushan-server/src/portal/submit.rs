@@ -241,6 +241,34 @@ async fn page(State(state): State<AppState>, visit: Visit, Query(query): Query<V
         Ok(choices) => choices,
         Err(err) => return visit.error(err),
     };
+    // Submit again: a job's own script in the box, where it started.
+    let again = match field(&query, "job").as_str() {
+        "" => None,
+        text => match text.parse::<i64>() {
+            Ok(id) => match state.services.job_script(caller, id).await {
+                Ok(found) => Some(found),
+                Err(err) => return visit.error(err),
+            },
+            Err(_) => {
+                return visit.error(ServiceError::Invalid(format!(
+                    "`{}` is not a job id",
+                    text.chars().take(32).collect::<String>()
+                )));
+            }
+        },
+    };
+    if let Some((script, workdir)) = again {
+        let draft = Draft {
+            template: None,
+            script_mode: true,
+            form: JobForm::from_script(&script),
+            script,
+            workdir,
+            nonce: crate::service::generate_token(),
+        };
+        return visit
+            .page(StatusCode::OK, lushan_portal::Template::render(&render(&visit, &choices, &draft, Outcome::none())));
+    }
     // The template asked for (one the caller may use), else the first.
     let template = match chosen {
         Some(id) => match state.services.template(caller, id).await {

@@ -749,6 +749,14 @@ impl Services {
         Ok(Some(filter))
     }
 
+    /// A job's script and where it started, for submitting it again: the
+    /// job's whole record, if the caller may see the job; else "not found".
+    pub async fn job_script(&self, caller: &Caller, id: i64) -> Result<(String, String), ServiceError> {
+        let seen = self.job(caller, id).await?;
+        let full = self.store.job(seen.id).await?;
+        Ok((full.script, full.workdir))
+    }
+
     /// One job, by its own id, if the caller may see it; else "not found".
     pub async fn job(&self, caller: &Caller, id: i64) -> Result<JobRecord, ServiceError> {
         let filter = JobFilter::all().scope(self.job_scope(caller).await?).ids(vec![JobId(id)]);

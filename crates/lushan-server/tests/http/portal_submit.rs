@@ -250,3 +250,32 @@ async fn a_job_s_page_refreshes_its_live_part_alone_and_htmx_is_served_from_here
     let ended = send(&p, get(&format!("{location}?part=live"), Some(&session))).await;
     assert!(!ended.html.contains("hx-get"), "{}", ended.html);
 }
+
+#[tokio::test]
+async fn a_job_is_submitted_again_from_its_own_script_and_only_by_those_who_see_it() {
+    let (p, session) = setup().await;
+    let (_, csrf) = open(&p, &session, "/submit").await;
+    let done = send(&p, post("/submit", Some(&session), &form(&csrf, "submit", &[("body", "echo once-more\n")]))).await;
+    let location = done.headers.get("location").unwrap().to_str().unwrap().to_owned();
+    let id = location.trim_start_matches("/jobs/");
+    let page = send(&p, get(&location, Some(&session))).await;
+    assert!(page.html.contains(&format!("href=\"/submit?job={id}\"")), "{}", page.html);
+    let again = send(&p, get(&format!("/submit?job={id}&lang=en"), Some(&session))).await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.html);
+    assert!(again.html.contains("name=\"mode\" value=\"script\""), "the whole script: {}", again.html);
+    assert!(
+        again.html.contains("echo once-more") && again.html.contains("#SBATCH --job-name=my-job"),
+        "{}",
+        again.html
+    );
+    assert!(again.html.contains("value=\"/tmp\""), "where it started: {}", again.html);
+    // Another tenant's member sees no such job; a bad id is said to be one.
+    p.admin(Method::POST, "/api/v1/tenants", json!({"name": "hit", "sector": "university"})).await;
+    p.user("bob", "hit", "member").await;
+    let bob = sign_in(&p, "bob").await;
+    let theirs = send(&p, get(&format!("/submit?job={id}"), Some(&bob))).await;
+    assert_eq!(theirs.status, StatusCode::NOT_FOUND);
+    assert!(!theirs.html.contains("once-more"));
+    let bad = send(&p, get("/submit?job=x", Some(&session))).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}

@@ -460,6 +460,8 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
                 ("/submit".into(), false, String::new()),
                 (format!("/submit?template={}", w.b_template_id), true, String::new()),
                 (format!("/submit?template={}&mode=script", w.b_template_id), true, String::new()),
+                // Submitting B's job again would show its script.
+                (format!("/submit?job={b_job}"), true, String::new()),
             ],
             ("POST", "/submit") => ["quote", "submit"]
                 .iter()

@@ -104,6 +104,11 @@ fn a_member_composes_quotes_submits_and_watches_a_job_in_a_real_browser() {
             assert!(output.contains(&format!("hello-from-the-portal-{lang}")), "{lang}: {output}");
             shot(&browser, lang, &shot_name("submit-done")).await;
             assert_eq!(console_errors(&browser).await, Vec::<String>::new(), "{lang}: the console");
+            // Submit again: the job's own script, ready to change and send.
+            browser.find(Locator::Id("submit-again")).await.unwrap().click().await.unwrap();
+            browser.wait().for_element(Locator::Css("textarea#script")).await.unwrap();
+            let script = browser.find(Locator::Id("script")).await.unwrap().prop("value").await.unwrap();
+            assert!(script.unwrap_or_default().contains(&format!("hello-from-the-portal-{lang}")), "{lang}");
             browser.close().await.unwrap();
         });
     }
