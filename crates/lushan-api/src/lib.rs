@@ -509,11 +509,11 @@ pub struct AuditQuery {
     pub target_kind: Option<String>,
     /// From this day (`YYYY-MM-DD`, the server's zone), included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(max_length = 10)]
+    #[param(max_length = 10, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub from: Option<String>,
     /// To this day (`YYYY-MM-DD`, the server's zone), included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[param(max_length = 10)]
+    #[param(max_length = 10, pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub to: Option<String>,
 }
 

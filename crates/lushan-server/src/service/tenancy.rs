@@ -533,8 +533,9 @@ impl Services {
         };
         let (action, actor, target_kind) =
             (text("action", action)?, text("actor", actor)?, text("target_kind", target_kind)?);
+        // A date given empty is no date (the portal leaves an empty box out).
         let day = |value: &Option<String>, days: i64| match value.as_deref().map(str::trim) {
-            None | Some("") => Ok(None),
+            None => Ok(None),
             Some(date) => super::grants::day_start(date, days).map(Some),
         };
         // `to` is included: entries before the next day's start.
