@@ -58,6 +58,45 @@ pub(crate) fn csrf_of(html: &str) -> String {
     html[at..].split('"').next().unwrap().to_owned()
 }
 
+/// HTML a user might type, planted in names and comments: no page may
+/// let it run.
+pub(crate) const PLANTED: &str = r#"<script>alert(1)</script>"><img src=x onerror=alert(2)>"#;
+
+/// A form's fields, URL-encoded, after the page's key.
+pub(crate) fn form_of(csrf: &str, fields: &[(&str, &str)]) -> String {
+    let mut text = format!("csrf={csrf}");
+    for (name, value) in fields {
+        text.push('&');
+        text.push_str(name);
+        text.push('=');
+        text.push_str(&urlencode(value));
+    }
+    text
+}
+
+pub(crate) fn urlencode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// GETs a page that must answer 200, and its form key.
+pub(crate) async fn open_page(p: &Platform, path: &str, session: &str) -> (Page, String) {
+    let page = send(p, get(path, Some(session))).await;
+    assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.html);
+    let csrf = csrf_of(&page.html);
+    (page, csrf)
+}
+
+/// No planted tag came back as markup.
+pub(crate) fn assert_escaped(page: &Page) {
+    assert!(!page.html.contains("<script>alert") && !page.html.contains("<img src=x"), "{}", page.html);
+}
+
 async fn setup() -> (Platform, i64) {
     let p = Platform::new().await;
     p.admin(Method::POST, "/api/v1/tenants", json!({"name": "jxu", "sector": "university"})).await;

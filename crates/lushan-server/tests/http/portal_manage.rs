@@ -5,45 +5,9 @@
 //! the same tour in `it::portal_manage`.)
 
 use crate::common::Platform;
-use crate::portal::{Page, csrf_of, get, post, send};
+use crate::portal::{PLANTED, assert_escaped, form_of as form, get, open_page as open, post, send};
 use axum::http::{Method, StatusCode};
 use serde_json::json;
-
-const PLANTED: &str = r#"<script>alert(1)</script>"><img src=x onerror=alert(2)>"#;
-
-/// A form's fields, URL-encoded, after the page's key.
-fn form(csrf: &str, fields: &[(&str, &str)]) -> String {
-    let mut text = format!("csrf={csrf}");
-    for (name, value) in fields {
-        text.push('&');
-        text.push_str(name);
-        text.push('=');
-        text.push_str(&urlencoding(value));
-    }
-    text
-}
-
-fn urlencoding(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// GETs a page that must answer 200, and its form key.
-async fn open(p: &Platform, path: &str, session: &str) -> (Page, String) {
-    let page = send(p, get(path, Some(session))).await;
-    assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.html);
-    let csrf = csrf_of(&page.html);
-    (page, csrf)
-}
-
-fn assert_escaped(page: &Page) {
-    assert!(!page.html.contains("<script>alert") && !page.html.contains("<img src=x"), "{}", page.html);
-}
 
 async fn balance(p: &Platform, tenant: &str) -> String {
     let wallet = p.call(Method::GET, &format!("/api/v1/tenants/{tenant}/wallet"), Some(&p.operator_token), None).await;

@@ -6,43 +6,9 @@
 //! escaped. (A real browser drives the console in `it::portal_operate`.)
 
 use crate::common::Platform;
-use crate::portal::{Page, csrf_of, get, post, send};
+use crate::portal::{PLANTED, assert_escaped, form_of as form, get, open_page as open, post, send};
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
-
-const PLANTED: &str = r#"<script>alert(1)</script>"><img src=x onerror=alert(2)>"#;
-
-fn form(csrf: &str, fields: &[(&str, &str)]) -> String {
-    let mut text = format!("csrf={csrf}");
-    for (name, value) in fields {
-        text.push('&');
-        text.push_str(name);
-        text.push('=');
-        text.push_str(&encode(value));
-    }
-    text
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-async fn open(p: &Platform, path: &str, session: &str) -> (Page, String) {
-    let page = send(p, get(path, Some(session))).await;
-    assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.html);
-    let csrf = csrf_of(&page.html);
-    (page, csrf)
-}
-
-fn assert_escaped(page: &Page) {
-    assert!(!page.html.contains("<script>alert") && !page.html.contains("<img src=x"), "{}", page.html);
-}
 
 /// What the operator's forms change, read through the API.
 async fn state_of(p: &Platform) -> Value {

@@ -5,7 +5,7 @@
 //! nothing.
 
 use crate::common::Platform;
-use crate::portal::{Page, csrf_of, get, post, send, sign_in};
+use crate::portal::{Page, csrf_of, get, post, send, sign_in, urlencode};
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
@@ -53,15 +53,6 @@ fn form(csrf: &str, action: &str, changes: &[(&str, &str)]) -> String {
         }
     }
     fields.iter().map(|(k, v)| format!("{k}={}", urlencode(v))).collect::<Vec<_>>().join("&")
-}
-
-fn urlencode(text: &str) -> String {
-    text.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 async fn jobs(p: &Platform) -> Vec<serde_json::Value> {
