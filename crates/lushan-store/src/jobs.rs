@@ -610,7 +610,16 @@ impl Store {
             Param::Int(Some(new.site_id.0)),
             Param::Int(Some(new.partition_id.0)),
             Param::Text(Some(JobState::Pending.as_str())),
-            Param::Text(Some(if new.held { "JobHeldUser" } else { "None" })),
+            // What squeue says at once, as Slurm does, rather than after the
+            // control loop's next pass: held, waiting for its begin time, or
+            // nothing yet.
+            Param::Text(Some(if new.held {
+                "JobHeldUser"
+            } else if new.begin_time.is_some_and(|at| at > new.submit_time) {
+                "BeginTime"
+            } else {
+                "None"
+            })),
             Param::Int(Some(new.submit_time)),
             Param::Int(Some(new.time_limit_secs)),
             Param::Int(Some(new.nodes)),
