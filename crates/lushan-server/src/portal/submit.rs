@@ -284,22 +284,11 @@ async fn page(State(state): State<AppState>, visit: Visit, Query(query): Query<V
     {
         form.account = first.clone();
     }
-    let workdir = match state.services.login_environment(caller).await {
-        Ok(login) => login.home,
-        // Said beside the field; the user may still type a directory.
-        Err(err) => {
-            let draft = Draft {
-                template: template.as_ref().map(|t| t.id),
-                script_mode,
-                form,
-                script,
-                workdir: String::new(),
-                nonce: crate::service::generate_token(),
-            };
-            let outcome = Outcome { workdir_error: Some(err.to_string()), ..Outcome::none() };
-            return visit
-                .page(StatusCode::OK, lushan_portal::Template::render(&render(&visit, &choices, &draft, outcome)));
-        }
+    // Where the job starts by default; when it cannot be known, the field
+    // says why (in the page's words) and the user may still type one.
+    let (workdir, workdir_error) = match state.services.login_environment(caller).await {
+        Ok(login) => (login.home, None),
+        Err(err) => (String::new(), Some(problem_text(&visit, &err))),
     };
     let draft = Draft {
         template: template.as_ref().map(|t| t.id),
@@ -309,7 +298,8 @@ async fn page(State(state): State<AppState>, visit: Visit, Query(query): Query<V
         workdir,
         nonce: crate::service::generate_token(),
     };
-    visit.page(StatusCode::OK, lushan_portal::Template::render(&render(&visit, &choices, &draft, Outcome::none())))
+    let outcome = Outcome { workdir_error, ..Outcome::none() };
+    visit.page(StatusCode::OK, lushan_portal::Template::render(&render(&visit, &choices, &draft, outcome)))
 }
 
 /// The draft a posted form carries.
