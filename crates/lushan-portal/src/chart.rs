@@ -152,6 +152,11 @@ impl Chart {
     }
 }
 
+/// A decimal text as a size for drawing only (never for money sums).
+pub fn size(text: &str) -> f64 {
+    text.parse().unwrap_or(0.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

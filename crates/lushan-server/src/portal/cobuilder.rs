@@ -5,8 +5,8 @@
 //! (`GET /api/v1/tenants/{tenant}/settlement`), whose check decides who
 //! sees it; the charts are the usage page's.
 
-use super::manage::{page_number, paginate};
-use super::usage::{months, size};
+use super::forms::{page_number, paginate};
+use super::months::months;
 use super::{Visit, field};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
@@ -17,6 +17,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use lushan_portal::Template;
 use lushan_portal::chart::Chart;
+use lushan_portal::chart::size;
 use lushan_portal::views::cobuilder::{CobuilderPage, MonthDetail, MonthRow, NodeRow, SettlementLine};
 use std::collections::HashMap;
 

@@ -25,8 +25,10 @@ use lushan_portal::i18n::{Lang, Texts};
 use lushan_portal::views::{Chrome, ErrorPage, Viewer};
 
 mod cobuilder;
+mod forms;
 mod jobs;
 mod manage;
+mod months;
 mod operate;
 mod profile;
 mod session;

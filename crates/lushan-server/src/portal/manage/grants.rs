@@ -3,9 +3,10 @@
 //! Beside each request, the project's earlier grants: what it was awarded
 //! and what it used.
 
-use super::{Fields, grant_view, page_number, page_number_of, paginate, refused, whole_number};
+use super::grant_view;
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
+use crate::portal::forms::{Fields, page_number, page_number_of, paginate, refused, whole_number};
 use crate::portal::{SignedForm, Visit, field};
 use crate::service::{Caller, ServiceError};
 use axum::extract::{Path, Query, State};

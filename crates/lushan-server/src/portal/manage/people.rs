@@ -3,9 +3,9 @@
 //! wallet top-up` in the browser). The services scope every list to what
 //! the caller administers.
 
-use super::{Fields, optional, page_number, paginate, refused};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
+use crate::portal::forms::{Fields, optional, page_number, paginate, refused};
 use crate::portal::{SignedForm, Visit, field, local_time};
 use crate::service::{NewProjectInput, NewUserInput, ServiceError};
 use axum::extract::{Path, Query, State};

@@ -3,10 +3,11 @@
 //! reviews, and the form requesting a grant or a renewal (`lushan project`
 //! and `lushan alloc request` in the browser).
 
+use super::grant_view;
 use super::people::project_row;
-use super::{Fields, grant_view, optional, page_number, paginate, refused, whole_number};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
+use crate::portal::forms::{Fields, optional, page_number, paginate, refused, whole_number};
 use crate::portal::{SignedForm, Visit, field, local_time};
 use crate::service::{GrantRequestInput, ServiceError};
 use axum::extract::{Path, Query, State};
@@ -297,7 +298,7 @@ async fn project_usage(
         return Ok(Vec::new());
     }
     let u = visit.t().usage;
-    let (from, to, periods) = crate::portal::usage::months(visit, &[]);
+    let (from, to, periods) = crate::portal::months::months(visit, &[]);
     let Ok(periods) = periods else { return Ok(Vec::new()) };
     let (Some(first), Some(last)) = (periods.first(), periods.last()) else { return Ok(Vec::new()) };
     let mut tables = Vec::new();

@@ -2,7 +2,7 @@
 //! actor, target kind and days (`GET /api/v1/audit`'s filters), 50 a page.
 
 use crate::http::{AppState, to_api};
-use crate::portal::manage::{page_number, paginate};
+use crate::portal::forms::{page_number, paginate};
 use crate::portal::{Visit, field, local_time};
 use crate::service::AuditFilter;
 use axum::extract::{Query, State};

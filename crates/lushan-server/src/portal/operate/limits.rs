@@ -6,7 +6,7 @@ use super::{number, site_and_partition, site_choices};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
 use crate::portal::SignedForm;
-use crate::portal::manage::{Fields, page_number, paginate, refused, whole_number};
+use crate::portal::forms::{Fields, page_number, paginate, refused, whole_number};
 use crate::portal::{Visit, field, local_time};
 use crate::service::{LimitTarget, LimitValues, ServiceError};
 use axum::extract::{Query, State};
@@ -137,7 +137,7 @@ async fn set_limits(State(state): State<AppState>, SignedForm { visit, ref calle
 }
 
 async fn set_qos(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
-    let description = crate::portal::manage::optional(field(&form, "description"));
+    let description = crate::portal::forms::optional(field(&form, "description"));
     let done = match number("priority", &field(&form, "priority")) {
         Ok(priority) => state
             .services

@@ -10,7 +10,7 @@
 //! field and what was typed, with the refusal's status; one that worked
 //! answers 303.
 
-use super::manage::{page_number, paginate};
+use super::forms::{page_number, paginate};
 use super::{Visit, local_time};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
@@ -67,7 +67,7 @@ async fn site_choices(state: &AppState, visit: &Visit, with_sites: bool) -> Vec<
 
 /// A whole number typed in a form, required.
 fn number(label: &str, text: &str) -> Result<i64, ServiceError> {
-    super::manage::whole_number(label, text)?
+    super::forms::whole_number(label, text)?
         .ok_or_else(|| ServiceError::Invalid(format!("{label} is a whole number; it is missing")))
 }
 

@@ -6,7 +6,7 @@ use super::{mode_text, number, site_and_partition, site_choices};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
 use crate::portal::SignedForm;
-use crate::portal::manage::{Fields, page_number, paginate, refused};
+use crate::portal::forms::{Fields, page_number, paginate, refused};
 use crate::portal::{Visit, field, local_time};
 use crate::service::{ServiceError, SharingSetting};
 use axum::extract::{Query, State};
@@ -141,7 +141,7 @@ async fn set_price(State(state): State<AppState>, SignedForm { visit, ref caller
                 caller,
                 &site,
                 partition.as_deref(),
-                super::super::manage::optional(field(&form, "qos")).as_deref(),
+                crate::portal::forms::optional(field(&form, "qos")).as_deref(),
                 &field(&form, "core_hour"),
                 &rate("gpu_hour"),
                 &rate("gb_hour"),

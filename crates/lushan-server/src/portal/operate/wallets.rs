@@ -5,7 +5,7 @@
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
 use crate::portal::SignedForm;
-use crate::portal::manage::{Fields, page_number, paginate, refused};
+use crate::portal::forms::{Fields, page_number, paginate, refused};
 use crate::portal::{Visit, field};
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
