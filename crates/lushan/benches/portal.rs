@@ -6,8 +6,9 @@
 //! in the same run: the API's listing of the same jobs
 //! (`GET /api/v1/jobs`), the data the job list is drawn from, as JSON.
 //!
-//! Usage: `cargo bench -p lushan --bench portal -- [--jobs N] [--rounds R]`
-//! (run by `bench/portal.sh`).
+//! Usage: `cargo bench -p lushan --bench portal -- [--jobs N] [--rounds R]
+//! [--keep]` (run by `bench/portal.sh`); `--keep` leaves the server's data
+//! directory behind and prints where, to study a query's plan on it.
 
 use anyhow::{Context, bail};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -80,6 +81,9 @@ fn main() -> anyhow::Result<()> {
     let (jobs, rounds) = (arg("--jobs", 10_000), arg("--rounds", 200));
     let bin = Path::new(env!("CARGO_BIN_EXE_lushan"));
     let work = tempfile::tempdir()?;
+    if args.iter().any(|a| a == "--keep") {
+        eprintln!("data kept in {}", work.path().join("data").display());
+    }
     std::fs::write(work.path().join("lushan.toml"), "run_jobs_as_server_user = true\n")?;
     let op = work.path().join("op");
     std::fs::create_dir_all(&op)?;
@@ -176,6 +180,10 @@ fn main() -> anyhow::Result<()> {
         for (name, p99) in results.iter().filter(|(name, _)| !name.starts_with("peer")) {
             println!("{name}: p99 {:.2}x the API listing's", p99 / peer);
         }
+    }
+    drop(server);
+    if args.iter().any(|a| a == "--keep") {
+        let _ = work.keep();
     }
     Ok(())
 }

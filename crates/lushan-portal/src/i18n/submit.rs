@@ -69,4 +69,5 @@ super::catalogue! {
     no_projects: "您还不是任何项目的成员，无法提交作业。请联系项目负责人把您加入项目。",
         "You are not a member of any project yet, so you cannot submit. Ask a project's PI to add you.";
     fix_fields: "请修改标出的字段。", "Please correct the fields marked below.";
+    fix_fields_live: "请先修改以下字段：", "Correct these fields first:";
 }

@@ -55,8 +55,12 @@ pub struct QuoteView {
     pub can_submit: bool,
 }
 
+/// The page to compose and submit a job. Its block `live_quote` (the
+/// quote, the submit button, a refusal) is also rendered alone
+/// (`as_live_quote()`): htmx posts the form to `/submit?part=quote` as it
+/// changes and puts the answer in place, so the quote follows the form.
 #[derive(Template)]
-#[template(path = "submit.html")]
+#[template(path = "submit.html", blocks = ["live_quote"])]
 pub struct SubmitPage {
     pub chrome: Chrome,
     pub templates: Vec<TemplateCard>,

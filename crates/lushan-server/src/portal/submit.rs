@@ -355,7 +355,22 @@ fn quote_row(lang: Lang, row: &crate::service::SiteQuoteRow) -> QuoteRow {
     }
 }
 
-async fn act(State(state): State<AppState>, SignedForm { visit, ref caller, form }: SignedForm) -> Response {
+async fn act(
+    State(state): State<AppState>,
+    Query(query): Query<Vec<(String, String)>>,
+    SignedForm { visit, ref caller, form }: SignedForm,
+) -> Response {
+    // `?part=quote`: htmx asks for the quote alone as the form changes.
+    let live = match field(&query, "part").as_str() {
+        "" => false,
+        "quote" => true,
+        other => {
+            return visit.error(ServiceError::Invalid(format!(
+                "`{}` is not a part of the submit page: quote",
+                other.chars().take(16).collect::<String>()
+            )));
+        }
+    };
     let draft = match draft_of(&form) {
         Ok(draft) => draft,
         Err(err) => return visit.error(err),
@@ -365,6 +380,12 @@ async fn act(State(state): State<AppState>, SignedForm { visit, ref caller, form
         Err(err) => return visit.error(err),
     };
     let show = |outcome: Outcome, status: StatusCode| {
+        if live {
+            // Always 200: htmx puts only a success in place, and the part
+            // itself says what is wrong.
+            let page = render(&visit, &choices, &draft, live_outcome(&visit, &draft, outcome));
+            return visit.page(StatusCode::OK, lushan_portal::Template::render(&page.as_live_quote()));
+        }
         visit.page(status, lushan_portal::Template::render(&render(&visit, &choices, &draft, outcome)))
     };
     // The script: the box as it is, or the form composed.
@@ -381,7 +402,7 @@ async fn act(State(state): State<AppState>, SignedForm { visit, ref caller, form
         }
     };
     let now = now_ms();
-    let action = field(&form, "action");
+    let action = if live { "quote".to_owned() } else { field(&form, "action") };
     if action == "save" {
         let (name, title) = (field(&form, "save_name"), field(&form, "save_title"));
         let input = TemplateInput {
@@ -451,6 +472,29 @@ async fn act(State(state): State<AppState>, SignedForm { visit, ref caller, form
         },
         other => visit.error(ServiceError::not_found("action", other)),
     }
+}
+
+/// An outcome for the live part alone: the fields' own errors are not in
+/// it, so the part names each wrong field and its reason.
+fn live_outcome(visit: &Visit, draft: &Draft, outcome: Outcome) -> Outcome {
+    let t = visit.t().submit;
+    let mut wrong: Vec<String> = outcome
+        .errors
+        .iter()
+        .map(|e| {
+            let label = if draft.script_mode { t.script } else { words(visit.lang, e.field).0 };
+            format!("{label}: {}", e.message)
+        })
+        .collect();
+    if let Some(error) = &outcome.workdir_error {
+        wrong.push(format!("{}: {error}", t.workdir));
+    }
+    let problem = match (outcome.problem, wrong.is_empty()) {
+        (Some(problem), _) => Some(problem),
+        (None, true) => None,
+        (None, false) => Some(format!("{} {}", t.fix_fields_live, wrong.join("; "))),
+    };
+    Outcome { problem, quote: outcome.quote, ..Outcome::none() }
 }
 
 /// A service's refusal in the page's language: the meaning of its code,

@@ -152,6 +152,47 @@ async fn without_enough_funds_the_quote_says_so_and_the_refusal_gives_both_amoun
 }
 
 #[tokio::test]
+async fn the_quote_follows_the_form_as_a_part_of_the_page_and_submits_nothing() {
+    let (p, session) = setup().await;
+    p.admin(Method::POST, "/api/v1/prices", json!({"site": "local", "core_hour": "100"})).await;
+    let (page, csrf) = open(&p, &session, "/submit?lang=en").await;
+    // The form asks for its quote when it loads and as it changes.
+    assert!(page.html.contains("hx-post=\"/submit?part=quote\""), "{}", page.html);
+    assert!(page.html.contains("hx-trigger=\"load, input delay:800ms"), "{}", page.html);
+
+    // The part alone: the quote and the button, no page around it, whatever
+    // the action the form carries.
+    let part = send(&p, post("/submit?part=quote&lang=en", Some(&session), &form(&csrf, "submit", &[]))).await;
+    assert_eq!(part.status, StatusCode::OK, "{}", part.html);
+    assert!(part.html.trim_start().starts_with("<div id=\"quote-live\""), "{}", part.html);
+    assert!(!part.html.contains("<html") && !part.html.contains("job-form"), "{}", part.html);
+    assert!(part.html.contains("id=\"quote\"") && part.html.contains("id=\"submit-job\""), "{}", part.html);
+    assert!(jobs(&p).await.is_empty(), "the part never submits");
+
+    // More than the wallet holds: the part says so and has no button.
+    let big = [("ntasks", "2"), ("time", "10:00:00")];
+    let costly = send(&p, post("/submit?part=quote&lang=en", Some(&session), &form(&csrf, "quote", &big))).await;
+    assert!(costly.html.contains("Not covered") && !costly.html.contains("id=\"submit-job\""), "{}", costly.html);
+
+    // Wrong fields: named in the part (200, or htmx would not show it), in
+    // the page's language, with no quote.
+    let bad = [("nodes", "0"), ("time", "soon")];
+    let wrong = send(&p, post("/submit?part=quote&lang=zh-CN", Some(&session), &form(&csrf, "quote", &bad))).await;
+    assert_eq!(wrong.status, StatusCode::OK);
+    assert!(wrong.html.contains("请先修改以下字段") && wrong.html.contains("节点数"), "{}", wrong.html);
+    assert!(wrong.html.contains("时间限制") && !wrong.html.contains("id=\"quote\""), "{}", wrong.html);
+    let nowhere = send(&p, post("/submit?part=quote&lang=en", Some(&session), &form(&csrf, "quote", &[("workdir", "")])));
+    assert!(nowhere.await.html.contains("Working directory: Give a working directory"));
+
+    // Another part, or a form without its key, is refused.
+    let other = send(&p, post("/submit?part=everything", Some(&session), &form(&csrf, "quote", &[]))).await;
+    assert_eq!(other.status, StatusCode::BAD_REQUEST);
+    let forged = send(&p, post("/submit?part=quote", Some(&session), &form("forged", "quote", &[]))).await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(jobs(&p).await.is_empty());
+}
+
+#[tokio::test]
 async fn the_whole_script_can_be_written_and_kept_as_a_template_of_one_s_own() {
     let (p, session) = setup().await;
     let (page, csrf) = open(&p, &session, "/submit?template=4&mode=script&lang=en").await;
