@@ -182,6 +182,9 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
     assert!(sinfo.lines().any(|l| l.contains("hpc1") && l.contains("debug")), "{sinfo}");
 
     let alice = member(&sandbox, &server, &cluster);
+    // The same check in the operator's console, with the project just made
+    // and not yet in Slurm as the drift.
+    the_console_checks_the_site(&server);
 
     let dir = SharedDir::new(&cluster.user);
     // An unchanged #SBATCH script.
@@ -398,6 +401,44 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
 
 /// Writes a stand-in (or a wrapper) command atomically: a running one is
 /// never rewritten under its feet.
+/// The operator opens hpc1's check in a real browser, in Chinese and in
+/// English: every item passes, and the account drift (a dry run) lists the
+/// project that Slurm does not have yet. Skipped, with a message, where
+/// chromium is not installed.
+fn the_console_checks_the_site(server: &Server) {
+    use crate::browser::{Driver, available, console_errors, open, shot, sign_in};
+    use fantoccini::Locator;
+    if !available() {
+        return;
+    }
+    let banner = server.banner_text();
+    let password = banner
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password:"))
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no operator password in {banner}"))
+        .to_owned();
+    let driver = Driver::start();
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    for (lang, works, slurmctld) in [("zh-CN", "正常", "slurmctld"), ("en", "OK", "slurmctld")] {
+        runtime.block_on(async {
+            let browser = open(&driver, lang).await;
+            sign_in(&browser, &server.url, "admin", &password).await;
+            browser.goto(&format!("{}/operate/sites/hpc1/check", server.url)).await.unwrap();
+            browser.wait().for_element(Locator::Id("check")).await.unwrap();
+            let page = browser.source().await.unwrap();
+            assert!(browser.find(Locator::Css("#check-result .state-running")).await.is_ok(), "{lang}: {page}");
+            assert!(page.contains(works) && page.contains(slurmctld), "{lang}: {page}");
+            assert!(browser.find(Locator::Css(".state-failed")).await.is_err(), "{lang}: an item failed: {page}");
+            let drift = browser.find(Locator::Id("drift")).await.unwrap().text().await.unwrap();
+            assert!(drift.contains("cfd-lab"), "{lang}: the project is not in Slurm yet: {drift}");
+            shot(&browser, lang, "operate-check-slurm").await;
+            assert_eq!(console_errors(&browser).await, Vec::<String>::new(), "{lang}: the console");
+            browser.close().await.unwrap();
+        });
+    }
+}
+
 fn put_command(bin: &Path, name: &str, body: &str) {
     use std::os::unix::fs::PermissionsExt;
     let tmp = bin.join(format!(".{name}.new"));
