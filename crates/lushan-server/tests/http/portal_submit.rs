@@ -181,7 +181,8 @@ async fn the_quote_follows_the_form_as_a_part_of_the_page_and_submits_nothing() 
     assert_eq!(wrong.status, StatusCode::OK);
     assert!(wrong.html.contains("请先修改以下字段") && wrong.html.contains("节点数"), "{}", wrong.html);
     assert!(wrong.html.contains("时间限制") && !wrong.html.contains("id=\"quote\""), "{}", wrong.html);
-    let nowhere = send(&p, post("/submit?part=quote&lang=en", Some(&session), &form(&csrf, "quote", &[("workdir", "")])));
+    let nowhere =
+        send(&p, post("/submit?part=quote&lang=en", Some(&session), &form(&csrf, "quote", &[("workdir", "")])));
     assert!(nowhere.await.html.contains("Working directory: Give a working directory"));
 
     // Another part, or a form without its key, is refused.

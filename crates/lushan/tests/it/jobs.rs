@@ -723,7 +723,9 @@ fn operators_limits_hold_jobs_with_slurm_s_reasons_and_refuse_submissions_over_t
     assert!(shown.contains("cfd-lab") && shown.contains("project"), "a member sees their tenant's limits: {shown}");
 
     // One job at a time: the second waits with Slurm's reason, then runs.
-    let first = submit(&alice, &work, &["-o", "/dev/null", "--wrap", "sleep 2"]);
+    // Long enough to still run when the fourth is tried on a loaded machine
+    // (2 s was not, with 13 builds' load on 2 cores).
+    let first = submit(&alice, &work, &["-o", "/dev/null", "--wrap", "sleep 10"]);
     wait_state(&alice, &first, "RUNNING", 30);
     let second = submit(&alice, &work, &["-o", "/dev/null", "--wrap", "true"]);
     wait_for(30, "the reason AssocGrpJobsLimit", || {

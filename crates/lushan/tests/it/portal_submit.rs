@@ -77,7 +77,8 @@ fn a_member_composes_quotes_submits_and_watches_a_job_in_a_real_browser() {
             body.clear().await.unwrap();
             let echo = format!("echo hello-from-the-portal-{lang}");
             body.send_keys(&format!("sleep 2\n{echo}\n")).await.unwrap();
-            let quoted = async |browser: &fantoccini::Client| match browser.find(Locator::Id("generated-script")).await {
+            let quoted = async |browser: &fantoccini::Client| match browser.find(Locator::Id("generated-script")).await
+            {
                 // Replaced under the test's feet by htmx: asked again.
                 Ok(script) => script.text().await.unwrap_or_default(),
                 Err(_) => String::new(),
