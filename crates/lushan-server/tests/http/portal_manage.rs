@@ -334,3 +334,72 @@ async fn long_lists_come_fifty_a_page_and_empty_ones_say_what_to_do() {
     let beyond = send(&p, get("/manage/tenants?page=abc", Some(&op))).await;
     assert_eq!(beyond.status, StatusCode::BAD_REQUEST);
 }
+
+/// The rows (last day, units used) of grant `id`'s burn-down table.
+fn burn_rows(html: &str, id: i64) -> Vec<(String, String)> {
+    let table = &html[html.find(&format!("id=\"burn-{id}-table\"")).expect("the burn-down table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    table
+        .split("<tr><td>")
+        .skip(1)
+        .map(|row| {
+            let until = row.split('<').next().unwrap().to_owned();
+            let used = row.split("<td class=\"num\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+            (until, used)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_grant_s_burn_down_counts_only_the_units_charged_to_that_grant() {
+    let p = Platform::new().await;
+    p.admin(Method::POST, "/api/v1/tenants", json!({"name": "jxu", "sector": "university"})).await;
+    let alice = p.user("alice", "jxu", "member").await;
+    p.admin(Method::POST, "/api/v1/projects", json!({"name": "cfd-lab", "tenant": "jxu", "pi": "alice"})).await;
+    let day = |offset: i64| {
+        let day = jiff::Zoned::now().date().checked_add(jiff::Span::new().days(offset)).unwrap();
+        day.strftime("%Y-%m-%d").to_string()
+    };
+    // Two grants of one project over the same 40 days.
+    let mut ids = Vec::new();
+    for hours in [100, 1000] {
+        let request =
+            json!({"project": "cfd-lab", "core_hours": hours, "from": day(-20), "to": day(20), "reason": "x"});
+        let reply = p.call(Method::POST, "/api/v1/grants", Some(&alice), Some(request)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        let id = reply.body["id"].as_i64().unwrap();
+        p.admin(Method::POST, &format!("/api/v1/grants/{id}/approve"), json!({})).await;
+        ids.push(id);
+    }
+    let (small, large) = (ids[0], ids[1]);
+    // 30 SU charged to the large grant 15 days ago, 10 to the small one 3 days ago.
+    for (grant, hours, settled) in [(large, 30, -15), (small, 10, -3)] {
+        let job = json!({"script": "#!/bin/sh\ntrue\n", "options": ["-A", "cfd-lab"], "submit_dir": "/tmp",
+            "allocation": grant.to_string()});
+        let reply = p.call(Method::POST, "/api/v1/jobs", Some(&alice), Some(job)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        let job = reply.body["job"]["job_id"].as_i64().unwrap();
+        crate::portal_usage::settle(&p, job, &day(settled), hours * 3600).await;
+    }
+    let page = send(&p, get("/projects/cfd-lab?lang=en", Some(&alice))).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    let (small_rows, large_rows) = (burn_rows(&page.html, small), burn_rows(&page.html, large));
+    assert_eq!(small_rows.len(), 10, "{small_rows:?}");
+    // The parts between the two charges: the small grant used nothing yet
+    // (the project's other grant had used 30), the large one 30.
+    let between: Vec<usize> = (0..10).filter(|&i| small_rows[i].0 > day(-15) && small_rows[i].0 < day(-3)).collect();
+    assert!(between.len() >= 2, "{small_rows:?}");
+    for i in between {
+        assert_eq!(small_rows[i].1, "0.00", "{small_rows:?}");
+        assert_eq!(large_rows[i].1, "30.00", "{large_rows:?}");
+    }
+    // Before either charge both are at zero; after its own, each its own.
+    assert_eq!((small_rows[0].1.as_str(), large_rows[0].1.as_str()), ("0.00", "0.00"));
+    let after = (0..10).find(|&i| small_rows[i].0 > day(-3) && !small_rows[i].1.is_empty()).unwrap();
+    assert_eq!((small_rows[after].1.as_str(), large_rows[after].1.as_str()), ("10.00", "30.00"));
+    assert!(page.html.contains(&format!("id=\"burn-{small}-used\">10.00<")), "{}", page.html);
+    assert!(page.html.contains(&format!("id=\"burn-{large}-used\">30.00<")), "{}", page.html);
+    // The recent rate is each grant's own too: 10 over the last 20 days, 30 over them.
+    assert!(page.html.contains(&format!("id=\"burn-{small}-rate\">0.50<")), "{}", page.html);
+    assert!(page.html.contains(&format!("id=\"burn-{large}-rate\">1.50<")), "{}", page.html);
+}

@@ -153,8 +153,9 @@ fn units(core_seconds: i64) -> String {
 }
 
 /// A grant's burn-down: the units used by the end of each part of its
-/// period (from `grant_project_usage`, the project's settled jobs; never
-/// more than the grant's own record says it used), the holds now shaded
+/// period (from `grant_units_used`: what the settled jobs charged to this
+/// grant, not to the project's other grants; never more than the grant's
+/// own record says it used), the holds now shaded
 /// on the current part, and the day the units left (after the holds) run
 /// out at the rate of the last 30 days (whole days): "not at this rate"
 /// when that is after the grant ends.
@@ -171,7 +172,7 @@ async fn burn_down(
     let used = record.used().max(0);
     let held = record.held.max(0);
     let awarded = record.awarded.unwrap_or(0);
-    let used_by = |row: Option<crate::service::UsageRow>| row.map_or(0, |r| r.units).clamp(0, used);
+    let used_by = |units: i64| units.clamp(0, used);
     let mut values = Vec::new();
     let mut stack = Vec::new();
     let mut rows = Vec::new();
@@ -193,7 +194,7 @@ async fn burn_down(
             rows.push(BurnRow { until, used: units(used), held: units(held) });
         } else {
             let by_then = if part_end > start {
-                used_by(state.services.grant_project_usage(caller, record.id.0, start, part_end).await?.1)
+                used_by(state.services.grant_units_used(caller, record.id.0, start, part_end).await?)
             } else {
                 0
             };
@@ -206,7 +207,7 @@ async fn burn_down(
     let window_start = start.max(now - RECENT_DAYS * DAY_MS);
     let days = ((now - window_start) / DAY_MS).max(1);
     let recent = if now > window_start {
-        used_by(state.services.grant_project_usage(caller, record.id.0, window_start, now).await?.1)
+        used_by(state.services.grant_units_used(caller, record.id.0, window_start, now).await?)
     } else {
         0
     };
