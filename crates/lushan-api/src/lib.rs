@@ -1241,22 +1241,29 @@ pub struct SettlementJob {
     pub preempted: bool,
 }
 
-/// An operator's limits on a project (Slurm's association `Grp*` limits)
-/// or a user (Slurm's QOS `Max*PerUser`); null: no limit.
+/// Limits on a project (an operator's; Slurm's association `Grp*`
+/// limits), a user (an operator's; Slurm's QOS `Max*PerUser`) or a member
+/// of a project (its PI's or managers'; Slurm's (user, account)
+/// association `MaxJobs`, `GrpTRES`, `MaxSubmitJobs`); null: no limit.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct Limit {
-    /// `project` or `user`.
+    /// `project`, `user` or `member`.
     pub scope: String,
-    /// The project's or the user's name.
+    /// The project's or the user's name (a member's: the user's).
     pub name: String,
-    /// Jobs running at once (reason `AssocGrpJobsLimit` / `QOSMaxJobsPerUserLimit`).
+    /// A member's limit: the project it holds in; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// Jobs running at once (reason `AssocGrpJobsLimit` /
+    /// `QOSMaxJobsPerUserLimit` / `AssocMaxJobsLimit`).
     pub max_running_jobs: Option<i64>,
-    /// CPUs in use (`AssocGrpCpuLimit` / `QOSMaxCpuPerUserLimit`).
+    /// CPUs in use (`AssocGrpCpuLimit` / `QOSMaxCpuPerUserLimit` / `AssocGrpCpuLimit`).
     pub max_cpus: Option<i64>,
-    /// GPUs in use (`AssocGrpGRES` / `QOSMaxGRESPerUser`).
+    /// GPUs in use (`AssocGrpGRES` / `QOSMaxGRESPerUser` / `AssocGrpGRES`).
     pub max_gpus: Option<i64>,
     /// Jobs pending or running at once; a submission over it is refused
-    /// (`AssocMaxSubmitJobLimit` / `QOSMaxSubmitJobPerUserLimit`).
+    /// (`AssocMaxSubmitJobLimit` / `QOSMaxSubmitJobPerUserLimit` /
+    /// `AssocMaxSubmitJobLimit`).
     pub max_submitted: Option<i64>,
     pub updated_at: String,
 }
@@ -1294,8 +1301,10 @@ pub struct PartitionPriority {
     pub priority_job_factor: i64,
 }
 
-/// `PUT /api/v1/limits/{scope}/{name}`: the limits, all of them (a value
-/// left out or null is no limit; all null removes the limits).
+/// `PUT /api/v1/limits/{scope}/{name}` and
+/// `PUT /api/v1/projects/{project}/members/{user}/limits`: the limits, all
+/// of them (a value left out or null is no limit; all null removes the
+/// limits).
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LimitSet {

@@ -113,6 +113,9 @@ pub enum PendingReason {
     AssocGrpCpuLimit,
     /// Its project would use more GPUs than the project may (GrpTRES=gres/gpu).
     AssocGrpGRES,
+    /// Its user runs as many jobs in its project as the project's PI or
+    /// managers let them (the (user, account) association's MaxJobs).
+    AssocMaxJobsLimit,
     /// Its user runs as many jobs as a user may (MaxJobsPerUser).
     QOSMaxJobsPerUserLimit,
     /// Its user would use more cores than a user may (MaxTRESPerUser=cpu).
@@ -142,6 +145,7 @@ impl PendingReason {
             PendingReason::AssocGrpJobsLimit => "AssocGrpJobsLimit",
             PendingReason::AssocGrpCpuLimit => "AssocGrpCpuLimit",
             PendingReason::AssocGrpGRES => "AssocGrpGRES",
+            PendingReason::AssocMaxJobsLimit => "AssocMaxJobsLimit",
             PendingReason::QOSMaxJobsPerUserLimit => "QOSMaxJobsPerUserLimit",
             PendingReason::QOSMaxCpuPerUserLimit => "QOSMaxCpuPerUserLimit",
             PendingReason::QOSMaxGRESPerUser => "QOSMaxGRESPerUser",

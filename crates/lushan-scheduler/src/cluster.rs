@@ -758,7 +758,7 @@ impl<'a> InUse<'a> {
         }
         let cpus: u64 = allocations.iter().map(|a| a.cpus.len() as u64).sum();
         let gpus: u64 = allocations.iter().map(|a| a.gpus.len() as u64).sum();
-        for scope in [LimitScope::Project(project), LimitScope::User(user)] {
+        for scope in [LimitScope::Project(project), LimitScope::User(user), LimitScope::Member { project, user }] {
             let running = self.running.entry(scope).or_default();
             running.jobs += 1;
             running.cpus += cpus;
@@ -774,7 +774,8 @@ impl<'a> InUse<'a> {
         let none = Vec::new();
         let on = |scope| self.limits.get(&scope).unwrap_or(&none);
         let (project, user) = (LimitScope::Project(job.project), LimitScope::User(job.user));
-        let mut applying: Vec<&(usize, &Limit)> = on(project).iter().chain(on(user)).collect();
+        let member = LimitScope::Member { project: job.project, user: job.user };
+        let mut applying: Vec<&(usize, &Limit)> = on(project).iter().chain(on(user)).chain(on(member)).collect();
         applying.sort_by_key(|(index, _)| *index);
         let cpus = u64::from(job.nodes) * u64::from(job.cpus_per_node);
         let gpus = u64::from(job.nodes) * u64::from(job.gpus_per_node);
@@ -788,6 +789,11 @@ impl<'a> InUse<'a> {
                     PendingReason::QOSMaxCpuPerUserLimit,
                     PendingReason::QOSMaxGRESPerUser,
                 ],
+                // Slurm's reasons for the (user, account) association's
+                // MaxJobs and GrpTRES.
+                LimitScope::Member { .. } => {
+                    [PendingReason::AssocMaxJobsLimit, PendingReason::AssocGrpCpuLimit, PendingReason::AssocGrpGRES]
+                }
             };
             let used = self.running.get(&limit.scope).copied().unwrap_or_default();
             if limit.max_running_jobs.is_some_and(|max| used.jobs + 1 > max) {

@@ -159,9 +159,12 @@ pub enum LimitScope {
     Project(i64),
     /// All of a user's jobs (Slurm's QOS `Max*PerUser` limits).
     User(i64),
+    /// A user's jobs in one project (Slurm's (user, account) association:
+    /// `MaxJobs`, `GrpTRES`).
+    Member { project: i64, user: i64 },
 }
 
-/// Caps on what one project or user may have running at once. A job that
+/// Caps on what one project, user or member may have running at once. A job that
 /// would go over waits with Slurm's reason for the limit and holds nothing
 /// back.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -187,7 +187,8 @@ fn parse(text: &str) -> (Policy, Snapshot) {
                 let scope = match (f.get("user"), f.get("project")) {
                     (Some(u), None) => LimitScope::User(u.parse().unwrap()),
                     (None, Some(p)) => LimitScope::Project(p.parse().unwrap()),
-                    _ => panic!("a limit names a user or a project"),
+                    (Some(u), Some(p)) => LimitScope::Member { project: p.parse().unwrap(), user: u.parse().unwrap() },
+                    _ => panic!("a limit names a user, a project, or both (a member of the project)"),
                 };
                 snapshot.limits.push(Limit {
                     scope,

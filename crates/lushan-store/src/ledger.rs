@@ -1132,6 +1132,22 @@ impl Store {
             .collect()
     }
 
+    /// Service units (core-seconds) charged to one grant by the runs
+    /// settled in `[from, to)`: that grant's own, not the project's other
+    /// grants'.
+    pub async fn grant_units_settled(&self, grant: GrantId, from: i64, to: i64) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT CAST(COALESCE(SUM(charged), 0) AS BIGINT) AS units FROM job_charges
+             WHERE funding = 'grant' AND grant_id = $1 AND settled_at >= $2 AND settled_at < $3",
+        )
+        .bind(grant.0)
+        .bind(from)
+        .bind(to)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("units")?)
+    }
+
     /// Jobs settled in `[from, to)` on the given sites, oldest first.
     pub async fn settled_jobs(&self, sites: &[SiteId], from: i64, to: i64) -> Result<Vec<SettledJob>, StoreError> {
         if sites.is_empty() {

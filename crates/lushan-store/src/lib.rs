@@ -34,7 +34,7 @@ pub use ledger::{
     JobBilling, JobChargeRecord, NewPrice, PriceRecord, SettledJob, SharingSetting, Statement, StatementLine, TxMeta,
     UsageDimension, UsageQuery, UsageRow, WalletRecord,
 };
-pub use limits::{LimitRecord, LimitScope, LimitValues};
+pub use limits::{ActiveJobs, LimitRecord, LimitScope, LimitValues};
 pub use qos::QosRecord;
 pub use records::*;
 pub use templates::{TemplateRecord, TemplateText};

@@ -1,4 +1,6 @@
-//! Operators' limits per project and per user.
+//! Limits per project and per user (operators'), and per member of a
+//! project (Slurm's (user, account) association: operators, the project's
+//! tenant admins, its PI and managers set them).
 
 use crate::{AuditEntry, Store, StoreError, append_audit};
 use lushan_model::{JobState, TenantId};
@@ -11,19 +13,17 @@ pub enum LimitScope {
     Project(i64),
     /// All of a user's jobs, in any project.
     User(i64),
+    /// A user's jobs in one project (Slurm's (user, account) association).
+    Member { project: i64, user: i64 },
 }
 
 impl LimitScope {
-    fn kind(self) -> &'static str {
+    /// The API's and the audit log's name for the scope.
+    pub fn kind(self) -> &'static str {
         match self {
             LimitScope::Project(_) => "project",
             LimitScope::User(_) => "user",
-        }
-    }
-
-    fn id(self) -> i64 {
-        match self {
-            LimitScope::Project(id) | LimitScope::User(id) => id,
+            LimitScope::Member { .. } => "member",
         }
     }
 }
@@ -48,7 +48,10 @@ impl LimitValues {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LimitRecord {
     pub scope: LimitScope,
+    /// The project's or the user's name (a member's: the user's).
     pub name: String,
+    /// A member's limit: the project's name; `None` for the other scopes.
+    pub project: Option<String>,
     pub tenant_id: TenantId,
     pub values: LimitValues,
     pub updated_at: i64,
@@ -64,32 +67,59 @@ impl Store {
         audit: &AuditEntry,
     ) -> Result<(), StoreError> {
         let mut tx = self.begin().await?;
-        sqlx::query("DELETE FROM limits WHERE scope = $1 AND scope_id = $2")
-            .bind(scope.kind())
-            .bind(scope.id())
-            .execute(&mut *tx)
-            .await?;
-        if !values.is_empty() {
-            sqlx::query(
-                "INSERT INTO limits (scope, scope_id, max_running_jobs, max_cpus, max_gpus, max_submitted, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(scope.kind())
-            .bind(scope.id())
-            .bind(values.max_running_jobs)
-            .bind(values.max_cpus)
-            .bind(values.max_gpus)
-            .bind(values.max_submitted)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+        match scope {
+            LimitScope::Project(id) | LimitScope::User(id) => {
+                sqlx::query("DELETE FROM limits WHERE scope = $1 AND scope_id = $2")
+                    .bind(scope.kind())
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+                if !values.is_empty() {
+                    sqlx::query(
+                        "INSERT INTO limits (scope, scope_id, max_running_jobs, max_cpus, max_gpus, max_submitted, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(scope.kind())
+                    .bind(id)
+                    .bind(values.max_running_jobs)
+                    .bind(values.max_cpus)
+                    .bind(values.max_gpus)
+                    .bind(values.max_submitted)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+            LimitScope::Member { project, user } => {
+                sqlx::query("DELETE FROM member_limits WHERE project_id = $1 AND user_id = $2")
+                    .bind(project)
+                    .bind(user)
+                    .execute(&mut *tx)
+                    .await?;
+                if !values.is_empty() {
+                    sqlx::query(
+                        "INSERT INTO member_limits (project_id, user_id, max_running_jobs, max_cpus, max_gpus, max_submitted, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    )
+                    .bind(project)
+                    .bind(user)
+                    .bind(values.max_running_jobs)
+                    .bind(values.max_cpus)
+                    .bind(values.max_gpus)
+                    .bind(values.max_submitted)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
         }
         append_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Every limit, projects first, then users, by name.
+    /// Every limit: projects', then users', by name; then members', by
+    /// project and user.
     pub async fn list_limits(&self) -> Result<Vec<LimitRecord>, StoreError> {
         let rows = sqlx::query(
             "SELECT l.scope, l.scope_id, l.max_running_jobs, l.max_cpus, l.max_gpus, l.max_submitted, l.updated_at,
@@ -111,24 +141,40 @@ impl Store {
             out.push(LimitRecord {
                 scope,
                 name: row.try_get::<Option<String>, _>("name")?.unwrap_or_default(),
+                project: None,
                 tenant_id: TenantId(row.try_get::<Option<i64>, _>("tenant_id")?.unwrap_or_default()),
-                values: LimitValues {
-                    max_running_jobs: row.try_get("max_running_jobs")?,
-                    max_cpus: row.try_get("max_cpus")?,
-                    max_gpus: row.try_get("max_gpus")?,
-                    max_submitted: row.try_get("max_submitted")?,
-                },
+                values: limit_values(&row)?,
+                updated_at: row.try_get("updated_at")?,
+            });
+        }
+        let rows = sqlx::query(
+            "SELECT l.project_id, l.user_id, l.max_running_jobs, l.max_cpus, l.max_gpus, l.max_submitted, l.updated_at,
+                p.name AS project_name, u.name AS user_name, p.tenant_id
+             FROM member_limits l JOIN projects p ON p.id = l.project_id JOIN users u ON u.id = l.user_id
+             ORDER BY p.name, u.name",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        for row in rows {
+            out.push(LimitRecord {
+                scope: LimitScope::Member { project: row.try_get("project_id")?, user: row.try_get("user_id")? },
+                name: row.try_get("user_name")?,
+                project: Some(row.try_get("project_name")?),
+                tenant_id: TenantId(row.try_get("tenant_id")?),
+                values: limit_values(&row)?,
                 updated_at: row.try_get("updated_at")?,
             });
         }
         Ok(out)
     }
 
-    /// How many jobs a project and a user have pending or running now.
-    pub async fn active_jobs(&self, project: i64, user: i64) -> Result<(i64, i64), StoreError> {
+    /// How many jobs a project, a user, and the user in the project have
+    /// pending or running now.
+    pub async fn active_jobs(&self, project: i64, user: i64) -> Result<ActiveJobs, StoreError> {
         let row = sqlx::query(
             "SELECT COALESCE(SUM(CASE WHEN project_id = $1 THEN 1 ELSE 0 END), 0) AS project,
-                COALESCE(SUM(CASE WHEN user_id = $2 THEN 1 ELSE 0 END), 0) AS user_jobs
+                COALESCE(SUM(CASE WHEN user_id = $2 THEN 1 ELSE 0 END), 0) AS user_jobs,
+                COALESCE(SUM(CASE WHEN project_id = $1 AND user_id = $2 THEN 1 ELSE 0 END), 0) AS member
              FROM jobs WHERE state IN ($3, $4) AND (project_id = $1 OR user_id = $2)",
         )
         .bind(project)
@@ -137,6 +183,30 @@ impl Store {
         .bind(JobState::Running.as_str())
         .fetch_one(&self.pool)
         .await?;
-        Ok((row.try_get("project")?, row.try_get("user_jobs")?))
+        Ok(ActiveJobs {
+            project: row.try_get("project")?,
+            user: row.try_get("user_jobs")?,
+            member: row.try_get("member")?,
+        })
     }
+}
+
+/// Jobs pending or running now, counted for each limit's scope.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ActiveJobs {
+    /// The project's, by anyone.
+    pub project: i64,
+    /// The user's, in any project.
+    pub user: i64,
+    /// The user's in the project.
+    pub member: i64,
+}
+
+fn limit_values(row: &sqlx::any::AnyRow) -> Result<LimitValues, sqlx::Error> {
+    Ok(LimitValues {
+        max_running_jobs: row.try_get("max_running_jobs")?,
+        max_cpus: row.try_get("max_cpus")?,
+        max_gpus: row.try_get("max_gpus")?,
+        max_submitted: row.try_get("max_submitted")?,
+    })
 }

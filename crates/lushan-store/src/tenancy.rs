@@ -442,6 +442,13 @@ impl Store {
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound { what: "member", key: user.to_string() });
         }
+        // Their limits in the project go with them: one who comes back
+        // starts without.
+        sqlx::query("DELETE FROM member_limits WHERE project_id = $1 AND user_id = $2")
+            .bind(project.0)
+            .bind(user.0)
+            .execute(&mut *tx)
+            .await?;
         append_audit(&mut tx, audit).await?;
         tx.commit().await?;
         Ok(())

@@ -999,7 +999,19 @@ async fn limits_are_replaced_whole_removed_when_empty_and_jobs_are_counted() {
             .await
             .unwrap();
         assert_eq!(store.list_limits().await.unwrap().len(), 1);
-        assert_eq!(store.active_jobs(project.0, alice.id.0).await.unwrap(), (0, 0));
+        let active = store.active_jobs(project.0, alice.id.0).await.unwrap();
+        assert_eq!((active.project, active.user, active.member), (0, 0, 0));
+        // A member's limits in one project: listed after the others, with
+        // the project's name; gone when the member leaves the project.
+        let member = LimitScope::Member { project: project.0, user: alice.id.0 };
+        let two = LimitValues { max_running_jobs: Some(2), max_gpus: Some(1), ..LimitValues::default() };
+        store.set_limits(member, two, 11, &audit("limits.set", "cfd/alice")).await.unwrap();
+        let listed = store.list_limits().await.unwrap();
+        let last = listed.last().unwrap();
+        assert_eq!((last.scope, last.name.as_str(), last.project.as_deref()), (member, "alice", Some("cfd")));
+        assert_eq!((last.values, last.tenant_id, last.updated_at), (two, alice.tenant_id, 11));
+        store.remove_member(project, alice.id, &audit("project.remove-member", "cfd")).await.unwrap();
+        assert!(store.list_limits().await.unwrap().iter().all(|l| l.scope != member));
     })
     .await;
 }

@@ -168,9 +168,15 @@ super::catalogue! {
     burn_no_use: "近期没有消耗，无法预测", "No recent use: no forecast";
     burn_ended: "已到期", "Ended";
     limits_title: "资源限制", "Limits";
-    limits_intro: "项目和成员的资源限制（同时运行的作业、CPU、GPU、排队与运行中的作业数）。由平台运维人员设置（lushan admin limits）；如需调整请联系运维。",
-        "The project's and its members' limits (jobs running at once, CPUs, GPUs, jobs pending or running). The centre's operators set them (lushan admin limits); ask them to change one.";
-    limits_none: "本项目和成员没有设置资源限制。", "No limit is set on this project or its members.";
+    limits_intro: "项目和成员（在所有项目中）的资源限制（同时运行的作业、CPU、GPU、排队与运行中的作业数）。由平台运维人员设置（lushan admin limits）；如需调整请联系运维。",
+        "The project's limits and its members' in every project (jobs running at once, CPUs, GPUs, jobs pending or running). The centre's operators set them (lushan admin limits); ask them to change one.";
+    limits_none: "运维人员没有为本项目或其成员设置资源限制。", "The operators set no limit on this project or its members.";
+    member_limits_title: "成员在本项目中的限制", "Members' limits in this project";
+    member_limits_intro: "每位成员在本项目中的作业的上限（即 Slurm 中该用户在此账户下的关联限制），只作用于本项目。由项目负责人和管理员设置；留空表示不限。",
+        "Caps on each member's jobs in this project only (Slurm's limits on the user's association with this account). The PI and managers set them; an empty box is no limit.";
+    member_limits_readonly: "由项目负责人和管理员设置。", "The PI and the project's managers set them.";
+    member_limits_none: "本项目还没有成员。", "The project has no member yet.";
+    save_limits: "保存", "Save";
     limit_on: "对象", "On";
     limit_project: "项目", "Project";
     limit_user: "成员", "Member";

@@ -217,8 +217,11 @@ pub struct ProjectPage {
     pub attempt: Attempt,
     /// Per approved grant its burn-down (PI, managers, admins, operators).
     pub burn_downs: Vec<BurnDown>,
-    /// The project's and its members' limits, read-only.
+    /// The project's and its members' limits (operators'), read-only.
     pub limits: Vec<LimitRow>,
+    /// Each member's limits in this project, a form on the rows the
+    /// caller may change.
+    pub member_limits: Vec<MemberLimitRow>,
     /// Usage by member and by partition (PIs and managers); empty: not shown.
     pub usage_tables: Vec<crate::views::usage::UsageTable>,
 }
@@ -260,6 +263,29 @@ pub struct LimitRow {
     pub cpus: Option<i64>,
     pub gpus: Option<i64>,
     pub submitted: Option<i64>,
+}
+
+/// A member's limits in one project: the values shown (what is set, or
+/// what was typed in a refused form; empty: no limit) and whether the
+/// viewer may change them.
+pub struct MemberLimitRow {
+    pub user: String,
+    /// Their role, in the page's language.
+    pub role_text: String,
+    /// The name of the row's form (`limits-USER`), which a refusal names.
+    pub form: String,
+    pub running: String,
+    pub cpus: String,
+    pub gpus: String,
+    pub submitted: String,
+    pub may_set: bool,
+}
+
+impl ProjectPage {
+    /// Whether any member's row has a form.
+    pub fn sets_member_limits(&self) -> bool {
+        self.member_limits.iter().any(|r| r.may_set)
+    }
 }
 
 /// What a request's project used in a period (the past year).

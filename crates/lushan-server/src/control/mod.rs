@@ -564,8 +564,8 @@ impl Control {
         Ok(())
     }
 
-    /// What operators set that the scheduler weighs: limits on running
-    /// jobs, CPUs and GPUs (`max_submitted` is checked at submission) and
+    /// What operators (and PIs, on their members) set that the scheduler
+    /// weighs: limits on running jobs, CPUs and GPUs (`max_submitted` is checked at submission) and
     /// QOS priorities. Read each pass, so a change applies at the next.
     async fn rules(&self) -> Result<Rules, StoreError> {
         let clamp = |v: Option<i64>| v.map(|v| u64::try_from(v).unwrap_or(0));
@@ -578,6 +578,9 @@ impl Control {
                 scope: match l.scope {
                     lushan_store::LimitScope::Project(id) => lushan_scheduler::LimitScope::Project(id),
                     lushan_store::LimitScope::User(id) => lushan_scheduler::LimitScope::User(id),
+                    lushan_store::LimitScope::Member { project, user } => {
+                        lushan_scheduler::LimitScope::Member { project, user }
+                    }
                 },
                 max_running_jobs: clamp(l.values.max_running_jobs),
                 max_cpus: clamp(l.values.max_cpus),

@@ -503,11 +503,9 @@ pub fn settlement(month: &str, s: crate::service::Settlement) -> api::Settlement
 
 pub fn limit(l: crate::service::LimitRecord) -> api::Limit {
     api::Limit {
-        scope: match l.scope {
-            crate::service::LimitScope::Project(_) => "project".into(),
-            crate::service::LimitScope::User(_) => "user".into(),
-        },
+        scope: l.scope.kind().into(),
         name: l.name,
+        project: l.project,
         max_running_jobs: l.values.max_running_jobs,
         max_cpus: l.values.max_cpus,
         max_gpus: l.values.max_gpus,

@@ -26,7 +26,7 @@ pub use caller::Caller;
 pub use error::ServiceError;
 pub use grants::{GrantRequestInput, day_start};
 pub use jobs::{DEFAULT_TIME_LIMIT_SECS, JobSelection, LoginEnvironment, SubmitJob, Submitted, partition_nodes};
-pub use limits::LimitTarget;
+pub use limits::{LimitTarget, MemberLimits};
 pub use reports::{Settlement, SettlementRow};
 pub use routing::{SiteQuoteRow, when};
 pub use sites::{NewSiteInput, SiteCheckItem};

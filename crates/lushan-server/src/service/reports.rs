@@ -94,6 +94,37 @@ impl Services {
         from: i64,
         to: i64,
     ) -> Result<(GrantRecord, Option<UsageRow>), ServiceError> {
+        let grant = self.grant_usage_access(caller, id).await?;
+        if to <= from {
+            return Err(ServiceError::Invalid("--to is before --from".into()));
+        }
+        // The project's tenant, by project: the one row that is this project.
+        let query = UsageQuery {
+            by: UsageDimension::Project,
+            from,
+            to,
+            scope: JobScope::Tenant(grant.tenant_id),
+            project: Some(grant.project_id),
+        };
+        let row = self.store.usage_report(&query).await?.into_iter().find(|r| r.key == grant.project_name);
+        Ok((grant, row))
+    }
+
+    /// The service units charged to grant `id` itself by the jobs settled
+    /// in `[from, to)` (a grant's burn-down), for those who see its
+    /// project's usage ([`Services::grant_project_usage`]).
+    pub async fn grant_units_used(&self, caller: &Caller, id: i64, from: i64, to: i64) -> Result<i64, ServiceError> {
+        let grant = self.grant_usage_access(caller, id).await?;
+        if to <= from {
+            return Err(ServiceError::Invalid("--to is before --from".into()));
+        }
+        Ok(self.store.grant_units_settled(grant.id, from, to).await?)
+    }
+
+    /// A grant whose project's usage the caller may see: operators and
+    /// reviewers (who see every request), the tenant's admins, and the
+    /// project's PI and managers.
+    async fn grant_usage_access(&self, caller: &Caller, id: i64) -> Result<GrantRecord, ServiceError> {
         // Not found unless the caller may see the request.
         let grant = self.grant(caller, id).await?;
         let may = match caller.role() {
@@ -112,19 +143,7 @@ impl Services {
                 grant.project_name
             )));
         }
-        if to <= from {
-            return Err(ServiceError::Invalid("--to is before --from".into()));
-        }
-        // The project's tenant, by project: the one row that is this project.
-        let query = UsageQuery {
-            by: UsageDimension::Project,
-            from,
-            to,
-            scope: JobScope::Tenant(grant.tenant_id),
-            project: Some(grant.project_id),
-        };
-        let row = self.store.usage_report(&query).await?.into_iter().find(|r| r.key == grant.project_name);
-        Ok((grant, row))
+        Ok(grant)
     }
 
     /// What ran on a co-builder's nodes in a period, who ran it, and what

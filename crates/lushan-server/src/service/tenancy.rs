@@ -354,7 +354,7 @@ impl Services {
 
     /// A project the caller may see, its members, and whether the caller
     /// manages it.
-    async fn project_access(
+    pub(super) async fn project_access(
         &self,
         caller: &Caller,
         name: &str,
@@ -411,12 +411,7 @@ impl Services {
     ) -> Result<(ProjectRecord, Vec<MemberRecord>), ServiceError> {
         let (project, members, my_role) = self.project_access(caller, project).await?;
         let role = role.unwrap_or(ProjectRole::Member);
-        let admin = caller.administers(project.tenant_id);
-        let may = match role {
-            ProjectRole::Pi => false,
-            ProjectRole::Manager => admin || my_role == Some(ProjectRole::Pi),
-            ProjectRole::Member => admin || my_role.is_some_and(ProjectRole::manages_members),
-        };
+        let may = role != ProjectRole::Pi && manages_member(caller, &project, my_role, role);
         if role == ProjectRole::Pi {
             return Err(ServiceError::Invalid(
                 "a project has one PI, set when it is created; add members as `member` or `manager`".into(),
@@ -459,12 +454,7 @@ impl Services {
         let Some(member) = members.iter().find(|m| m.user_name == user) else {
             return Err(ServiceError::not_found("member", user));
         };
-        let admin = caller.administers(project.tenant_id);
-        let may = match member.role {
-            ProjectRole::Pi => false,
-            ProjectRole::Manager => admin || my_role == Some(ProjectRole::Pi),
-            ProjectRole::Member => admin || my_role.is_some_and(ProjectRole::manages_members),
-        };
+        let may = member.role != ProjectRole::Pi && manages_member(caller, &project, my_role, member.role);
         if member.role == ProjectRole::Pi {
             return Err(ServiceError::StateConflict(format!(
                 "`{}` is the PI of `{}` and cannot be removed",
@@ -579,6 +569,25 @@ pub struct AuditFilter {
     pub target_kind: Option<String>,
     pub from: Option<String>,
     pub to: Option<String>,
+}
+
+/// Whether the caller manages a member of `their_role` in `project`: as
+/// they add, remove and limit them. Operators and the tenant's admins
+/// manage everyone; the PI managers and members; managers members. Who
+/// may touch the PI at all is the use case's to say.
+pub(super) fn manages_member(
+    caller: &Caller,
+    project: &ProjectRecord,
+    my_role: Option<ProjectRole>,
+    their_role: ProjectRole,
+) -> bool {
+    if caller.administers(project.tenant_id) {
+        return true;
+    }
+    match their_role {
+        ProjectRole::Pi | ProjectRole::Manager => my_role == Some(ProjectRole::Pi),
+        ProjectRole::Member => my_role.is_some_and(ProjectRole::manages_members),
+    }
 }
 
 fn status_action(kind: &'static str, status: Status) -> &'static str {

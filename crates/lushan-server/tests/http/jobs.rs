@@ -261,6 +261,95 @@ async fn operators_limit_jobs_pending_or_running_and_a_submission_over_the_limit
 }
 
 #[tokio::test]
+async fn a_pi_limits_a_member_in_their_project_only_and_a_submission_over_it_is_refused() {
+    let (p, alice, bob, carol) = setup().await;
+    let script = "#!/bin/sh\ntrue\n";
+    // bob is also a member of carol's project.
+    p.admin(Method::POST, "/api/v1/projects/bio/members", json!({"user": "bob"})).await;
+    let path = "/api/v1/projects/cfd-lab/members/bob/limits";
+    let before = p.audit_len().await;
+    // Bad values, a user not a member, a member or another project's PI:
+    // refused, with what to do, and nothing changes.
+    for (token, path, body, status, says) in [
+        (&alice, path, json!({"max_submitted": -1}), StatusCode::BAD_REQUEST, "between 0 and 1000000000"),
+        (&alice, path, json!({"max_gpus": 1_000_000_001i64}), StatusCode::BAD_REQUEST, "max_gpus"),
+        (&alice, path, json!({"max_jobs": 1}), StatusCode::BAD_REQUEST, "max_jobs"),
+        (
+            &alice,
+            "/api/v1/projects/cfd-lab/members/carol/limits",
+            json!({"max_submitted": 1}),
+            StatusCode::NOT_FOUND,
+            "add them to the project first",
+        ),
+        (
+            &bob,
+            "/api/v1/projects/cfd-lab/members/alice/limits",
+            json!({"max_submitted": 1}),
+            StatusCode::FORBIDDEN,
+            "PI",
+        ),
+        (&bob, path, json!({"max_submitted": 1}), StatusCode::FORBIDDEN, "you may not set the limits"),
+        (&carol, path, json!({"max_submitted": 1}), StatusCode::NOT_FOUND, "project `cfd-lab` not found"),
+    ] {
+        let reply = p.call(Method::PUT, path, Some(token), Some(body)).await;
+        assert_eq!(reply.status, status, "{path}: {}", reply.body);
+        assert!(reply.body["error"]["message"].as_str().unwrap().contains(says), "{}", reply.body);
+    }
+    assert_eq!(p.audit_len().await, before);
+    // The PI sets bob's limits in cfd-lab: listed with the project, audited.
+    let reply = p.call(Method::PUT, path, Some(&alice), Some(json!({"max_submitted": 1, "max_cpus": 4}))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let set = reply.body;
+    assert_eq!(
+        (set["scope"].as_str(), set["name"].as_str(), set["project"].as_str()),
+        (Some("member"), Some("bob"), Some("cfd-lab"))
+    );
+    assert_eq!(
+        (set["max_submitted"].as_i64(), set["max_cpus"].as_i64(), set["max_gpus"].as_i64()),
+        (Some(1), Some(4), None)
+    );
+    let listed = p.call(Method::GET, "/api/v1/limits", Some(&bob), None).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1, "{}", listed.body);
+    let audit = p.call(Method::GET, "/api/v1/audit?action=limits.set", Some(&p.operator_token), None).await;
+    let entry = &audit.body[0];
+    assert_eq!(
+        (entry["target_kind"].as_str(), entry["target"].as_str()),
+        (Some("member"), Some("cfd-lab/bob")),
+        "{entry}"
+    );
+    // bob's second job in cfd-lab is refused; in bio he is not limited.
+    let submit =
+        |project: &'static str| p.call(Method::POST, "/api/v1/jobs", Some(&bob), Some(job(script, &["-A", project])));
+    assert_eq!(submit("cfd-lab").await.status, StatusCode::CREATED);
+    let over = submit("cfd-lab").await;
+    assert_eq!(over.status, StatusCode::CONFLICT, "{}", over.body);
+    let message = over.body["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "AssocMaxSubmitJobLimit: user bob in project cfd-lab may have at most 1 job(s) pending or running and has 1"
+        ) && message.contains("ask the project's PI or a manager"),
+        "{message}"
+    );
+    assert_eq!(submit("bio").await.status, StatusCode::CREATED);
+    assert_eq!(submit("bio").await.status, StatusCode::CREATED);
+    // alice in cfd-lab is not limited by bob's limit.
+    let mine = p.call(Method::POST, "/api/v1/jobs", Some(&alice), Some(job(script, &["-A", "cfd-lab"]))).await;
+    assert_eq!(mine.status, StatusCode::CREATED, "{}", mine.body);
+    // Lifted: accepted again. The PI limits themselves; the tenant admin anyone.
+    let reply = p.call(Method::PUT, path, Some(&alice), Some(json!({}))).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert_eq!(submit("cfd-lab").await.status, StatusCode::CREATED);
+    let own = "/api/v1/projects/cfd-lab/members/alice/limits";
+    assert_eq!(p.call(Method::PUT, own, Some(&alice), Some(json!({"max_gpus": 2}))).await.status, StatusCode::OK);
+    let admin = p.user("jxu-admin", "jxu", "tenant-admin").await;
+    assert_eq!(p.call(Method::PUT, path, Some(&admin), Some(json!({"max_gpus": 1}))).await.status, StatusCode::OK);
+    // Leaving the project takes the member's limits with them.
+    p.call(Method::DELETE, "/api/v1/projects/cfd-lab/members/bob", Some(&alice), None).await;
+    let listed = p.call(Method::GET, "/api/v1/limits", Some(&p.operator_token), None).await;
+    assert_eq!(listed.body.as_array().unwrap().len(), 1, "only alice's: {}", listed.body);
+}
+
+#[tokio::test]
 async fn operators_add_qos_levels_users_pick_them_and_partitions_get_priorities() {
     let (p, alice, bob, _) = setup().await;
     let before = p.audit_len().await;

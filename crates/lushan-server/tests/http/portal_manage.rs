@@ -5,7 +5,7 @@
 //! the same tour in `it::portal_manage`.)
 
 use crate::common::Platform;
-use crate::portal::{PLANTED, assert_escaped, form_of as form, get, open_page as open, post, send};
+use crate::portal::{PLANTED, assert_escaped, form_of as form, get, open_page as open, post, send, sign_in};
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
@@ -333,4 +333,158 @@ async fn long_lists_come_fifty_a_page_and_empty_ones_say_what_to_do() {
     assert_eq!(second.html.matches("/status\" class=\"inline\"").count(), 6, "the rest, with `centre`");
     let beyond = send(&p, get("/manage/tenants?page=abc", Some(&op))).await;
     assert_eq!(beyond.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_pi_sets_a_member_s_limits_on_the_project_page_and_a_member_cannot() {
+    let p = Platform::new().await;
+    p.admin(Method::POST, "/api/v1/tenants", json!({"name": "jxu", "sector": "university"})).await;
+    let alice = p.user("alice", "jxu", "member").await;
+    let bob = p.user("bob", "jxu", "member").await;
+    p.user("carol", "jxu", "member").await;
+    p.admin(Method::POST, "/api/v1/projects", json!({"name": "cfd-lab", "tenant": "jxu", "pi": "alice"})).await;
+    p.admin(Method::POST, "/api/v1/projects/cfd-lab/members", json!({"user": "bob"})).await;
+    // The PI sees a form per member, in both languages.
+    let (page, csrf) = open(&p, "/projects/cfd-lab?lang=en", &alice).await;
+    assert!(page.html.contains("Members&#39; limits in this project"), "{}", page.html);
+    assert!(page.html.contains("action=\"/projects/cfd-lab/members/bob/limits\" id=\"limits-bob\""), "{}", page.html);
+    let (zh, _) = open(&p, "/projects/cfd-lab?lang=zh-CN", &alice).await;
+    assert!(zh.html.contains("成员在本项目中的限制") && zh.html.contains("留空表示不限"), "{}", zh.html);
+    // Set bob's: two running jobs, 16 CPUs, no GPU cap, 10 submitted.
+    let values = [("max_running_jobs", "2"), ("max_cpus", "16"), ("max_gpus", ""), ("max_submitted", "10")];
+    let done = send(&p, post("/projects/cfd-lab/members/bob/limits", Some(&alice), &form(&csrf, &values))).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    assert_eq!(done.headers.get("location").unwrap(), "/projects/cfd-lab#member-limits-title");
+    let set = member_limits(&p).await;
+    assert_eq!(set.len(), 1, "{set:?}");
+    assert_eq!((set[0]["name"].as_str(), set[0]["project"].as_str()), (Some("bob"), Some("cfd-lab")));
+    let numbers =
+        |l: &serde_json::Value| ["max_running_jobs", "max_cpus", "max_gpus", "max_submitted"].map(|k| l[k].as_i64());
+    assert_eq!(numbers(&set[0]), [Some(2), Some(16), None, Some(10)]);
+    let (page, _) = open(&p, "/projects/cfd-lab?lang=en", &alice).await;
+    let row = &page.html[page.html.find("id=\"member-limits-bob\"").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains("name=\"max_cpus\" inputmode=\"numeric\" maxlength=\"10\" size=\"6\" value=\"16\""), "{row}");
+    // Bad values: refused beside their box, in the page's language, what
+    // was typed kept, nothing changed.
+    for (name, value, says) in [
+        ("max_cpus", "abc", "The input is not valid"),
+        ("max_gpus", "-1", "The input is not valid"),
+        ("max_submitted", "1e9", "The input is not valid"),
+        ("max_running_jobs", "1000000001", "输入有误"),
+    ] {
+        let mut fields = vec![("max_running_jobs", "2"), ("max_cpus", "16"), ("max_gpus", ""), ("max_submitted", "10")];
+        fields.retain(|(n, _)| *n != name);
+        fields.push((name, value));
+        let lang = if says == "输入有误" { "zh-CN" } else { "en" };
+        let path = format!("/projects/cfd-lab/members/bob/limits?lang={lang}");
+        let page = send(&p, post(&path, Some(&alice), &form(&csrf, &fields))).await;
+        assert_eq!(page.status, StatusCode::BAD_REQUEST, "{name}={value}: {}", page.html);
+        assert!(page.html.contains(&format!("id=\"limits-bob-{name}-error\"")), "{name}: {}", page.html);
+        assert!(page.html.contains(says), "{name}: {}", page.html);
+        assert!(page.html.contains(&format!("value=\"{value}\"")), "kept: {}", page.html);
+        assert_eq!(numbers(&member_limits(&p).await[0]), [Some(2), Some(16), None, Some(10)], "{name}={value}");
+    }
+    // A plain member sees them read-only and cannot set any, not even
+    // their own; nor can a user outside the project.
+    let (page, bob_csrf) = open(&p, "/projects/cfd-lab?lang=en", &bob).await;
+    assert!(page.html.contains("id=\"member-limits\"") && !page.html.contains("id=\"limits-bob\""), "{}", page.html);
+    assert!(page.html.contains("The PI and the project&#39;s managers set them."), "{}", page.html);
+    for user in ["bob", "alice"] {
+        let path = format!("/projects/cfd-lab/members/{user}/limits?lang=en");
+        let page = send(&p, post(&path, Some(&bob), &form(&bob_csrf, &[("max_running_jobs", "100")]))).await;
+        assert_eq!(page.status, StatusCode::FORBIDDEN, "{user}: {}", page.html);
+    }
+    let carol = sign_in(&p, "carol").await;
+    let (_, carol_csrf) = open(&p, "/", &carol).await;
+    let outside = form(&carol_csrf, &[("max_running_jobs", "100")]);
+    let page = send(&p, post("/projects/cfd-lab/members/bob/limits", Some(&carol), &outside)).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.html);
+    // Someone not a member (no row has a form for them): not found, and
+    // the API says why (`tests/http/jobs.rs`).
+    let page =
+        send(&p, post("/projects/cfd-lab/members/carol/limits?lang=en", Some(&alice), &form(&csrf, &values))).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND, "{}", page.html);
+    assert_eq!(numbers(&member_limits(&p).await[0]), [Some(2), Some(16), None, Some(10)]);
+    assert_eq!(member_limits(&p).await.len(), 1);
+    // Empty boxes lift them all.
+    let none = [("max_running_jobs", ""), ("max_cpus", ""), ("max_gpus", ""), ("max_submitted", "")];
+    let done = send(&p, post("/projects/cfd-lab/members/bob/limits", Some(&alice), &form(&csrf, &none))).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER, "{}", done.html);
+    assert!(member_limits(&p).await.is_empty());
+}
+
+/// Every member's limits in a project, as the operator lists them.
+async fn member_limits(p: &Platform) -> Vec<serde_json::Value> {
+    let limits = p.call(Method::GET, "/api/v1/limits", Some(&p.operator_token), None).await.body;
+    limits.as_array().unwrap().iter().filter(|l| l["scope"] == "member").cloned().collect()
+}
+
+/// The rows (last day, units used) of grant `id`'s burn-down table.
+fn burn_rows(html: &str, id: i64) -> Vec<(String, String)> {
+    let table = &html[html.find(&format!("id=\"burn-{id}-table\"")).expect("the burn-down table")..];
+    let table = &table[..table.find("</table>").unwrap()];
+    table
+        .split("<tr><td>")
+        .skip(1)
+        .map(|row| {
+            let until = row.split('<').next().unwrap().to_owned();
+            let used = row.split("<td class=\"num\">").nth(1).unwrap().split('<').next().unwrap().to_owned();
+            (until, used)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_grant_s_burn_down_counts_only_the_units_charged_to_that_grant() {
+    let p = Platform::new().await;
+    p.admin(Method::POST, "/api/v1/tenants", json!({"name": "jxu", "sector": "university"})).await;
+    let alice = p.user("alice", "jxu", "member").await;
+    p.admin(Method::POST, "/api/v1/projects", json!({"name": "cfd-lab", "tenant": "jxu", "pi": "alice"})).await;
+    let day = |offset: i64| {
+        let day = jiff::Zoned::now().date().checked_add(jiff::Span::new().days(offset)).unwrap();
+        day.strftime("%Y-%m-%d").to_string()
+    };
+    // Two grants of one project over the same 40 days.
+    let mut ids = Vec::new();
+    for hours in [100, 1000] {
+        let request =
+            json!({"project": "cfd-lab", "core_hours": hours, "from": day(-20), "to": day(20), "reason": "x"});
+        let reply = p.call(Method::POST, "/api/v1/grants", Some(&alice), Some(request)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        let id = reply.body["id"].as_i64().unwrap();
+        p.admin(Method::POST, &format!("/api/v1/grants/{id}/approve"), json!({})).await;
+        ids.push(id);
+    }
+    let (small, large) = (ids[0], ids[1]);
+    // 30 SU charged to the large grant 15 days ago, 10 to the small one 3 days ago.
+    for (grant, hours, settled) in [(large, 30, -15), (small, 10, -3)] {
+        let job = json!({"script": "#!/bin/sh\ntrue\n", "options": ["-A", "cfd-lab"], "submit_dir": "/tmp",
+            "allocation": grant.to_string()});
+        let reply = p.call(Method::POST, "/api/v1/jobs", Some(&alice), Some(job)).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        let job = reply.body["job"]["job_id"].as_i64().unwrap();
+        crate::portal_usage::settle(&p, job, &day(settled), hours * 3600).await;
+    }
+    let page = send(&p, get("/projects/cfd-lab?lang=en", Some(&alice))).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    let (small_rows, large_rows) = (burn_rows(&page.html, small), burn_rows(&page.html, large));
+    assert_eq!(small_rows.len(), 10, "{small_rows:?}");
+    // The parts between the two charges: the small grant used nothing yet
+    // (the project's other grant had used 30), the large one 30.
+    let between: Vec<usize> = (0..10).filter(|&i| small_rows[i].0 > day(-15) && small_rows[i].0 < day(-3)).collect();
+    assert!(between.len() >= 2, "{small_rows:?}");
+    for i in between {
+        assert_eq!(small_rows[i].1, "0.00", "{small_rows:?}");
+        assert_eq!(large_rows[i].1, "30.00", "{large_rows:?}");
+    }
+    // Before either charge both are at zero; after its own, each its own.
+    assert_eq!((small_rows[0].1.as_str(), large_rows[0].1.as_str()), ("0.00", "0.00"));
+    let after = (0..10).find(|&i| small_rows[i].0 > day(-3) && !small_rows[i].1.is_empty()).unwrap();
+    assert_eq!((small_rows[after].1.as_str(), large_rows[after].1.as_str()), ("10.00", "30.00"));
+    assert!(page.html.contains(&format!("id=\"burn-{small}-used\">10.00<")), "{}", page.html);
+    assert!(page.html.contains(&format!("id=\"burn-{large}-used\">30.00<")), "{}", page.html);
+    // The recent rate is each grant's own too: 10 over the last 20 days, 30 over them.
+    assert!(page.html.contains(&format!("id=\"burn-{small}-rate\">0.50<")), "{}", page.html);
+    assert!(page.html.contains(&format!("id=\"burn-{large}-rate\">1.50<")), "{}", page.html);
 }

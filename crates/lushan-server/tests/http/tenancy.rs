@@ -57,6 +57,11 @@ async fn world() -> World {
     for (scope, name) in [("project", "a-proj"), ("user", "a-pi"), ("project", "b-proj"), ("user", "b-pi")] {
         p.admin(Method::PUT, &format!("/api/v1/limits/{scope}/{name}"), json!({"max_running_jobs": 4})).await;
     }
+    // And on a member of each project (its PI's to set).
+    for (project, user) in [("a-proj", "a-member"), ("b-proj", "b-member")] {
+        let path = format!("/api/v1/projects/{project}/members/{user}/limits");
+        p.admin(Method::PUT, &path, json!({"max_running_jobs": 4})).await;
+    }
     let job = p.call(Method::POST, "/api/v1/jobs", Some(&b_pi), Some(submit("b-proj"))).await;
     assert_eq!(job.status, StatusCode::CREATED, "{}", job.body);
     let b_job_id = job.body["job"]["job_id"].as_i64().unwrap();
@@ -150,6 +155,11 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
         // Limits are the centre's policy: only operators set them.
         ("put", "/api/v1/limits/{scope}/{name}") => {
             cross("/api/v1/limits/project/b-proj", Some(json!({"max_running_jobs": 100})))
+        }
+        // A member's limits are their project's PI's and managers' to set:
+        // never those of another tenant's project.
+        ("put", "/api/v1/projects/{project}/members/{user}/limits") => {
+            cross("/api/v1/projects/b-proj/members/b-member/limits", Some(json!({"max_running_jobs": 100})))
         }
         ("get", "/api/v1/qos") => Case::Shared { path: route.into() },
         // QOS and partition priorities are the centre's policy too.
@@ -391,6 +401,30 @@ async fn roles_inside_a_tenant_do_what_they_say() {
     assert_eq!(mine.body.as_array().unwrap().len(), 0);
     let tenant = p.call(Method::GET, "/api/v1/projects", Some(&token("tenant-admin")), None).await;
     assert_eq!(tenant.body.as_array().unwrap().len(), 1);
+    // Members' limits: the PI sets anyone's, a manager plain members', the
+    // tenant admin anyone's; a plain member nobody's, not even their own;
+    // a PI of one project none in another (of the same tenant).
+    let limit = |project: &str, user: &str| format!("/api/v1/projects/{project}/members/{user}/limits");
+    let body = || Some(json!({"max_cpus": 8}));
+    for (role, project, user, status) in [
+        ("pi", "a-proj", "a-manager", StatusCode::OK),
+        ("manager", "a-proj", "a-member", StatusCode::OK),
+        ("manager", "a-proj", "a-pi", StatusCode::FORBIDDEN),
+        ("tenant-admin", "a-proj", "a-pi", StatusCode::OK),
+        ("member", "a-proj", "a-member", StatusCode::FORBIDDEN),
+        ("member", "a-proj", "a-new", StatusCode::FORBIDDEN),
+        ("pi", "a-proj", "a-reviewer", StatusCode::NOT_FOUND),
+    ] {
+        let reply = p.call(Method::PUT, &limit(project, user), Some(&token(role)), body()).await;
+        assert_eq!(reply.status, status, "{role} on {project}/{user}: {}", reply.body);
+    }
+    p.admin(Method::POST, "/api/v1/projects", json!({"name": "a-other", "tenant": "jxu", "pi": "a-new"})).await;
+    p.admin(Method::POST, "/api/v1/projects/a-other/members", json!({"user": "a-member"})).await;
+    let reply = p.call(Method::PUT, &limit("a-other", "a-member"), Some(&token("pi")), body()).await;
+    assert_eq!(reply.status, StatusCode::NOT_FOUND, "a-pi is not of a-other: {}", reply.body);
+    let limits = p.call(Method::GET, "/api/v1/limits", Some(&p.operator_token), None).await.body;
+    let in_other = limits.as_array().unwrap().iter().filter(|l| l["project"] == "a-other").count();
+    assert_eq!(in_other, 0, "{limits}");
 }
 
 /// The same matrix over the portal's pages and forms, generated from its
@@ -504,6 +538,11 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
             ("POST", "/projects/{name}/members/{user}/remove") => {
                 refused("/projects/b-proj/members/b-member/remove".into(), "")
             }
+            ("POST", "/projects/{name}/members/{user}/limits") => vec![
+                ("/projects/b-proj/members/b-member/limits".into(), true, "max_running_jobs=100".into()),
+                // B's user is no member of A's project.
+                ("/projects/a-proj/members/b-member/limits".into(), true, "max_running_jobs=100".into()),
+            ],
             ("POST", "/projects/{name}/grants") => {
                 refused("/projects/b-proj/grants".into(), "core_hours=10&from=2026-12-01&to=2027-01-31&reason=matrix")
             }
@@ -644,7 +683,7 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
     assert_eq!(first["state"], "active", "B's token is not revoked");
     // B's limits as the world set them; the platform's prices and QOS unchanged.
     let limits = w.p.call(Method::GET, "/api/v1/limits", op, None).await.body;
-    for name in ["b-proj", "b-pi"] {
+    for name in ["b-proj", "b-pi", "b-member"] {
         let limit = limits.as_array().unwrap().iter().find(|l| l["name"] == name).unwrap();
         assert_eq!((limit["max_running_jobs"].as_i64(), limit["max_cpus"].as_i64()), (Some(4), None), "{limit}");
     }

@@ -22,8 +22,9 @@ pub enum AdminCommand {
     /// Sites: Slurm clusters behind their slurmrestd (operators).
     #[command(subcommand)]
     Site(SiteCommand),
-    /// Limits per project and per user: running jobs, CPUs, GPUs, jobs
-    /// pending or running (operators set them).
+    /// Limits per project and per user (operators set them) and per member
+    /// of a project (its PI and managers set them): running jobs, CPUs,
+    /// GPUs, jobs pending or running.
     #[command(subcommand)]
     Limits(LimitCommand),
     /// Quality of service levels users pick with `-q`, and their priority.
@@ -69,14 +70,18 @@ pub enum QosCommand {
 pub enum LimitCommand {
     /// The limits you may see (all for operators, your tenant's for others).
     List,
-    /// Change a project's or a user's limits; flags not given keep their
-    /// value, `none` lifts one: `lushan admin limits set --project cfd-lab
-    /// --max-cpus 64 --max-submit 500`.
+    /// Change a project's, a user's or a member's limits; flags not given
+    /// keep their value, `none` lifts one: `lushan admin limits set
+    /// --project cfd-lab --max-cpus 64 --max-submit 500`. With both
+    /// `--project` and `--user`, the user's limits in that project (its PI
+    /// and managers set these; operators the other two).
     Set {
         /// A project's limits (all its jobs: Slurm's association Grp* limits).
-        #[arg(long, conflicts_with = "user", required_unless_present = "user")]
+        #[arg(long, required_unless_present = "user")]
         project: Option<String>,
-        /// A user's limits (all their jobs, in every project: Slurm's QOS Max*PerUser).
+        /// A user's limits (all their jobs, in every project: Slurm's QOS
+        /// Max*PerUser); with `--project`, their jobs in that project (Slurm's
+        /// (user, account) association: MaxJobs, GrpTRES, MaxSubmitJobs).
         #[arg(long)]
         user: Option<String>,
         /// Jobs running at once (a number, or `none`).
@@ -102,6 +107,15 @@ fn limit_value(text: &str) -> Result<LimitValue, String> {
     match text {
         "none" | "unlimited" => Ok(LimitValue(None)),
         n => n.parse::<i64>().map(|v| LimitValue(Some(v))).map_err(|_| format!("`{n}` is not a number or `none`")),
+    }
+}
+
+/// What a limit is on: a project's or user's name, a member's
+/// `project/user`.
+fn limit_name(limit: &Limit) -> String {
+    match &limit.project {
+        Some(project) => format!("{project}/{}", limit.name),
+        None => limit.name.clone(),
     }
 }
 
@@ -152,7 +166,7 @@ async fn limits(client: &Client, command: LimitCommand, out: &Output) -> anyhow:
                             .iter()
                             .map(|l| vec![
                                 l.scope.clone(),
-                                l.name.clone(),
+                                limit_name(l),
                                 limit_text(l.max_running_jobs),
                                 limit_text(l.max_cpus),
                                 limit_text(l.max_gpus),
@@ -166,13 +180,17 @@ async fn limits(client: &Client, command: LimitCommand, out: &Output) -> anyhow:
             Ok(())
         }
         LimitCommand::Set { project, user, max_jobs, max_cpus, max_gpus, max_submit } => {
-            let (scope, name) = match (project, user) {
-                (Some(project), _) => ("project", project),
-                (None, Some(user)) => ("user", user),
-                (None, None) => anyhow::bail!("say whose limits: --project NAME or --user NAME"),
+            let (scope, name, path) = match (project, user) {
+                (Some(project), Some(user)) => {
+                    let path = format!("/api/v1/projects/{project}/members/{user}/limits");
+                    ("member", format!("{project}/{user}"), path)
+                }
+                (Some(project), None) => ("project", project.clone(), format!("/api/v1/limits/project/{project}")),
+                (None, Some(user)) => ("user", user.clone(), format!("/api/v1/limits/user/{user}")),
+                (None, None) => anyhow::bail!("say whose limits: --project NAME, --user NAME, or both for a member's"),
             };
             let current: Vec<Limit> = client.get("/api/v1/limits").await?;
-            let now = current.into_iter().find(|l| l.scope == scope && l.name == name);
+            let now = current.into_iter().find(|l| l.scope == scope && limit_name(l) == name);
             let keep = |given: Option<LimitValue>, old: Option<i64>| given.map_or(old, |v| v.0);
             let body = LimitSet {
                 max_running_jobs: keep(max_jobs, now.as_ref().and_then(|l| l.max_running_jobs)),
@@ -180,12 +198,12 @@ async fn limits(client: &Client, command: LimitCommand, out: &Output) -> anyhow:
                 max_gpus: keep(max_gpus, now.as_ref().and_then(|l| l.max_gpus)),
                 max_submitted: keep(max_submit, now.as_ref().and_then(|l| l.max_submitted)),
             };
-            let limit: Limit = client.put(&format!("/api/v1/limits/{scope}/{name}"), &body).await?;
+            let limit: Limit = client.put(&path, &body).await?;
             out.print(&limit, |l| {
                 println!(
                     "Limits of {} {}: max jobs {}, max CPUs {}, max GPUs {}, max submit {}.",
                     l.scope,
-                    l.name,
+                    limit_name(l),
                     limit_text(l.max_running_jobs),
                     limit_text(l.max_cpus),
                     limit_text(l.max_gpus),

@@ -746,6 +746,50 @@ fn operators_limits_hold_jobs_with_slurm_s_reasons_and_refuse_submissions_over_t
     server.stop();
 }
 
+#[test]
+fn a_pi_s_limits_on_a_member_hold_their_jobs_in_the_project_with_slurm_s_reasons() {
+    let sandbox = Sandbox::new();
+    let (server, alice) = platform(&sandbox);
+    let work = sandbox.path("work");
+    std::fs::create_dir_all(&work).unwrap();
+    // The PI (alice) limits a member of cfd-lab (herself): one job running,
+    // two pending or running, in this project.
+    let set = cli(
+        &alice,
+        &["admin", "limits", "set", "--project", "cfd-lab", "--user", "alice", "--max-jobs", "1", "--max-submit", "2"],
+    )
+    .ok();
+    assert!(
+        set.stdout.contains("Limits of member cfd-lab/alice: max jobs 1, max CPUs -, max GPUs -, max submit 2."),
+        "{}",
+        set.stdout
+    );
+    let shown = cli(&alice, &["admin", "limits", "list"]).ok().stdout;
+    assert!(shown.contains("member") && shown.contains("cfd-lab/alice"), "{shown}");
+    // Not the project's: operators set those.
+    let refused = cli(&alice, &["admin", "limits", "set", "--project", "cfd-lab", "--max-jobs", "9"]);
+    assert_eq!(refused.code, 1, "{}", refused.stdout);
+    assert!(refused.stderr.contains("only operators set limits on a project or a user"), "{}", refused.stderr);
+
+    let first = submit(&alice, &work, &["-o", "/dev/null", "--wrap", "sleep 2"]);
+    wait_state(&alice, &first, "RUNNING", 30);
+    let second = submit(&alice, &work, &["-o", "/dev/null", "--wrap", "true"]);
+    wait_for(30, "the reason AssocMaxJobsLimit", || {
+        (job(&alice, &second)["reason"] == "AssocMaxJobsLimit").then_some(())
+    });
+    let over = crate::harness::cli_in(&alice, &work, &["submit", "-o", "/dev/null", "--wrap", "true"]);
+    assert_eq!(over.code, 1);
+    assert!(
+        over.stderr.contains("AssocMaxSubmitJobLimit: user alice in project cfd-lab may have at most 2"),
+        "{}",
+        over.stderr
+    );
+    for id in [&first, &second] {
+        wait_state(&alice, id, "COMPLETED", 60);
+    }
+    server.stop();
+}
+
 /// An API time (RFC 3339, UTC, with as many decimals as needed) as (day,
 /// seconds into it), which compare as instants where the strings do not
 /// ("26.32Z" is before "26.329Z").

@@ -1,4 +1,5 @@
-//! Operators' limits per project and per user, and QOS levels.
+//! Limits per project and per user (operators'), per member of a project
+//! (its PI's and managers'), and QOS levels.
 
 use crate::clock::now_ms;
 use crate::http::error::ApiError;
@@ -44,6 +45,31 @@ pub async fn limits_set(
         max_gpus: body.max_gpus,
         max_submitted: body.max_submitted,
     };
+    let limit = state.services.set_limits(&caller, target, values, now_ms()).await?;
+    Ok(Json(to_api::limit(limit)))
+}
+
+/// Set the limits of a member of a project: their jobs in this project
+/// only (Slurm's limits on the (user, account) association). Operators,
+/// the tenant's admins and the project's PI set them; its managers set
+/// plain members'. The body replaces them all; every value null removes
+/// them.
+#[utoipa::path(put, path = "/api/v1/projects/{project}/members/{user}/limits", tag = "limits", security(("bearer" = [])), request_body = LimitSet,
+    params(("project" = String, Path, description = "the project's name"), ("user" = String, Path, description = "a member's user name")),
+    responses((status = 200, body = Limit), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub async fn member_limits_set(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((project, user)): Path<(String, String)>,
+    Json(body): Json<LimitSet>,
+) -> Result<Json<Limit>, ApiError> {
+    let values = LimitValues {
+        max_running_jobs: body.max_running_jobs,
+        max_cpus: body.max_cpus,
+        max_gpus: body.max_gpus,
+        max_submitted: body.max_submitted,
+    };
+    let target = LimitTarget::Member { project, user };
     let limit = state.services.set_limits(&caller, target, values, now_ms()).await?;
     Ok(Json(to_api::limit(limit)))
 }

@@ -71,6 +71,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(billing::preemptible_discount_set))
         .routes(routes!(limits::limits_list))
         .routes(routes!(limits::limits_set))
+        .routes(routes!(limits::member_limits_set))
         .routes(routes!(limits::qos_list))
         .routes(routes!(limits::qos_set))
         .routes(routes!(reports::usage_report))

@@ -1,7 +1,8 @@
 //! A project's page for its PI, managers and members: members and their
-//! roles, adding and removing them, the project's grants with their
-//! reviews, and the form requesting a grant or a renewal (`lushan project`
-//! and `lushan alloc request` in the browser).
+//! roles, adding and removing them, their limits in the project, the
+//! project's grants with their reviews and burn-down, and the form
+//! requesting a grant or a renewal (`lushan project`, `lushan admin limits
+//! set --project P --user U` and `lushan alloc request` in the browser).
 
 use super::grant_view;
 use super::people::project_row;
@@ -9,7 +10,7 @@ use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
 use crate::portal::forms::{Fields, optional, page_number, paginate, refused, whole_number};
 use crate::portal::{SignedForm, Visit, field, local_time};
-use crate::service::{GrantRequestInput, ServiceError};
+use crate::service::{GrantRequestInput, LimitTarget, LimitValues, ServiceError};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,9 +18,15 @@ use axum::routing::{get, post};
 use lushan_model::ProjectRole;
 use lushan_portal::Template;
 use lushan_portal::views::Choice;
-use lushan_portal::views::manage::{Attempt, BurnDown, BurnRow, LimitRow, MemberRow, ProjectPage};
+use lushan_portal::views::manage::{Attempt, BurnDown, BurnRow, LimitRow, MemberLimitRow, MemberRow, ProjectPage};
 
 const MEMBER_FIELDS: Fields = &[("role", &["project role", "one pi"]), ("user", &["user"])];
+const LIMIT_FIELDS: Fields = &[
+    ("max_running_jobs", &["max_running_jobs"]),
+    ("max_cpus", &["max_cpus"]),
+    ("max_gpus", &["max_gpus"]),
+    ("max_submitted", &["max_submitted"]),
+];
 const GRANT_FIELDS: Fields = &[
     ("core_hours", &["core-hours"]),
     ("gpu_hours", &["gpu-hours"]),
@@ -35,6 +42,7 @@ pub(super) fn routes() -> Vec<crate::portal::Route> {
         ("GET", "/projects/{name}", get(project)),
         ("POST", "/projects/{name}/members", post(add_member)),
         ("POST", "/projects/{name}/members/{user}/remove", post(remove_member)),
+        ("POST", "/projects/{name}/members/{user}/limits", post(set_member_limits)),
         ("POST", "/projects/{name}/grants", post(request_grant)),
     ]
 }
@@ -90,6 +98,10 @@ async fn project_page(
         Ok(limits) => limits,
         Err(err) => return visit.error(err),
     };
+    let member_limits = match member_limits(state, visit, &api.name, &attempt).await {
+        Ok(rows) => rows,
+        Err(err) => return visit.error(err),
+    };
     let usage_tables = match project_usage(state, visit, &api.name).await {
         Ok(tables) => tables,
         Err(err) => return visit.error(err),
@@ -128,6 +140,7 @@ async fn project_page(
         attempt,
         burn_downs,
         limits,
+        member_limits,
         usage_tables,
     };
     visit.page(status, Template::render(&view))
@@ -153,8 +166,9 @@ fn units(core_seconds: i64) -> String {
 }
 
 /// A grant's burn-down: the units used by the end of each part of its
-/// period (from `grant_project_usage`, the project's settled jobs; never
-/// more than the grant's own record says it used), the holds now shaded
+/// period (from `grant_units_used`: what the settled jobs charged to this
+/// grant, not to the project's other grants; never more than the grant's
+/// own record says it used), the holds now shaded
 /// on the current part, and the day the units left (after the holds) run
 /// out at the rate of the last 30 days (whole days): "not at this rate"
 /// when that is after the grant ends.
@@ -171,7 +185,7 @@ async fn burn_down(
     let used = record.used().max(0);
     let held = record.held.max(0);
     let awarded = record.awarded.unwrap_or(0);
-    let used_by = |row: Option<crate::service::UsageRow>| row.map_or(0, |r| r.units).clamp(0, used);
+    let used_by = |units: i64| units.clamp(0, used);
     let mut values = Vec::new();
     let mut stack = Vec::new();
     let mut rows = Vec::new();
@@ -193,7 +207,7 @@ async fn burn_down(
             rows.push(BurnRow { until, used: units(used), held: units(held) });
         } else {
             let by_then = if part_end > start {
-                used_by(state.services.grant_project_usage(caller, record.id.0, start, part_end).await?.1)
+                used_by(state.services.grant_units_used(caller, record.id.0, start, part_end).await?)
             } else {
                 0
             };
@@ -206,7 +220,7 @@ async fn burn_down(
     let window_start = start.max(now - RECENT_DAYS * DAY_MS);
     let days = ((now - window_start) / DAY_MS).max(1);
     let recent = if now > window_start {
-        used_by(state.services.grant_project_usage(caller, record.id.0, window_start, now).await?.1)
+        used_by(state.services.grant_units_used(caller, record.id.0, window_start, now).await?)
     } else {
         0
     };
@@ -251,8 +265,44 @@ async fn burn_down(
     })
 }
 
-/// The project's limits and those of its members, as `list_limits` lets
-/// the caller see them; only operators set them (`set_limits`).
+/// Each member's limits in the project (`member_limits`): what is set, or
+/// what was typed in the row's refused form, and a form where the caller
+/// may change them.
+async fn member_limits(
+    state: &AppState,
+    visit: &Visit,
+    project: &str,
+    attempt: &Attempt,
+) -> Result<Vec<MemberLimitRow>, ServiceError> {
+    let Some(caller) = visit.caller() else { return Ok(Vec::new()) };
+    let t = visit.t();
+    let shown = |v: Option<i64>| v.map(|v| v.to_string()).unwrap_or_default();
+    Ok(state
+        .services
+        .member_limits(caller, project)
+        .await?
+        .into_iter()
+        .map(|m| {
+            let form = format!("limits-{}", m.user);
+            let typed = attempt.form == form;
+            let value = |name: &str, set: Option<i64>| if typed { attempt.v(name).to_owned() } else { shown(set) };
+            MemberLimitRow {
+                running: value("max_running_jobs", m.values.max_running_jobs),
+                cpus: value("max_cpus", m.values.max_cpus),
+                gpus: value("max_gpus", m.values.max_gpus),
+                submitted: value("max_submitted", m.values.max_submitted),
+                role_text: t.manage.project_role(m.role.as_str()).to_owned(),
+                may_set: m.may_set,
+                user: m.user,
+                form,
+            }
+        })
+        .collect())
+}
+
+/// The project's limits and its members' in every project, as
+/// `list_limits` lets the caller see them; only operators set them
+/// (`set_limits`).
 async fn project_limits(
     state: &AppState,
     visit: &Visit,
@@ -266,7 +316,9 @@ async fn project_limits(
         .map(to_api::limit)
         .filter(|l| match l.scope.as_str() {
             "project" => l.name == project.name,
-            _ => project.members.iter().any(|member| member.user == l.name),
+            "user" => project.members.iter().any(|member| member.user == l.name),
+            // Members' limits in a project have their own table.
+            _ => false,
         })
         .map(|l| LimitRow {
             on: if l.scope == "project" { m.limit_project.to_owned() } else { m.limit_user.to_owned() },
@@ -330,7 +382,11 @@ async fn refused_on_page(
     if matches!(&err, ServiceError::NotFound { what: "project", .. }) {
         return visit.error(err);
     }
-    let fields = if form_name == "member" { MEMBER_FIELDS } else { GRANT_FIELDS };
+    let fields = match form_name {
+        "member" => MEMBER_FIELDS,
+        "grant" => GRANT_FIELDS,
+        _ => LIMIT_FIELDS,
+    };
     let (status, attempt) = refused(visit, form_name, fields, form, err);
     project_page(state, visit, name, 1, status, attempt).await
 }
@@ -359,6 +415,40 @@ async fn remove_member(
     match state.services.remove_member(caller, &name, &user, now_ms()).await {
         Ok((project, _)) => Redirect::to(&format!("/projects/{}", project.name)).into_response(),
         Err(err) => visit.error(err),
+    }
+}
+
+/// A member's limits in the project, from their row's form (an empty box
+/// is no limit). Refused values show beside their box; a caller who may
+/// not set them gets the refusal's page.
+async fn set_member_limits(
+    State(state): State<AppState>,
+    Path((name, user)): Path<(String, String)>,
+    SignedForm { visit, ref caller, form }: SignedForm,
+) -> Response {
+    let form_name = format!("limits-{user}");
+    let values = (|| -> Result<LimitValues, ServiceError> {
+        Ok(LimitValues {
+            max_running_jobs: whole_number("max_running_jobs", &field(&form, "max_running_jobs"))?,
+            max_cpus: whole_number("max_cpus", &field(&form, "max_cpus"))?,
+            max_gpus: whole_number("max_gpus", &field(&form, "max_gpus"))?,
+            max_submitted: whole_number("max_submitted", &field(&form, "max_submitted"))?,
+        })
+    })();
+    let done = match values {
+        Ok(values) => {
+            let target = LimitTarget::Member { project: name.clone(), user };
+            state.services.set_limits(caller, target, values, now_ms()).await
+        }
+        Err(err) => Err(err),
+    };
+    match done {
+        Ok(limit) => {
+            let project = limit.project.unwrap_or(name);
+            Redirect::to(&format!("/projects/{project}#member-limits-title")).into_response()
+        }
+        Err(err @ (ServiceError::Forbidden(_) | ServiceError::NotFound { what: "member", .. })) => visit.error(err),
+        Err(err) => refused_on_page(&state, &visit, &name, &form_name, form, err).await,
     }
 }
 
