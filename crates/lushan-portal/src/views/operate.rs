@@ -32,8 +32,8 @@ pub struct PartitionRow {
     pub preempt_mode: String,
     pub grace_secs: i64,
     pub priority: i64,
-    pub pending: usize,
-    pub running: usize,
+    pub pending: i64,
+    pub running: i64,
 }
 
 pub struct SiteRow {
@@ -49,8 +49,11 @@ pub struct SiteRow {
 pub struct StatusPage {
     pub chrome: Chrome,
     pub sites: Vec<SiteRow>,
+    pub sites_pager: Option<Pager>,
     pub partitions: Vec<PartitionRow>,
+    pub partitions_pager: Option<Pager>,
     pub nodes: Vec<NodeRow>,
+    /// The nodes' pager (`?page=`).
     pub pager: Option<Pager>,
 }
 
