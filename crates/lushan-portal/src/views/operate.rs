@@ -100,6 +100,8 @@ pub struct PricesPage {
     pub prices: Vec<PriceRow>,
     pub pager: Option<Pager>,
     pub discounts: Vec<DiscountRow>,
+    /// The sectors, as the discount form's choices.
+    pub sectors: Vec<Choice>,
     pub owner_share: String,
     pub preemptible_discount: String,
     pub sites: Vec<Choice>,
@@ -131,6 +133,8 @@ pub struct LimitsPage {
     pub limits: Vec<LimitRow>,
     pub pager: Option<Pager>,
     pub qos: Vec<QosRow>,
+    /// Project or user, as the limits form's choices.
+    pub scopes: Vec<Choice>,
     pub sites: Vec<Choice>,
     pub attempt: Attempt,
 }
