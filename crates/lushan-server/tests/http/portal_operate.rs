@@ -527,3 +527,45 @@ async fn the_audit_log_is_paged_by_the_database_with_its_filters() {
     let bad = p.call(Method::GET, "/api/v1/audit?offset=-1", Some(&op), None).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
 }
+
+/// The menu groups the management links in one `<details>` entry (no
+/// script needed) for operators and tenant admins, marks the current
+/// section, and shows each role only its links.
+#[tokio::test]
+async fn the_menu_groups_management_and_marks_the_current_section() {
+    let p = world().await;
+    let op = p.operator_token.clone();
+    let menu =
+        |html: &str| html.split("<nav aria-label=\"main\">").nth(1).unwrap().split("</nav>").next().unwrap().to_owned();
+    let (status, _) = open(&p, "/operate/sites/local/check?lang=en", &op).await;
+    let top = menu(&status.html);
+    assert!(
+        top.contains("<details class=\"menu\">") && top.contains("href=\"/manage/grants?state=requested\""),
+        "{top}"
+    );
+    assert!(top.contains("<a href=\"/operate\" aria-current=\"page\">"), "{top}");
+    assert_eq!(top.matches("aria-current").count(), 1, "{top}");
+    assert!(
+        status.html.contains("class=\"subnav\"")
+            && status.html.contains("<a href=\"/operate\" aria-current=\"page\">Status")
+    );
+    let (users, _) = open(&p, "/manage/users?lang=en", &op).await;
+    let top = menu(&users.html);
+    assert!(top.contains("<details class=\"menu current\">"), "{top}");
+    assert!(top.contains("<a href=\"/manage/users\" aria-current=\"page\">"), "{top}");
+    // A tenant admin: the list without grant requests, no console.
+    let admin = p.login("jxu-admin").await;
+    let (home, _) = open(&p, "/?lang=en", &admin).await;
+    let top = menu(&home.html);
+    assert!(top.contains("href=\"/manage/users\"") && !top.contains("/manage/grants") && !top.contains("\"/operate\""));
+    assert!(top.contains("<a href=\"/\" aria-current=\"page\">"), "{top}");
+    // A member and a reviewer: no management at all.
+    for who in ["jxu-pi", "jxu-reviewer"] {
+        let token = p.login(who).await;
+        let (jobs, _) = open(&p, "/jobs?lang=en", &token).await;
+        let top = menu(&jobs.html);
+        assert!(!top.contains("details") && !top.contains("/manage/") && !top.contains("/operate"), "{who}: {top}");
+        assert!(top.contains("<a href=\"/jobs\" aria-current=\"page\">"), "{who}: {top}");
+        assert_eq!(top.contains("href=\"/reviews\""), who == "jxu-reviewer", "{who}: {top}");
+    }
+}
