@@ -495,6 +495,11 @@ pub struct AuditQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(minimum = 1, maximum = 10000)]
     pub limit: Option<i64>,
+    /// Skip this many of the newest matching events first (the next page:
+    /// `offset=100` after the first 100; default 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[param(minimum = 0)]
+    pub offset: Option<i64>,
     /// Only this action (`price.set`, `wallet.adjust`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[param(max_length = 100)]

@@ -155,6 +155,16 @@ pub enum JobScope {
     Own { user: UserId, managed_projects: Vec<ProjectId> },
 }
 
+/// How many jobs of a listing wait or run (or are in any `state`) in one
+/// partition of one site.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionCount {
+    pub site_id: SiteId,
+    pub partition: String,
+    pub state: JobState,
+    pub jobs: i64,
+}
+
 /// Which jobs a listing returns: every field narrows it, and all of them
 /// hold together. There is deliberately no `Default`: a listing starts
 /// from [`JobFilter::all`] and names each narrowing with a method, and
@@ -761,6 +771,37 @@ impl Store {
             };
         }
         Ok(query.fetch_one(&self.pool).await?.try_get(0)?)
+    }
+
+    /// How many jobs `filter` selects in each (site, partition, state) that
+    /// has any, counted by the database (`squeue`'s totals per partition);
+    /// the filter's limit and offset are left out, as [`Store::count_jobs`]
+    /// leaves them.
+    pub async fn count_jobs_by_partition(&self, filter: &JobFilter) -> Result<Vec<PartitionCount>, StoreError> {
+        let Some((conditions, binds)) = job_conditions(filter) else { return Ok(Vec::new()) };
+        let sql = format!(
+            "SELECT j.site_id, pa.name AS partition_name, j.state, COUNT(*) AS jobs
+             FROM jobs j JOIN partitions pa ON pa.id = j.partition_id WHERE 1 = 1{conditions}
+             GROUP BY j.site_id, pa.name, j.state ORDER BY j.site_id, pa.name, j.state"
+        );
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for bind in binds {
+            query = match bind {
+                Bind::Int(v) => query.bind(v),
+                Bind::Text(v) => query.bind(v),
+            };
+        }
+        let rows = query.fetch_all(&self.pool).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PartitionCount {
+                    site_id: SiteId(row.try_get("site_id")?),
+                    partition: row.try_get("partition_name")?,
+                    state: parse_text("state", row.try_get("state")?)?,
+                    jobs: row.try_get("jobs")?,
+                })
+            })
+            .collect()
     }
 
     pub async fn list_jobs(&self, filter: &JobFilter) -> Result<Vec<JobRecord>, StoreError> {

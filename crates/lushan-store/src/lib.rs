@@ -29,7 +29,7 @@ use std::str::FromStr;
 
 pub use error::StoreError;
 pub use grants::{GrantFilter, GrantRecord, GrantState, NewGrant, ReviewRecord};
-pub use jobs::{JobEnd, JobFilter, JobRecord, JobScope, NewJob, UsageByHour};
+pub use jobs::{JobEnd, JobFilter, JobRecord, JobScope, NewJob, PartitionCount, UsageByHour};
 pub use ledger::{
     JobBilling, JobChargeRecord, NewPrice, PriceRecord, SettledJob, SharingSetting, Statement, StatementLine, TxMeta,
     UsageDimension, UsageQuery, UsageRow, WalletRecord,

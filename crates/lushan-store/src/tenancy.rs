@@ -461,49 +461,46 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<crate::AuditRecord>, StoreError> {
         let all = AuditMatch { tenant, action: None, actor: None, target_kind: None, from: None, to: None };
-        self.list_audit_matching(&all, limit).await
+        self.list_audit_matching(&all, 0, limit).await
     }
 
-    /// The audit log's entries that match `m`, newest first, at most `limit`.
-    pub async fn list_audit_matching(
-        &self,
-        m: &AuditMatch<'_>,
-        limit: i64,
-    ) -> Result<Vec<crate::AuditRecord>, StoreError> {
-        enum Param<'a> {
-            Int(i64),
-            Text(&'a str),
-        }
-        // Every field by name: a new one must be matched here to compile.
-        let AuditMatch { tenant, action, actor, target_kind, from, to } = *m;
-        let mut sql = String::from(
-            "SELECT id, at, actor, action, target_kind, target, tenant_id, before_json, after_json, request_id FROM audit_log",
-        );
-        let mut params = Vec::new();
-        let conditions = [
-            ("tenant_id = ", tenant.map(|t| Param::Int(t.0))),
-            ("action = ", action.map(Param::Text)),
-            ("actor = ", actor.map(Param::Text)),
-            ("target_kind = ", target_kind.map(Param::Text)),
-            ("at >= ", from.map(Param::Int)),
-            ("at < ", to.map(Param::Int)),
-        ];
-        for (condition, param) in conditions {
-            if let Some(param) = param {
-                sql.push_str(if params.is_empty() { " WHERE " } else { " AND " });
-                sql.push_str(&format!("{condition}${}", params.len() + 1));
-                params.push(param);
-            }
-        }
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", params.len() + 1));
+    /// How many of the audit log's entries match `m`.
+    pub async fn count_audit_matching(&self, m: &AuditMatch<'_>) -> Result<i64, StoreError> {
+        let (conditions, params) = audit_conditions(m);
+        let sql = format!("SELECT COUNT(*) FROM audit_log{conditions}");
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for param in params {
             query = match param {
-                Param::Int(value) => query.bind(value),
-                Param::Text(value) => query.bind(value.to_owned()),
+                AuditParam::Int(value) => query.bind(value),
+                AuditParam::Text(value) => query.bind(value.to_owned()),
             };
         }
-        let found = query.bind(limit).fetch_all(&self.pool).await?;
+        Ok(query.fetch_one(&self.pool).await?.try_get(0)?)
+    }
+
+    /// The audit log's entries that match `m`, newest first: at most
+    /// `limit`, after skipping the `offset` newest (a page of a long log).
+    pub async fn list_audit_matching(
+        &self,
+        m: &AuditMatch<'_>,
+        offset: i64,
+        limit: i64,
+    ) -> Result<Vec<crate::AuditRecord>, StoreError> {
+        let (conditions, mut params) = audit_conditions(m);
+        let mut sql = format!(
+            "SELECT id, at, actor, action, target_kind, target, tenant_id, before_json, after_json, request_id FROM audit_log{conditions}"
+        );
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${} OFFSET ${}", params.len() + 1, params.len() + 2));
+        params.push(AuditParam::Int(limit));
+        params.push(AuditParam::Int(offset));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for param in params {
+            query = match param {
+                AuditParam::Int(value) => query.bind(value),
+                AuditParam::Text(value) => query.bind(value.to_owned()),
+            };
+        }
+        let found = query.fetch_all(&self.pool).await?;
         found
             .iter()
             .map(|row| {
@@ -522,6 +519,38 @@ impl Store {
             })
             .collect()
     }
+}
+
+/// A value for one of the audit query's placeholders.
+enum AuditParam<'a> {
+    Int(i64),
+    Text(&'a str),
+}
+
+/// What `m` asks of `audit_log` (` WHERE ...`, empty for everything) and
+/// the values of its placeholders `$1`...: one translation for a page and
+/// its count, so the two agree.
+fn audit_conditions<'a>(m: &AuditMatch<'a>) -> (String, Vec<AuditParam<'a>>) {
+    // Every field by name: a new one must be matched here to compile.
+    let AuditMatch { tenant, action, actor, target_kind, from, to } = *m;
+    let mut sql = String::new();
+    let mut params = Vec::new();
+    let conditions = [
+        ("tenant_id = ", tenant.map(|t| AuditParam::Int(t.0))),
+        ("action = ", action.map(AuditParam::Text)),
+        ("actor = ", actor.map(AuditParam::Text)),
+        ("target_kind = ", target_kind.map(AuditParam::Text)),
+        ("at >= ", from.map(AuditParam::Int)),
+        ("at < ", to.map(AuditParam::Int)),
+    ];
+    for (condition, param) in conditions {
+        if let Some(param) = param {
+            sql.push_str(if params.is_empty() { " WHERE " } else { " AND " });
+            sql.push_str(&format!("{condition}${}", params.len() + 1));
+            params.push(param);
+        }
+    }
+    (sql, params)
 }
 
 /// Which audit entries to read: each `None` matches all; `at` from `from`

@@ -431,6 +431,37 @@ async fn each_job_filter_narrows_a_listing_of_two_arrays_and_a_plain_job() {
     .await;
 }
 
+/// The queue's counts per (site, partition, state) come from the
+/// database, within the listing's scope and states.
+#[tokio::test]
+async fn jobs_are_counted_per_site_partition_and_state() {
+    on_every_backend(|store| async move {
+        let (alice, project, site) = job_world(&store).await;
+        let t = store.tenant_by_name("jxu").await.unwrap();
+        let bob = user(&store, "bob", t.id).await;
+        for (who, array) in [(&alice, None), (&alice, Some(vec![0, 1, 2])), (&bob, None)] {
+            store.submit_job(&new_job(who, project, &site, None, array), &audit("job.submit", "")).await.unwrap();
+        }
+        let partition = site.partitions[0].name.clone();
+        let pending = |jobs: i64| PartitionCount {
+            site_id: site.id,
+            partition: partition.clone(),
+            state: JobState::Pending,
+            jobs,
+        };
+        let queue = JobFilter::all().states(vec![JobState::Pending, JobState::Running]);
+        assert_eq!(store.count_jobs_by_partition(&queue).await.unwrap(), [pending(5)]);
+        let bobs = queue.clone().scope(JobScope::Own { user: bob.id, managed_projects: vec![] });
+        assert_eq!(store.count_jobs_by_partition(&bobs).await.unwrap(), [pending(1)]);
+        let running = JobFilter::all().states(vec![JobState::Running]);
+        assert_eq!(store.count_jobs_by_partition(&running).await.unwrap(), []);
+        // Limit and offset are a listing's, not a count's.
+        assert_eq!(store.count_jobs_by_partition(&queue.limit(1)).await.unwrap(), [pending(5)]);
+        assert_eq!(store.count_jobs_by_partition(&JobFilter::all().named(vec![])).await.unwrap(), []);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_slurm_site_takes_slurm_s_inventory_and_its_jobs_are_claimed_once() {
     on_every_backend(|store| async move {
@@ -1214,7 +1245,7 @@ async fn the_audit_log_is_read_by_action_actor_target_kind_tenant_and_time() {
         let read = |m: AuditMatch<'static>| {
             let store = store.clone();
             async move {
-                store.list_audit_matching(&m, 100).await.unwrap().into_iter().map(|e| e.action).collect::<Vec<_>>()
+                store.list_audit_matching(&m, 0, 100).await.unwrap().into_iter().map(|e| e.action).collect::<Vec<_>>()
             }
         };
         let all = AuditMatch { tenant: None, action: None, actor: None, target_kind: None, from: None, to: None };
@@ -1232,7 +1263,16 @@ async fn the_audit_log_is_read_by_action_actor_target_kind_tenant_and_time() {
         );
         let both = AuditMatch { actor: Some("admin"), tenant: Some(jxu.id), from: Some(1_500), ..all };
         assert_eq!(read(both).await, ["wallet.adjust"]);
-        assert_eq!(store.list_audit_matching(&all, 2).await.unwrap().len(), 2);
+        assert_eq!(store.list_audit_matching(&all, 0, 2).await.unwrap().len(), 2);
+        // A page further back, and the count it is a page of, with a filter.
+        let page = store.list_audit_matching(&all, 1, 2).await.unwrap();
+        assert_eq!(page.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["wallet.adjust", "price.set"]);
+        assert_eq!(store.list_audit_matching(&all, 4, 2).await.unwrap().len(), 0);
+        assert_eq!(store.count_audit_matching(&all).await.unwrap(), 4);
+        let jxus = AuditMatch { tenant: Some(jxu.id), ..all };
+        assert_eq!(store.count_audit_matching(&jxus).await.unwrap(), 3);
+        let older = store.list_audit_matching(&jxus, 2, 10).await.unwrap();
+        assert_eq!(older.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(), ["tenant.create"]);
     })
     .await;
 }

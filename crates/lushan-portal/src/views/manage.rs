@@ -34,6 +34,12 @@ impl Attempt {
         self.values.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str()).unwrap_or_default()
     }
 
+    /// What was typed in field `name` when form `form` was the one sent;
+    /// else `default` (what the field shows before anything is typed).
+    pub fn typed<'a>(&'a self, form: &str, name: &str, default: &'a str) -> &'a str {
+        if self.form == form { self.v(name) } else { default }
+    }
+
     /// Whether `value` was the one chosen in field `name`.
     pub fn chosen(&self, name: &str, value: &str) -> bool {
         self.v(name) == value

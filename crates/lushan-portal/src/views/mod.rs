@@ -52,6 +52,22 @@ impl Chrome {
         self.user.as_ref().is_some_and(|u| u.role == role)
     }
 
+    /// Whether this page is `section` or under it (`/jobs` holds `/jobs/12`;
+    /// `/` is the home page alone): the menu marks it (`aria-current`).
+    pub fn within(&self, section: &str) -> bool {
+        let path = self.here.split('?').next().unwrap_or_default();
+        match path.strip_prefix(section) {
+            _ if section == "/" => path == "/",
+            Some(rest) => rest.is_empty() || rest.starts_with('/'),
+            None => false,
+        }
+    }
+
+    /// Whether this page is `path` itself (its query aside).
+    pub fn is_page(&self, path: &str) -> bool {
+        self.here.split('?').next() == Some(path)
+    }
+
     /// The link that shows this page in the other language.
     pub fn switch_link(&self) -> String {
         let joiner = if self.here.contains('?') { '&' } else { '?' };

@@ -32,8 +32,8 @@ pub struct PartitionRow {
     pub preempt_mode: String,
     pub grace_secs: i64,
     pub priority: i64,
-    pub pending: usize,
-    pub running: usize,
+    pub pending: i64,
+    pub running: i64,
 }
 
 pub struct SiteRow {
@@ -49,8 +49,11 @@ pub struct SiteRow {
 pub struct StatusPage {
     pub chrome: Chrome,
     pub sites: Vec<SiteRow>,
+    pub sites_pager: Option<Pager>,
     pub partitions: Vec<PartitionRow>,
+    pub partitions_pager: Option<Pager>,
     pub nodes: Vec<NodeRow>,
+    /// The nodes' pager (`?page=`).
     pub pager: Option<Pager>,
 }
 
@@ -97,6 +100,8 @@ pub struct PricesPage {
     pub prices: Vec<PriceRow>,
     pub pager: Option<Pager>,
     pub discounts: Vec<DiscountRow>,
+    /// The sectors, as the discount form's choices.
+    pub sectors: Vec<Choice>,
     pub owner_share: String,
     pub preemptible_discount: String,
     pub sites: Vec<Choice>,
@@ -128,6 +133,8 @@ pub struct LimitsPage {
     pub limits: Vec<LimitRow>,
     pub pager: Option<Pager>,
     pub qos: Vec<QosRow>,
+    /// Project or user, as the limits form's choices.
+    pub scopes: Vec<Choice>,
     pub sites: Vec<Choice>,
     pub attempt: Attempt,
 }

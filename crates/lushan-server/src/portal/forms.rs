@@ -33,17 +33,31 @@ pub(super) fn page_number_of(visit: &Visit, query: &[(String, String)], name: &s
 }
 
 /// One page of `items`, with the pager when there is more than one page;
-/// `link(n)` is page n's address.
+/// `link(n)` is page n's address. For lists short enough to hold whole;
+/// a long one is read a page at a time ([`page_window`], [`pager`]).
 pub(super) fn paginate<T>(items: Vec<T>, page: usize, link: impl Fn(usize) -> String) -> (Vec<T>, Option<Pager>) {
-    let pages = items.len().div_ceil(PER_PAGE).max(1);
+    let total = items.len();
     let rows = items.into_iter().skip((page - 1).saturating_mul(PER_PAGE)).take(PER_PAGE).collect();
-    let pager = (pages > 1).then(|| Pager {
+    (rows, pager(page, total, link))
+}
+
+/// Where page `page` of a list read from the database starts and how many
+/// rows it holds: (offset, limit).
+pub(super) fn page_window(page: usize) -> (u64, u64) {
+    let offset = (page - 1).saturating_mul(PER_PAGE);
+    (u64::try_from(offset).unwrap_or(u64::MAX), PER_PAGE as u64)
+}
+
+/// The pager of page `page` of a list of `total` rows, when it has more
+/// than one page; `link(n)` is page n's address.
+pub(super) fn pager(page: usize, total: usize, link: impl Fn(usize) -> String) -> Option<Pager> {
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    (pages > 1).then(|| Pager {
         page,
         pages,
         newer: (page > 1).then(|| link(page - 1)),
         older: (page < pages).then(|| link(page + 1)),
-    });
-    (rows, pager)
+    })
 }
 
 /// A form's fields and the words by which a refusal names each (the

@@ -1,6 +1,7 @@
 //! The home page, the job list, a job's page and what can be done to a job
 //! from it (cancel, hold, release).
 
+use super::forms::{page_number, page_window, pager};
 use super::{SignedForm, Visit, field, local_time};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
@@ -11,14 +12,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use lushan_model::{JobId, JobState};
 use lushan_portal::i18n::Texts;
-use lushan_portal::views::{Choice, GrantRow, HomePage, JobPage, JobRow, JobsPage, Pager, WalletView};
+use lushan_portal::views::{Choice, GrantRow, HomePage, JobPage, JobRow, JobsPage, WalletView};
 
 /// How much of a job's output its page shows.
 const OUTPUT_TAIL: u64 = 16 * 1024;
 /// The current jobs the home page shows (the newest).
 const HOME_JOBS: u64 = 10;
-/// Jobs on one page of the list.
-const JOBS_PER_PAGE: usize = 50;
 
 pub(super) fn routes() -> Vec<super::Route> {
     vec![
@@ -119,36 +118,21 @@ async fn jobs(State(state): State<AppState>, visit: Visit, Query(query): Query<V
             Err(err) => return visit.error(err.into()),
         },
     };
-    let page_number = match field(&query, "page").as_str() {
-        "" => 1,
-        text => match text.parse::<usize>() {
-            Ok(n) if n >= 1 => n,
-            _ => {
-                return visit.error(ServiceError::Invalid(format!(
-                    "`{}` is not a page number",
-                    text.chars().take(16).collect::<String>()
-                )));
-            }
-        },
+    let page_number = match page_number(&visit, &query) {
+        Ok(page) => page,
+        Err(page) => return *page,
     };
     let selection = JobSelection { states, user: None, project: None, jobs: None, array: None };
     let now = now_ms();
-    let offset = (page_number - 1).saturating_mul(JOBS_PER_PAGE);
-    let (records, total) =
-        match state.services.list_jobs_page(caller, selection, offset as u64, JOBS_PER_PAGE as u64).await {
-            Ok(found) => found,
-            Err(err) => return visit.error(err),
-        };
-    let pages = usize::try_from(total).unwrap_or(usize::MAX).div_ceil(JOBS_PER_PAGE).max(1);
+    let (offset, limit) = page_window(page_number);
+    let (records, total) = match state.services.list_jobs_page(caller, selection, offset, limit).await {
+        Ok(found) => found,
+        Err(err) => return visit.error(err),
+    };
     // Newest first, as people look for what they just did.
     let rows: Vec<JobRow> = records.into_iter().rev().map(|j| job_row(t, &to_api::job(j, now))).collect();
-    let link = |n: usize| format!("/jobs?state={chosen}&page={n}");
-    let pager = (pages > 1).then(|| Pager {
-        page: page_number,
-        pages,
-        newer: (page_number > 1).then(|| link(page_number - 1)),
-        older: (page_number < pages).then(|| link(page_number + 1)),
-    });
+    let total = usize::try_from(total).unwrap_or(usize::MAX);
+    let pager = pager(page_number, total, |n| format!("/jobs?state={chosen}&page={n}"));
     let mut choices = vec![("active", t.active_only.to_owned()), ("all", t.any_state.to_owned())];
     for s in ["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"] {
         choices.push((s, t.job_state(s).to_owned()));

@@ -722,6 +722,18 @@ impl Services {
         Ok((jobs, u64::try_from(total).unwrap_or(0)))
     }
 
+    /// How many of the jobs the caller may see, narrowed by `selection`,
+    /// are in each (site, partition, state): counted by the database, not
+    /// by listing them (the console's queue per partition).
+    pub async fn count_jobs_by_partition(
+        &self,
+        caller: &Caller,
+        selection: JobSelection,
+    ) -> Result<Vec<lushan_store::PartitionCount>, ServiceError> {
+        let Some(filter) = self.job_filter(caller, selection).await? else { return Ok(Vec::new()) };
+        Ok(self.store.count_jobs_by_partition(&filter).await?)
+    }
+
     /// The store's filter for what the caller may see of `selection`;
     /// `None` when it names a user or project that does not exist (which
     /// selects nothing, as `squeue -u` does).

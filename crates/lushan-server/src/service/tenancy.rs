@@ -499,17 +499,41 @@ impl Services {
     }
 
     /// Operators read the whole audit log; tenant admins their tenant's
-    /// part; newest first, at most `limit` entries that match `filter`.
+    /// part; newest first, at most `limit` entries that match `filter`,
+    /// after skipping the `offset` newest of them.
     pub async fn audit_log(
         &self,
         caller: &Caller,
         filter: &AuditFilter,
+        offset: Option<i64>,
         limit: Option<i64>,
     ) -> Result<Vec<AuditRecord>, ServiceError> {
-        let limit = limit.unwrap_or(100);
-        if !(1..=AUDIT_SCAN).contains(&limit) {
-            return Err(ServiceError::Invalid("limit is between 1 and 10000".into()));
-        }
+        let (offset, limit) = audit_window(offset, limit)?;
+        let matching = self.audit_matching(caller, filter)?;
+        Ok(self.store.list_audit_matching(&matching.borrowed(), offset, limit).await?)
+    }
+
+    /// One page of [`Services::audit_log`]'s list (`offset` newest entries
+    /// skipped, at most `limit`) and how many entries match in all: the
+    /// database reads the page and counts, not the whole log.
+    pub async fn audit_log_page(
+        &self,
+        caller: &Caller,
+        filter: &AuditFilter,
+        offset: u64,
+        limit: u64,
+    ) -> Result<(Vec<AuditRecord>, u64), ServiceError> {
+        let offset = i64::try_from(offset).unwrap_or(i64::MAX);
+        let (offset, limit) = audit_window(Some(offset), Some(i64::try_from(limit).unwrap_or(i64::MAX)))?;
+        let matching = self.audit_matching(caller, filter)?;
+        let total = self.store.count_audit_matching(&matching.borrowed()).await?;
+        let page = self.store.list_audit_matching(&matching.borrowed(), offset, limit).await?;
+        Ok((page, u64::try_from(total).unwrap_or(0)))
+    }
+
+    /// The store's selection for what the caller may read of `filter`:
+    /// the one place its fields are checked.
+    fn audit_matching(&self, caller: &Caller, filter: &AuditFilter) -> Result<AuditSelection, ServiceError> {
         // Every field by name: a new one must be matched below to compile.
         let AuditFilter { action, actor, target_kind, from, to } = filter;
         let text = |name: &str, value: &Option<String>| -> Result<Option<String>, ServiceError> {
@@ -542,15 +566,45 @@ impl Services {
                 return Err(ServiceError::Forbidden("only operators and tenant admins read the audit log".into()));
             }
         };
-        let matching = lushan_store::AuditMatch {
-            tenant,
-            action: action.as_deref(),
-            actor: actor.as_deref(),
-            target_kind: target_kind.as_deref(),
-            from,
-            to,
-        };
-        Ok(self.store.list_audit_matching(&matching, limit).await?)
+        Ok(AuditSelection { tenant, action, actor, target_kind, from, to })
+    }
+}
+
+/// How many entries to skip and read: `limit` 1 to [`AUDIT_SCAN`]
+/// (default 100), `offset` 0 or more (default 0).
+fn audit_window(offset: Option<i64>, limit: Option<i64>) -> Result<(i64, i64), ServiceError> {
+    let limit = limit.unwrap_or(100);
+    if !(1..=AUDIT_SCAN).contains(&limit) {
+        return Err(ServiceError::Invalid("limit is between 1 and 10000".into()));
+    }
+    let offset = offset.unwrap_or(0);
+    if offset < 0 {
+        return Err(ServiceError::Invalid("offset is 0 or more".into()));
+    }
+    Ok((offset, limit))
+}
+
+/// [`lushan_store::AuditMatch`] with its texts owned, as checked by
+/// `audit_matching`.
+struct AuditSelection {
+    tenant: Option<TenantId>,
+    action: Option<String>,
+    actor: Option<String>,
+    target_kind: Option<String>,
+    from: Option<i64>,
+    to: Option<i64>,
+}
+
+impl AuditSelection {
+    fn borrowed(&self) -> lushan_store::AuditMatch<'_> {
+        lushan_store::AuditMatch {
+            tenant: self.tenant,
+            action: self.action.as_deref(),
+            actor: self.actor.as_deref(),
+            target_kind: self.target_kind.as_deref(),
+            from: self.from,
+            to: self.to,
+        }
     }
 }
 

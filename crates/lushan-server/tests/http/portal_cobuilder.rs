@@ -83,7 +83,7 @@ async fn a_co_builder_s_admin_sees_its_nodes_own_and_guests_use_preemptions_and_
     let page = send(p, get("/cobuilder?to=2026-12&lang=en", Some(&carol))).await;
     assert_eq!(page.status, StatusCode::OK, "{}", page.html);
     // Its node, and the menu link.
-    assert!(page.html.contains("<a href=\"/cobuilder\">"), "the menu's link");
+    assert!(page.html.contains("<a href=\"/cobuilder\" aria-current=\"page\">"), "the menu's link");
     assert!(page.html.contains("id=\"cobuilder-nodes\"") && page.html.contains(">vm<"), "{}", page.html);
     // The month's figures are the API's settlement.
     let token = p.login("carol").await;

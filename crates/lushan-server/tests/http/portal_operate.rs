@@ -412,3 +412,160 @@ async fn the_audit_page_comes_50_a_page_and_its_pager_keeps_the_filters() {
     assert_eq!(second.html.matches("<td>qos.set</td>").count(), 5, "{}", second.html);
     assert!(!second.html.contains("tenant.create"));
 }
+
+/// The queue's figures per partition are the database's counts of the
+/// jobs the caller may see: the operator sees every job, a member their own.
+#[tokio::test]
+async fn the_console_counts_the_queue_per_partition_in_the_database() {
+    let p = world().await;
+    let op = p.operator_token.clone();
+    let pi = p.login("jxu-pi").await;
+    let admin = p.login("jxu-admin").await;
+    let jobs = [
+        crate::portal_usage::submit(&p, &pi, "jxu-proj").await,
+        crate::portal_usage::submit(&p, &pi, "jxu-proj").await,
+        crate::portal_usage::submit(&p, &pi, "jxu-proj").await,
+    ];
+    let started = p.store.start_job(lushan_model::JobId(jobs[0]), 1_000, "n1", "{}").await.unwrap();
+    assert!(started);
+    // Pending 2, running 1 in the local site's one partition.
+    let figures = "<td class=\"num\">2</td>\n    <td class=\"num\">1</td>";
+    let (status, _) = open(&p, "/operate?lang=en", &op).await;
+    assert!(status.html.contains(figures), "{}", status.html);
+    // A tenant admin sees their tenant's jobs: the same; another tenant's
+    // member sees none of them.
+    let (theirs, _) = open(&p, "/operate?lang=en", &admin).await;
+    assert!(theirs.html.contains(figures), "{}", theirs.html);
+    p.admin(Method::POST, "/api/v1/tenants", json!({"name": "zju", "sector": "university"})).await;
+    let stranger = p.user("zju-member", "zju", "member").await;
+    let (none, _) = open(&p, "/operate?lang=en", &stranger).await;
+    assert!(none.html.contains("<td class=\"num\">0</td>\n    <td class=\"num\">0</td>"), "{}", none.html);
+}
+
+/// Sites and partitions come 50 a page, each list with its own pager that
+/// keeps the others' pages.
+#[tokio::test]
+async fn the_console_pages_sites_and_partitions() {
+    let p = world().await;
+    let op = p.operator_token.clone();
+    let centre = p.store.centre_tenant_id().await.unwrap();
+    // The local site and 51 more, each with one partition: 52 of each.
+    for i in 0..51 {
+        let name = format!("extra{i:02}");
+        let site =
+            lushan_store::NewSite { name: &name, backend: "local", partition: "batch", nodes: vec![], created_at: 1 };
+        let audit = lushan_store::AuditEntry {
+            at: 1,
+            actor_user_id: None,
+            actor: "test".into(),
+            action: "site.create",
+            target_kind: "site",
+            target: name.clone(),
+            tenant_id: None,
+            before: None,
+            after: None,
+            request_id: None,
+        };
+        assert!(p.store.ensure_site(&site, centre, &audit).await.unwrap());
+    }
+    let (first, _) = open(&p, "/operate?lang=en", &op).await;
+    let sites = |html: &str| html.split("id=\"sites\"").nth(1).unwrap().split("</table>").next().unwrap().to_owned();
+    let partitions =
+        |html: &str| html.split("id=\"partitions\"").nth(1).unwrap().split("</table>").next().unwrap().to_owned();
+    assert_eq!(sites(&first.html).matches("<tr>").count(), 51, "a header and 50 sites");
+    assert_eq!(partitions(&first.html).matches("<tr>").count(), 51, "a header and 50 partitions");
+    assert!(first.html.contains("href=\"/operate?sites_page=2\""), "{}", first.html);
+    assert!(first.html.contains("href=\"/operate?partitions_page=2\""), "{}", first.html);
+    let (second, _) = open(&p, "/operate?partitions_page=2&lang=en", &op).await;
+    assert_eq!(partitions(&second.html).matches("<tr>").count(), 3, "a header and the last 2");
+    assert_eq!(sites(&second.html).matches("<tr>").count(), 51, "the sites stay on their first page");
+    // Paging the sites keeps the partitions' page.
+    assert!(second.html.contains("href=\"/operate?sites_page=2&#38;partitions_page=2\""), "{}", second.html);
+    for bad in ["sites_page=0", "partitions_page=x", "page=-1"] {
+        let reply = send(&p, get(&format!("/operate?{bad}"), Some(&op))).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}: {}", reply.html);
+    }
+}
+
+/// The audit log is paged by the database: page 2 holds the older entries,
+/// the filters hold on every page, the API pages with `offset`, and a bad
+/// page or offset is a 400.
+#[tokio::test]
+async fn the_audit_log_is_paged_by_the_database_with_its_filters() {
+    let p = world().await;
+    let op = p.operator_token.clone();
+    for i in 0..120 {
+        p.admin(Method::PUT, &format!("/api/v1/qos/q{i:03}"), json!({"priority": i})).await;
+        if i % 10 == 0 {
+            p.admin(Method::PUT, "/api/v1/limits/project/jxu-proj", json!({"max_cpus": i + 1})).await;
+        }
+    }
+    let targets = |html: &str| -> Vec<String> {
+        html.split("<td>qos.set</td><td>qos</td><td>").skip(1).map(|rest| rest[..4].to_owned()).collect()
+    };
+    let (first, _) = open(&p, "/operate/audit?action=qos.set&lang=en", &op).await;
+    assert_eq!(targets(&first.html), (70..120).rev().map(|i| format!("q{i:03}")).collect::<Vec<_>>());
+    let (second, _) = open(&p, "/operate/audit?page=2&action=qos.set&lang=en", &op).await;
+    assert_eq!(targets(&second.html), (20..70).rev().map(|i| format!("q{i:03}")).collect::<Vec<_>>());
+    assert!(!second.html.contains("limits.set"), "the filter holds on page 2");
+    let (third, _) = open(&p, "/operate/audit?page=3&action=qos.set", &op).await;
+    assert_eq!(targets(&third.html).len(), 20);
+    assert!(third.html.contains("rel=\"prev\"") && !third.html.contains("rel=\"next\""), "{}", third.html);
+    // The API pages the same list with `offset`.
+    let api = p.call(Method::GET, "/api/v1/audit?action=qos.set&limit=50&offset=50", Some(&op), None).await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let names: Vec<&str> = api.body.as_array().unwrap().iter().map(|e| e["target"].as_str().unwrap()).collect();
+    assert_eq!(names, (20..70).rev().map(|i| format!("q{i:03}")).collect::<Vec<_>>());
+    // A tenant admin pages their tenant's part only.
+    let admin = p.login("jxu-admin").await;
+    let (theirs, _) = open(&p, "/operate/audit?lang=en", &admin).await;
+    assert!(theirs.html.contains("limits.set") && !theirs.html.contains("qos.set"), "{}", theirs.html);
+    for bad in ["page=0", "page=abc", "page=-2"] {
+        let reply = send(&p, get(&format!("/operate/audit?{bad}"), Some(&op))).await;
+        assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{bad}: {}", reply.html);
+    }
+    let bad = p.call(Method::GET, "/api/v1/audit?offset=-1", Some(&op), None).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+}
+
+/// The menu groups the management links in one `<details>` entry (no
+/// script needed) for operators and tenant admins, marks the current
+/// section, and shows each role only its links.
+#[tokio::test]
+async fn the_menu_groups_management_and_marks_the_current_section() {
+    let p = world().await;
+    let op = p.operator_token.clone();
+    let menu =
+        |html: &str| html.split("<nav aria-label=\"main\">").nth(1).unwrap().split("</nav>").next().unwrap().to_owned();
+    let (status, _) = open(&p, "/operate/sites/local/check?lang=en", &op).await;
+    let top = menu(&status.html);
+    assert!(
+        top.contains("<details class=\"menu\">") && top.contains("href=\"/manage/grants?state=requested\""),
+        "{top}"
+    );
+    assert!(top.contains("<a href=\"/operate\" aria-current=\"page\">"), "{top}");
+    assert_eq!(top.matches("aria-current").count(), 1, "{top}");
+    assert!(
+        status.html.contains("class=\"subnav\"")
+            && status.html.contains("<a href=\"/operate\" aria-current=\"page\">Status")
+    );
+    let (users, _) = open(&p, "/manage/users?lang=en", &op).await;
+    let top = menu(&users.html);
+    assert!(top.contains("<details class=\"menu current\">"), "{top}");
+    assert!(top.contains("<a href=\"/manage/users\" aria-current=\"page\">"), "{top}");
+    // A tenant admin: the list without grant requests, no console.
+    let admin = p.login("jxu-admin").await;
+    let (home, _) = open(&p, "/?lang=en", &admin).await;
+    let top = menu(&home.html);
+    assert!(top.contains("href=\"/manage/users\"") && !top.contains("/manage/grants") && !top.contains("\"/operate\""));
+    assert!(top.contains("<a href=\"/\" aria-current=\"page\">"), "{top}");
+    // A member and a reviewer: no management at all.
+    for who in ["jxu-pi", "jxu-reviewer"] {
+        let token = p.login(who).await;
+        let (jobs, _) = open(&p, "/jobs?lang=en", &token).await;
+        let top = menu(&jobs.html);
+        assert!(!top.contains("details") && !top.contains("/manage/") && !top.contains("/operate"), "{who}: {top}");
+        assert!(top.contains("<a href=\"/jobs\" aria-current=\"page\">"), "{who}: {top}");
+        assert_eq!(top.contains("href=\"/reviews\""), who == "jxu-reviewer", "{who}: {top}");
+    }
+}

@@ -67,6 +67,25 @@ fn the_operator_runs_the_platform_from_the_console_in_both_languages() {
             let source = b.source().await.unwrap();
             assert!(source.contains(title) && source.contains(">local<"), "{lang}: {source}");
             shot(b, lang, "operate-status").await;
+            // The menu: one line at 1280 px, the console marked as the
+            // current section in the menu and its status in the line under
+            // the title.
+            let one_line = "const r = [...document.querySelectorAll('header .brand, header nav > *')]
+                .map(e => e.getBoundingClientRect());
+                return Math.max(...r.map(x => x.top)) < Math.min(...r.map(x => x.bottom));";
+            assert_eq!(b.execute(one_line, vec![]).await.unwrap(), serde_json::json!(true), "{lang}: the menu wraps");
+            assert!(b.find(Locator::Css("header a[href='/operate'][aria-current='page']")).await.is_ok(), "{lang}");
+            assert!(b.find(Locator::Css(".subnav a[href='/operate'][aria-current='page']")).await.is_ok(), "{lang}");
+            // The management links are one entry, a <details> list that
+            // the keyboard opens (Enter) and walks (Tab), without script.
+            assert!(b.find(Locator::Css("header details.menu:not([open])")).await.is_ok(), "{lang}: closed at first");
+            let summary = b.find(Locator::Css("header details.menu summary")).await.unwrap();
+            summary.send_keys("\u{E007}").await.unwrap();
+            b.wait().for_element(Locator::Css("header details.menu[open]")).await.unwrap();
+            summary.send_keys("\u{E004}").await.unwrap();
+            let focused = b.active_element().await.unwrap().attr("href").await.unwrap();
+            assert_eq!(focused.as_deref(), Some("/manage/tenants"), "{lang}: Tab goes into the list");
+            shot(b, lang, "operate-menu").await;
             // The local site's check.
             b.find(Locator::Css("a[href='/operate/sites/local/check']")).await.unwrap().click().await.unwrap();
             b.wait().for_element(Locator::Id("check")).await.unwrap();
@@ -130,6 +149,9 @@ fn the_operator_runs_the_platform_from_the_console_in_both_languages() {
             b.set_window_size(390, 844).await.unwrap();
             go(b, &format!("{base}/operate"), Locator::Id("nodes")).await;
             shot(b, lang, "operate-status-phone").await;
+            b.find(Locator::Css("header details.menu summary")).await.unwrap().click().await.unwrap();
+            b.wait().for_element(Locator::Css("header details.menu[open]")).await.unwrap();
+            shot(b, lang, "operate-menu-phone").await;
             browser.close().await.unwrap();
         });
     }

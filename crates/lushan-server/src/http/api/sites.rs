@@ -23,7 +23,8 @@ pub async fn sites_list(State(state): State<AppState>, caller: Caller) -> Result
 }
 
 /// The audit log, newest first (operators: all; tenant admins: their
-/// tenant), filtered by action, actor, target kind and days.
+/// tenant), filtered by action, actor, target kind and days; `limit` and
+/// `offset` page through it.
 #[utoipa::path(get, path = "/api/v1/audit", tag = "audit", security(("bearer" = [])), params(AuditQuery),
     responses((status = 200, body = Vec<AuditEvent>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub async fn audit_list(
@@ -31,9 +32,9 @@ pub async fn audit_list(
     caller: Caller,
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<Vec<AuditEvent>>, ApiError> {
-    let AuditQuery { limit, action, actor, target_kind, from, to } = query;
+    let AuditQuery { limit, offset, action, actor, target_kind, from, to } = query;
     let filter = AuditFilter { action, actor, target_kind, from, to };
-    let events = state.services.audit_log(&caller, &filter, limit).await?;
+    let events = state.services.audit_log(&caller, &filter, offset, limit).await?;
     Ok(Json(events.into_iter().map(to_api::audit).collect()))
 }
 

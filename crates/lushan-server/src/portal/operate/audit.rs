@@ -1,8 +1,9 @@
 //! `/operate/audit`: the 审计日志, newest first, filtered by action,
-//! actor, target kind and days (`GET /api/v1/audit`'s filters), 50 a page.
+//! actor, target kind and days (`GET /api/v1/audit`'s filters), 50 a page
+//! read from the database (the page and the count of what matches).
 
 use crate::http::{AppState, to_api};
-use crate::portal::forms::{page_number, paginate};
+use crate::portal::forms::{page_number, page_window, pager};
 use crate::portal::{Visit, field, local_time};
 use crate::service::AuditFilter;
 use axum::extract::{Query, State};
@@ -11,9 +12,6 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use lushan_portal::Template;
 use lushan_portal::views::operate::{AuditPage, AuditRow};
-
-/// The most entries the page reads (the service's most).
-const READ: i64 = 10_000;
 
 pub(super) fn routes() -> Vec<crate::portal::Route> {
     vec![("GET", "/operate/audit", get(audit))]
@@ -36,11 +34,12 @@ async fn audit(State(state): State<AppState>, visit: Visit, Query(query): Query<
         from: given(&from),
         to: given(&to),
     };
-    let records = match state.services.audit_log(caller, &filter, Some(READ)).await {
-        Ok(records) => records,
+    let (offset, limit) = page_window(page);
+    let (records, total) = match state.services.audit_log_page(caller, &filter, offset, limit).await {
+        Ok(found) => found,
         Err(err) => return visit.error(err),
     };
-    let rows = records
+    let events: Vec<AuditRow> = records
         .into_iter()
         .map(|record| {
             let e = to_api::audit(record);
@@ -68,7 +67,8 @@ async fn audit(State(state): State<AppState>, visit: Visit, Query(query): Query<
             kept.push_str(&format!("&{name}={}", encode(value)));
         }
     }
-    let (events, pager) = paginate(rows, page, |n| format!("/operate/audit?page={n}{kept}"));
+    let total = usize::try_from(total).unwrap_or(usize::MAX);
+    let pager = pager(page, total, |n| format!("/operate/audit?page={n}{kept}"));
     let view = AuditPage { chrome: visit.chrome(), events, pager, action, actor, target_kind, from, to };
     visit.page(StatusCode::OK, Template::render(&view))
 }

@@ -14,6 +14,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use lushan_portal::Template;
+use lushan_portal::views::Choice;
 use lushan_portal::views::manage::Attempt;
 use lushan_portal::views::operate::{LimitRow, LimitsPage, QosRow};
 
@@ -87,6 +88,10 @@ async fn limits_page(state: &AppState, visit: &Visit, page: usize, status: Statu
         limits,
         pager,
         qos,
+        scopes: [("project", visit.t().operate.scope_project), ("user", visit.t().operate.scope_user)]
+            .into_iter()
+            .map(|(value, label)| Choice { value: value.to_owned(), label: label.to_owned(), selected: false })
+            .collect(),
         sites: site_choices(state, visit, false).await,
         attempt,
     };

@@ -10,7 +10,7 @@
 //! field and what was typed, with the refusal's status; one that worked
 //! answers 303.
 
-use super::forms::{page_number, paginate};
+use super::forms::{page_number_of, paginate};
 use super::{Visit, local_time};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
@@ -85,9 +85,23 @@ fn mode_text(t: &'static lushan_portal::i18n::Texts, mode: &str) -> String {
 
 async fn status(State(state): State<AppState>, visit: Visit, Query(query): Query<Vec<(String, String)>>) -> Response {
     let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    let page = match page_number(&visit, &query) {
-        Ok(page) => page,
-        Err(page) => return *page,
+    // Each list pages on its own: `?sites_page=`, `?partitions_page=`,
+    // and `?page=` for the nodes (the longest).
+    let mut pages = [("sites_page", 1), ("partitions_page", 1), ("page", 1)];
+    for (name, page) in &mut pages {
+        *page = match page_number_of(&visit, &query, name) {
+            Ok(page) => page,
+            Err(page) => return *page,
+        };
+    }
+    // Page `n` of list `name`, the other lists staying where they are.
+    let link = |name: &str, n: usize| {
+        let kept = pages.iter().filter(|(other, page)| *other != name && *page > 1);
+        let mut link = format!("/operate?{name}={n}");
+        for (other, page) in kept {
+            link.push_str(&format!("&{other}={page}"));
+        }
+        link
     };
     let t = visit.t();
     let records = match state.services.list_sites(caller).await {
@@ -98,7 +112,8 @@ async fn status(State(state): State<AppState>, visit: Visit, Query(query): Query
         Ok(usage) => usage,
         Err(err) => return visit.error(err),
     };
-    // The queue: the caller's visible jobs waiting or running, by partition.
+    // The queue: the caller's visible jobs waiting or running, counted by
+    // the database per partition.
     let queue = JobSelection {
         states: Some(vec![JobState::Pending, JobState::Running]),
         user: None,
@@ -106,8 +121,8 @@ async fn status(State(state): State<AppState>, visit: Visit, Query(query): Query
         jobs: None,
         array: None,
     };
-    let jobs = match state.services.list_jobs(caller, queue).await {
-        Ok(jobs) => jobs,
+    let counts = match state.services.count_jobs_by_partition(caller, queue).await {
+        Ok(counts) => counts,
         Err(err) => return visit.error(err),
     };
     let (mut sites, mut partitions, mut nodes) = (Vec::new(), Vec::new(), Vec::new());
@@ -116,7 +131,7 @@ async fn status(State(state): State<AppState>, visit: Visit, Query(query): Query
         let site = to_api::site(record, &usage);
         for p in &site.partitions {
             let count = |s: JobState| {
-                jobs.iter().filter(|j| j.site_id == id && j.partition_name == p.name && j.state == s).count()
+                counts.iter().find(|c| c.site_id == id && c.partition == p.name && c.state == s).map_or(0, |c| c.jobs)
             };
             partitions.push(PartitionRow {
                 site: site.name.clone(),
@@ -154,8 +169,11 @@ async fn status(State(state): State<AppState>, visit: Visit, Query(query): Query
             name: site.name,
         });
     }
-    let (nodes, pager) = paginate(nodes, page, |n| format!("/operate?page={n}"));
-    let view = StatusPage { chrome: visit.chrome(), sites, partitions, nodes, pager };
+    let [(_, sites_page), (_, partitions_page), (_, nodes_page)] = pages;
+    let (sites, sites_pager) = paginate(sites, sites_page, |n| link("sites_page", n));
+    let (partitions, partitions_pager) = paginate(partitions, partitions_page, |n| link("partitions_page", n));
+    let (nodes, pager) = paginate(nodes, nodes_page, |n| link("page", n));
+    let view = StatusPage { chrome: visit.chrome(), sites, sites_pager, partitions, partitions_pager, nodes, pager };
     visit.page(StatusCode::OK, Template::render(&view))
 }
 

@@ -78,7 +78,7 @@ async fn prices_page(state: &AppState, visit: &Visit, page: usize, status: Statu
         .collect();
     let (prices, pager) = paginate(rows, page, |n| format!("/operate/prices?page={n}"));
     // Every sector, with its discount where one is set.
-    let discounts = Sector::ALL
+    let discounts: Vec<DiscountRow> = Sector::ALL
         .iter()
         .map(|s| DiscountRow {
             sector: s.as_str().to_owned(),
@@ -95,11 +95,14 @@ async fn prices_page(state: &AppState, visit: &Visit, page: usize, status: Statu
         .iter()
         .map(|m| Choice { value: (*m).to_owned(), label: mode_text(t, m), selected: false })
         .collect();
+    let sectors =
+        discounts.iter().map(|d| Choice { value: d.sector.clone(), label: d.label.clone(), selected: false }).collect();
     let view = PricesPage {
         chrome: visit.chrome(),
         prices,
         pager,
         discounts,
+        sectors,
         owner_share: list.owner_share_percent,
         preemptible_discount: list.preemptible_discount_percent,
         sites: site_choices(state, visit, true).await,
