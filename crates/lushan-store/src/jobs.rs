@@ -780,9 +780,11 @@ impl Store {
     pub async fn count_jobs_by_partition(&self, filter: &JobFilter) -> Result<Vec<PartitionCount>, StoreError> {
         let Some((conditions, binds)) = job_conditions(filter) else { return Ok(Vec::new()) };
         let sql = format!(
-            "SELECT j.site_id, pa.name AS partition_name, j.state, COUNT(*) AS jobs
-             FROM jobs j JOIN partitions pa ON pa.id = j.partition_id WHERE 1 = 1{conditions}
-             GROUP BY j.site_id, pa.name, j.state ORDER BY j.site_id, pa.name, j.state"
+            // Counted from the listing index alone, then named.
+            "SELECT c.site_id, pa.name AS partition_name, c.state, c.jobs
+             FROM (SELECT j.site_id, j.partition_id, j.state, COUNT(*) AS jobs FROM jobs j WHERE 1 = 1{conditions}
+                   GROUP BY j.site_id, j.partition_id, j.state) c
+             JOIN partitions pa ON pa.id = c.partition_id ORDER BY c.site_id, pa.name, c.state"
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for bind in binds {

@@ -105,6 +105,9 @@ fn main() -> anyhow::Result<()> {
     let create = ["admin", "user", "create", "bencher", "--tenant", "bench", "--password-stdin"];
     lushan(bin, &op, &url, &create, "bench-password\n")?;
     lushan(bin, &op, &url, &["admin", "project", "create", "bench", "--tenant", "bench", "--pi", "bencher"], "")?;
+    // An operator of the platform, for the console's status (the queue per partition).
+    let create = ["admin", "user", "create", "bench-op", "--tenant", "bench", "--role", "operator", "--password-stdin"];
+    lushan(bin, &op, &url, &create, "bench-password\n")?;
     lushan(bin, &op, &url, &["admin", "topup", "bench", "100000000", "--ref", "BENCH-1"], "")?;
     let user = work.path().join("bencher");
     std::fs::create_dir_all(&user)?;
@@ -128,6 +131,12 @@ fn main() -> anyhow::Result<()> {
         left -= n;
     }
     eprintln!("{jobs} jobs stored in {:.1} s", started.elapsed().as_secs_f64());
+    let operator = work.path().join("bench-op");
+    std::fs::create_dir_all(&operator)?;
+    let login = lushan(bin, &operator, &url, &["--json", "login", "bench-op", "--password-stdin"], "bench-password\n")?;
+    let operator_token =
+        serde_json::from_str::<serde_json::Value>(&login)?["token"].as_str().context("token")?.to_owned();
+    let operator_cookie = format!("Cookie: __Host-lushan-session={operator_token}");
 
     let cookie = format!("Cookie: __Host-lushan-session={token}");
     let bearer = format!("Authorization: Bearer {token}");
@@ -139,6 +148,7 @@ fn main() -> anyhow::Result<()> {
         ("job list, pending".into(), "/jobs?state=PENDING".into(), cookie.as_str()),
         ("a job".into(), format!("/jobs/{last}"), cookie.as_str()),
         ("submit".into(), "/submit".into(), cookie.as_str()),
+        ("operator's console (queue per partition)".into(), "/operate".into(), operator_cookie.as_str()),
         ("peer: GET /api/v1/jobs (JSON)".into(), "/api/v1/jobs?state=PENDING".into(), bearer.as_str()),
     ];
     println!("portal pages with {jobs} jobs stored, {rounds} requests each, one at a time (release build, SQLite)");
