@@ -162,6 +162,9 @@ pub struct JobsPage {
     pub chrome: Chrome,
     pub jobs: Vec<JobRow>,
     pub states: Vec<Choice>,
+    /// The project and user filters, as typed.
+    pub project: String,
+    pub user: String,
     /// `None` when everything fits on one page.
     pub pager: Option<Pager>,
 }

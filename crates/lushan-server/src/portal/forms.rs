@@ -103,3 +103,22 @@ pub(super) fn whole_number(label: &str, text: &str) -> Result<Option<i64>, Servi
 pub(super) fn optional(text: String) -> Option<String> {
     Some(text).filter(|t| !t.trim().is_empty())
 }
+
+/// The filters a list's pager keeps: `&name=value` for each one set,
+/// percent-encoded (they are what the user typed).
+pub(super) fn kept_filters(filters: &[(&str, &str)]) -> String {
+    let encode = |value: &str| -> String {
+        value
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    };
+    filters
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .map(|(name, value)| format!("&{name}={}", encode(value)))
+        .collect()
+}

@@ -1,7 +1,7 @@
 //! The home page, the job list, a job's page and what can be done to a job
 //! from it (cancel, hold, release).
 
-use super::forms::{page_number, page_window, pager};
+use super::forms::{kept_filters, page_number, page_window, pager};
 use super::{SignedForm, Visit, field, local_time};
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
@@ -122,7 +122,12 @@ async fn jobs(State(state): State<AppState>, visit: Visit, Query(query): Query<V
         Ok(page) => page,
         Err(page) => return *page,
     };
-    let selection = JobSelection { states, user: None, project: None, jobs: None, array: None };
+    // Whose, by name (as `squeue -A` and `-u` take them): one the caller
+    // may not see, or that does not exist, selects nothing.
+    let shown = |name: &str| field(&query, name).trim().chars().take(64).collect::<String>();
+    let (project, user) = (shown("project"), shown("user"));
+    let named = |text: &String| Some(text.clone()).filter(|t| !t.is_empty());
+    let selection = JobSelection { states, user: named(&user), project: named(&project), jobs: None, array: None };
     let now = now_ms();
     let (offset, limit) = page_window(page_number);
     let (records, total) = match state.services.list_jobs_page(caller, selection, offset, limit).await {
@@ -132,7 +137,8 @@ async fn jobs(State(state): State<AppState>, visit: Visit, Query(query): Query<V
     // Newest first, as people look for what they just did.
     let rows: Vec<JobRow> = records.into_iter().rev().map(|j| job_row(t, &to_api::job(j, now))).collect();
     let total = usize::try_from(total).unwrap_or(usize::MAX);
-    let pager = pager(page_number, total, |n| format!("/jobs?state={chosen}&page={n}"));
+    let kept = kept_filters(&[("state", &chosen), ("project", &project), ("user", &user)]);
+    let pager = pager(page_number, total, |n| format!("/jobs?page={n}{kept}"));
     let mut choices = vec![("active", t.active_only.to_owned()), ("all", t.any_state.to_owned())];
     for s in ["PENDING", "RUNNING", "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT"] {
         choices.push((s, t.job_state(s).to_owned()));
@@ -141,7 +147,7 @@ async fn jobs(State(state): State<AppState>, visit: Visit, Query(query): Query<V
         .into_iter()
         .map(|(value, label)| Choice { selected: value == chosen, value: value.to_owned(), label })
         .collect();
-    let page = JobsPage { chrome: visit.chrome(), jobs: rows, states, pager };
+    let page = JobsPage { chrome: visit.chrome(), jobs: rows, states, project, user, pager };
     visit.page(StatusCode::OK, lushan_portal::Template::render(&page))
 }
 

@@ -237,7 +237,7 @@ async fn the_job_list_comes_a_page_at_a_time_newest_first() {
     assert_eq!(one.html.matches("<tr>").count(), 1 + 50, "a header and 50 jobs");
     assert!(one.html.contains(&format!("/jobs/{}\"", first + 60)), "the newest first");
     assert!(
-        one.html.contains("/jobs?state=all&amp;page=2") || one.html.contains("/jobs?state=all&#38;page=2"),
+        one.html.contains("/jobs?page=2&amp;state=all") || one.html.contains("/jobs?page=2&#38;state=all"),
         "{}",
         one.html
     );
@@ -246,4 +246,38 @@ async fn the_job_list_comes_a_page_at_a_time_newest_first() {
     assert_eq!(two.html.matches("<tr>").count(), 1 + 11);
     let bad = send(&p, get("/jobs?page=0", Some(&session))).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn the_job_list_is_filtered_by_project_and_user_within_what_the_caller_sees() {
+    let (p, first) = setup().await;
+    p.user("carol", "jxu", "member").await;
+    p.admin(Method::POST, "/api/v1/projects", json!({"name": "md-lab", "tenant": "jxu", "pi": "alice"})).await;
+    p.admin(Method::POST, "/api/v1/projects/md-lab/members", json!({"user": "carol", "role": "member"})).await;
+    let carol = p.login("carol").await;
+    let job = json!({"script": "#!/bin/sh\ntrue\n", "options": ["-A", "md-lab", "--hold", "-J", "carols-run"],
+        "submit_dir": "/home/carol", "env": {}});
+    let reply = p.call(Method::POST, "/api/v1/jobs", Some(&carol), Some(job)).await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let carols = reply.body["job"]["job_id"].as_i64().unwrap();
+    // Alice, PI of both: every job of hers and her projects', or one project's, or one user's.
+    let session = sign_in(&p, "alice").await;
+    let shows = |html: &str, id: i64| html.contains(&format!("/jobs/{id}\""));
+    let all = send(&p, get("/jobs?state=all", Some(&session))).await;
+    assert!(shows(&all.html, first) && shows(&all.html, carols), "{}", all.html);
+    let md = send(&p, get("/jobs?state=all&project=md-lab", Some(&session))).await;
+    assert!(!shows(&md.html, first) && shows(&md.html, carols), "{}", md.html);
+    assert!(md.html.contains("value=\"md-lab\""), "the filter is kept in the form");
+    let hers = send(&p, get("/jobs?state=all&user=alice&project=cfd-lab", Some(&session))).await;
+    assert!(shows(&hers.html, first) && !shows(&hers.html, carols), "{}", hers.html);
+    // Bob, of another tenant, sees nothing of theirs by naming them; an
+    // unknown name selects nothing; what is typed is shown escaped.
+    let bob = sign_in(&p, "bob").await;
+    let named = send(&p, get("/jobs?state=all&project=md-lab&user=carol", Some(&bob))).await;
+    assert_eq!(named.status, StatusCode::OK);
+    assert!(!shows(&named.html, carols) && !shows(&named.html, first), "{}", named.html);
+    let planted =
+        send(&p, get("/jobs?state=all&project=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E", Some(&session))).await;
+    assert_eq!(planted.status, StatusCode::OK);
+    assert!(!planted.html.contains("<script>alert(1)") && !shows(&planted.html, first), "{}", planted.html);
 }

@@ -3,7 +3,7 @@
 //! read from the database (the page and the count of what matches).
 
 use crate::http::{AppState, to_api};
-use crate::portal::forms::{page_number, page_window, pager};
+use crate::portal::forms::{kept_filters, page_number, page_window, pager};
 use crate::portal::{Visit, field, local_time};
 use crate::service::AuditFilter;
 use axum::extract::{Query, State};
@@ -59,27 +59,15 @@ async fn audit(State(state): State<AppState>, visit: Visit, Query(query): Query<
         })
         .collect();
     // The pager keeps the filters.
-    let mut kept = String::new();
-    for (name, value) in
-        [("action", &action), ("actor", &actor), ("target_kind", &target_kind), ("from", &from), ("to", &to)]
-    {
-        if !value.is_empty() {
-            kept.push_str(&format!("&{name}={}", encode(value)));
-        }
-    }
+    let kept = kept_filters(&[
+        ("action", &action),
+        ("actor", &actor),
+        ("target_kind", &target_kind),
+        ("from", &from),
+        ("to", &to),
+    ]);
     let total = usize::try_from(total).unwrap_or(usize::MAX);
     let pager = pager(page, total, |n| format!("/operate/audit?page={n}{kept}"));
     let view = AuditPage { chrome: visit.chrome(), events, pager, action, actor, target_kind, from, to };
     visit.page(StatusCode::OK, Template::render(&view))
-}
-
-/// A query value, percent-encoded.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
