@@ -36,6 +36,8 @@ super::catalogue! {
     error_range: "截止月份早于起始月份。", "The last month is before the first.";
     error_too_long: "一次最多查看 36 个月。", "At most 36 months at a time.";
     statement: "月度账单", "Monthly statement";
+    // The menu's short name for the statement (the page keeps its full title).
+    statement_menu: "月度账单", "Statement";
     statement_intro: "租户余额在一个月内的每一笔变动：充值、作业结算扣费、调账。",
         "Every movement of the tenant's balance in a month: top-ups, job charges, adjustments.";
     statement_month: "账单月份", "Month";

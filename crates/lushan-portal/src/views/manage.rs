@@ -288,6 +288,20 @@ pub struct MemberLimitRow {
 }
 
 impl ProjectPage {
+    /// The grants a new request may renew, as choices.
+    pub fn renewals(&self) -> Vec<Choice> {
+        let renewal_of = self.chrome.t.manage.renewal_of;
+        self.grants
+            .iter()
+            .filter(|g| g.renewable())
+            .map(|g| Choice {
+                value: g.id.to_string(),
+                label: format!("{renewal_of} {} ({} – {})", g.id, g.from, g.to),
+                selected: false,
+            })
+            .collect()
+    }
+
     /// Whether any member's row has a form.
     pub fn sets_member_limits(&self) -> bool {
         self.member_limits.iter().any(|r| r.may_set)
@@ -319,9 +333,9 @@ pub struct ReviewItem {
 }
 
 impl ReviewItem {
-    /// Whether `value` is the reviewer's own score, to show it chosen.
-    pub fn mine_is(&self, value: &str) -> bool {
-        self.mine.as_ref().is_some_and(|r| r.score.to_string() == value)
+    /// The reviewer's own score, to show it chosen; empty when not given.
+    pub fn mine_score(&self) -> String {
+        self.mine.as_ref().map(|r| r.score.to_string()).unwrap_or_default()
     }
 
     /// The reviewer's own comment, to change it.

@@ -1,10 +1,11 @@
 //! The operator's console in a real browser, in Chinese and in English:
 //! the status (sites, partitions, nodes, queue), the local site's check, a
 //! price set (and a bad one refused beside its field), a limit set and
-//! cleared, a QOS, an adjustment, the audit log filtered by action. The
-//! console's pages log no error. Screenshots go to
-//! `target/portal-screenshots/` (`LANG-operate-*.png`). Skipped, with a
-//! message, where chromium or chromedriver is not installed.
+//! cleared, a QOS, an adjustment, the audit log filtered by action, and a
+//! tenant admin's menu on one line. The console's pages log no error.
+//! Screenshots go to `target/portal-screenshots/` (`LANG-operate-*.png`,
+//! `LANG-tenant-admin-menu*.png`). Skipped, with a message, where chromium
+//! or chromedriver is not installed.
 
 use crate::browser::{Driver, available, console_errors, eventually, open, screenshots, shot, sign_in};
 use crate::harness::Sandbox;
@@ -145,6 +146,30 @@ fn the_operator_runs_the_platform_from_the_console_in_both_languages() {
             let errors: Vec<String> =
                 console_errors(b).await.into_iter().filter(|e| !e.contains("400 (Bad Request)")).collect();
             assert_eq!(errors, Vec::<String>::new(), "{lang}: console errors");
+            // A tenant admin's menu (the statement where the operator has
+            // the console): one line at 1280 px too, and on a phone.
+            let name = format!("ta-{}", &lang[..2]);
+            go(b, &format!("{base}/manage/users"), Locator::Id("user-name")).await;
+            fill(b, "user-name", &name).await;
+            choose(b, "user-tenant", "centre").await;
+            choose(b, "user-role", "tenant-admin").await;
+            send(b, "/manage/users", Locator::Id("one-time-password")).await;
+            let password = b.find(Locator::Id("one-time-password")).await.unwrap().text().await.unwrap();
+            let admin = open(&driver, lang).await;
+            sign_in(&admin, &base, &name, &password).await;
+            assert!(admin.find(Locator::Css("header a[href='/statement']")).await.is_ok(), "{lang}: the statement");
+            assert_eq!(
+                admin.execute(one_line, vec![]).await.unwrap(),
+                serde_json::json!(true),
+                "{lang}: the tenant admin's menu wraps"
+            );
+            shot(&admin, lang, "tenant-admin-menu").await;
+            admin.set_window_size(390, 844).await.unwrap();
+            admin.refresh().await.unwrap();
+            admin.find(Locator::Css("header details.menu summary")).await.unwrap().click().await.unwrap();
+            admin.wait().for_element(Locator::Css("header details.menu[open]")).await.unwrap();
+            shot(&admin, lang, "tenant-admin-menu-phone").await;
+            admin.close().await.unwrap();
             // A phone's width: the tables scroll in their box.
             b.set_window_size(390, 844).await.unwrap();
             go(b, &format!("{base}/operate"), Locator::Id("nodes")).await;
