@@ -106,7 +106,8 @@ fn main() -> anyhow::Result<()> {
     lushan(bin, &op, &url, &create, "bench-password\n")?;
     lushan(bin, &op, &url, &["admin", "project", "create", "bench", "--tenant", "bench", "--pi", "bencher"], "")?;
     // An operator of the platform, for the console's status (the queue per partition).
-    let create = ["admin", "user", "create", "bench-op", "--tenant", "centre", "--role", "operator", "--password-stdin"];
+    let create =
+        ["admin", "user", "create", "bench-op", "--tenant", "centre", "--role", "operator", "--password-stdin"];
     lushan(bin, &op, &url, &create, "bench-password\n")?;
     lushan(bin, &op, &url, &["admin", "topup", "bench", "100000000", "--ref", "BENCH-1"], "")?;
     let user = work.path().join("bencher");
