@@ -1111,6 +1111,23 @@ pub struct GrantDecision {
     pub reason: String,
 }
 
+/// Narrows a list of tenants, users or projects (within what the caller
+/// may see).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// A part of the name or display name (a project's description), any case.
+    #[param(max_length = 64)]
+    pub q: Option<String>,
+    /// active or disabled.
+    #[param(pattern = r"^(active|disabled)$")]
+    pub status: Option<String>,
+    /// The tenant's name.
+    #[param(max_length = 64)]
+    pub tenant: Option<String>,
+}
+
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]

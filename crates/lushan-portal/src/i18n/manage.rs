@@ -19,6 +19,10 @@ super::catalogue! {
     sector: "行业类别", "Sector";
     created: "创建时间", "Created";
     actions: "操作", "Actions";
+    name_contains: "名称包含", "Name contains";
+    any_status: "全部", "Any";
+    no_match: "没有符合筛选条件的记录。", "Nothing matches the filter.";
+    clear_filter: "清除筛选", "Clear the filter";
     active: "正常", "Active";
     disabled: "已停用", "Disabled";
     disable: "停用", "Disable";

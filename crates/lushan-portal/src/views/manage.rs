@@ -55,10 +55,24 @@ pub struct TenantRow {
     pub created: String,
 }
 
+/// A list's filter as its form shows it: the words typed, the status
+/// chosen, and whether the tenant box is offered (operators see many).
+pub struct ListFilterView {
+    /// The list's own address, where the form goes and "clear" leads.
+    pub action: String,
+    pub q: String,
+    pub tenant: String,
+    pub statuses: Vec<Choice>,
+    pub by_tenant: bool,
+    /// Some filter is set (an empty list then says nothing matched).
+    pub active: bool,
+}
+
 #[derive(Template)]
 #[template(path = "manage_tenants.html")]
 pub struct TenantsPage {
     pub chrome: Chrome,
+    pub filter: ListFilterView,
     pub tenants: Vec<TenantRow>,
     pub sectors: Vec<Choice>,
     pub pager: Option<Pager>,
@@ -98,6 +112,7 @@ pub struct UserRow {
 #[template(path = "manage_users.html")]
 pub struct UsersPage {
     pub chrome: Chrome,
+    pub filter: ListFilterView,
     pub users: Vec<UserRow>,
     /// Tenants a user can be created in (the caller's view of them).
     pub tenants: Vec<Choice>,
@@ -128,6 +143,7 @@ pub struct ProjectRow {
 #[template(path = "manage_projects.html")]
 pub struct ProjectsPage {
     pub chrome: Chrome,
+    pub filter: ListFilterView,
     pub projects: Vec<ProjectRow>,
     /// Whether this is the managing view (`/manage/projects`) with the
     /// create form and disable buttons, or everyone's list (`/projects`).

@@ -31,7 +31,7 @@ pub use reports::{Settlement, SettlementRow};
 pub use routing::{SiteQuoteRow, when};
 pub use sites::{NewSiteInput, SiteCheckItem};
 pub use templates::TemplateInput;
-pub use tenancy::{AuditFilter, LANGUAGES, NewProjectInput, NewUserInput};
+pub use tenancy::{AuditFilter, LANGUAGES, ListFilter, NewProjectInput, NewUserInput};
 
 use lushan_store::{AuditEntry, Store};
 

@@ -65,6 +65,42 @@ fn status_json(status: Status) -> Option<String> {
     Some(json!({"status": status.as_str()}).to_string())
 }
 
+/// What a list of tenants, users or projects is narrowed to, within what
+/// the caller may see: a part of the name or display name (any case), the
+/// status, the tenant (by name). `None` keeps every one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListFilter {
+    pub text: Option<String>,
+    pub status: Option<Status>,
+    pub tenant: Option<String>,
+}
+
+impl ListFilter {
+    /// Keeps everything.
+    pub fn everything() -> ListFilter {
+        ListFilter { text: None, status: None, tenant: None }
+    }
+
+    /// Reads the filter's words as the API and the portal take them
+    /// (`q`, `status`, `tenant`); empty words are no filter.
+    pub fn parse(text: &str, status: &str, tenant: &str) -> Result<ListFilter, ServiceError> {
+        let given = |t: &str| Some(t.trim().to_owned()).filter(|t| !t.is_empty());
+        if text.chars().count() > 64 || tenant.chars().count() > 64 {
+            return Err(ServiceError::Invalid("a filter is at most 64 characters".into()));
+        }
+        let status = given(status).map(|s| s.parse::<Status>()).transpose()?;
+        Ok(ListFilter { text: given(text).map(|t| t.to_lowercase()), status, tenant: given(tenant) })
+    }
+
+    fn keeps(&self, names: &[&str], status: Status, tenant: &str) -> bool {
+        // Every field, named: one added and not applied here does not compile.
+        let ListFilter { text, status: wanted, tenant: of } = self;
+        text.as_ref().is_none_or(|t| names.iter().any(|n| n.to_lowercase().contains(t.as_str())))
+            && wanted.is_none_or(|w| w == status)
+            && of.as_ref().is_none_or(|o| o == tenant)
+    }
+}
+
 impl Services {
     // ---- tenants ----
 
@@ -91,6 +127,32 @@ impl Services {
     pub async fn list_tenants(&self, caller: &Caller) -> Result<Vec<TenantRecord>, ServiceError> {
         let only = (!caller.is_operator()).then_some(caller.tenant_id());
         Ok(self.store.list_tenants(only).await?)
+    }
+
+    /// [`Services::list_tenants`] narrowed by `filter` (name, status; a
+    /// tenant filter names the tenant itself).
+    pub async fn find_tenants(&self, caller: &Caller, filter: &ListFilter) -> Result<Vec<TenantRecord>, ServiceError> {
+        let mut tenants = self.list_tenants(caller).await?;
+        tenants.retain(|t| filter.keeps(&[&t.name, &t.display_name], t.status, &t.name));
+        Ok(tenants)
+    }
+
+    /// [`Services::list_users`] narrowed by `filter`.
+    pub async fn find_users(&self, caller: &Caller, filter: &ListFilter) -> Result<Vec<UserRecord>, ServiceError> {
+        let mut users = self.list_users(caller).await?;
+        users.retain(|u| filter.keeps(&[&u.name, &u.display_name], u.status, &u.tenant_name));
+        Ok(users)
+    }
+
+    /// [`Services::list_projects`] narrowed by `filter` (name or description).
+    pub async fn find_projects(
+        &self,
+        caller: &Caller,
+        filter: &ListFilter,
+    ) -> Result<Vec<(ProjectRecord, Vec<MemberRecord>)>, ServiceError> {
+        let mut projects = self.list_projects(caller).await?;
+        projects.retain(|(p, _)| filter.keeps(&[&p.name, &p.description], p.status, &p.tenant_name));
+        Ok(projects)
     }
 
     /// A tenant the caller may see, else "not found".

@@ -208,7 +208,7 @@ async fn the_services_refuse_what_a_role_may_not_do_and_nothing_changes() {
     // The tenant list of a tenant admin is their tenant; no create form.
     let (tenants, _) = open(&p, "/manage/tenants", &admin).await;
     assert!(tenants.html.contains(">jxu<") && !tenants.html.contains(">hit<"), "{}", tenants.html);
-    assert!(!tenants.html.contains("action=\"/manage/tenants\""), "{}", tenants.html);
+    assert!(!tenants.html.contains("method=\"post\" action=\"/manage/tenants\""), "{}", tenants.html);
     let top_up = form(&admin_csrf, &[("amount", "10"), ("reference", "SELF-1")]);
     let page = send(&p, post("/manage/tenants/jxu/top-up", Some(&admin), &top_up)).await;
     assert_eq!(page.status, StatusCode::FORBIDDEN, "only operators top up: {}", page.html);
@@ -333,6 +333,65 @@ async fn long_lists_come_fifty_a_page_and_empty_ones_say_what_to_do() {
     assert_eq!(second.html.matches("/status\" class=\"inline\"").count(), 6, "the rest, with `centre`");
     let beyond = send(&p, get("/manage/tenants?page=abc", Some(&op))).await;
     assert_eq!(beyond.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn tenants_users_and_projects_are_filtered_by_name_status_and_tenant_in_the_page_and_the_api() {
+    let p = Platform::new().await;
+    let op = p.operator_token.clone();
+    for (name, sector) in [("jxu", "university"), ("hit", "university"), ("geo-inst", "institute")] {
+        p.admin(Method::POST, "/api/v1/tenants", json!({"name": name, "sector": sector})).await;
+    }
+    p.user("alice", "jxu", "member").await;
+    p.user("albert", "hit", "member").await;
+    p.user("jxu-admin", "jxu", "tenant-admin").await;
+    p.admin(
+        Method::POST,
+        "/api/v1/projects",
+        json!({"name": "cfd-lab", "tenant": "jxu", "pi": "alice",
+        "description": "Wind tunnel CFD"}),
+    )
+    .await;
+    p.admin(Method::POST, "/api/v1/projects", json!({"name": "md-lab", "tenant": "hit", "pi": "albert"})).await;
+    p.admin(Method::POST, "/api/v1/users/albert/disable", json!({})).await;
+    let names = |html: &str, all: &[&str]| -> Vec<String> {
+        all.iter().filter(|n| html.contains(&format!(">{n}<"))).map(|n| (*n).to_owned()).collect()
+    };
+    // The operator: by part of a name, any case; by status; by tenant.
+    let (al, _) = open(&p, "/manage/users?q=AL&lang=en", &op).await;
+    assert_eq!(names(&al.html, &["alice", "albert", "jxu-admin"]), ["alice", "albert"]);
+    assert!(al.html.contains("value=\"AL\"") && al.html.contains("id=\"clear-filter\""), "{}", al.html);
+    let (off, _) = open(&p, "/manage/users?q=al&status=disabled&lang=en", &op).await;
+    assert_eq!(names(&off.html, &["alice", "albert"]), ["albert"]);
+    let (jxu, _) = open(&p, "/manage/users?tenant=jxu&lang=en", &op).await;
+    assert_eq!(names(&jxu.html, &["alice", "albert", "jxu-admin"]), ["alice", "jxu-admin"]);
+    let (described, _) = open(&p, "/manage/projects?q=tunnel&lang=en", &op).await;
+    assert_eq!(names(&described.html, &["cfd-lab", "md-lab"]), ["cfd-lab"], "a project's description counts");
+    let (inst, _) = open(&p, "/manage/tenants?q=inst&lang=en", &op).await;
+    assert_eq!(names(&inst.html, &["jxu", "hit", "geo-inst"]), ["geo-inst"]);
+    let (none, _) = open(&p, "/manage/tenants?q=nothing-like-it&lang=en", &op).await;
+    assert!(none.html.contains("Nothing matches the filter."), "{}", none.html);
+    // What was typed is escaped; a bad status is a clear 400.
+    let planted = send(&p, get("/manage/users?q=%22%3E%3Cscript%3Ealert(1)%3C%2Fscript%3E", Some(&op))).await;
+    assert_eq!(planted.status, StatusCode::OK);
+    assert!(!planted.html.contains("<script>alert(1)"), "{}", planted.html);
+    let bad = send(&p, get("/manage/users?status=gone", Some(&op))).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // A tenant admin's filter stays in the tenant: naming another finds nothing.
+    let admin = sign_in(&p, "jxu-admin").await;
+    let (theirs, _) = open(&p, "/manage/users?tenant=hit&lang=en", &admin).await;
+    assert!(names(&theirs.html, &["alice", "albert"]).is_empty(), "{}", theirs.html);
+    assert!(!theirs.html.contains("id=\"filter-tenant\""), "one tenant: no tenant box");
+    // The API takes the same filter, by the same service.
+    let token = p.login("jxu-admin").await;
+    let listed = p.call(Method::GET, "/api/v1/users?q=ali", Some(&token), None).await;
+    assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+    let listed: Vec<&str> = listed.body.as_array().unwrap().iter().map(|u| u["name"].as_str().unwrap()).collect();
+    assert_eq!(listed, ["alice"]);
+    let projects = p.call(Method::GET, "/api/v1/projects?tenant=hit&status=active", Some(&op), None).await;
+    assert_eq!(projects.body.as_array().unwrap().len(), 1, "{}", projects.body);
+    let wrong = p.call(Method::GET, "/api/v1/tenants?status=gone", Some(&op), None).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{}", wrong.body);
 }
 
 #[tokio::test]

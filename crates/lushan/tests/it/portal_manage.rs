@@ -35,9 +35,10 @@ async fn set_date(browser: &Client, id: &str, date: &str) {
     browser.execute(script, vec![element, serde_json::json!(date)]).await.unwrap();
 }
 
-/// Sends the form whose action is `action` and waits for element `then`.
+/// Sends the posted form whose action is `action` (not the list's filter,
+/// which goes to the same address) and waits for element `then`.
 async fn send(browser: &Client, action: &str, then: Locator<'_>) {
-    let button = format!("form[action='{action}'] button[type='submit']");
+    let button = format!("form[method='post'][action='{action}'] button[type='submit']");
     browser.find(Locator::Css(&button)).await.unwrap().click().await.unwrap();
     if browser.wait().for_element(then).await.is_err() {
         panic!("after {action}: {}", browser.source().await.unwrap());

@@ -83,3 +83,15 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(grants::grants_approve))
         .routes(routes!(grants::grants_reject))
 }
+
+/// The service's filter for a list's query (`?q=&status=&tenant=`).
+pub(crate) fn list_filter(
+    query: &lushan_api::ListQuery,
+) -> Result<crate::service::ListFilter, crate::service::ServiceError> {
+    let lushan_api::ListQuery { q, status, tenant } = query;
+    crate::service::ListFilter::parse(
+        q.as_deref().unwrap_or_default(),
+        status.as_deref().unwrap_or_default(),
+        tenant.as_deref().unwrap_or_default(),
+    )
+}

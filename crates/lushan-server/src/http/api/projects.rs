@@ -1,20 +1,26 @@
 //! Projects (Slurm's accounts) and their members.
 
 use crate::clock::now_ms;
+use crate::http::api::list_filter;
 use crate::http::error::ApiError;
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::http::{AppState, from_api, to_api};
 use crate::service::{Caller, NewProjectInput};
 use axum::extract::State;
 use axum::http::StatusCode;
-use lushan_api::{ErrorBody, MemberAdd, Project, ProjectCreate};
+use lushan_api::{ErrorBody, ListQuery, MemberAdd, Project, ProjectCreate};
 use lushan_model::Status;
 
 /// Projects the caller may see: all (operators), their tenant's (tenant admins), theirs (others).
-#[utoipa::path(get, path = "/api/v1/projects", tag = "projects", security(("bearer" = [])),
-    responses((status = 200, body = Vec<Project>), (status = 401, body = ErrorBody)))]
-pub async fn projects_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Project>>, ApiError> {
-    let projects = state.services.list_projects(&caller).await?;
+#[utoipa::path(get, path = "/api/v1/projects", tag = "projects", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = Vec<Project>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn projects_list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<Project>>, ApiError> {
+    let filter = list_filter(&query)?;
+    let projects = state.services.find_projects(&caller, &filter).await?;
     Ok(Json(projects.into_iter().map(to_api::project).collect()))
 }
 

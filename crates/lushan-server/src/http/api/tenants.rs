@@ -1,20 +1,26 @@
 //! Tenants: organisations.
 
 use crate::clock::now_ms;
+use crate::http::api::list_filter;
 use crate::http::error::ApiError;
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::http::{AppState, from_api, to_api};
 use crate::service::Caller;
 use axum::extract::State;
 use axum::http::StatusCode;
-use lushan_api::{ErrorBody, Tenant, TenantCreate};
+use lushan_api::{ErrorBody, ListQuery, Tenant, TenantCreate};
 use lushan_model::Status;
 
 /// Tenants the caller may see: all for operators, their own for others.
-#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = [])),
-    responses((status = 200, body = Vec<Tenant>), (status = 401, body = ErrorBody)))]
-pub async fn tenants_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Tenant>>, ApiError> {
-    let tenants = state.services.list_tenants(&caller).await?;
+#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = Vec<Tenant>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn tenants_list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<Tenant>>, ApiError> {
+    let filter = list_filter(&query)?;
+    let tenants = state.services.find_tenants(&caller, &filter).await?;
     Ok(Json(tenants.into_iter().map(to_api::tenant).collect()))
 }
 

@@ -1,20 +1,26 @@
 //! Users.
 
 use crate::clock::now_ms;
+use crate::http::api::list_filter;
 use crate::http::error::ApiError;
-use crate::http::extract::{Json, Path};
+use crate::http::extract::{Json, Path, Query};
 use crate::http::{AppState, from_api, to_api};
 use crate::service::{Caller, NewUserInput};
 use axum::extract::State;
 use axum::http::StatusCode;
-use lushan_api::{ErrorBody, User, UserCreate, UserCreated};
+use lushan_api::{ErrorBody, ListQuery, User, UserCreate, UserCreated};
 use lushan_model::Status;
 
 /// Users the caller may see: all (operators), their tenant's (tenant admins), themselves (others).
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
-    responses((status = 200, body = Vec<User>), (status = 401, body = ErrorBody)))]
-pub async fn users_list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<User>>, ApiError> {
-    let users = state.services.list_users(&caller).await?;
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])), params(ListQuery),
+    responses((status = 200, body = Vec<User>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn users_list(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(query): Query<ListQuery>,
+) -> Result<Json<Vec<User>>, ApiError> {
+    let filter = list_filter(&query)?;
+    let users = state.services.find_users(&caller, &filter).await?;
     Ok(Json(users.into_iter().map(to_api::user).collect()))
 }
 

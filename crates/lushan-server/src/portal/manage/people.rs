@@ -5,9 +5,9 @@
 
 use crate::clock::now_ms;
 use crate::http::{AppState, to_api};
-use crate::portal::forms::{Fields, optional, page_number, paginate, refused};
+use crate::portal::forms::{Fields, kept_filters, optional, page_number, paginate, refused};
 use crate::portal::{SignedForm, Visit, field, local_time};
-use crate::service::{NewProjectInput, NewUserInput, ServiceError};
+use crate::service::{ListFilter, NewProjectInput, NewUserInput, ServiceError};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -17,8 +17,8 @@ use lushan_portal::Template;
 use lushan_portal::i18n::Texts;
 use lushan_portal::views::Choice;
 use lushan_portal::views::manage::{
-    Attempt, ProjectRow, ProjectsPage, TenantPage, TenantRow, TenantsPage, UserCreatedPage, UserRow, UsersPage,
-    WalletFigures,
+    Attempt, ListFilterView, ProjectRow, ProjectsPage, TenantPage, TenantRow, TenantsPage, UserCreatedPage, UserRow,
+    UsersPage, WalletFigures,
 };
 
 const TENANT_FIELDS: Fields =
@@ -115,25 +115,89 @@ async fn tenant_choices(state: &AppState, visit: &Visit) -> Vec<Choice> {
         .collect()
 }
 
+/// A list's page and filter, as asked for with `?page=&q=&status=&tenant=`.
+struct Listing {
+    page: usize,
+    q: String,
+    status: String,
+    tenant: String,
+    filter: ListFilter,
+}
+
+impl Listing {
+    /// The first page of everything (a refused form shows the list again).
+    fn first() -> Listing {
+        Listing {
+            page: 1,
+            q: String::new(),
+            status: String::new(),
+            tenant: String::new(),
+            filter: ListFilter::everything(),
+        }
+    }
+
+    fn asked(visit: &Visit, query: &[(String, String)]) -> Result<Listing, Box<Response>> {
+        let page = page_number(visit, query)?;
+        let (q, status, tenant) = (field(query, "q"), field(query, "status"), field(query, "tenant"));
+        let filter = ListFilter::parse(&q, &status, &tenant).map_err(|err| Box::new(visit.error(err)))?;
+        Ok(Listing { page, q, status, tenant, filter })
+    }
+
+    /// The form's view; `by_tenant` offers the tenant box.
+    fn view(&self, visit: &Visit, action: &str, by_tenant: bool) -> ListFilterView {
+        let m = visit.t().manage;
+        let statuses = [("", m.any_status), ("active", m.active), ("disabled", m.disabled)]
+            .into_iter()
+            .map(|(value, label)| Choice {
+                value: value.to_owned(),
+                label: label.to_owned(),
+                selected: self.status == value,
+            })
+            .collect();
+        ListFilterView {
+            action: action.to_owned(),
+            q: self.q.clone(),
+            tenant: self.tenant.clone(),
+            statuses,
+            by_tenant,
+            active: self.filter != ListFilter::everything(),
+        }
+    }
+
+    /// Page `n`'s address, keeping the filter.
+    fn link(&self, action: &str, n: usize) -> String {
+        let kept = kept_filters(&[("q", &self.q), ("status", &self.status), ("tenant", &self.tenant)]);
+        format!("{action}?page={n}{kept}")
+    }
+}
+
 // ---- tenants ----
 
 async fn tenants(State(state): State<AppState>, visit: Visit, Query(query): Query<Vec<(String, String)>>) -> Response {
-    let page = match page_number(&visit, &query) {
-        Ok(page) => page,
+    let listing = match Listing::asked(&visit, &query) {
+        Ok(listing) => listing,
         Err(page) => return *page,
     };
-    tenants_page(&state, &visit, page, StatusCode::OK, Attempt::default()).await
+    tenants_page(&state, &visit, &listing, StatusCode::OK, Attempt::default()).await
 }
 
-async fn tenants_page(state: &AppState, visit: &Visit, page: usize, status: StatusCode, attempt: Attempt) -> Response {
+async fn tenants_page(
+    state: &AppState,
+    visit: &Visit,
+    listing: &Listing,
+    status: StatusCode,
+    attempt: Attempt,
+) -> Response {
     let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
     let t = visit.t();
-    let records = match state.services.list_tenants(caller).await {
+    let records = match state.services.find_tenants(caller, &listing.filter).await {
         Ok(records) => records,
         Err(err) => return visit.error(err),
     };
     let rows = records.into_iter().map(|r| tenant_row(t, to_api::tenant(r))).collect();
-    let (tenants, pager) = paginate(rows, page, |n| format!("/manage/tenants?page={n}"));
+    let action = "/manage/tenants";
+    let (tenants, pager) = paginate(rows, listing.page, |n| listing.link(action, n));
+    let filter = listing.view(visit, action, false);
     let sectors = Sector::ALL
         .iter()
         .map(|s| Choice {
@@ -142,7 +206,7 @@ async fn tenants_page(state: &AppState, visit: &Visit, page: usize, status: Stat
             selected: false,
         })
         .collect();
-    let view = TenantsPage { chrome: visit.chrome(), tenants, sectors, pager, attempt };
+    let view = TenantsPage { chrome: visit.chrome(), filter, tenants, sectors, pager, attempt };
     visit.page(status, Template::render(&view))
 }
 
@@ -159,7 +223,7 @@ async fn create_tenant(State(state): State<AppState>, SignedForm { visit, ref ca
         Ok(tenant) => Redirect::to(&format!("/manage/tenants/{}", tenant.name)).into_response(),
         Err(err) => {
             let (status, attempt) = refused(&visit, "create", TENANT_FIELDS, form, err);
-            tenants_page(&state, &visit, 1, status, attempt).await
+            tenants_page(&state, &visit, &Listing::first(), status, attempt).await
         }
     }
 }
@@ -226,28 +290,36 @@ async fn top_up(
 // ---- users ----
 
 async fn users(State(state): State<AppState>, visit: Visit, Query(query): Query<Vec<(String, String)>>) -> Response {
-    let page = match page_number(&visit, &query) {
-        Ok(page) => page,
+    let listing = match Listing::asked(&visit, &query) {
+        Ok(listing) => listing,
         Err(page) => return *page,
     };
-    users_page(&state, &visit, page, StatusCode::OK, Attempt::default()).await
+    users_page(&state, &visit, &listing, StatusCode::OK, Attempt::default()).await
 }
 
-async fn users_page(state: &AppState, visit: &Visit, page: usize, status: StatusCode, attempt: Attempt) -> Response {
+async fn users_page(
+    state: &AppState,
+    visit: &Visit,
+    listing: &Listing,
+    status: StatusCode,
+    attempt: Attempt,
+) -> Response {
     let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
     let t = visit.t();
-    let records = match state.services.list_users(caller).await {
+    let records = match state.services.find_users(caller, &listing.filter).await {
         Ok(records) => records,
         Err(err) => return visit.error(err),
     };
     let rows = records.into_iter().map(|r| user_row(t, to_api::user(r))).collect();
-    let (users, pager) = paginate(rows, page, |n| format!("/manage/users?page={n}"));
+    let action = "/manage/users";
+    let (users, pager) = paginate(rows, listing.page, |n| listing.link(action, n));
+    let filter = listing.view(visit, action, caller.is_operator());
     let roles = [Role::Member, Role::TenantAdmin, Role::Reviewer, Role::Operator]
         .iter()
         .map(|r| Choice { value: r.as_str().to_owned(), label: t.role(r.as_str()).to_owned(), selected: false })
         .collect();
     let tenants = tenant_choices(state, visit).await;
-    let view = UsersPage { chrome: visit.chrome(), users, tenants, roles, pager, attempt };
+    let view = UsersPage { chrome: visit.chrome(), filter, users, tenants, roles, pager, attempt };
     visit.page(status, Template::render(&view))
 }
 
@@ -256,7 +328,7 @@ async fn create_user(State(state): State<AppState>, SignedForm { visit, ref call
         Ok(role) => role,
         Err(err) => {
             let (status, attempt) = refused(&visit, "create", USER_FIELDS, form, err.into());
-            return users_page(&state, &visit, 1, status, attempt).await;
+            return users_page(&state, &visit, &Listing::first(), status, attempt).await;
         }
     };
     let input = NewUserInput {
@@ -283,7 +355,7 @@ async fn create_user(State(state): State<AppState>, SignedForm { visit, ref call
         }
         Err(err) => {
             let (status, attempt) = refused(&visit, "create", USER_FIELDS, form, err);
-            users_page(&state, &visit, 1, status, attempt).await
+            users_page(&state, &visit, &Listing::first(), status, attempt).await
         }
     }
 }
@@ -310,39 +382,40 @@ async fn my_projects(
     visit: Visit,
     Query(query): Query<Vec<(String, String)>>,
 ) -> Response {
-    let page = match page_number(&visit, &query) {
-        Ok(page) => page,
+    let listing = match Listing::asked(&visit, &query) {
+        Ok(listing) => listing,
         Err(page) => return *page,
     };
-    projects_page(&state, &visit, false, page, StatusCode::OK, Attempt::default()).await
+    projects_page(&state, &visit, false, &listing, StatusCode::OK, Attempt::default()).await
 }
 
 async fn projects(State(state): State<AppState>, visit: Visit, Query(query): Query<Vec<(String, String)>>) -> Response {
-    let page = match page_number(&visit, &query) {
-        Ok(page) => page,
+    let listing = match Listing::asked(&visit, &query) {
+        Ok(listing) => listing,
         Err(page) => return *page,
     };
-    projects_page(&state, &visit, true, page, StatusCode::OK, Attempt::default()).await
+    projects_page(&state, &visit, true, &listing, StatusCode::OK, Attempt::default()).await
 }
 
 async fn projects_page(
     state: &AppState,
     visit: &Visit,
     manage: bool,
-    page: usize,
+    listing: &Listing,
     status: StatusCode,
     attempt: Attempt,
 ) -> Response {
     let Some(caller) = visit.caller() else { return Redirect::to("/login").into_response() };
-    let records = match state.services.list_projects(caller).await {
+    let records = match state.services.find_projects(caller, &listing.filter).await {
         Ok(records) => records,
         Err(err) => return visit.error(err),
     };
     let rows = records.into_iter().map(|r| project_row(&to_api::project(r))).collect();
     let base = if manage { "/manage/projects" } else { "/projects" };
-    let (projects, pager) = paginate(rows, page, |n| format!("{base}?page={n}"));
+    let (projects, pager) = paginate(rows, listing.page, |n| listing.link(base, n));
+    let filter = listing.view(visit, base, caller.is_operator());
     let tenants = if manage { tenant_choices(state, visit).await } else { Vec::new() };
-    let view = ProjectsPage { chrome: visit.chrome(), projects, manage, tenants, pager, attempt };
+    let view = ProjectsPage { chrome: visit.chrome(), filter, projects, manage, tenants, pager, attempt };
     visit.page(status, Template::render(&view))
 }
 
@@ -357,7 +430,7 @@ async fn create_project(State(state): State<AppState>, SignedForm { visit, ref c
         Ok((project, _)) => Redirect::to(&format!("/projects/{}", project.name)).into_response(),
         Err(err) => {
             let (status, attempt) = refused(&visit, "create", PROJECT_FIELDS, form, err);
-            projects_page(&state, &visit, true, 1, status, attempt).await
+            projects_page(&state, &visit, true, &Listing::first(), status, attempt).await
         }
     }
 }
