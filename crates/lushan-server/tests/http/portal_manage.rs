@@ -390,8 +390,10 @@ async fn tenants_users_and_projects_are_filtered_by_name_status_and_tenant_in_th
     assert_eq!(listed, ["alice"]);
     let projects = p.call(Method::GET, "/api/v1/projects?tenant=hit&status=active", Some(&op), None).await;
     assert_eq!(projects.body.as_array().unwrap().len(), 1, "{}", projects.body);
-    let wrong = p.call(Method::GET, "/api/v1/tenants?status=gone", Some(&op), None).await;
-    assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{}", wrong.body);
+    for status in ["gone", "", "%20active"] {
+        let wrong = p.call(Method::GET, &format!("/api/v1/tenants?status={status}"), Some(&op), None).await;
+        assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "`{status}`: {}", wrong.body);
+    }
 }
 
 #[tokio::test]

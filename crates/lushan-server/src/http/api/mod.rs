@@ -89,6 +89,16 @@ pub(crate) fn list_filter(
     query: &lushan_api::ListQuery,
 ) -> Result<crate::service::ListFilter, crate::service::ServiceError> {
     let lushan_api::ListQuery { q, status, tenant } = query;
+    // The document's words exactly (the portal's form also sends an empty
+    // one, for "any"; here that is left out).
+    if let Some(status) = status
+        && !matches!(status.as_str(), "active" | "disabled")
+    {
+        return Err(crate::service::ServiceError::Invalid(format!(
+            "status is active or disabled (leave it out for both), not `{}`",
+            status.chars().take(16).collect::<String>()
+        )));
+    }
     crate::service::ListFilter::parse(
         q.as_deref().unwrap_or_default(),
         status.as_deref().unwrap_or_default(),
