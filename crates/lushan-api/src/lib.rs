@@ -418,7 +418,8 @@ pub struct SiteSync {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SiteSyncChange {
     /// `add-account`, `add-to-cluster`, `move-account`, `add-user`,
-    /// `add-association`, `remove-association`, `remove-from-cluster`.
+    /// `add-association`, `remove-association`, `remove-from-cluster`,
+    /// `set-limits` (an association's limits; `user` absent: the account's own).
     pub action: String,
     /// The Slurm account: a project's name, or `tenant.NAME` for a tenant.
     pub account: String,

@@ -7,7 +7,7 @@ use lushan_model::{JobState, TenantId};
 use sqlx::Row;
 
 /// What a limit applies to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum LimitScope {
     /// All of a project's jobs.
     Project(i64),

@@ -15,9 +15,16 @@
 //! removed, and an account that exists under a wanted name but was not
 //! made by Lushan is used as it is and never emptied.
 //!
+//! Each association carries the platform's limits (docs/scheduling.md,
+//! "Limits"): a project's on its account's own association (GrpJobs,
+//! GrpSubmitJobs, GrpTRES), a member's on their (user, account) association
+//! (MaxJobs, MaxSubmitJobs, GrpTRES). On an account Lushan did not make,
+//! only the limits Lushan has are set; the cluster's others are kept.
+//!
 //! [`plan`] is pure: it compares what Lushan wants with what slurmdbd has
 //! and says what to change, in an order slurmdbd accepts (parents before
-//! children when adding, children before parents when removing).
+//! children when adding, children before parents when removing, limits
+//! once the associations exist).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -30,6 +37,110 @@ pub fn tenant_account(tenant: &str) -> String {
     format!("tenant.{tenant}")
 }
 
+/// The limits on one association; `None`: no limit. On an account's own
+/// association they are Slurm's GrpJobs, GrpSubmitJobs and GrpTRES; on a
+/// (user, account) association MaxJobs, MaxSubmitJobs and GrpTRES.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AssociationLimits {
+    /// Jobs running at once.
+    pub jobs: Option<i64>,
+    /// Jobs pending or running at once.
+    pub submitted: Option<i64>,
+    /// GrpTRES `cpu`.
+    pub cpus: Option<i64>,
+    /// GrpTRES `gres/gpu`.
+    pub gpus: Option<i64>,
+}
+
+impl AssociationLimits {
+    /// `self`'s values, `base`'s where `self` has none.
+    pub fn or(self, base: AssociationLimits) -> AssociationLimits {
+        AssociationLimits {
+            jobs: self.jobs.or(base.jobs),
+            submitted: self.submitted.or(base.submitted),
+            cpus: self.cpus.or(base.cpus),
+            gpus: self.gpus.or(base.gpus),
+        }
+    }
+
+    /// The tighter of the two, value by value.
+    pub fn tightest(self, other: AssociationLimits) -> AssociationLimits {
+        let min = |a: Option<i64>, b: Option<i64>| match (a, b) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        AssociationLimits {
+            jobs: min(self.jobs, other.jobs),
+            submitted: min(self.submitted, other.submitted),
+            cpus: min(self.cpus, other.cpus),
+            gpus: min(self.gpus, other.gpus),
+        }
+    }
+
+    /// Slurm's name and the value of each limit that differs from `from`
+    /// (`-1`: none, as sacctmgr takes it), for an account's association or
+    /// a user's.
+    pub fn changed_from(&self, from: &AssociationLimits, user: bool) -> Vec<(LimitField, Option<i64>)> {
+        LimitField::ALL
+            .into_iter()
+            .filter(|f| f.get(self) != f.get(from))
+            .filter(|f| !user || *f != LimitField::GrpJobs && *f != LimitField::GrpSubmitJobs)
+            .filter(|f| user || *f != LimitField::MaxJobs && *f != LimitField::MaxSubmitJobs)
+            .map(|f| (f, f.get(self)))
+            .collect()
+    }
+}
+
+/// One of the limits Lushan sets, by Slurm's name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitField {
+    GrpJobs,
+    GrpSubmitJobs,
+    MaxJobs,
+    MaxSubmitJobs,
+    GrpTresCpu,
+    GrpTresGpu,
+}
+
+impl LimitField {
+    const ALL: [LimitField; 6] = [
+        LimitField::GrpJobs,
+        LimitField::GrpSubmitJobs,
+        LimitField::MaxJobs,
+        LimitField::MaxSubmitJobs,
+        LimitField::GrpTresCpu,
+        LimitField::GrpTresGpu,
+    ];
+
+    /// The value this field holds in `limits` (jobs and submitted are the
+    /// Grp ones on an account, the Max ones on a user).
+    pub fn get(self, limits: &AssociationLimits) -> Option<i64> {
+        match self {
+            LimitField::GrpJobs | LimitField::MaxJobs => limits.jobs,
+            LimitField::GrpSubmitJobs | LimitField::MaxSubmitJobs => limits.submitted,
+            LimitField::GrpTresCpu => limits.cpus,
+            LimitField::GrpTresGpu => limits.gpus,
+        }
+    }
+
+    /// As sacctmgr names it (`GrpTRES=cpu=`'s TRES after the dot).
+    pub fn slurm_name(self) -> &'static str {
+        match self {
+            LimitField::GrpJobs => "GrpJobs",
+            LimitField::GrpSubmitJobs => "GrpSubmitJobs",
+            LimitField::MaxJobs => "MaxJobs",
+            LimitField::MaxSubmitJobs => "MaxSubmitJobs",
+            LimitField::GrpTresCpu => "GrpTRES cpu",
+            LimitField::GrpTresGpu => "GrpTRES gres/gpu",
+        }
+    }
+}
+
+/// A TRES's count in Slurm's `cpu=64,gres/gpu=2`; `None` when absent.
+pub fn tres_count(tres: &str, name: &str) -> Option<i64> {
+    tres.split(',').find_map(|item| item.trim().strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+}
+
 /// One account Lushan wants on a cluster, with the users under it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WantedAccount {
@@ -38,7 +149,10 @@ pub struct WantedAccount {
     /// Without the mark, which [`plan`] adds.
     pub description: String,
     pub organization: String,
-    pub users: BTreeSet<String>,
+    /// On the account's own association (a project's limits).
+    pub limits: AssociationLimits,
+    /// Each user and the limits on their association with the account.
+    pub users: BTreeMap<String, AssociationLimits>,
 }
 
 /// One account as slurmdbd has it on a cluster.
@@ -47,7 +161,9 @@ pub struct ClusterAccount {
     pub description: String,
     /// `None`: the account exists but has no association on this cluster.
     pub parent: Option<String>,
-    pub users: BTreeSet<String>,
+    pub limits: AssociationLimits,
+    /// Each user with an association, and its limits.
+    pub users: BTreeMap<String, AssociationLimits>,
 }
 
 /// What slurmdbd has: every account, and the users it knows.
@@ -60,7 +176,7 @@ pub struct ClusterAccounts {
 impl ClusterAccounts {
     /// Whether `user` may submit under `account` on this cluster.
     pub fn has_association(&self, account: &str, user: &str) -> bool {
-        self.accounts.get(account).is_some_and(|a| a.parent.is_some() && a.users.contains(user))
+        self.accounts.get(account).is_some_and(|a| a.parent.is_some() && a.users.contains_key(user))
     }
 }
 
@@ -101,6 +217,14 @@ pub enum AccountChange {
     RemoveFromCluster {
         account: String,
     },
+    /// The limits on an account's own association (`user` `None`) or on a
+    /// user's association with it.
+    SetLimits {
+        account: String,
+        user: Option<String>,
+        from: AssociationLimits,
+        to: AssociationLimits,
+    },
 }
 
 impl AccountChange {
@@ -114,6 +238,7 @@ impl AccountChange {
             AccountChange::AddAssociation { .. } => "add-association",
             AccountChange::RemoveAssociation { .. } => "remove-association",
             AccountChange::RemoveFromCluster { .. } => "remove-from-cluster",
+            AccountChange::SetLimits { .. } => "set-limits",
         }
     }
 
@@ -124,7 +249,8 @@ impl AccountChange {
             | AccountChange::MoveAccount { account, .. }
             | AccountChange::AddAssociation { account, .. }
             | AccountChange::RemoveAssociation { account, .. }
-            | AccountChange::RemoveFromCluster { account } => account,
+            | AccountChange::RemoveFromCluster { account }
+            | AccountChange::SetLimits { account, .. } => account,
             AccountChange::AddUser { default_account, .. } => default_account,
         }
     }
@@ -134,19 +260,23 @@ impl AccountChange {
             AccountChange::AddUser { user, .. }
             | AccountChange::AddAssociation { user, .. }
             | AccountChange::RemoveAssociation { user, .. } => Some(user),
+            AccountChange::SetLimits { user, .. } => user.as_deref(),
             _ => None,
         }
     }
 
-    /// Whether it only adds (what the control loop does on its own before
-    /// forwarding a job; removals and moves wait for `lushan admin site sync`).
-    pub fn is_addition(&self) -> bool {
+    /// Whether the control loop makes it on its own (before forwarding a
+    /// job, and when limits change): additions and limits. Removals and
+    /// moves, which undo what someone did on the cluster, wait for
+    /// `lushan admin site sync`.
+    pub fn is_unasked(&self) -> bool {
         matches!(
             self,
             AccountChange::AddAccount { .. }
                 | AccountChange::AddToCluster { .. }
                 | AccountChange::AddUser { .. }
                 | AccountChange::AddAssociation { .. }
+                | AccountChange::SetLimits { .. }
         )
     }
 }
@@ -169,6 +299,19 @@ impl fmt::Display for AccountChange {
             AccountChange::RemoveFromCluster { account } => {
                 write!(f, "remove account {account}: no active project or tenant in Lushan")
             }
+            AccountChange::SetLimits { account, user, from, to } => {
+                let value = |v: Option<i64>| v.map_or_else(|| "none".to_owned(), |v| v.to_string());
+                let limits = to
+                    .changed_from(from, user.is_some())
+                    .into_iter()
+                    .map(|(field, v)| format!("{} {} (was {})", field.slurm_name(), value(v), value(field.get(from))))
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                match user {
+                    Some(user) => write!(f, "set the limits of user {user} in account {account}: {limits}"),
+                    None => write!(f, "set the limits of account {account}: {limits}"),
+                }
+            }
         }
     }
 }
@@ -181,9 +324,11 @@ pub fn plan(wanted: &[WantedAccount], have: &ClusterAccounts) -> Vec<AccountChan
     let mut moves = Vec::new();
     let mut users = Vec::new();
     let mut associations = Vec::new();
+    let mut limits = Vec::new();
     let mut removals = Vec::new();
     let mut new_users = BTreeSet::new();
     let wanted_names: BTreeSet<&str> = wanted.iter().map(|w| w.name.as_str()).collect();
+    let none = AssociationLimits::default();
     for want in wanted {
         let existing = have.accounts.get(&want.name);
         if existing.is_none() {
@@ -204,18 +349,41 @@ pub fn plan(wanted: &[WantedAccount], have: &ClusterAccounts) -> Vec<AccountChan
             }),
             Some(_) => {}
         }
+        // Lushan's limits are the whole truth on its own accounts; on the
+        // cluster's, they are laid over what the cluster has.
+        let ours = existing.is_none_or(|a| a.description.starts_with(MARK));
+        let target = |wanted: AssociationLimits, had: AssociationLimits| if ours { wanted } else { wanted.or(had) };
+        let had = existing.map_or(none, |a| a.limits);
+        if target(want.limits, had) != had {
+            limits.push(AccountChange::SetLimits {
+                account: want.name.clone(),
+                user: None,
+                from: had,
+                to: target(want.limits, had),
+            });
+        }
         let present = existing.map(|a| &a.users);
-        for user in &want.users {
+        for (user, wanted_limits) in &want.users {
             if !have.users.contains(user) && new_users.insert(user.clone()) {
                 users.push(AccountChange::AddUser { user: user.clone(), default_account: want.name.clone() });
             }
-            if !present.is_some_and(|p| p.contains(user)) {
+            let had = present.and_then(|p| p.get(user));
+            if had.is_none() {
                 associations.push(AccountChange::AddAssociation { account: want.name.clone(), user: user.clone() });
+            }
+            let had = had.copied().unwrap_or(none);
+            if target(*wanted_limits, had) != had {
+                limits.push(AccountChange::SetLimits {
+                    account: want.name.clone(),
+                    user: Some(user.clone()),
+                    from: had,
+                    to: target(*wanted_limits, had),
+                });
             }
         }
         // Strangers are removed only from accounts Lushan made.
         if let Some(existing) = existing.filter(|a| a.description.starts_with(MARK)) {
-            for user in existing.users.difference(&want.users) {
+            for user in existing.users.keys().filter(|u| !want.users.contains_key(*u)) {
                 removals.push(AccountChange::RemoveAssociation { account: want.name.clone(), user: user.clone() });
             }
         }
@@ -232,7 +400,14 @@ pub fn plan(wanted: &[WantedAccount], have: &ClusterAccounts) -> Vec<AccountChan
         .collect();
     stale.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.cmp(b.1)));
     removals.extend(stale.into_iter().map(|(_, name)| AccountChange::RemoveFromCluster { account: name.clone() }));
-    adds.into_iter().chain(to_cluster).chain(moves).chain(users).chain(associations).chain(removals).collect()
+    adds.into_iter()
+        .chain(to_cluster)
+        .chain(moves)
+        .chain(users)
+        .chain(associations)
+        .chain(limits)
+        .chain(removals)
+        .collect()
 }
 
 /// How far below root an account hangs (a cycle, which slurmdbd does not
@@ -260,7 +435,8 @@ mod tests {
             parent: parent.into(),
             description: format!("project {name}"),
             organization: "acme".into(),
-            users: users.iter().map(|u| (*u).to_owned()).collect(),
+            limits: AssociationLimits::default(),
+            users: users.iter().map(|u| ((*u).to_owned(), AssociationLimits::default())).collect(),
         }
     }
 
@@ -272,7 +448,8 @@ mod tests {
                     let account = ClusterAccount {
                         description: (*description).to_owned(),
                         parent: parent.map(str::to_owned),
-                        users: users.iter().map(|u| (*u).to_owned()).collect(),
+                        limits: AssociationLimits::default(),
+                        users: users.iter().map(|u| ((*u).to_owned(), AssociationLimits::default())).collect(),
                     };
                     ((*name).to_owned(), account)
                 })
@@ -302,7 +479,7 @@ mod tests {
                 "add user carol to account cae-sim",
             ]
         );
-        assert!(changes.iter().all(AccountChange::is_addition));
+        assert!(changes.iter().all(AccountChange::is_unasked));
     }
 
     #[test]
@@ -378,5 +555,65 @@ mod tests {
                 "remove account tenant.gone: no active project or tenant in Lushan",
             ]
         );
+    }
+
+    fn limits(jobs: Option<i64>, submitted: Option<i64>, cpus: Option<i64>, gpus: Option<i64>) -> AssociationLimits {
+        AssociationLimits { jobs, submitted, cpus, gpus }
+    }
+
+    #[test]
+    fn limits_follow_lushan_on_its_accounts_and_are_laid_over_the_cluster_s_elsewhere() {
+        let mut cluster = have(
+            &[
+                ("tenant.acme", "lushan: tenant acme", Some("root"), &[]),
+                ("cae-sim", "lushan: project cae-sim", Some("tenant.acme"), &["bob", "carol"]),
+                ("physics", "local group", Some("root"), &["bob"]),
+            ],
+            &["bob", "carol"],
+        );
+        let project = cluster.accounts.get_mut("cae-sim").unwrap();
+        // Set by hand on Lushan's account: taken back.
+        project.limits = limits(Some(100), None, None, None);
+        project.users.insert("carol".into(), limits(None, None, Some(8), None));
+        // The cluster's own limit on its own account stays beside Lushan's.
+        cluster.accounts.get_mut("physics").unwrap().limits = limits(None, Some(50), None, None);
+        let mut wanted = wanted();
+        wanted[1].limits = limits(Some(4), Some(10), Some(64), Some(2));
+        wanted[1].users.insert("bob".into(), limits(Some(2), None, None, Some(1)));
+        let mut physics = want("physics", "root", &["bob"]);
+        physics.limits = limits(Some(3), None, None, None);
+        wanted.push(physics);
+        let lines: Vec<String> = plan(&wanted, &cluster).iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "set the limits of account cae-sim: GrpJobs 4 (was 100), GrpSubmitJobs 10 (was none), \
+                 GrpTRES cpu 64 (was none), GrpTRES gres/gpu 2 (was none)",
+                "set the limits of user bob in account cae-sim: MaxJobs 2 (was none), GrpTRES gres/gpu 1 (was none)",
+                "set the limits of user carol in account cae-sim: GrpTRES cpu none (was 8)",
+                "set the limits of account physics: GrpJobs 3 (was none)",
+            ]
+        );
+        let changes = plan(&wanted, &cluster);
+        let AccountChange::SetLimits { to, .. } = &changes[3] else { panic!("{changes:?}") };
+        assert_eq!(*to, limits(Some(3), Some(50), None, None), "the cluster's GrpSubmitJobs is kept");
+        assert!(changes.iter().all(AccountChange::is_unasked));
+    }
+
+    #[test]
+    fn a_new_association_gets_its_limits_after_it_is_made() {
+        let mut wanted = wanted();
+        wanted[1].users.insert("bob".into(), limits(Some(2), None, None, None));
+        let lines: Vec<String> = plan(&wanted, &have(&[], &[])).iter().map(ToString::to_string).collect();
+        assert_eq!(lines.last().unwrap(), "set the limits of user bob in account cae-sim: MaxJobs 2 (was none)");
+        assert_eq!(lines[lines.len() - 2], "add user carol to account cae-sim");
+    }
+
+    #[test]
+    fn the_tightest_limit_wins_value_by_value() {
+        let member = limits(Some(4), None, Some(16), None);
+        let user = limits(Some(2), Some(10), Some(32), None);
+        assert_eq!(member.tightest(user), limits(Some(2), Some(10), Some(16), None));
+        assert_eq!(member.or(user), limits(Some(4), Some(10), Some(16), None));
     }
 }

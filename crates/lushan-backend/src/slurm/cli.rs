@@ -17,7 +17,7 @@
 //! What comes back is parsed by the pure functions at the bottom, which
 //! the tests feed with what Slurm 22.05 prints.
 
-use super::accounts::{AccountChange, ClusterAccount, ClusterAccounts};
+use super::accounts::{AccountChange, AssociationLimits, ClusterAccount, ClusterAccounts, LimitField, tres_count};
 use super::{Inventory, JobAccounting, RemoteJob, RemoteNode, RemotePartition, SlurmError, SubmitSpec};
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -279,7 +279,7 @@ impl Cli {
                     "association",
                     "where",
                     &where_cluster,
-                    "format=account,parentname,user,partition",
+                    "format=account,parentname,user,partition,grpjobs,grpsubmit,grptres,maxjobs,maxsubmit",
                 ],
                 As::Service,
                 &[],
@@ -462,6 +462,40 @@ pub fn sacctmgr_commands(cluster: &str, changes: &[AccountChange]) -> Vec<Vec<St
             ],
             AccountChange::RemoveFromCluster { account } => {
                 vec!["delete".into(), "account".into(), "where".into(), format!("name={account}"), cluster_is.clone()]
+            }
+            AccountChange::SetLimits { account, user, from, to } => {
+                let mut command = match user {
+                    Some(user) => vec![
+                        "modify".into(),
+                        "user".into(),
+                        "where".into(),
+                        format!("name={user}"),
+                        format!("account={account}"),
+                        cluster_is.clone(),
+                    ],
+                    // An account's own association, not its users'.
+                    None => vec![
+                        "modify".into(),
+                        "account".into(),
+                        "where".into(),
+                        format!("name={account}"),
+                        cluster_is.clone(),
+                    ],
+                };
+                command.push("set".into());
+                let mut tres = Vec::new();
+                for (field, value) in to.changed_from(from, user.is_some()) {
+                    let value = value.unwrap_or(-1);
+                    match field {
+                        LimitField::GrpTresCpu => tres.push(format!("cpu={value}")),
+                        LimitField::GrpTresGpu => tres.push(format!("gres/gpu={value}")),
+                        _ => command.push(format!("{}={value}", field.slurm_name())),
+                    }
+                }
+                if !tres.is_empty() {
+                    command.push(format!("GrpTRES={}", tres.join(",")));
+                }
+                command
             }
         };
         out.push(command);
@@ -673,7 +707,8 @@ fn memory_mb(text: &str) -> i64 {
 }
 
 /// sacctmgr's `show account format=account,descr`, `show association
-/// format=account,parentname,user,partition` and `show user format=user`.
+/// format=account,parentname,user,partition,grpjobs,grpsubmit,grptres,maxjobs,maxsubmit`
+/// and `show user format=user`.
 pub fn parse_cluster_accounts(accounts: &str, associations: &str, users: &str) -> ClusterAccounts {
     let lines = |text: &str| text.lines().filter(|l| !l.trim().is_empty()).map(str::to_owned).collect::<Vec<_>>();
     let mut out = ClusterAccounts {
@@ -681,26 +716,40 @@ pub fn parse_cluster_accounts(accounts: &str, associations: &str, users: &str) -
             .iter()
             .map(|l| {
                 let (name, description) = l.split_once('|').unwrap_or((l, ""));
-                (
-                    name.to_owned(),
-                    ClusterAccount { description: description.to_owned(), parent: None, users: Default::default() },
-                )
+                (name.to_owned(), ClusterAccount { description: description.to_owned(), ..ClusterAccount::default() })
             })
             .collect(),
         users: lines(users).iter().map(|u| u.trim().to_owned()).collect(),
     };
+    let number = |text: &str| text.trim().parse::<i64>().ok();
     for line in lines(associations) {
-        let f: Vec<&str> = line.splitn(4, '|').collect();
-        let [account, parent, user, partition] = f.as_slice() else { continue };
+        let f: Vec<&str> = line.splitn(9, '|').collect();
+        let [account, parent, user, partition, grp_jobs, grp_submit, grp_tres, max_jobs, max_submit] = f.as_slice()
+        else {
+            continue;
+        };
         // Per-partition associations are the cluster's own business.
         if !partition.is_empty() {
             continue;
         }
         let Some(entry) = out.accounts.get_mut(*account) else { continue };
+        let tres = |name| tres_count(grp_tres, name);
         if user.is_empty() {
             entry.parent = Some((*parent).to_owned());
+            entry.limits = AssociationLimits {
+                jobs: number(grp_jobs),
+                submitted: number(grp_submit),
+                cpus: tres("cpu"),
+                gpus: tres("gres/gpu"),
+            };
         } else {
-            entry.users.insert((*user).to_owned());
+            let limits = AssociationLimits {
+                jobs: number(max_jobs),
+                submitted: number(max_submit),
+                cpus: tres("cpu"),
+                gpus: tres("gres/gpu"),
+            };
+            entry.users.insert((*user).to_owned(), limits);
         }
     }
     out
@@ -811,10 +860,19 @@ mod tests {
     fn sacctmgr_lines_become_the_cluster_s_accounts() {
         let got = parse_cluster_accounts(
             "root|default root account\ntenant.jxu|lushan: tenant jxu\ncfd-lab|lushan: project cfd-lab\n",
-            "root|||\nroot||root|\ntenant.jxu|root||\ncfd-lab|tenant.jxu||\ncfd-lab|tenant.jxu|bob|\ncfd-lab|tenant.jxu|eve|debug\n",
+            "root|||||||||\nroot||root||||||\ntenant.jxu|root|||||||\ncfd-lab|tenant.jxu|||4||cpu=64,gres/gpu=2||\n\
+             cfd-lab||bob||||gres/gpu=1|3|7\ncfd-lab||eve|debug|||||\n",
             "root\nbob\n",
         );
         assert!(got.has_association("cfd-lab", "bob"));
+        assert_eq!(
+            got.accounts["cfd-lab"].limits,
+            AssociationLimits { jobs: Some(4), submitted: None, cpus: Some(64), gpus: Some(2) }
+        );
+        assert_eq!(
+            got.accounts["cfd-lab"].users["bob"],
+            AssociationLimits { jobs: Some(3), submitted: Some(7), cpus: None, gpus: Some(1) }
+        );
         assert!(!got.has_association("cfd-lab", "eve"));
         assert_eq!(got.accounts["cfd-lab"].parent.as_deref(), Some("tenant.jxu"));
         assert_eq!(got.users, BTreeSet::from(["root".to_owned(), "bob".to_owned()]));
@@ -840,6 +898,44 @@ mod tests {
         );
         assert_eq!(commands[1], ["add", "account", "q", "cluster=hpc1", "parent=tenant.t"]);
         assert_eq!(commands[2], ["delete", "user", "where", "name=eve", "account=p", "cluster=hpc1"]);
+    }
+
+    #[test]
+    fn limits_are_set_on_the_account_s_association_or_the_user_s_and_none_is_minus_one() {
+        let none = AssociationLimits::default();
+        let changes = vec![
+            AccountChange::SetLimits {
+                account: "p".into(),
+                user: None,
+                from: AssociationLimits { jobs: Some(9), ..none },
+                to: AssociationLimits { jobs: Some(4), cpus: Some(64), ..none },
+            },
+            AccountChange::SetLimits {
+                account: "p".into(),
+                user: Some("bob".into()),
+                from: AssociationLimits { gpus: Some(1), ..none },
+                to: AssociationLimits { submitted: Some(7), ..none },
+            },
+        ];
+        let commands = sacctmgr_commands("hpc1", &changes);
+        assert_eq!(
+            commands[0],
+            ["modify", "account", "where", "name=p", "cluster=hpc1", "set", "GrpJobs=4", "GrpTRES=cpu=64"]
+        );
+        assert_eq!(
+            commands[1],
+            [
+                "modify",
+                "user",
+                "where",
+                "name=bob",
+                "account=p",
+                "cluster=hpc1",
+                "set",
+                "MaxSubmitJobs=7",
+                "GrpTRES=gres/gpu=-1"
+            ]
+        );
     }
 
     #[test]

@@ -287,6 +287,16 @@ impl SlurmSite {
     ) -> Result<Vec<String>, SlurmError> {
         dispatch!(self.apply_accounts(cluster, changes))
     }
+
+    /// What of `changes` this transport cannot make, each with the
+    /// sacctmgr command that makes it on the cluster (slurmrestd v0.0.38
+    /// cannot change an account's own limits; the commands can do all).
+    pub fn by_hand(&self, cluster: &str, changes: &[accounts::AccountChange]) -> Vec<String> {
+        match self.transport {
+            Transport::Rest(_) => v0038::unsupported(cluster, changes),
+            Transport::Cli(_) => Vec::new(),
+        }
+    }
 }
 
 /// `gpu:a100:4(S:0-1),gpu:2` -> (6, Some("a100")): the first type named.

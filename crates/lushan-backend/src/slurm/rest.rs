@@ -252,7 +252,7 @@ impl Rest {
         cluster: &str,
         changes: &[accounts::AccountChange],
     ) -> Result<Vec<String>, SlurmError> {
-        let mut said = Vec::new();
+        let mut said = v0038::unsupported(cluster, changes);
         for (method, path, body) in v0038::account_requests(cluster, changes) {
             let envelope: v0038::Envelope =
                 self.request(method, &path, &self.service_user, body.as_ref()).await?.unwrap_or_default();

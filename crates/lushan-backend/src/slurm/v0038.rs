@@ -3,7 +3,7 @@
 //! leaves fields out or sends `null` freely; a newer API version is a new
 //! sibling module that fills the same [`super`] types.
 
-use super::accounts::{AccountChange, ClusterAccount, ClusterAccounts};
+use super::accounts::{AccountChange, AssociationLimits, ClusterAccount, ClusterAccounts, LimitField};
 use super::{Inventory, JobAccounting, RemoteJob, RemoteNode, RemotePartition, SubmitSpec};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -287,6 +287,56 @@ pub struct Association {
     pub partition: Option<String>,
     #[serde(default)]
     pub parent_account: Option<String>,
+    #[serde(default)]
+    pub max: AssociationMax,
+}
+
+/// An association's limits as v0.0.38 writes them: `jobs.per.count` is
+/// GrpJobs, `jobs.per.submitted` GrpSubmitJobs, `jobs.active` MaxJobs,
+/// `jobs.total` MaxSubmitJobs, `tres.total` GrpTRES.
+#[derive(Debug, Default, Deserialize)]
+pub struct AssociationMax {
+    #[serde(default)]
+    pub jobs: MaxJobs,
+    #[serde(default)]
+    pub tres: MaxTres,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MaxJobs {
+    #[serde(default)]
+    pub per: MaxJobsPer,
+    #[serde(default)]
+    pub active: Option<i64>,
+    #[serde(default)]
+    pub total: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MaxJobsPer {
+    #[serde(default)]
+    pub count: Option<i64>,
+    #[serde(default)]
+    pub submitted: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct MaxTres {
+    #[serde(default)]
+    pub total: Vec<DbTresItem>,
+}
+
+impl AssociationMax {
+    /// The limits Lushan sets: the Grp job counts on an account's own
+    /// association, the Max ones on a user's.
+    fn limits(&self, user: bool) -> AssociationLimits {
+        let tres = |kind: &str, name: Option<&str>| {
+            self.tres.total.iter().find(|t| t.kind == kind && t.name.as_deref() == name).and_then(|t| t.count)
+        };
+        let (jobs, submitted) =
+            if user { (self.jobs.active, self.jobs.total) } else { (self.jobs.per.count, self.jobs.per.submitted) };
+        AssociationLimits { jobs, submitted, cpus: tres("cpu", None), gpus: tres("gres", Some("gpu")) }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -311,14 +361,7 @@ pub fn cluster_accounts(accounts: Accounts, associations: Associations, users: U
             .accounts
             .into_iter()
             .map(|a| {
-                (
-                    a.name,
-                    ClusterAccount {
-                        description: a.description.unwrap_or_default(),
-                        parent: None,
-                        users: Default::default(),
-                    },
-                )
+                (a.name, ClusterAccount { description: a.description.unwrap_or_default(), ..ClusterAccount::default() })
             })
             .collect(),
         users: users.users.into_iter().map(|u| u.name).collect(),
@@ -332,21 +375,59 @@ pub fn cluster_accounts(accounts: Accounts, associations: Associations, users: U
         let entry = out.accounts.entry(account).or_default();
         match association.user.filter(|u| !u.is_empty()) {
             Some(user) => {
-                entry.users.insert(user);
+                entry.users.insert(user, association.max.limits(true));
             }
-            None => entry.parent = Some(association.parent_account.unwrap_or_default()),
+            None => {
+                entry.parent = Some(association.parent_account.unwrap_or_default());
+                entry.limits = association.max.limits(false);
+            }
         }
     }
     out
 }
 
-/// The request that makes a group of changes of one kind: (method, path, body).
+/// What v0.0.38 cannot do among `changes`, in words that say how to do it
+/// by hand. Slurm 22.05's slurmrestd cannot change an account's own
+/// association: a POST without a user is refused ("Missing required field
+/// 'user'") or, with an empty one, taken for an addition that adds nothing;
+/// without a parent it brings slurmrestd down.
+pub fn unsupported(cluster: &str, changes: &[AccountChange]) -> Vec<String> {
+    changes
+        .iter()
+        .filter_map(|change| match change {
+            AccountChange::SetLimits { account, user: None, from, to } => {
+                let set: Vec<String> = to
+                    .changed_from(from, false)
+                    .into_iter()
+                    .map(|(field, value)| {
+                        let value = value.unwrap_or(-1);
+                        match field {
+                            LimitField::GrpTresCpu => format!("GrpTRES=cpu={value}"),
+                            LimitField::GrpTresGpu => format!("GrpTRES=gres/gpu={value}"),
+                            _ => format!("{}={value}", field.slurm_name()),
+                        }
+                    })
+                    .collect();
+                Some(format!(
+                    "slurmrestd v0.0.38 cannot change the limits of account {account} itself; on the cluster, run: \
+                     sacctmgr modify account where name={account} cluster={cluster} set {}",
+                    set.join(" ")
+                ))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The request that makes a group of changes of one kind: (method, path,
+/// body). What [`unsupported`] names is left out.
 pub fn account_requests(cluster: &str, changes: &[AccountChange]) -> Vec<(reqwest::Method, String, Option<Value>)> {
     let mut out = Vec::new();
     let mut accounts = Vec::new();
     let mut parents = Vec::new();
     let mut users = Vec::new();
     let mut associations = Vec::new();
+    let mut limits = Vec::new();
     let query = |s: &str| s.replace('%', "%25").replace('&', "%26").replace('=', "%3D").replace(' ', "%20");
     for change in changes {
         match change {
@@ -378,6 +459,32 @@ pub fn account_requests(cluster: &str, changes: &[AccountChange]) -> Vec<(reqwes
                 format!("{SLURMDB}/associations?cluster={}&account={}", query(cluster), query(account)),
                 None,
             )),
+            AccountChange::SetLimits { account, user: Some(user), from, to } => {
+                let mut jobs = serde_json::Map::new();
+                let mut tres = Vec::new();
+                for (field, value) in to.changed_from(from, true) {
+                    // -1 takes a limit away.
+                    let value = value.unwrap_or(-1);
+                    match field {
+                        LimitField::MaxJobs => {
+                            jobs.insert("active".into(), json!(value));
+                        }
+                        LimitField::MaxSubmitJobs => {
+                            jobs.insert("total".into(), json!(value));
+                        }
+                        LimitField::GrpTresCpu => tres.push(json!({"type": "cpu", "count": value})),
+                        LimitField::GrpTresGpu => tres.push(json!({"type": "gres", "name": "gpu", "count": value})),
+                        LimitField::GrpJobs | LimitField::GrpSubmitJobs => {}
+                    }
+                }
+                limits.push(json!({
+                    "account": account,
+                    "cluster": cluster,
+                    "user": user,
+                    "max": {"jobs": jobs, "tres": {"total": tres}},
+                }));
+            }
+            AccountChange::SetLimits { user: None, .. } => {}
         }
     }
     // Accounts before their associations, users before theirs.
@@ -397,6 +504,9 @@ pub fn account_requests(cluster: &str, changes: &[AccountChange]) -> Vec<(reqwes
             format!("{SLURMDB}/associations"),
             Some(json!({"associations": associations})),
         ));
+    }
+    if !limits.is_empty() {
+        posts.push((reqwest::Method::POST, format!("{SLURMDB}/associations"), Some(json!({"associations": limits}))));
     }
     posts.extend(out);
     posts
@@ -535,5 +645,53 @@ mod tests {
         assert_eq!(exit(768), Some((3, 0)));
         assert_eq!(exit(9), Some((0, 9)));
         assert_eq!(remote_job(Job::default()).exit, None);
+    }
+
+    #[test]
+    fn association_limits_are_read_where_v0_0_38_writes_them_and_a_user_s_are_posted_back() {
+        let listed: Associations = serde_json::from_value(json!({"associations": [
+            {"account": "p", "parent_account": "root", "max": {"jobs": {"per": {"count": 4, "submitted": 9}},
+                "tres": {"total": [{"type": "cpu", "count": 64}, {"type": "gres", "name": "gpu", "count": 2}]}}},
+            {"account": "p", "user": "bob", "max": {"jobs": {"per": {"count": null}, "active": 3, "total": 7},
+                "tres": {"total": [{"type": "gres", "name": "gpu", "count": 1}]}}},
+        ]}))
+        .unwrap();
+        let accounts =
+            Accounts { accounts: vec![Account { name: "p".into(), description: None }], ..Accounts::default() };
+        let got = cluster_accounts(accounts, listed, Users::default());
+        let none = AssociationLimits::default();
+        assert_eq!(
+            got.accounts["p"].limits,
+            AssociationLimits { jobs: Some(4), submitted: Some(9), cpus: Some(64), gpus: Some(2) }
+        );
+        assert_eq!(
+            got.accounts["p"].users["bob"],
+            AssociationLimits { jobs: Some(3), submitted: Some(7), gpus: Some(1), ..none }
+        );
+
+        let changes = [
+            AccountChange::SetLimits {
+                account: "p".into(),
+                user: Some("bob".into()),
+                from: got.accounts["p"].users["bob"],
+                to: AssociationLimits { jobs: Some(2), submitted: Some(7), cpus: Some(8), gpus: None },
+            },
+            AccountChange::SetLimits {
+                account: "p".into(),
+                user: None,
+                from: got.accounts["p"].limits,
+                to: AssociationLimits { jobs: Some(5), ..got.accounts["p"].limits },
+            },
+        ];
+        let requests = account_requests("hpc1", &changes);
+        assert_eq!(requests.len(), 1, "an account's own limits are not sent: {requests:?}");
+        assert_eq!(
+            requests[0].2,
+            Some(json!({"associations": [{"account": "p", "cluster": "hpc1", "user": "bob",
+                "max": {"jobs": {"active": 2}, "tres": {"total": [{"type": "cpu", "count": 8}, {"type": "gres", "name": "gpu", "count": -1}]}}}]}))
+        );
+        let said = unsupported("hpc1", &changes);
+        assert_eq!(said.len(), 1);
+        assert!(said[0].ends_with("sacctmgr modify account where name=p cluster=hpc1 set GrpJobs=5"), "{said:?}");
     }
 }

@@ -50,6 +50,10 @@ pub struct SlurmState {
     unsettled: HashSet<i64>,
     /// The (account, user) associations last seen on each site.
     pub(super) associations: HashMap<i64, HashSet<(String, String)>>,
+    /// Counts the platform's changes of limits; each site is sent them
+    /// when the count it last got differs (none yet: after a start).
+    pub(super) limits_version: u64,
+    pub(super) limits_pushed: HashMap<i64, u64>,
 }
 
 /// A client for a site at `endpoint`, reading the cluster as `service_user`.
@@ -135,6 +139,7 @@ impl Control {
             let started = std::time::Instant::now();
             self.follow(site, &client, pending, running).await?;
             let followed = started.elapsed();
+            self.push_limits(site, &client).await?;
             self.forward(site, &client, pending).await?;
             tracing::debug!(site = site.name, ?followed, total = ?started.elapsed(), "Slurm site pass");
             Ok(())

@@ -116,6 +116,9 @@ impl Services {
         audit.before = before.as_ref().map(|l| values_json(&l.values));
         audit.after = Some(values_json(&values));
         self.store.set_limits(scope, values, now, &audit).await?;
+        if let Some(control) = &self.control {
+            control.limits_changed().await;
+        }
         Ok(LimitRecord { scope, name, project: project_name, tenant_id, values, updated_at: now })
     }
 

@@ -143,7 +143,7 @@ impl Services {
         if let Some(control) = &self.control {
             // The platform's accounts go to the cluster at once; what
             // cannot be added now is added before the first job is sent.
-            if let Err(err) = control.sync_accounts(&site, SyncMode::Additions).await {
+            if let Err(err) = control.sync_accounts(&site, SyncMode::Unasked).await {
                 tracing::warn!(site = site.name, "cannot add the platform's accounts yet: {err}");
             }
             control.wake();
@@ -260,14 +260,24 @@ impl Services {
                         site.cluster
                     ),
                 },
+                Ok(outcome) if outcome.by_hand.len() < outcome.changes.len() => SiteCheckItem {
+                    what: "accounts",
+                    ok: false,
+                    detail: format!(
+                        "{} difference(s) with the platform (first: {}); `lushan admin site sync {}` repairs them{}",
+                        outcome.changes.len(),
+                        outcome.changes[0],
+                        site.name,
+                        by_hand_note(&outcome.by_hand)
+                    ),
+                },
                 Ok(outcome) => SiteCheckItem {
                     what: "accounts",
                     ok: false,
                     detail: format!(
-                        "{} difference(s) with the platform (first: {}); `lushan admin site sync {}` repairs them",
+                        "{} difference(s) with the platform that only sacctmgr on the cluster can repair{}",
                         outcome.changes.len(),
-                        outcome.changes[0],
-                        site.name
+                        by_hand_note(&outcome.by_hand)
                     ),
                 },
                 Err(err) => SiteCheckItem { what: "accounts", ok: false, detail: err },
@@ -373,4 +383,10 @@ pub(super) fn find_partition<'a>(
     let site = sites.iter().find(|s| s.name == site).ok_or_else(|| ServiceError::not_found("site", site))?;
     let found = site.partitions.iter().find(|p| p.name == partition);
     Ok((site, found.ok_or_else(|| ServiceError::not_found("partition", partition))?))
+}
+
+/// The changes a site's transport cannot make, each with its sacctmgr
+/// command, after the check's words.
+fn by_hand_note(by_hand: &[String]) -> String {
+    by_hand.iter().map(|line| format!("; {line}")).collect()
 }

@@ -79,9 +79,11 @@ pub enum LimitCommand {
         /// A project's limits (all its jobs: Slurm's association Grp* limits).
         #[arg(long, required_unless_present = "user")]
         project: Option<String>,
-        /// A user's limits (all their jobs, in every project: Slurm's QOS
-        /// Max*PerUser); with `--project`, their jobs in that project (Slurm's
-        /// (user, account) association: MaxJobs, GrpTRES, MaxSubmitJobs).
+        /// A user's limits (all their jobs, in every project; on a Slurm
+        /// site, on each of their associations, as Slurm has no per-user
+        /// limit across accounts); with `--project`, their jobs in that
+        /// project (Slurm's (user, account) association: MaxJobs, GrpTRES,
+        /// MaxSubmitJobs).
         #[arg(long)]
         user: Option<String>,
         /// Jobs running at once (a number, or `none`).

@@ -113,6 +113,21 @@ fn associations() -> String {
     lines.join("\n")
 }
 
+/// The limits on `account`'s association with `user` (`""`: the account's
+/// own) as `GrpJobs|GrpSubmitJobs|GrpTRES|MaxJobs|MaxSubmitJobs`; `None`
+/// when there is no such association.
+fn limits_of(account: &str, user: &str) -> Option<String> {
+    let out = std::process::Command::new("sacctmgr")
+        .args(["-n", "-P", "show", "assoc", "where", "cluster=hpc1", &format!("account={account}")])
+        .arg("format=user,partition,grpjobs,grpsubmit,grptres,maxjobs,maxsubmit")
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).lines().find_map(|line| {
+        let fields: Vec<&str> = line.split('|').collect();
+        (fields[0] == user && fields[1].is_empty()).then(|| fields[2..].join("|"))
+    })
+}
+
 /// A member of project cfd-lab (tenant jxu) mapped to the cluster's Unix
 /// account, logged in; hpc1 priced at 36 CNY per core-hour, a fen per
 /// core-second, so short jobs cost something.
@@ -251,6 +266,45 @@ fn a_slurm_site_runs_sbatch_scripts_for_mapped_users_and_charges_from_its_accoun
     assert!(again.contains("agree with the platform"), "{again}");
     let audit = cli(&op, &["--json", "admin", "audit"]).ok().json();
     assert!(audit.as_array().unwrap().iter().any(|e| e["action"] == "site.sync"), "{audit}");
+
+    // Limits follow the platform. A member's, set by the project's PI,
+    // reach their association on the next pass.
+    let member_limits = ["--project", "cfd-lab", "--user", "alice"];
+    let set = |home: &Path, scope: &[&str], values: &[&str]| {
+        cli(home, &[&["admin", "limits", "set"], scope, values].concat()).ok();
+    };
+    set(&alice, &member_limits, &["--max-jobs", "3", "--max-submit", "5", "--max-gpus", "1"]);
+    wait_for(30, "alice's limits on her association", || {
+        (limits_of("cfd-lab", &cluster.user).as_deref() == Some("||gres/gpu=1|3|5")).then_some(())
+    });
+    // A project's go on its account's own association, which slurmrestd
+    // 22.05 cannot change: the check and the sync say the sacctmgr command
+    // that does, and the operator runs it.
+    set(&op, &["--project", "cfd-lab"], &["--max-jobs", "4", "--max-cpus", "64"]);
+    let by_hand = "sacctmgr modify account where name=cfd-lab cluster=hpc1 set GrpJobs=4 GrpTRES=cpu=64";
+    let check = cli(&op, &["admin", "site", "check", "hpc1"]);
+    assert!(check.stdout.contains("FAIL accounts") && check.stdout.contains(by_hand), "{}", check.stdout);
+    let sync = cli(&op, &["admin", "site", "sync", "hpc1"]);
+    assert_ne!(sync.code, 0);
+    assert!(
+        sync.stderr.contains("cannot change the limits of account cfd-lab") && sync.stderr.contains(by_hand),
+        "{}",
+        sync.stderr
+    );
+    sacctmgr(&["modify", "account", "where", "name=cfd-lab", "cluster=hpc1", "set", "GrpJobs=4", "GrpTRES=cpu=64"]);
+    assert_eq!(limits_of("cfd-lab", "").as_deref(), Some("4||cpu=64||"));
+    let check = cli(&op, &["admin", "site", "check", "hpc1"]).ok();
+    assert!(check.stdout.contains("Site hpc1 works."), "{}", check.stdout);
+    // Lifted: the member's at once, the project's by hand again.
+    set(&alice, &member_limits, &["--max-jobs", "none", "--max-submit", "none", "--max-gpus", "none"]);
+    set(&op, &["--project", "cfd-lab"], &["--max-jobs", "none", "--max-cpus", "none"]);
+    wait_for(30, "alice's limits lifted", || {
+        (limits_of("cfd-lab", &cluster.user).as_deref() == Some("||||")).then_some(())
+    });
+    let check = cli(&op, &["admin", "site", "check", "hpc1"]);
+    assert!(check.stdout.contains("GrpJobs=-1 GrpTRES=cpu=-1"), "{}", check.stdout);
+    sacctmgr(&["modify", "account", "where", "name=cfd-lab", "cluster=hpc1", "set", "GrpJobs=-1", "GrpTRES=cpu=-1"]);
+    cli(&op, &["admin", "site", "check", "hpc1"]).ok();
 
     // Charged what slurmdbd says it used: elapsed seconds x 1 CPU x a fen.
     let elapsed = done["elapsed_secs"].as_i64().unwrap();
@@ -478,6 +532,15 @@ fn through_the_commands(cluster: &Cluster, dir: &SharedDir) {
     for what in ["commands", "users", "slurmctld", "accounting", "inventory", "accounts"] {
         assert!(check.stdout.lines().any(|l| l.starts_with("ok") && l.contains(what)), "{what}: {}", check.stdout);
     }
+    // Through the commands, a project's limits reach its account too.
+    cli(&op, &["admin", "limits", "set", "--project", "cfd-lab", "--max-jobs", "4", "--max-cpus", "64"]).ok();
+    cli(&alice, &["admin", "limits", "set", "--project", "cfd-lab", "--user", "alice", "--max-submit", "9"]).ok();
+    wait_for(30, "the project's and the member's limits on the cluster", || {
+        let account = limits_of("cfd-lab", "")?;
+        let member = limits_of("cfd-lab", &cluster.user)?;
+        (account == "4||cpu=64||" && member == "||||9").then_some(())
+    });
+    cli(&op, &["admin", "site", "check", "hpc1"]).ok();
 
     // A job's life: submitted as the user, its output, its charge from sacct.
     let id = submit(&alice, &dir.0, &["job.sh"]);
