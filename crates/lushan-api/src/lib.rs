@@ -253,6 +253,10 @@ pub struct Project {
     pub created_at: String,
     pub pi: Option<String>,
     pub members: Vec<ProjectMember>,
+    /// Where the project's files are on the server (its group's, mode
+    /// 2770); absent when the platform does not make Unix accounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub directory: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]

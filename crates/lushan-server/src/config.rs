@@ -3,6 +3,7 @@
 //! `LUSHAN_LISTEN`, `LUSHAN_DATABASE_URL` and `LUSHAN_DATA` onto the flags).
 
 use crate::service::PasswordCost;
+use crate::unix_accounts::{AccountSettings, FIRST_ORDINARY_ID, LAST_ORDINARY_ID, Provider};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -59,6 +60,70 @@ pub struct FileConfig {
     pub sites: Vec<SiteConfig>,
     /// How the local site orders its queue and backfills.
     pub scheduler: Option<SchedulerConfig>,
+    /// Who makes users' Unix accounts and projects' groups and directories.
+    pub accounts: Option<AccountsConfig>,
+}
+
+/// `[accounts]` (docs/files.md): `provider = "local"` makes each user's Unix
+/// account and each project's group and directory on this machine; `"none"`
+/// leaves them to the operator. Default: `local` when the server runs as
+/// root and jobs run as their users, else `none`.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountsConfig {
+    pub provider: Option<String>,
+    /// New users' uids (and their own groups' gids). Default 20000 to 29999.
+    pub uid_min: Option<u32>,
+    pub uid_max: Option<u32>,
+    /// New projects' gids. Default 30000 to 39999.
+    pub gid_min: Option<u32>,
+    pub gid_max: Option<u32>,
+    /// Where new users' homes go. Default `/home`.
+    pub home_root: Option<PathBuf>,
+    /// Where projects' directories go. Default `projects` in the data
+    /// directory.
+    pub project_root: Option<PathBuf>,
+    /// New users' login shell. Default `/bin/bash`.
+    pub shell: Option<String>,
+}
+
+impl AccountsConfig {
+    fn settings(&self, data_dir: &Path, run_jobs_as_server_user: bool) -> Result<AccountSettings, String> {
+        let root = nix::unistd::geteuid().is_root();
+        let provider = match self.provider.as_deref() {
+            None if root && !run_jobs_as_server_user => Provider::Local,
+            None | Some("none") => Provider::None,
+            Some("local") if !root => {
+                return Err("accounts.provider = \"local\" makes Unix accounts with useradd, which needs the server to run as root".into());
+            }
+            Some("local") if run_jobs_as_server_user => {
+                return Err("accounts.provider = \"local\" makes accounts for jobs to run as, but run_jobs_as_server_user = true runs them all as the server: choose one".into());
+            }
+            Some("local") => Provider::Local,
+            Some(other) => return Err(format!("accounts.provider `{other}`: use `local` or `none`")),
+        };
+        let defaults = AccountSettings::none();
+        let range = |what: &str, min: Option<u32>, max: Option<u32>, default: (u32, u32)| {
+            let (min, max) = (min.unwrap_or(default.0), max.unwrap_or(default.1));
+            if min < FIRST_ORDINARY_ID || max > LAST_ORDINARY_ID || min > max {
+                return Err(format!(
+                    "accounts.{what}_min = {min}, {what}_max = {max}: the range must lie within {FIRST_ORDINARY_ID}-{LAST_ORDINARY_ID} (the others are the system's) and not be empty"
+                ));
+            }
+            Ok((min, max))
+        };
+        let absolute = |path: PathBuf| {
+            if path.is_absolute() { path } else { std::env::current_dir().unwrap_or_default().join(path) }
+        };
+        Ok(AccountSettings {
+            provider,
+            uids: range("uid", self.uid_min, self.uid_max, defaults.uids)?,
+            gids: range("gid", self.gid_min, self.gid_max, defaults.gids)?,
+            home_root: absolute(self.home_root.clone().unwrap_or(defaults.home_root)),
+            project_root: absolute(self.project_root.clone().unwrap_or_else(|| data_dir.join("projects"))),
+            shell: self.shell.clone().unwrap_or(defaults.shell),
+        })
+    }
 }
 
 /// `[scheduler]`: Slurm's PriorityType, PriorityWeight*, PriorityMaxAge,
@@ -155,6 +220,7 @@ pub struct ServerConfig {
     pub cgroup_root: PathBuf,
     pub policy: lushan_scheduler::Policy,
     pub half_life_ms: i64,
+    pub accounts: AccountSettings,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -169,6 +235,8 @@ pub enum ConfigError {
     Site { name: String, message: String },
     #[error("invalid configuration file {path}: {message}")]
     Scheduler { path: PathBuf, message: String },
+    #[error("invalid configuration file {path}: {message}")]
+    Accounts { path: PathBuf, message: String },
     #[error(
         "invalid configuration file {path}: max_array_size = {value}: use 1 to {LARGEST_MAX_ARRAY_SIZE} (task ids go up to one less)"
     )]
@@ -223,12 +291,19 @@ impl ServerConfig {
                 value: max_array_size,
             });
         }
+        let data_dir = overrides.data_dir.or(from_file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
+        let run_jobs_as_server_user = from_file.run_jobs_as_server_user.unwrap_or(false);
+        let accounts =
+            from_file.accounts.unwrap_or_default().settings(&data_dir, run_jobs_as_server_user).map_err(|message| {
+                ConfigError::Accounts { path: file.map(Path::to_owned).unwrap_or_default(), message }
+            })?;
         Ok(ServerConfig {
             policy,
             half_life_ms,
             listen,
+            accounts,
             database_url: overrides.database_url.or(from_file.database_url),
-            data_dir: overrides.data_dir.or(from_file.data_dir).unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR)),
+            data_dir,
             public_url: overrides.public_url.or(from_file.public_url),
             sites: from_file.sites,
             password_cost,
@@ -236,7 +311,7 @@ impl ServerConfig {
             kill_wait_secs: from_file.kill_wait_secs.unwrap_or(DEFAULT_KILL_WAIT_SECS),
             keep_job_folders_hours: from_file.keep_job_folders_hours.unwrap_or(DEFAULT_KEEP_JOB_FOLDERS_HOURS),
             max_array_size,
-            run_jobs_as_server_user: from_file.run_jobs_as_server_user.unwrap_or(false),
+            run_jobs_as_server_user,
             cgroup_root: from_file.cgroup_root.unwrap_or_else(|| PathBuf::from(DEFAULT_CGROUP_ROOT)),
         })
     }
@@ -253,6 +328,31 @@ impl ServerConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accounts_are_made_by_a_root_server_whose_jobs_run_as_their_users_and_ranges_stay_ordinary() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lushan.toml");
+        let load = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            ServerConfig::load(Some(&path), Overrides { data_dir: Some("/srv/lushan".into()), ..Default::default() })
+        };
+        let root = nix::unistd::geteuid().is_root();
+        let default = load("").unwrap().accounts;
+        assert_eq!(default.provider, if root { Provider::Local } else { Provider::None });
+        assert_eq!(default.project_root, PathBuf::from("/srv/lushan/projects"));
+        assert_eq!((default.uids, default.gids), ((20_000, 29_999), (30_000, 39_999)));
+        assert_eq!(load("run_jobs_as_server_user = true\n").unwrap().accounts.provider, Provider::None);
+        let both = load("run_jobs_as_server_user = true\n[accounts]\nprovider = \"local\"\n").unwrap_err();
+        let expected = if root { "choose one" } else { "needs the server to run as root" };
+        assert!(both.to_string().contains(expected), "{both}");
+        let err = load("[accounts]\nprovider = \"ldap\"\n").unwrap_err();
+        assert!(err.to_string().contains("accounts.provider `ldap`: use `local` or `none`"), "{err}");
+        for range in ["uid_min = 500", "uid_max = 65534", "gid_min = 5000\ngid_max = 4000"] {
+            let err = load(&format!("[accounts]\nprovider = \"none\"\n{range}\n")).unwrap_err();
+            assert!(err.to_string().contains("must lie within 1000-59999"), "{range}: {err}");
+        }
+    }
 
     #[test]
     fn flags_win_over_file_and_unknown_keys_are_errors() {

@@ -15,3 +15,4 @@ pub mod metrics;
 pub mod portal;
 pub mod service;
 pub mod startup;
+pub mod unix_accounts;

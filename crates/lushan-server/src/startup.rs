@@ -107,7 +107,8 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
     let services = Services::new(store.clone(), config.password_cost)
         .with_password_checks(config.password_checks)
         .with_control(control.clone())
-        .with_max_array_size(config.max_array_size);
+        .with_max_array_size(config.max_array_size)
+        .with_unix_accounts(crate::unix_accounts::UnixAccounts::new(config.accounts.clone()));
     let first = bootstrap_if_new(&store, config.password_cost).await?;
     ensure_configured_sites(&store, &config).await?;
 

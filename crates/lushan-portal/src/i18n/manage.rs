@@ -74,6 +74,7 @@ super::catalogue! {
     project_name_help: "即 Slurm 账户（提交作业时的 -A）。小写字母、数字和连字符。",
         "Slurm's account (-A when submitting). Lower-case letters, digits and hyphens.";
     pi: "项目负责人", "PI";
+    directory: "项目目录", "Directory";
     pi_help: "同一租户中已有用户的用户名。", "The user name of an existing user of the same tenant.";
     description: "说明", "Description";
     members: "成员", "Members";

@@ -137,6 +137,8 @@ pub struct ProjectRow {
     pub members: usize,
     pub description: String,
     pub active: bool,
+    /// Where its files are on the server, when the platform makes them.
+    pub directory: Option<String>,
 }
 
 #[derive(Template)]

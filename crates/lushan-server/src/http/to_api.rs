@@ -68,9 +68,11 @@ pub fn user(u: UserRecord) -> api::User {
     }
 }
 
-pub fn project((p, members): (ProjectRecord, Vec<MemberRecord>)) -> api::Project {
+/// A project as the API shows it; `services` says where its directory is.
+pub fn project(services: &crate::service::Services, (p, members): (ProjectRecord, Vec<MemberRecord>)) -> api::Project {
     let pi = members.iter().find(|m| m.role == ProjectRole::Pi).map(|m| m.user_name.clone());
     api::Project {
+        directory: services.project_dir(&p.name).map(|d| d.display().to_string()),
         name: p.name,
         tenant: p.tenant_name,
         description: p.description,

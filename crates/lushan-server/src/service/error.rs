@@ -108,3 +108,17 @@ impl From<DurationError> for ServiceError {
         ServiceError::Invalid(err.to_string())
     }
 }
+
+impl From<crate::unix_accounts::UnixError> for ServiceError {
+    fn from(err: crate::unix_accounts::UnixError) -> Self {
+        use crate::unix_accounts::UnixError as U;
+        match err {
+            U::SystemAccount { .. } | U::SystemGroup { .. } | U::PersonalGroup { .. } => {
+                ServiceError::Invalid(err.to_string())
+            }
+            // The machine's own tools failed: nothing was stored, and the
+            // request can be sent again once the operator has looked.
+            U::Machine { .. } => ServiceError::Degraded(err.to_string()),
+        }
+    }
+}

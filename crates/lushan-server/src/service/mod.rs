@@ -66,6 +66,8 @@ pub struct Services {
     password_checks: Arc<Semaphore>,
     /// The job control loop, when this server runs jobs.
     control: Option<Arc<crate::control::Control>>,
+    /// Users' Unix accounts and projects' groups and directories.
+    unix: crate::unix_accounts::UnixAccounts,
     /// Array task ids must be below this (Slurm's MaxArraySize).
     max_array_size: u32,
     /// Set while a token's last use is being written; see `authenticate`.
@@ -86,6 +88,7 @@ impl Services {
             password_cost,
             password_checks: Arc::new(Semaphore::new(default_password_checks())),
             control: None,
+            unix: crate::unix_accounts::UnixAccounts::new(crate::unix_accounts::AccountSettings::none()),
             max_array_size: crate::config::DEFAULT_MAX_ARRAY_SIZE,
             touching: Arc::default(),
             health_written: Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN)),
@@ -102,6 +105,17 @@ impl Services {
     /// or more (the `max_array_size` setting).
     pub fn with_max_array_size(self, max_array_size: u32) -> Services {
         Services { max_array_size, ..self }
+    }
+
+    /// The same services, making Unix accounts, groups and project
+    /// directories as `unix` says (the `[accounts]` setting).
+    pub fn with_unix_accounts(self, unix: crate::unix_accounts::UnixAccounts) -> Services {
+        Services { unix, ..self }
+    }
+
+    /// Where a project's files are, when the platform makes them.
+    pub fn project_dir(&self, project: &str) -> Option<std::path::PathBuf> {
+        self.unix.project_dir(project)
     }
 
     /// The same services, with jobs run by `control`.

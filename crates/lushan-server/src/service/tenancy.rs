@@ -230,6 +230,11 @@ impl Services {
             }
         };
         let hash = self.hash_new_password(password).await?;
+        // Refused before the machine is touched: a name taken changes nothing.
+        if self.store.user_by_name(name.as_str()).await.is_ok() {
+            return Err(ServiceError::Conflict { what: "user", key: name.into_string() });
+        }
+        self.unix.ensure_user(unix_account.as_str(), name.as_str()).await?;
         let new = NewUser {
             name: name.as_str(),
             display_name: &display_name,
@@ -284,6 +289,9 @@ impl Services {
             return Err(ServiceError::Forbidden("only operators disable operators".into()));
         }
         if user.status != status {
+            if let Some(account) = &user.unix_account {
+                self.unix.set_locked(account, status == Status::Disabled).await?;
+            }
             let mut audit = audit_by(caller, now, status_action("user", status), "user", &user.name);
             audit.tenant_id = Some(user.tenant_id);
             audit.before = Some(user_json(&user));
@@ -359,6 +367,14 @@ impl Services {
         }
         let pi = self.member_candidate(&input.pi, tenant.id, &tenant.name).await?;
         let description = free_text("description", input.description, "")?;
+        if self.store.project_by_name(name.as_str()).await.is_ok() {
+            return Err(ServiceError::Conflict { what: "project", key: name.into_string() });
+        }
+        self.unix.ensure_project(name.as_str()).await?;
+        if let Some(account) = &pi.unix_account {
+            self.unix.ensure_user(account, &pi.name).await?;
+            self.unix.add_member(name.as_str(), account).await?;
+        }
         let new = NewProject {
             name: name.as_str(),
             tenant_id: tenant.id,
@@ -496,6 +512,10 @@ impl Services {
             .iter()
             .find(|m| m.user_id == user.id)
             .map(|m| json!({"user": m.user_name, "role": m.role.as_str()}).to_string());
+        if let Some(account) = &user.unix_account {
+            self.unix.ensure_user(account, &user.name).await?;
+            self.unix.add_member(&project.name, account).await?;
+        }
         let mut audit = audit_by(caller, now, "project.add-member", "project", &project.name);
         audit.tenant_id = Some(project.tenant_id);
         audit.before = before;
@@ -528,6 +548,9 @@ impl Services {
                 "you may not remove a {} from project `{}`",
                 member.role, project.name
             )));
+        }
+        if let Some(account) = self.store.user_by_id(member.user_id).await?.unix_account {
+            self.unix.remove_member(&project.name, &account).await?;
         }
         let mut audit = audit_by(caller, now, "project.remove-member", "project", &project.name);
         audit.tenant_id = Some(project.tenant_id);

@@ -407,7 +407,7 @@ fn user_table(users: &[User]) -> String {
 
 fn project_table(projects: &[Project]) -> String {
     table(
-        &["project", "tenant", "pi", "members", "status", "description"],
+        &["project", "tenant", "pi", "members", "status", "directory", "description"],
         projects
             .iter()
             .map(|p| {
@@ -417,6 +417,7 @@ fn project_table(projects: &[Project]) -> String {
                     p.pi.clone().unwrap_or_else(|| "-".into()),
                     p.members.len().to_string(),
                     p.status.to_string(),
+                    p.directory.clone().unwrap_or_else(|| "-".into()),
                     p.description.clone(),
                 ]
             })
@@ -431,6 +432,7 @@ fn project_detail(p: &Project) -> String {
         ("pi", p.pi.clone().unwrap_or_else(|| "-".into())),
         ("status", p.status.to_string()),
         ("created", time(&p.created_at)),
+        ("directory", p.directory.clone().unwrap_or_else(|| "-".into())),
         ("description", p.description.clone()),
     ]);
     let members = table(

@@ -1,6 +1,7 @@
 //! The one integration-test binary: the real `lushan` binary, started on
 //! port 0 in a temporary directory, driven through its CLI.
 
+mod accounts;
 mod billing;
 mod browser;
 mod harness;

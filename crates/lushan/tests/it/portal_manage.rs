@@ -80,8 +80,16 @@ async fn sign_out(browser: &Client) {
     browser.wait().for_element(Locator::Css("form[action='/login']")).await.unwrap();
 }
 
+/// The element's text; found again if the page replaced it between the
+/// finding and the reading (a live part swapped by htmx).
 async fn text_of(browser: &Client, css: &str) -> String {
-    browser.find(Locator::Css(css)).await.unwrap().text().await.unwrap()
+    for _ in 0..20 {
+        if let Ok(text) = browser.find(Locator::Css(css)).await.unwrap().text().await {
+            return text;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("{css} kept being replaced");
 }
 
 #[test]

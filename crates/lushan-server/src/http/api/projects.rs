@@ -21,7 +21,7 @@ pub async fn projects_list(
 ) -> Result<Json<Vec<Project>>, ApiError> {
     let filter = list_filter(&query)?;
     let projects = state.services.find_projects(&caller, &filter).await?;
-    Ok(Json(projects.into_iter().map(to_api::project).collect()))
+    Ok(Json(projects.into_iter().map(|p| to_api::project(&state.services, p)).collect()))
 }
 
 /// Create a project with its PI (operators; tenant admins in their tenant).
@@ -34,7 +34,7 @@ pub async fn projects_create(
 ) -> Result<(StatusCode, Json<Project>), ApiError> {
     let input = NewProjectInput { name: body.name, tenant: body.tenant, pi: body.pi, description: body.description };
     let project = state.services.create_project(&caller, input, now_ms()).await?;
-    Ok((StatusCode::CREATED, Json(to_api::project(project))))
+    Ok((StatusCode::CREATED, Json(to_api::project(&state.services, project))))
 }
 
 /// One project with its members.
@@ -46,7 +46,7 @@ pub async fn projects_show(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Project>, ApiError> {
-    Ok(Json(to_api::project(state.services.project(&caller, &name).await?)))
+    Ok(Json(to_api::project(&state.services, state.services.project(&caller, &name).await?)))
 }
 
 /// Disable a project. Nothing is deleted.
@@ -58,7 +58,10 @@ pub async fn projects_disable(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Project>, ApiError> {
-    Ok(Json(to_api::project(state.services.set_project_status(&caller, &name, Status::Disabled, now_ms()).await?)))
+    Ok(Json(to_api::project(
+        &state.services,
+        state.services.set_project_status(&caller, &name, Status::Disabled, now_ms()).await?,
+    )))
 }
 
 /// Enable a disabled project.
@@ -70,7 +73,10 @@ pub async fn projects_enable(
     caller: Caller,
     Path(name): Path<String>,
 ) -> Result<Json<Project>, ApiError> {
-    Ok(Json(to_api::project(state.services.set_project_status(&caller, &name, Status::Active, now_ms()).await?)))
+    Ok(Json(to_api::project(
+        &state.services,
+        state.services.set_project_status(&caller, &name, Status::Active, now_ms()).await?,
+    )))
 }
 
 /// Add a member or change a member's role (PI, managers, tenant admins, operators).
@@ -84,7 +90,10 @@ pub async fn members_add(
     Json(body): Json<MemberAdd>,
 ) -> Result<Json<Project>, ApiError> {
     let role = body.role.map(from_api::member_role);
-    Ok(Json(to_api::project(state.services.add_member(&caller, &name, &body.user, role, now_ms()).await?)))
+    Ok(Json(to_api::project(
+        &state.services,
+        state.services.add_member(&caller, &name, &body.user, role, now_ms()).await?,
+    )))
 }
 
 /// Remove a member (not the PI).
@@ -96,5 +105,5 @@ pub async fn members_remove(
     caller: Caller,
     Path((name, user)): Path<(String, String)>,
 ) -> Result<Json<Project>, ApiError> {
-    Ok(Json(to_api::project(state.services.remove_member(&caller, &name, &user, now_ms()).await?)))
+    Ok(Json(to_api::project(&state.services, state.services.remove_member(&caller, &name, &user, now_ms()).await?)))
 }

@@ -87,6 +87,7 @@ pub(super) fn project_row(project: &lushan_api::Project) -> ProjectRow {
         members: project.members.len(),
         description: project.description.clone(),
         active: matches!(project.status, lushan_api::Status::Active),
+        directory: project.directory.clone(),
     }
 }
 
@@ -410,7 +411,7 @@ async fn projects_page(
         Ok(records) => records,
         Err(err) => return visit.error(err),
     };
-    let rows = records.into_iter().map(|r| project_row(&to_api::project(r))).collect();
+    let rows = records.into_iter().map(|r| project_row(&to_api::project(&state.services, r))).collect();
     let base = if manage { "/manage/projects" } else { "/projects" };
     let (projects, pager) = paginate(rows, listing.page, |n| listing.link(base, n));
     let filter = listing.view(visit, base, caller.is_operator());

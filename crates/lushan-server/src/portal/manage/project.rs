@@ -75,7 +75,7 @@ async fn project_page(
         Ok(record) => record,
         Err(err) => return visit.error(err),
     };
-    let api = to_api::project(record);
+    let api = to_api::project(&state.services, record);
     let records = match state.services.list_grants(caller, None, Some(&api.name)).await {
         Ok(records) => records,
         Err(err) => return visit.error(err),
