@@ -68,14 +68,7 @@ impl Client {
                 detail: err.to_string(),
             });
         }
-        match serde_json::from_slice::<ErrorBody>(&bytes) {
-            Ok(body) => Err(ClientError::Api { status, body }),
-            Err(_) => Err(ClientError::Decode {
-                url: url.to_owned(),
-                status,
-                detail: String::from_utf8_lossy(&bytes).chars().take(200).collect(),
-            }),
-        }
+        Err(error_of(status, &bytes, url))
     }
 
     pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
@@ -93,6 +86,54 @@ impl Client {
         self.send(self.http.put(&url).json(body), &url).await
     }
 
+    /// Streams a `GET` answer's body into `out` (a download); the bytes
+    /// written, or the server's error.
+    pub async fn download(&self, path: &str, out: &mut impl std::io::Write) -> Result<u64, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let mut request = self.http.get(&url);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let mut response =
+            request.send().await.map_err(|source| ClientError::Transport { url: self.base.clone(), source })?;
+        let status = response.status().as_u16();
+        if !(200..300).contains(&status) {
+            let bytes =
+                response.bytes().await.map_err(|source| ClientError::Transport { url: self.base.clone(), source })?;
+            return Err(error_of(status, &bytes, &url));
+        }
+        let mut written = 0;
+        while let Some(chunk) =
+            response.chunk().await.map_err(|source| ClientError::Transport { url: self.base.clone(), source })?
+        {
+            out.write_all(&chunk).map_err(|err| ClientError::Decode {
+                url: url.clone(),
+                status: 200,
+                detail: format!("cannot write the download: {err}"),
+            })?;
+            written += chunk.len() as u64;
+        }
+        Ok(written)
+    }
+
+    /// `PUT`s `length` bytes of `body` (a file, streamed) with its
+    /// Content-Length.
+    pub async fn upload<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: impl Into<reqwest::Body>,
+        length: u64,
+    ) -> Result<T, ClientError> {
+        let url = format!("{}{}", self.base, path);
+        let request = self
+            .http
+            .put(&url)
+            .header(reqwest::header::CONTENT_LENGTH, length)
+            .header(reqwest::header::CONTENT_TYPE, "application/octet-stream")
+            .body(body);
+        self.send(request, &url).await
+    }
+
     pub async fn delete<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         let url = format!("{}{}", self.base, path);
         self.send(self.http.delete(&url), &url).await
@@ -104,5 +145,17 @@ impl Client {
 
     pub async fn whoami(&self) -> Result<WhoAmI, ClientError> {
         self.get("/api/v1/whoami").await
+    }
+}
+
+/// The server's error body, or what it sent instead.
+fn error_of(status: u16, bytes: &[u8], url: &str) -> ClientError {
+    match serde_json::from_slice::<ErrorBody>(bytes) {
+        Ok(body) => ClientError::Api { status, body },
+        Err(_) => ClientError::Decode {
+            url: url.to_owned(),
+            status,
+            detail: String::from_utf8_lossy(bytes).chars().take(200).collect(),
+        },
     }
 }

@@ -1392,3 +1392,71 @@ pub struct JobTemplateWrite {
     #[schema(max_length = 262144)]
     pub script: String,
 }
+
+/// A file or directory of the caller's (their home, their projects'
+/// directories), as their Unix account sees it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FileEntry {
+    pub name: String,
+    /// `file`, `directory`, `link` or `other` (a FIFO, socket or device:
+    /// never read or written).
+    pub kind: String,
+    pub size: u64,
+    pub modified: String,
+    /// Permission bits in octal (`0640`).
+    pub mode: String,
+}
+
+/// `GET /api/v1/files`: what is at a path, and a directory's entries.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct FileListing {
+    pub path: String,
+    pub entry: FileEntry,
+    /// A directory's entries by name; empty for a file.
+    pub entries: Vec<FileEntry>,
+    /// Only the first 20,000 entries are listed.
+    pub truncated: bool,
+    /// The directories the caller may reach: their home, then their
+    /// projects'.
+    pub roots: Vec<String>,
+}
+
+/// `GET /api/v1/files`, `DELETE /api/v1/files`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FileQuery {
+    /// An absolute path on the server; absent: the caller's home.
+    #[serde(default)]
+    #[param(max_length = 4096)]
+    pub path: Option<String>,
+}
+
+/// `GET` and `PUT /api/v1/files/content`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FileContentQuery {
+    /// An absolute path on the server.
+    #[param(max_length = 4096)]
+    pub path: String,
+    /// Upload: replace a file that exists (default: refuse, 409).
+    #[serde(default)]
+    pub overwrite: bool,
+}
+
+/// `POST /api/v1/files/directories`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileDirectoryCreate {
+    #[schema(max_length = 4096)]
+    pub path: String,
+}
+
+/// `POST /api/v1/files/moves`: the target must not exist.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileMove {
+    #[schema(max_length = 4096)]
+    pub from: String,
+    #[schema(max_length = 4096)]
+    pub to: String,
+}

@@ -8,6 +8,7 @@
 //! **Boundary:** the only crate that starts processes and sends signals.
 
 pub mod cgroup;
+pub mod files;
 pub mod local;
 mod procfs;
 pub mod slurm;

@@ -17,6 +17,9 @@ use std::fs::File;
 use std::io::Write;
 use std::path::Path;
 
+/// How long a file operation (not a transfer's content) may take.
+const FILE_HELPER_DEADLINE: std::time::Duration = std::time::Duration::from_secs(30);
+
 pub const OPERATOR: &str = "admin";
 pub const CENTRE: &str = "centre";
 
@@ -109,6 +112,12 @@ pub async fn run(options: StartOptions) -> anyhow::Result<()> {
         .with_control(control.clone())
         .with_max_array_size(config.max_array_size)
         .with_unix_accounts(crate::unix_accounts::UnixAccounts::new(config.accounts.clone()));
+    // Files are served as their users, which only a root server can do.
+    let services = if nix::unistd::geteuid().is_root() && !config.run_jobs_as_server_user {
+        services.with_file_helper(lushan_backend::files::FileHelper::new(exe.clone(), FILE_HELPER_DEADLINE))
+    } else {
+        services
+    };
     let first = bootstrap_if_new(&store, config.password_cost).await?;
     ensure_configured_sites(&store, &config).await?;
 

@@ -40,6 +40,10 @@ enum Command {
     Passwd(cli::session::PasswdArgs),
     /// List the projects you may see.
     Projects,
+    /// Your files on the server (your home, your projects' directories),
+    /// from any machine: ls, get, put, mkdir, mv, rm.
+    #[command(subcommand)]
+    Files(cli::files::FilesCommand),
     /// Show and manage one project's members (PIs and managers).
     #[command(subcommand)]
     Project(cli::admin::ProjectMemberCommand),
@@ -110,6 +114,9 @@ enum Command {
     /// Internal: become a job's script as its user (started by exec-job).
     #[command(hide = true)]
     ExecAs { dir: std::path::PathBuf },
+    /// Internal: one file operation as a user (started by the server).
+    #[command(hide = true)]
+    FilesHelper,
 }
 
 fn main() -> ExitCode {
@@ -131,6 +138,11 @@ fn main() -> ExitCode {
     {
         let code = lushan_backend::local::run_supervisor(std::path::Path::new(dir));
         return ExitCode::from(u8::try_from(code).unwrap_or(1));
+    }
+    // One file operation as a user: no runtime, no threads, before it
+    // takes the user's ids.
+    if raw.get(1).map(String::as_str) == Some(lushan_backend::files::HELPER_ARG) && raw.len() == 2 {
+        return ExitCode::from(u8::try_from(lushan_backend::files::run_helper()).unwrap_or(1));
     }
     // A job's first program when it runs as its user: as lean as exec-job.
     if raw.get(1).map(String::as_str) == Some("exec-as")
@@ -168,6 +180,7 @@ async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
         Command::Whoami => cli::session::whoami(&connection.client()?, out).await,
         Command::Passwd(passwd) => cli::session::passwd(&connection.client()?, passwd, out).await,
         Command::Projects => cli::admin::projects_list(&connection.client()?, out).await,
+        Command::Files(command) => cli::files::run(&connection.client()?, command, out).await,
         Command::Project(command) => cli::admin::project_members(&connection.client()?, command, out).await,
         Command::Sites => cli::admin::sites(&connection.client()?, out).await,
         Command::Sinfo => cli::admin::sinfo(&connection.client()?, out).await,
@@ -194,5 +207,6 @@ async fn dispatch(args: Args, out: &output::Output) -> anyhow::Result<()> {
         Command::Simulate(simulate) => cli::simulate::run(simulate, out),
         Command::ExecJob { .. } => anyhow::bail!("exec-job is started by the server only"),
         Command::ExecAs { .. } => anyhow::bail!("exec-as is started by exec-job only"),
+        Command::FilesHelper => anyhow::bail!("files-helper is started by the server only"),
     }
 }

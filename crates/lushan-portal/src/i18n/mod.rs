@@ -113,6 +113,7 @@ macro_rules! catalogue {
 pub(crate) use catalogue;
 
 pub mod cobuilder;
+pub mod files;
 pub mod manage;
 pub mod operate;
 pub mod profile;
@@ -120,7 +121,7 @@ pub mod submit;
 pub mod usage;
 
 catalogue! {
-    sections { submit, usage, profile, manage, operate, cobuilder }
+    sections { submit, usage, profile, manage, operate, cobuilder, files }
     platform: "庐山计算服务平台", "Lushan computing service platform";
     switch_language: "English", "中文";
     skip_to_content: "跳到正文", "Skip to content";

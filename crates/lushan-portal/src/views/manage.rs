@@ -404,7 +404,7 @@ mod tests {
     use crate::views::Viewer;
 
     fn chrome() -> Chrome {
-        let op = Viewer { name: "admin".into(), role: "operator".into() };
+        let op = Viewer { name: "admin".into(), role: "operator".into(), files: false };
         Chrome::new(Lang::En, Some(op), "k".into(), "/manage/grants/1".into())
     }
 

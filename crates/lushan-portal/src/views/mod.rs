@@ -7,6 +7,7 @@ use crate::i18n::{Lang, Texts};
 use askama::Template;
 
 pub mod cobuilder;
+pub mod files;
 pub mod manage;
 pub mod operate;
 pub mod profile;
@@ -20,6 +21,9 @@ pub struct Viewer {
     /// `reviewer`, `member`): it chooses which links the menu shows, never
     /// what the services allow.
     pub role: String,
+    /// This server serves users' files (it runs as root): the menu links
+    /// the files page.
+    pub files: bool,
 }
 
 /// What every page shares: the language, the signed-in user, the form key.
@@ -203,7 +207,7 @@ mod tests {
     use super::*;
 
     fn chrome(lang: Lang) -> Chrome {
-        let alice = Viewer { name: "alice".into(), role: "member".into() };
+        let alice = Viewer { name: "alice".into(), role: "member".into(), files: false };
         Chrome::new(lang, Some(alice), "k".into(), "/jobs?state=PENDING".into())
     }
 

@@ -135,7 +135,7 @@ mod tests {
         let page = UsagePage {
             chrome: Chrome::new(
                 Lang::En,
-                Some(Viewer { name: planted.into(), role: "member".into() }),
+                Some(Viewer { name: planted.into(), role: "member".into(), files: false }),
                 "k".into(),
                 "/usage".into(),
             ),

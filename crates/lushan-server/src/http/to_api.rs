@@ -532,6 +532,33 @@ pub fn qos(q: crate::service::QosRecord) -> api::Qos {
     api::Qos { name: q.name, priority: q.priority, description: q.description, updated_at: time(q.updated_at) }
 }
 
+pub fn file_entry(e: lushan_backend::files::Entry) -> api::FileEntry {
+    use lushan_backend::files::EntryKind;
+    let kind = match e.kind {
+        EntryKind::File => "file",
+        EntryKind::Directory => "directory",
+        EntryKind::Link => "link",
+        EntryKind::Other => "other",
+    };
+    api::FileEntry {
+        name: e.name,
+        kind: kind.to_owned(),
+        size: e.size,
+        modified: time(e.modified.saturating_mul(1000)),
+        mode: format!("{:04o}", e.mode),
+    }
+}
+
+pub fn file_listing(l: crate::service::Listing) -> api::FileListing {
+    api::FileListing {
+        path: l.path.display().to_string(),
+        entry: file_entry(l.entry),
+        entries: l.entries.into_iter().map(file_entry).collect(),
+        truncated: l.truncated,
+        roots: l.roots.iter().map(|r| r.display().to_string()).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ use lushan_portal::i18n::{Lang, Texts};
 use lushan_portal::views::{Chrome, ErrorPage, Viewer};
 
 mod cobuilder;
+mod files;
 mod forms;
 mod jobs;
 mod manage;
@@ -59,6 +60,7 @@ fn table() -> Vec<Route> {
         submit::routes(),
         usage::routes(),
         profile::routes(),
+        files::routes(),
         manage::routes(),
         operate::routes(),
         cobuilder::routes(),
@@ -91,6 +93,8 @@ pub struct Visit {
     here: String,
     /// `?lang=` was given: remembered in a cookie.
     lang_asked: bool,
+    /// The server serves users' files (the menu's link).
+    files_served: bool,
 }
 
 impl FromRequestParts<AppState> for Visit {
@@ -130,7 +134,13 @@ impl FromRequestParts<AppState> for Visit {
             .collect();
         let path = parts.uri.path();
         let here = if query.is_empty() { path.to_owned() } else { format!("{path}?{}", query.join("&")) };
-        Ok(Visit { lang, session, here, lang_asked: Lang::parse(asked.as_deref().unwrap_or_default()).is_some() })
+        Ok(Visit {
+            lang,
+            session,
+            here,
+            lang_asked: Lang::parse(asked.as_deref().unwrap_or_default()).is_some(),
+            files_served: state.services.serves_files(),
+        })
     }
 }
 
@@ -142,7 +152,11 @@ impl Visit {
     fn chrome(&self) -> Chrome {
         let (user, csrf) = match &self.session {
             Some((token, caller)) => (
-                Some(Viewer { name: caller.user_name().to_owned(), role: caller.role().as_str().to_owned() }),
+                Some(Viewer {
+                    name: caller.user_name().to_owned(),
+                    role: caller.role().as_str().to_owned(),
+                    files: self.files_served,
+                }),
                 csrf_token(token),
             ),
             None => (None, String::new()),

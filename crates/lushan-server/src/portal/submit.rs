@@ -290,6 +290,11 @@ async fn page(State(state): State<AppState>, visit: Visit, Query(query): Query<V
         Ok(login) => (login.home, None),
         Err(err) => (String::new(), Some(problem_text(&visit, &err))),
     };
+    // From the files page: the directory it showed (checked at submission).
+    let workdir = match field(&query, "dir") {
+        dir if dir.is_empty() => workdir,
+        dir => dir,
+    };
     let draft = Draft {
         template: template.as_ref().map(|t| t.id),
         script_mode,

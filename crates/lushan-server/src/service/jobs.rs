@@ -368,6 +368,9 @@ impl Services {
             Some(dir) => joined(dir, &input.submit_dir),
             None => input.submit_dir.clone(),
         };
+        if site.backend == "local" && !quoting {
+            self.check_workdir(&user, &workdir).await?;
+        }
         let default_output = if request.array.is_some() { "slurm-%A_%a.out" } else { "slurm-%j.out" };
         let stdout = joined(request.output.as_deref().unwrap_or(default_output), &workdir);
         let stderr = request.error.as_deref().map(|e| joined(e, &workdir)).unwrap_or_else(|| stdout.clone());

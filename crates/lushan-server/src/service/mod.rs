@@ -6,6 +6,7 @@ mod auth;
 mod billing;
 mod caller;
 mod error;
+mod files;
 mod grants;
 mod jobs;
 mod limits;
@@ -24,6 +25,7 @@ pub use auth::{
 pub use billing::{Balance, Quote, StatementPeriod};
 pub use caller::Caller;
 pub use error::ServiceError;
+pub use files::{FileAccess, Listing};
 pub use grants::{GrantRequestInput, day_start};
 pub use jobs::{DEFAULT_TIME_LIMIT_SECS, JobSelection, LoginEnvironment, SubmitJob, Submitted, partition_nodes};
 pub use limits::{LimitTarget, MemberLimits};
@@ -68,6 +70,9 @@ pub struct Services {
     control: Option<Arc<crate::control::Control>>,
     /// Users' Unix accounts and projects' groups and directories.
     unix: crate::unix_accounts::UnixAccounts,
+    /// Starts the helper that touches files as their user; `None`: this
+    /// server serves no files (it does not run as root).
+    files: Option<lushan_backend::files::FileHelper>,
     /// Array task ids must be below this (Slurm's MaxArraySize).
     max_array_size: u32,
     /// Set while a token's last use is being written; see `authenticate`.
@@ -89,6 +94,7 @@ impl Services {
             password_checks: Arc::new(Semaphore::new(default_password_checks())),
             control: None,
             unix: crate::unix_accounts::UnixAccounts::new(crate::unix_accounts::AccountSettings::none()),
+            files: None,
             max_array_size: crate::config::DEFAULT_MAX_ARRAY_SIZE,
             touching: Arc::default(),
             health_written: Arc::new(std::sync::atomic::AtomicI64::new(i64::MIN)),
@@ -111,6 +117,11 @@ impl Services {
     /// directories as `unix` says (the `[accounts]` setting).
     pub fn with_unix_accounts(self, unix: crate::unix_accounts::UnixAccounts) -> Services {
         Services { unix, ..self }
+    }
+
+    /// The same services, serving users' files through `helper`.
+    pub fn with_file_helper(self, helper: lushan_backend::files::FileHelper) -> Services {
+        Services { files: Some(helper), ..self }
     }
 
     /// Where a project's files are, when the platform makes them.

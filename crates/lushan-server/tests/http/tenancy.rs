@@ -248,6 +248,22 @@ fn case_for(method: &str, route: &str, w: &World) -> Case {
             Case::OwnOnly { path: format!("/api/v1/job-templates/{}", w.b_template_id), body: None }
         }
         ("post", "/api/v1/jobs/{id}/release") => cross(&format!("/api/v1/jobs/{}/release", w.b_job_id), None),
+        // Files are the caller's own Unix account's: aimed at B's home they
+        // must not succeed (it::files checks the rules on a real machine).
+        ("get", "/api/v1/files") => Case::OwnOnly { path: "/api/v1/files?path=/home/b-pi".into(), body: None },
+        ("delete", "/api/v1/files") => Case::OwnOnly { path: "/api/v1/files?path=/home/b-pi/x".into(), body: None },
+        ("get", "/api/v1/files/content") => {
+            Case::OwnOnly { path: "/api/v1/files/content?path=/home/b-pi/x".into(), body: None }
+        }
+        ("put", "/api/v1/files/content") => {
+            Case::OwnOnly { path: "/api/v1/files/content?path=/home/b-pi/x".into(), body: Some(json!("data")) }
+        }
+        ("post", "/api/v1/files/directories") => {
+            Case::OwnOnly { path: route.into(), body: Some(json!({"path": "/home/b-pi/x"})) }
+        }
+        ("post", "/api/v1/files/moves") => {
+            Case::OwnOnly { path: route.into(), body: Some(json!({"from": "/home/b-pi/x", "to": "/home/b-pi/y"})) }
+        }
         _ => panic!("route {method} {route} has no case in the tenancy matrix: add one to tests/http/tenancy.rs"),
     }
 }
@@ -608,6 +624,15 @@ async fn no_role_of_one_tenant_reaches_another_tenant_through_the_portal() {
             ],
             ("POST", "/operate/qos") => refused(route.into(), "name=matrix&priority=1"),
             ("POST", "/operate/partition-priority") => refused(route.into(), "target=local/local&priority=9"),
+            // Files are the caller's own Unix account's (it::files checks the
+            // rules on a real machine): aimed at B's home, nothing works.
+            ("GET", "/files") => {
+                vec![("/files".into(), false, String::new()), ("/files?path=/home/b-pi".into(), true, String::new())]
+            }
+            ("GET", "/files/download") => refused("/files/download?path=/home/b-pi/x".into(), ""),
+            ("POST", "/files/upload") => refused(route.into(), "dir=/home/b-pi"),
+            ("POST", "/files/mkdir") => refused(route.into(), "dir=/home/b-pi&name=x"),
+            ("POST", "/files/remove") => refused(route.into(), "path=/home/b-pi/x"),
             other => panic!("the portal route {other:?} has no case in the tenancy matrix: add one"),
         };
         for (role, session) in &w.callers {

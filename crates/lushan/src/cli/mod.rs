@@ -3,6 +3,7 @@
 
 pub mod admin;
 pub mod billing;
+pub mod files;
 pub mod jobs;
 pub mod server;
 pub mod session;

@@ -97,6 +97,11 @@ fn start_in(home: &Path, cwd: &Path, args: &[&str]) -> Result<Server, String> {
 }
 
 impl Server {
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn banner_text(&self) -> String {
         self.banner.join("\n")
     }

@@ -4,6 +4,7 @@
 mod accounts;
 mod billing;
 mod browser;
+mod files;
 mod harness;
 mod hostile;
 mod jobs;

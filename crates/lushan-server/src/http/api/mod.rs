@@ -3,6 +3,7 @@
 //! function and converts the result with `to_api`.
 
 pub mod billing;
+pub mod files;
 pub mod grants;
 pub mod jobs;
 pub mod limits;
@@ -42,6 +43,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(projects::projects_enable))
         .routes(routes!(projects::members_add))
         .routes(routes!(projects::members_remove))
+        .routes(routes!(files::files_list, files::files_remove))
+        .routes(routes!(files::files_download, files::files_upload))
+        .routes(routes!(files::files_mkdir))
+        .routes(routes!(files::files_move))
         .routes(routes!(sites::sites_list, sites::sites_create))
         .routes(routes!(sites::site_check))
         .routes(routes!(sites::site_sync))
