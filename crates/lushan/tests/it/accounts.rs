@@ -4,13 +4,10 @@
 //! suffix of this run, and everything made is removed at the end.
 
 use crate::harness::{Sandbox, cli, cli_in, cli_with_stdin, wait_for};
+use crate::machine::{Made, running_as_root, suffix};
 use std::os::unix::fs::MetadataExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn running_as_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false)
-}
 
 /// `getent DATABASE KEY` split at its colons; `None` when there is no entry.
 fn getent(database: &str, key: &str) -> Option<Vec<String>> {
@@ -23,48 +20,18 @@ fn groups_of(account: &str) -> Vec<String> {
     String::from_utf8_lossy(&out.stdout).split_whitespace().map(str::to_owned).collect()
 }
 
-/// Removes what the test made on the machine, whatever happens.
-struct Made {
-    root: PathBuf,
-    users: Vec<String>,
-    groups: Vec<String>,
-}
-
-impl Drop for Made {
-    fn drop(&mut self) {
-        for user in &self.users {
-            let _ = Command::new("userdel").arg(user).output();
-        }
-        for group in &self.groups {
-            let _ = Command::new("groupdel").arg(group).output();
-        }
-        let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
-
 #[test]
 fn a_root_server_makes_users_accounts_and_projects_groups_and_directories_and_never_takes_a_system_one() {
     if !running_as_root() {
         eprintln!("not root: the server cannot make Unix accounts here (provider `local` needs root)");
         return;
     }
-    // A suffix of this run: names on the machine are shared by every run.
-    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-    let suffix: String = (0..6).map(|i| char::from(b'a' + ((nanos >> (i * 5)) % 26) as u8)).collect();
+    let suffix = suffix(0);
     let (alice, bob, project) = (format!("a{suffix}"), format!("b{suffix}"), format!("p{suffix}"));
-    // Homes and projects where the new accounts can reach them (the
-    // sandbox is root's alone).
-    let root = std::env::temp_dir().join(format!("lushan-accounts-{suffix}"));
-    std::fs::create_dir(&root).unwrap();
-    let _made = Made { root: root.clone(), users: vec![alice.clone(), bob.clone()], groups: vec![project.clone()] };
-    let (homes, projects) = (root.join("home"), root.join("projects"));
+    let made = Made::new(&format!("lushan-accounts-{suffix}"), &[&alice, &bob], &[&project]);
+    let (homes, projects) = (made.homes(), made.projects());
     let sandbox = Sandbox::new();
-    let server = sandbox.up(&format!(
-        "[accounts]\nprovider = \"local\"\nuid_min = 47000\nuid_max = 47999\ngid_min = 48000\ngid_max = 48999\n\
-         home_root = \"{}\"\nproject_root = \"{}\"\n",
-        homes.display(),
-        projects.display()
-    ));
+    let server = sandbox.up(&made.config());
     let op = server.home.clone();
     cli(&op, &["admin", "tenant", "create", "acme", "--sector", "enterprise"]).ok();
 

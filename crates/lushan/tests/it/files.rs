@@ -3,32 +3,10 @@
 //! Unix account, and every path rule of docs/files.md broken once.
 
 use crate::harness::{Sandbox, cli, cli_with_stdin};
+use crate::machine::{Made, running_as_root, suffix};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
 use std::process::Command;
-
-fn running_as_root() -> bool {
-    Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false)
-}
-
-/// Removes what the test made on the machine, whatever happens.
-struct Made {
-    root: PathBuf,
-    users: Vec<String>,
-    groups: Vec<String>,
-}
-
-impl Drop for Made {
-    fn drop(&mut self) {
-        for user in &self.users {
-            let _ = Command::new("userdel").arg(user).output();
-        }
-        for group in &self.groups {
-            let _ = Command::new("groupdel").arg(group).output();
-        }
-        let _ = std::fs::remove_dir_all(&self.root);
-    }
-}
 
 fn chown(path: &std::path::Path, owner: &str) {
     assert!(Command::new("chown").arg("-h").arg(owner).arg(path).status().unwrap().success());
@@ -38,7 +16,8 @@ fn chown(path: &std::path::Path, owner: &str) {
 /// users of tenant acme, a project led by the first, and the first
 /// signed in from another HOME (`laptop`).
 struct World {
-    _made: Made,
+    /// Removed at the end, with the accounts.
+    made: Made,
     sandbox: Sandbox,
     server: crate::harness::Server,
     op: PathBuf,
@@ -53,21 +32,12 @@ struct World {
 impl World {
     /// `seed` keeps two tests' names apart.
     fn new(seed: u32) -> World {
-        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().subsec_nanos();
-        let suffix: String =
-            (0..6).map(|i| char::from(b'a' + ((nanos >> (i * 5 + 1)).wrapping_add(seed) % 26) as u8)).collect();
+        let suffix = suffix(seed);
         let (alice, bob, project) = (format!("f{suffix}"), format!("g{suffix}"), format!("q{suffix}"));
-        let root = std::env::temp_dir().join(format!("lushan-files-{suffix}"));
-        std::fs::create_dir(&root).unwrap();
-        let _made = Made { root: root.clone(), users: vec![alice.clone(), bob.clone()], groups: vec![project.clone()] };
-        let (homes, projects) = (root.join("home"), root.join("projects"));
+        let made = Made::new(&format!("lushan-files-{suffix}"), &[&alice, &bob], &[&project]);
+        let (homes, projects) = (made.homes(), made.projects());
         let sandbox = Sandbox::new();
-        let server = sandbox.up(&format!(
-            "[accounts]\nprovider = \"local\"\nuid_min = 47000\nuid_max = 47999\ngid_min = 48000\ngid_max = 48999\n\
-             home_root = \"{}\"\nproject_root = \"{}\"\n",
-            homes.display(),
-            projects.display()
-        ));
+        let server = sandbox.up(&made.config());
         let op = server.home.clone();
         cli(&op, &["admin", "tenant", "create", "acme", "--sector", "enterprise"]).ok();
         for user in [&alice, &bob] {
@@ -82,7 +52,7 @@ impl World {
         // The user's own machine: another HOME, talking to the server's URL.
         let laptop = sandbox.path("laptop");
         cli_with_stdin(&laptop, &["login", "--url", &server.url, &alice, "--password-stdin"], "a-password-1\n").ok();
-        World { _made, sandbox, server, op, laptop, alice, bob, project, homes, projects }
+        World { made, sandbox, server, op, laptop, alice, bob, project, homes, projects }
     }
 }
 
@@ -133,7 +103,8 @@ fn files_go_up_and_down_as_their_user_and_no_path_leads_out() {
         eprintln!("not root: the server serves no files here");
         return;
     }
-    let World { _made, sandbox: _sandbox, server, op, laptop, alice, bob, project, homes, projects } = World::new(1);
+    let World { made: _made, sandbox: _sandbox, server, op, laptop, alice, bob, project, homes, projects } =
+        World::new(1);
     let home = homes.join(&alice);
     let dir = projects.join(&project);
     let (home_s, dir_s) = (home.display().to_string(), dir.display().to_string());

@@ -3,6 +3,7 @@
 //! server killed with SIGKILL while jobs run.
 
 use crate::harness::{Sandbox, Server, cli, cli_with_stdin, member_alice, wait_for};
+use crate::machine::running_as_root;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -16,10 +17,6 @@ fn platform(sandbox: &Sandbox) -> (Server, PathBuf) {
 
 /// Whether the tests run as root (as in CI): only then are jobs run as
 /// mapped accounts.
-fn running_as_root() -> bool {
-    std::process::Command::new("id").arg("-u").output().map(|o| o.stdout == b"0\n").unwrap_or(false)
-}
-
 fn job(home: &Path, id: &str) -> Value {
     cli(home, &["--json", "show", id]).ok().json()
 }

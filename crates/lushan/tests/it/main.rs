@@ -8,6 +8,7 @@ mod files;
 mod harness;
 mod hostile;
 mod jobs;
+mod machine;
 mod portal;
 mod portal_cobuilder;
 mod portal_manage;
