@@ -1421,7 +1421,16 @@ pub struct FileListing {
     pub roots: Vec<String>,
 }
 
-/// `GET /api/v1/files`, `DELETE /api/v1/files`.
+/// `DELETE /api/v1/files`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct FilePathQuery {
+    /// An absolute path on the server.
+    #[param(max_length = 4096)]
+    pub path: String,
+}
+
+/// `GET /api/v1/files`.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct FileQuery {

@@ -11,7 +11,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use http_body_util::BodyExt;
-use lushan_api::{ErrorBody, FileContentQuery, FileDirectoryCreate, FileEntry, FileListing, FileMove, FileQuery};
+use lushan_api::{
+    ErrorBody, FileContentQuery, FileDirectoryCreate, FileEntry, FileListing, FileMove, FilePathQuery, FileQuery,
+};
 use tokio::io::AsyncReadExt;
 
 /// What is at a path (the caller's home when absent): a file, or a
@@ -174,17 +176,14 @@ pub async fn files_move(
 }
 
 /// Removes a file, a link or an empty directory.
-#[utoipa::path(delete, path = "/api/v1/files", tag = "files", security(("bearer" = [])), params(FileQuery),
+#[utoipa::path(delete, path = "/api/v1/files", tag = "files", security(("bearer" = [])), params(FilePathQuery),
     responses((status = 204, description = "removed"), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 503, body = ErrorBody)))]
 pub async fn files_remove(
     State(state): State<AppState>,
     caller: Caller,
-    Query(query): Query<FileQuery>,
+    Query(query): Query<FilePathQuery>,
 ) -> Result<StatusCode, ApiError> {
-    let path = query.path.ok_or_else(|| {
-        ApiError::from(crate::service::ServiceError::Invalid("say which file to remove: ?path=".into()))
-    })?;
-    state.services.remove_file(&caller, &path).await?;
+    state.services.remove_file(&caller, &query.path).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
