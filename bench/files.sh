@@ -49,7 +49,7 @@ rss() { awk '/^VmRSS/ {print $2}' "/proc/$server/status"; }
 measure() {
     local peak=0 started ended now
     started=$(date +%s.%N)
-    "$@" &
+    "$@" >/dev/null &
     local pid=$!
     while kill -0 "$pid" 2>/dev/null; do
         now=$(rss)
@@ -62,19 +62,26 @@ measure() {
 }
 sync
 idle=$(rss)
+# The peer for the upload is a durable copy (the upload syncs its file
+# before it renames it into place); for the download, a plain one.
 read -r cp_s _ < <(measure cp "$laptop/data.bin" "$dir/cp.bin")
+sync
+rm "$dir/cp.bin"
+sync
+read -r cps_s _ < <(measure sh -c "cp '$laptop/data.bin' '$dir/cp.bin' && sync")
 sync
 read -r up_s up_peak < <(measure me files put "$laptop/data.bin" "$dir/up.bin")
 sync
 read -r down_s down_peak < <(measure me files get "$dir/up.bin" "$laptop/down.bin")
 cmp "$laptop/data.bin" "$laptop/down.bin"
 rate() { echo "scale=1; $size_mb / $1" | bc -l; }
-ratio() { echo "scale=2; $cp_s / $1" | bc -l; }
+ratio() { echo "scale=2; $2 / $1" | bc -l; }
 cat <<REPORT
 files bench, $(date -u +%Y-%m-%dT%H:%MZ), $(nproc) CPUs, ${size_mb} MiB of random bytes, one run each, same file system
-operation           seconds   MiB/s   vs cp (cp time / its time)   server RSS peak above idle
-cp (the peer)       $(printf %7.2f "$cp_s")   $(printf %6s "$(rate "$cp_s")")   1.00                         -
-lushan files put    $(printf %7.2f "$up_s")   $(printf %6s "$(rate "$up_s")")   $(printf %-28s "$(ratio "$up_s")") $(( (up_peak - idle) / 1024 )) MiB
-lushan files get    $(printf %7.2f "$down_s")   $(printf %6s "$(rate "$down_s")")   $(printf %-28s "$(ratio "$down_s")") $(( (down_peak - idle) / 1024 )) MiB
+operation            seconds   MiB/s   vs its peer (peer time / its time)   server RSS peak above idle
+cp                   $(printf %7.2f "$cp_s")   $(printf %6s "$(rate "$cp_s")")   (the download's peer)                -
+cp && sync           $(printf %7.2f "$cps_s")   $(printf %6s "$(rate "$cps_s")")   (the upload's peer)                  -
+lushan files put     $(printf %7.2f "$up_s")   $(printf %6s "$(rate "$up_s")")   $(printf %-36s "$(ratio "$up_s" "$cps_s")") $(( (up_peak - idle) / 1024 )) MiB
+lushan files get     $(printf %7.2f "$down_s")   $(printf %6s "$(rate "$down_s")")   $(printf %-36s "$(ratio "$down_s" "$cp_s")") $(( (down_peak - idle) / 1024 )) MiB
 server RSS idle: $((idle / 1024)) MiB; the download matched byte for byte
 REPORT

@@ -30,6 +30,10 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 /// `lushan files-helper`: the helper's argument.
 pub const HELPER_ARG: &str = "files-helper";
 
+/// The helper's and the server's buffers for a transfer, and the size of
+/// the pipes between them.
+const TRANSFER_BUFFER: usize = 1 << 20;
+
 /// Directory listings stop here (`truncated`), so one request never holds
 /// an unbounded list.
 pub const MAX_ENTRIES: usize = 20_000;
@@ -177,10 +181,12 @@ fn errno_error(errno: Errno, what: &str, path: &Path) -> FileError {
 /// `lushan files-helper`: one request on stdin, its reply on stdout.
 /// Started by the server as root; acts as the request's user only.
 pub fn run_helper() -> i32 {
+    // Large buffers: a transfer is a few big reads and writes, not many
+    // small ones.
     let stdin = std::io::stdin();
-    let mut input = std::io::BufReader::new(stdin.lock());
+    let mut input = std::io::BufReader::with_capacity(TRANSFER_BUFFER, stdin.lock());
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = std::io::BufWriter::with_capacity(TRANSFER_BUFFER, stdout.lock());
     let mut line = String::new();
     // The request is small; a longer line is not the server's.
     let read = (&mut input).take(1 << 20).read_line(&mut line);
@@ -360,7 +366,7 @@ fn read_file(place: &Place, offset: u64, length: Option<u64>, out: &mut impl Wri
     reply(out, &HelperReply::Reading { size, offset, length });
     let mut file = std::fs::File::from(fd);
     let copied = std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(offset))
-        .and_then(|_| std::io::copy(&mut (&mut file).take(length), out))
+        .and_then(|_| copy_big(&mut (&mut file).take(length), out))
         .and_then(|n| out.flush().map(|()| n));
     // A file that shrank meanwhile sends less; the server sees the count.
     match copied {
@@ -369,11 +375,27 @@ fn read_file(place: &Place, offset: u64, length: Option<u64>, out: &mut impl Wri
     }
 }
 
+/// `std::io::copy` with a buffer of [`TRANSFER_BUFFER`] rather than 8 KiB.
+fn copy_big(input: &mut impl Read, out: &mut impl Write) -> std::io::Result<u64> {
+    let mut buffer = vec![0; TRANSFER_BUFFER];
+    let mut total = 0;
+    loop {
+        let n = match input.read(&mut buffer) {
+            Ok(0) => return Ok(total),
+            Ok(n) => n,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(err),
+        };
+        out.write_all(&buffer[..n])?;
+        total += n as u64;
+    }
+}
+
 /// Copies frames (see [`FileOp::Write`]) to `out`: the bytes, or `None`
 /// when the input ended before the empty frame.
 fn copy_frames(input: &mut impl Read, out: &mut impl Write) -> std::io::Result<Option<u64>> {
     let mut total = 0;
-    let mut buffer = vec![0; 64 * 1024];
+    let mut buffer = vec![0; TRANSFER_BUFFER];
     loop {
         let mut head = [0u8; 4];
         if let Err(err) = input.read_exact(&mut head) {
@@ -433,7 +455,7 @@ fn write_file(
     .map_err(|e| errno_error(e, what, &full))?;
     let mut file = std::fs::File::from(fd);
     let written = match length {
-        Some(length) => std::io::copy(&mut input.take(length), &mut file).map(|n| (n == length).then_some(n)),
+        Some(length) => copy_big(&mut input.take(length), &mut file).map(|n| (n == length).then_some(n)),
         None => copy_frames(input, &mut file),
     }
     .and_then(|n| file.sync_all().map(|()| n));
@@ -540,7 +562,7 @@ impl FileHelper {
     }
 
     fn spawn(&self) -> Result<tokio::process::Child, FileError> {
-        tokio::process::Command::new(&self.exe)
+        let child = tokio::process::Command::new(&self.exe)
             .arg(HELPER_ARG)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -548,7 +570,17 @@ impl FileHelper {
             .env_clear()
             .kill_on_drop(true)
             .spawn()
-            .map_err(|err| FileError::new(FileErrorKind::Failed, format!("cannot start the file helper: {err}")))
+            .map_err(|err| FileError::new(FileErrorKind::Failed, format!("cannot start the file helper: {err}")))?;
+        // Wider pipes than the 64 KiB default: fewer wake-ups per transfer
+        // (the kernel may give less; then the default stays).
+        let size = i32::try_from(TRANSFER_BUFFER).unwrap_or(i32::MAX);
+        if let Some(stdin) = &child.stdin {
+            let _ = nix::fcntl::fcntl(stdin, nix::fcntl::FcntlArg::F_SETPIPE_SZ(size));
+        }
+        if let Some(stdout) = &child.stdout {
+            let _ = nix::fcntl::fcntl(stdout, nix::fcntl::FcntlArg::F_SETPIPE_SZ(size));
+        }
+        Ok(child)
     }
 
     /// One operation with a reply and no content (everything but a
@@ -610,7 +642,7 @@ impl FileHelper {
         tokio::time::timeout(self.deadline, send_request(&mut child, &request))
             .await
             .map_err(|_| self.too_slow())??;
-        let stdin = child.stdin.take().ok_or_else(lost)?;
+        let stdin = tokio::io::BufWriter::with_capacity(TRANSFER_BUFFER, child.stdin.take().ok_or_else(lost)?);
         Ok(Upload { stdin: Some(stdin), child, length, sent: 0, deadline: self.deadline })
     }
 
@@ -624,7 +656,7 @@ impl FileHelper {
 
 /// An upload under way.
 pub struct Upload {
-    stdin: Option<tokio::process::ChildStdin>,
+    stdin: Option<tokio::io::BufWriter<tokio::process::ChildStdin>>,
     /// Killed if the upload is dropped unfinished.
     child: tokio::process::Child,
     /// `None`: sent in frames, whole only once the empty frame is sent.
@@ -661,10 +693,12 @@ impl Upload {
         // Whole: the empty frame says so. Closed short, or without it, the
         // helper discards what it had.
         if broken.is_none()
-            && self.length.is_none()
             && let Some(stdin) = &mut self.stdin
         {
-            let _ = stdin.write_all(&[0; 4]).await;
+            if self.length.is_none() {
+                let _ = stdin.write_all(&[0; 4]).await;
+            }
+            let _ = stdin.flush().await;
         }
         drop(self.stdin.take());
         let mut out = tokio::io::BufReader::new(self.child.stdout.take().ok_or_else(lost)?);

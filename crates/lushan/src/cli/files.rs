@@ -125,7 +125,21 @@ pub async fn run(client: &Client, command: FilesCommand, out: &Output) -> anyhow
                 remote
             };
             let url = format!("/api/v1/files/content?{}&overwrite={force}", query(&target));
-            let entry: FileEntry = client.upload(&url, file, length).await?;
+            // Read in chunks of 1 MiB: the default would send 4 KiB at a time.
+            let chunks = futures_util::stream::unfold(Some(file), |file| async move {
+                use tokio::io::AsyncReadExt;
+                let mut file = file?;
+                let mut buffer = vec![0; 1 << 20];
+                match file.read(&mut buffer).await {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buffer.truncate(n);
+                        Some((Ok(buffer), Some(file)))
+                    }
+                    Err(err) => Some((Err::<Vec<u8>, _>(err), None)),
+                }
+            });
+            let entry: FileEntry = client.upload(&url, reqwest::Body::wrap_stream(chunks), length).await?;
             out.print(&entry, |e| println!("Uploaded {} to {target} ({} bytes).", local.display(), e.size));
         }
         FilesCommand::Mkdir { path } => {

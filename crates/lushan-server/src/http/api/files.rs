@@ -87,7 +87,7 @@ pub(crate) fn stream_download(download: lushan_backend::files::Download, path: &
         if left == 0 {
             return None;
         }
-        let mut buffer = vec![0; 64 * 1024.min(usize::try_from(left).unwrap_or(usize::MAX))];
+        let mut buffer = vec![0; (256 * 1024).min(usize::try_from(left).unwrap_or(usize::MAX))];
         match content.read(&mut buffer).await {
             Ok(0) => Some((Err(std::io::Error::other("the file ended early")), (content, child, 0))),
             Ok(n) => {
