@@ -136,6 +136,27 @@ fn files_go_up_and_down_as_their_user_and_no_path_leads_out() {
     let again = cli(&laptop, &["files", "put", &input.display().to_string(), &format!("{dir_s}/input.dat")]);
     assert!(again.stderr.contains("already exists"), "{}", again.stderr);
     cli(&laptop, &["files", "put", "--force", &input.display().to_string(), &format!("{dir_s}/input.dat")]).ok();
+    // A part of a file (`Range`), as download managers and resumed
+    // transfers ask; past the end is 416.
+    let text = laptop.join("range.txt");
+    std::fs::write(&text, "0123456789abcdefghij").unwrap();
+    cli(&laptop, &["files", "put", &text.display().to_string(), &format!("{dir_s}/range.txt")]).ok();
+    let saved = std::fs::read_to_string(laptop.join(".config/lushan/cli.toml")).unwrap();
+    let token = saved.lines().find_map(|l| l.strip_prefix("token = \"")).unwrap().trim_end_matches('"').to_owned();
+    let ranged = |range: &str| {
+        let request = format!(
+            "GET /api/v1/files/content?path={dir_s}/range.txt HTTP/1.1\r\nHost: localhost\r\n\
+             Authorization: Bearer {token}\r\nRange: {range}\r\nConnection: close\r\n\r\n"
+        );
+        crate::hostile::raw(&server.url, request.as_bytes())
+    };
+    let part = ranged("bytes=10-14");
+    assert!(part.starts_with("HTTP/1.1 206"), "{part}");
+    assert!(part.to_lowercase().contains("content-range: bytes 10-14/20"), "{part}");
+    assert!(part.to_lowercase().contains("content-disposition: attachment"), "{part}");
+    assert!(part.ends_with("\r\n\r\nabcde"), "{part}");
+    assert!(ranged("bytes=15-").ends_with("\r\n\r\nfghij"));
+    assert!(ranged("bytes=40-").starts_with("HTTP/1.1 416"));
     cli(&laptop, &["files", "mkdir", &format!("{dir_s}/runs")]).ok();
     cli(&laptop, &["files", "mv", &format!("{dir_s}/input.dat"), &format!("{dir_s}/runs/in.dat")]).ok();
     let runs = cli(&laptop, &["--json", "files", "ls", &format!("{dir_s}/runs")]).ok().json();

@@ -5,7 +5,7 @@ use crate::harness::{Sandbox, cli_with_stdin};
 use std::io::{Read, Write};
 
 /// Sends `request` on a new connection and returns everything answered.
-fn raw(url: &str, request: &[u8]) -> String {
+pub fn raw(url: &str, request: &[u8]) -> String {
     let address = url.trim_start_matches("http://");
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     stream.set_read_timeout(Some(std::time::Duration::from_secs(10))).unwrap();
