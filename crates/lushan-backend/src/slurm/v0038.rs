@@ -395,23 +395,12 @@ pub fn unsupported(cluster: &str, changes: &[AccountChange]) -> Vec<String> {
     changes
         .iter()
         .filter_map(|change| match change {
-            AccountChange::SetLimits { account, user: None, from, to } => {
-                let set: Vec<String> = to
-                    .changed_from(from, false)
-                    .into_iter()
-                    .map(|(field, value)| {
-                        let value = value.unwrap_or(-1);
-                        match field {
-                            LimitField::GrpTresCpu => format!("GrpTRES=cpu={value}"),
-                            LimitField::GrpTresGpu => format!("GrpTRES=gres/gpu={value}"),
-                            _ => format!("{}={value}", field.slurm_name()),
-                        }
-                    })
-                    .collect();
+            AccountChange::SetLimits { account, user: None, .. } => {
+                // The command the `--cli` transport would run for it.
+                let args = super::cli::sacctmgr_commands(cluster, std::slice::from_ref(change)).concat();
                 Some(format!(
-                    "slurmrestd v0.0.38 cannot change the limits of account {account} itself; on the cluster, run: \
-                     sacctmgr modify account where name={account} cluster={cluster} set {}",
-                    set.join(" ")
+                    "slurmrestd v0.0.38 cannot change the limits of account {account} itself; on the cluster, run: sacctmgr {}",
+                    args.join(" ")
                 ))
             }
             _ => None,
@@ -693,5 +682,14 @@ mod tests {
         let said = unsupported("hpc1", &changes);
         assert_eq!(said.len(), 1);
         assert!(said[0].ends_with("sacctmgr modify account where name=p cluster=hpc1 set GrpJobs=5"), "{said:?}");
+        // Both TRES in one GrpTRES: sacctmgr keeps only the last of two.
+        let both = AccountChange::SetLimits {
+            account: "p".into(),
+            user: None,
+            from: none,
+            to: AssociationLimits { cpus: Some(64), gpus: Some(2), ..none },
+        };
+        let said = unsupported("hpc1", &[both]);
+        assert!(said[0].ends_with("set GrpTRES=cpu=64,gres/gpu=2"), "{said:?}");
     }
 }
