@@ -643,7 +643,7 @@ impl FileHelper {
             .await
             .map_err(|_| self.too_slow())??;
         let stdin = tokio::io::BufWriter::with_capacity(TRANSFER_BUFFER, child.stdin.take().ok_or_else(lost)?);
-        Ok(Upload { stdin: Some(stdin), child, length, sent: 0, deadline: self.deadline })
+        Ok(Upload { stdin: Some(stdin), child, length, sent: 0, refused_at: None, deadline: self.deadline })
     }
 
     fn too_slow(&self) -> FileError {
@@ -662,14 +662,32 @@ pub struct Upload {
     /// `None`: sent in frames, whole only once the empty frame is sent.
     length: Option<u64>,
     sent: u64,
+    /// How much had arrived when the upload could not go on.
+    refused_at: Option<u64>,
     deadline: Duration,
 }
 
+/// How much of a refused upload is still read (and dropped), so that the
+/// client, still sending, gets the answer rather than a closed connection.
+pub const DRAIN_AFTER_REFUSAL: u64 = 64 << 20;
+
 impl Upload {
-    /// Passes one chunk on; `false` when the upload cannot go on (longer
-    /// than announced, or the helper stopped reading: `finish` says why).
+    /// Passes one chunk on; `false`: stop reading the sender. Once the
+    /// upload cannot go on (longer than announced, or the helper stopped
+    /// reading: `finish` says why), chunks are dropped up to
+    /// [`DRAIN_AFTER_REFUSAL`].
     pub async fn send(&mut self, chunk: &[u8]) -> bool {
         self.sent += chunk.len() as u64;
+        if let Some(at) = self.refused_at {
+            return self.sent - at <= DRAIN_AFTER_REFUSAL;
+        }
+        if !self.pass_on(chunk).await {
+            self.refused_at = Some(self.sent);
+        }
+        true
+    }
+
+    async fn pass_on(&mut self, chunk: &[u8]) -> bool {
         if self.length.is_some_and(|length| self.sent > length) {
             return false;
         }

@@ -154,10 +154,6 @@ async fn remove(State(state): State<AppState>, form: SignedForm) -> Response {
     }
 }
 
-/// How much of a refused upload is still read, so the browser gets the
-/// page rather than a closed connection.
-const DRAIN_AFTER_REFUSAL: u64 = 64 << 20;
-
 /// A file from the form (`multipart/form-data`: the key, the directory and
 /// the choice to overwrite come before the file), streamed to the helper
 /// as it arrives.
@@ -204,16 +200,10 @@ async fn upload(State(state): State<AppState>, request: axum::extract::Request) 
                     }
                 };
                 let mut broken = None;
-                let mut seen: u64 = 0;
-                let mut refused_at: Option<u64> = None;
                 loop {
                     match part.chunk().await {
                         Ok(Some(chunk)) => {
-                            seen += chunk.len() as u64;
-                            if refused_at.is_none() && !upload.send(&chunk).await {
-                                refused_at = Some(seen);
-                            }
-                            if refused_at.is_some_and(|at| seen - at > DRAIN_AFTER_REFUSAL) {
+                            if !upload.send(&chunk).await {
                                 break;
                             }
                         }
@@ -240,12 +230,13 @@ async fn upload(State(state): State<AppState>, request: axum::extract::Request) 
     show(&state, &visit, (!dir.is_empty()).then_some(dir.as_str()), None, Some(problem), StatusCode::BAD_REQUEST).await
 }
 
-/// Reads what is left of a refused file, up to a bound.
+/// Reads what is left of a file refused before its upload began, up to the
+/// bound a refused upload is read to.
 async fn drain(part: &mut axum::extract::multipart::Field<'_>) {
     let mut seen: u64 = 0;
     while let Ok(Some(chunk)) = part.chunk().await {
         seen += chunk.len() as u64;
-        if seen > DRAIN_AFTER_REFUSAL {
+        if seen > lushan_backend::files::DRAIN_AFTER_REFUSAL {
             break;
         }
     }

@@ -126,20 +126,13 @@ pub async fn files_upload(
     let mut upload = state.services.write_file(&caller, &query.path, Some(length), query.overwrite).await?;
     let mut body = body;
     let mut broken = None;
-    // Once the helper has refused, the rest is read and dropped (up to a
-    // bound), so that the client, still sending, gets the answer rather
-    // than a closed connection.
-    let mut refused_at: Option<u64> = None;
-    let mut seen: u64 = 0;
     while let Some(frame) = body.frame().await {
         match frame {
             Ok(frame) => {
-                let Ok(data) = frame.into_data() else { continue };
-                seen += data.len() as u64;
-                match refused_at {
-                    None if !upload.send(&data).await => refused_at = Some(seen),
-                    Some(at) if seen - at > DRAIN_AFTER_REFUSAL => break,
-                    _ => {}
+                if let Ok(data) = frame.into_data()
+                    && !upload.send(&data).await
+                {
+                    break;
                 }
             }
             Err(err) => {
@@ -186,9 +179,6 @@ pub async fn files_remove(
     state.services.remove_file(&caller, &query.path).await?;
     Ok(StatusCode::NO_CONTENT)
 }
-
-/// How much of an upload is still read after it was refused.
-const DRAIN_AFTER_REFUSAL: u64 = 64 << 20;
 
 /// `bytes=A-` or `bytes=A-B` (one range; B at or after A).
 fn parse_range(value: &HeaderValue) -> Option<(u64, Option<u64>)> {
