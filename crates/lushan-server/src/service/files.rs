@@ -9,10 +9,10 @@ use lushan_backend::files::{
 use std::path::{Path, PathBuf};
 
 /// Whom the caller's file operations run as, and where they may reach.
-pub struct FileAccess {
+struct FileAccess {
     identity: Identity,
     /// The home first, then each project's directory.
-    pub roots: Vec<PathBuf>,
+    roots: Vec<PathBuf>,
 }
 
 /// A directory's entries, or a file's.
@@ -49,7 +49,7 @@ impl Services {
     fn file_helper(&self) -> Result<&FileHelper, ServiceError> {
         self.files.as_ref().ok_or_else(|| {
             ServiceError::StateConflict(
-                "this server serves no files: it does not run as root, so jobs and files are the server's own user's"
+                "this server serves no files: its jobs run as the server's own Unix user (it is not root, or run_jobs_as_server_user is set), so no user has files of their own here"
                     .into(),
             )
         })
@@ -57,7 +57,7 @@ impl Services {
 
     /// The caller's Unix account, its groups, and the directories it may
     /// reach through the platform: its home and its active projects'.
-    pub async fn file_access(&self, caller: &Caller) -> Result<FileAccess, ServiceError> {
+    async fn file_access(&self, caller: &Caller) -> Result<FileAccess, ServiceError> {
         self.file_helper()?;
         let user = self.store.user_by_id(caller.user_id()).await?;
         let account = user.unix_account.ok_or_else(|| {

@@ -25,7 +25,7 @@ pub use auth::{
 pub use billing::{Balance, Quote, StatementPeriod};
 pub use caller::Caller;
 pub use error::ServiceError;
-pub use files::{FileAccess, Listing};
+pub use files::Listing;
 pub use grants::{GrantRequestInput, day_start};
 pub use jobs::{DEFAULT_TIME_LIMIT_SECS, JobSelection, LoginEnvironment, SubmitJob, Submitted, partition_nodes};
 pub use limits::{LimitTarget, MemberLimits};
@@ -71,7 +71,7 @@ pub struct Services {
     /// Users' Unix accounts and projects' groups and directories.
     unix: crate::unix_accounts::UnixAccounts,
     /// Starts the helper that touches files as their user; `None`: this
-    /// server serves no files (it does not run as root).
+    /// server serves no files (it is not root, or runs every job as itself).
     files: Option<lushan_backend::files::FileHelper>,
     /// Array task ids must be below this (Slurm's MaxArraySize).
     max_array_size: u32,
